@@ -1,0 +1,61 @@
+"""One exception hierarchy, so the CLI can turn any failure into one line and a documented exit code."""
+
+from __future__ import annotations
+
+
+class ExitCode:
+    """Process exit codes of `hub`, documented in the README."""
+
+    OK = 0
+    INVALID = 1  # the data or document does not satisfy the schema
+    USAGE = 2  # bad arguments, unreadable or unrecognised input
+    LOSS = 3  # --strict and the target cannot store everything
+    OUTPUT = 4  # the output exists (without --overwrite) or could not be written
+    STORAGE = 5  # the storage backend (S3, HTTP...) failed or refused access
+    INTERNAL = 70  # a bug: please report it with the --debug traceback
+
+
+class HubError(Exception):
+    """Base of every error the hub raises on purpose."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+class UsageError(HubError):
+    """The request itself is wrong: unknown option, format or class."""
+
+    exit_code = ExitCode.USAGE
+
+
+class InputError(HubError):
+    """An input cannot be read: missing, truncated, or of an unknown format."""
+
+    exit_code = ExitCode.USAGE
+
+
+class InvalidDataError(HubError):
+    """Data was read but breaks the schema or one of its invariants."""
+
+    exit_code = ExitCode.INVALID
+
+    def __init__(self, message: str, problems: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class LossError(HubError):
+    """Under --strict, the target format cannot store part of the data."""
+
+    exit_code = ExitCode.LOSS
+
+
+class OutputError(HubError):
+    """The output cannot be written (exists without overwrite, or the write failed)."""
+
+    exit_code = ExitCode.OUTPUT
+
+
+class StorageError(HubError):
+    """The storage backend failed: network, credentials, permissions."""
+
+    exit_code = ExitCode.STORAGE

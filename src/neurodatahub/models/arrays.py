@@ -1,0 +1,64 @@
+"""Vectorised whole-array checks that stay within bounded memory.
+
+Each check walks a 1D view in blocks, so a 100 M element array is never copied and never visited
+element by element in Python; the temporary boolean arrays are one block long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+BLOCK = 1 << 22  # 4 M elements per block: 32 MB of float64, 4 MB of booleans
+
+
+def blocks(values: np.ndarray, overlap: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (start, block) over the flattened array; consecutive blocks share `overlap` elements."""
+    flat = values.reshape(-1)
+    for start in range(0, max(flat.size - overlap, 1), BLOCK):
+        yield start, flat[start : start + BLOCK + overlap]
+
+
+def all_finite(values: np.ndarray) -> bool:
+    if values.dtype.kind not in "fc":
+        return True
+    return all(np.isfinite(block).all() for _, block in blocks(values))
+
+
+def first_nonfinite(values: np.ndarray) -> int | None:
+    for start, block in blocks(values):
+        bad = np.flatnonzero(~np.isfinite(block))
+        if bad.size:
+            return start + int(bad[0])
+    return None
+
+
+def descents(values: np.ndarray) -> np.ndarray:
+    """Positions i where values[i] < values[i - 1] (a 1D array's sort breaks)."""
+    found = [start + 1 + np.flatnonzero(np.diff(block) < 0) for start, block in blocks(values, overlap=1)]
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+
+def is_nondecreasing(values: np.ndarray) -> bool:
+    return descents(values).size == 0
+
+
+def is_binary(values: np.ndarray) -> bool:
+    return all(((block == 0) | (block == 1)).all() for _, block in blocks(values))
+
+
+def count_nonzero(values: np.ndarray) -> int:
+    return sum(int(np.count_nonzero(block)) for _, block in blocks(values))
+
+
+def min_max(values: np.ndarray) -> tuple[float, float] | None:
+    if values.size == 0:
+        return None
+    lows, highs = zip(*((block.min(), block.max()) for _, block in blocks(values)), strict=True)
+    return min(lows), max(highs)
+
+
+def has_duplicates(values: np.ndarray) -> bool:
+    """Duplicates among ids and labels (arrays of at most a few million entries)."""
+    return np.unique(np.asarray(values)).size != np.asarray(values).size
