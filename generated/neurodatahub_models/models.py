@@ -1048,7 +1048,7 @@ class CatalogEntry(ConfiguredBaseModel):
     resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume', 'SubjectMetadata', 'CatalogEntry'],
          'unit': {'ucum_code': 'mm'}} })
     modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    license: str = Field(default=..., description="""SPDX licence of the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
+    license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
     citation: str = Field(default=..., description="""How to cite the dataset.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
     doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
     version: Optional[str] = Field(default=None, description="""Published version of the dataset.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ActivityRecord', 'CatalogEntry']} })
@@ -1067,6 +1067,19 @@ class CatalogEntry(ConfiguredBaseModel):
                     raise ValueError(err_msg)
         elif isinstance(v, str) and not pattern.search(v):
             err_msg = f"Invalid name format: {v}"
+            raise ValueError(err_msg)
+        return v
+
+    @field_validator('license')
+    def pattern_license(cls, v):
+        pattern=re.compile(r"^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
+        if isinstance(v, list):
+            for element in v:
+                if isinstance(element, str) and not pattern.search(element):
+                    err_msg = f"Invalid license format: {element}"
+                    raise ValueError(err_msg)
+        elif isinstance(v, str) and not pattern.search(v):
+            err_msg = f"Invalid license format: {v}"
             raise ValueError(err_msg)
         return v
 
@@ -1126,7 +1139,7 @@ class ConnectomeSource(CatalogEntry):
     resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume', 'SubjectMetadata', 'CatalogEntry'],
          'unit': {'ucum_code': 'mm'}} })
     modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    license: str = Field(default=..., description="""SPDX licence of the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
+    license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
     citation: str = Field(default=..., description="""How to cite the dataset.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
     doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
     version: Optional[str] = Field(default=None, description="""Published version of the dataset.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ActivityRecord', 'CatalogEntry']} })
@@ -1145,6 +1158,19 @@ class ConnectomeSource(CatalogEntry):
                     raise ValueError(err_msg)
         elif isinstance(v, str) and not pattern.search(v):
             err_msg = f"Invalid name format: {v}"
+            raise ValueError(err_msg)
+        return v
+
+    @field_validator('license')
+    def pattern_license(cls, v):
+        pattern=re.compile(r"^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
+        if isinstance(v, list):
+            for element in v:
+                if isinstance(element, str) and not pattern.search(element):
+                    err_msg = f"Invalid license format: {element}"
+                    raise ValueError(err_msg)
+        elif isinstance(v, str) and not pattern.search(v):
+            err_msg = f"Invalid license format: {v}"
             raise ValueError(err_msg)
         return v
 
@@ -1199,7 +1225,7 @@ class Atlas(CatalogEntry):
     resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume', 'SubjectMetadata', 'CatalogEntry'],
          'unit': {'ucum_code': 'mm'}} })
     modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    license: str = Field(default=..., description="""SPDX licence of the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
+    license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
     citation: str = Field(default=..., description="""How to cite the dataset.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
     doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
     version: Optional[str] = Field(default=None, description="""Published version of the dataset.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ActivityRecord', 'CatalogEntry']} })
@@ -1218,6 +1244,19 @@ class Atlas(CatalogEntry):
                     raise ValueError(err_msg)
         elif isinstance(v, str) and not pattern.search(v):
             err_msg = f"Invalid name format: {v}"
+            raise ValueError(err_msg)
+        return v
+
+    @field_validator('license')
+    def pattern_license(cls, v):
+        pattern=re.compile(r"^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
+        if isinstance(v, list):
+            for element in v:
+                if isinstance(element, str) and not pattern.search(element):
+                    err_msg = f"Invalid license format: {element}"
+                    raise ValueError(err_msg)
+        elif isinstance(v, str) and not pattern.search(v):
+            err_msg = f"Invalid license format: {v}"
             raise ValueError(err_msg)
         return v
 

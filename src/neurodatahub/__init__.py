@@ -1,0 +1,29 @@
+"""neurodatahub: schema-first catalog and converter hub for neuroscience data.
+
+The top level stays light (`hub --help` must start fast): the API below is imported on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"  # the one place the version is written; pyproject.toml reads it from here
+
+_LAZY = {
+    "read": "neurodatahub.convert",
+    "write": "neurodatahub.convert",
+    "convert": "neurodatahub.convert",
+    "validate_path": "neurodatahub.validate",
+    "models": "neurodatahub.models",
+    "storage": "neurodatahub.storage",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'neurodatahub' has no attribute {name!r}")
+    module = import_module(_LAZY[name])
+    return module if module.__name__.endswith(name) else getattr(module, name)

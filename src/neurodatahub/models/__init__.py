@@ -10,13 +10,14 @@ same name and fields. The subclass
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import typing
 from typing import Any, ForwardRef
 
-import numpy as np
 import neurodatahub_models.models as generated
+import numpy as np
 from numpydantic.ndarray import NDArrayMeta
 from pydantic import BaseModel, model_validator
 
@@ -54,10 +55,9 @@ class _Validated:
         for name, dtype in cls.__array_dtypes__.items():
             value = converted.get(name)
             if isinstance(value, list | tuple):
-                try:
+                # on failure leave it to numpydantic, which reports the field and the problem
+                with contextlib.suppress(TypeError, ValueError):
                     converted[name] = np.asarray(value, dtype=dtype)
-                except (TypeError, ValueError):
-                    pass  # leave it to numpydantic, which reports the field and the problem
         return converted
 
     @model_validator(mode="after")
@@ -83,7 +83,9 @@ def _build() -> dict[str, type[BaseModel]]:
     bases = {
         name: cls
         for name, cls in vars(generated).items()
-        if inspect.isclass(cls) and issubclass(cls, generated.ConfiguredBaseModel) and cls.__module__ == generated.__name__
+        if inspect.isclass(cls)
+        and issubclass(cls, generated.ConfiguredBaseModel)
+        and cls.__module__ == generated.__name__
         and cls is not generated.ConfiguredBaseModel
     }
     names = set(bases)

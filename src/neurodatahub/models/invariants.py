@@ -177,7 +177,9 @@ def _tractogram(tracts: Any) -> None:
     n_points, offsets = len(tracts.positions), tracts.offsets
     if len(offsets):
         if offsets[0] != 0 or not arrays.is_nondecreasing(offsets) or offsets[-1] > n_points:
-            raise ValueError(f"streamline offsets must start at 0, not decrease and stay within {n_points} points")
+            raise ValueError(
+                f"streamline offsets must start at 0, not decrease and stay within {n_points} points"
+            )
     elif n_points:
         raise ValueError(f"{n_points} points but no streamline offsets")
     if not arrays.all_finite(tracts.positions):
@@ -202,7 +204,10 @@ def _spectral(spec: Any) -> None:
     if n_vertices is not None:
         for descriptor in spec.descriptors or ():
             if len(descriptor.values) != n_vertices:
-                raise ValueError(f"descriptor {descriptor.name!r} has {len(descriptor.values)} rows for {n_vertices} vertices")
+                raise ValueError(
+                    f"descriptor {descriptor.name!r} has {len(descriptor.values)} rows"
+                    f" for {n_vertices} vertices"
+                )
 
 
 @invariant("FunctionalConnectomeChunk")
@@ -222,7 +227,9 @@ def _functional_chunk(chunk: Any) -> None:
 
 @invariant("Region")
 def _region(region: Any) -> None:
-    if region.color is not None and (len(region.color) != 4 or not ((region.color >= 0) & (region.color <= 255)).all()):
+    if region.color is not None and (
+        len(region.color) != 4 or not ((region.color >= 0) & (region.color <= 255)).all()
+    ):
         raise ValueError("a region colour is four values between 0 and 255 (RGBA)")
 
 
@@ -239,14 +246,24 @@ def _extraction(result: Any) -> None:
         raise ValueError(f"rows name scalars {sorted(others)} other than {result.scalar_name!r}")
 
 
-RESULT_SLOTS = ("voxel_map", "parcel_data", "connectivity", "surface_mesh", "tractogram", "scalar_metric", "value")
+RESULT_SLOTS = (
+    "voxel_map",
+    "parcel_data",
+    "connectivity",
+    "surface_mesh",
+    "tractogram",
+    "scalar_metric",
+    "value",
+)
 
 
 @invariant("AnalysisResult")
 def _analysis_result(result: Any) -> None:
     present = [slot for slot in RESULT_SLOTS if getattr(result, slot) is not None]
     if len(present) != 1:
-        raise ValueError(f"result {result.namespace}/{result.key} must hold exactly one value, has {present or 'none'}")
+        raise ValueError(
+            f"result {result.namespace}/{result.key} must hold exactly one value, has {present or 'none'}"
+        )
 
 
 @invariant("SubjectData")
@@ -289,7 +306,9 @@ def _file_record(record: Any) -> None:
 @invariant("Checksum")
 def _checksum(checksum: Any) -> None:
     if checksum.algorithm != "unknown" and checksum.value is None:
-        raise ValueError(f"a {checksum.algorithm} checksum needs its value (use algorithm unknown if none is published)")
+        raise ValueError(
+            f"a {checksum.algorithm} checksum needs its value (use algorithm unknown if none is published)"
+        )
     _digest(checksum.algorithm if checksum.algorithm != "unknown" else None, checksum.value, "checksum")
 
 

@@ -1,0 +1,281 @@
+"""`hub`: parse, call the library, print. No logic here that the Python API lacks."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from . import __version__
+from .errors import ExitCode, HubError, UsageError
+
+app = typer.Typer(
+    name="hub",
+    help="Schema-first catalog and converter hub for neuroscience data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+StorageOption = Annotated[
+    list[str] | None,
+    typer.Option("--storage-option", "-S", metavar="KEY=VALUE", help="fsspec storage option (repeatable)."),
+]
+EndpointOption = Annotated[
+    str | None,
+    typer.Option("--endpoint-url", metavar="URL", help="S3-compatible endpoint (else AWS_ENDPOINT_URL)."),
+]
+FromOption = Annotated[
+    str | None, typer.Option("--from", metavar="FORMAT", help="Input format (default: detected).")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hub (neurodatahub) {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    """Schema-first catalog and converter hub for neuroscience data."""
+
+
+def _pairs(pairs: list[str] | None, what: str) -> dict[str, Any]:
+    """KEY=VALUE options, values read as YAML scalars (true, 3, 0.5, text)."""
+    import yaml
+
+    parsed: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{what} must look like KEY=VALUE, got {pair!r}")
+        parsed[key.strip()] = yaml.safe_load(value) if value else ""
+    return parsed
+
+
+def _storage(pairs: list[str] | None, endpoint: str | None) -> dict[str, Any] | None:
+    options = _pairs(pairs, "--storage-option")
+    if endpoint:
+        options["endpoint_url"] = endpoint
+    return options or None
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    Console().print(table)
+
+
+@app.command()
+def formats(
+    as_json: JsonFlag = False,
+    kind: Annotated[str | None, typer.Option(help="Only formats of this kind of data.")] = None,
+) -> None:
+    """List every format with what it reads, writes and cannot store."""
+    from .formats.registry import all_formats
+
+    specs = [spec for spec in all_formats() if kind is None or spec.kind == kind]
+    if as_json:
+        _print_json([spec.as_row() for spec in specs])
+        return
+    rows = [
+        [
+            spec.kind,
+            spec.name,
+            " ".join(spec.extensions) + (" (folder)" if spec.directory else ""),
+            "yes" if spec.read else "-",
+            "yes" if spec.write else "-",
+            "; ".join(spec.cannot_store) or "-",
+        ]
+        for spec in specs
+    ]
+    _table("formats", ["kind", "format", "extensions", "read", "write", "cannot store"], rows)
+
+
+@app.command()
+def schema(
+    class_name: Annotated[
+        str | None, typer.Argument(metavar="[CLASS]", help="Class to print (default: all).")
+    ] = None,
+    list_classes: Annotated[bool, typer.Option("--list", help="List the class names.")] = False,
+) -> None:
+    """Print the JSON Schema of every class, or of one class."""
+    from .schemas import class_names, class_schema, json_schema
+
+    if list_classes:
+        typer.echo("\n".join(class_names()))
+    else:
+        _print_json(class_schema(class_name) if class_name else json_schema())
+
+
+@app.command()
+def info(
+    source: Annotated[str, typer.Argument(metavar="SRC", help="File, folder or URL.")],
+    from_format: FromOption = None,
+    class_name: Annotated[str | None, typer.Option("--class", help="Data class of a document.")] = None,
+    as_json: JsonFlag = False,
+    storage_option: StorageOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Show the kind, format and a summary of a file."""
+    from .convert import read_as
+    from .formats.registry import detect_format, get_format
+    from .models.summary import summarize
+
+    options = _storage(storage_option, endpoint_url)
+    spec = get_format(from_format) if from_format else detect_format(source, options)
+    hint = {"class_name": class_name} if class_name and "class_name" in spec.read_options else {}
+    summary = {
+        "path": source,
+        "kind": spec.kind,
+        "format": spec.name,
+        **summarize(read_as(spec, source, options, **hint)),
+    }
+    if as_json:
+        _print_json(summary)
+    else:
+        _table(source, ["field", "value"], [[key, value] for key, value in summary.items()])
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, folders or URLs to check.")],
+    from_format: FromOption = None,
+    class_name: Annotated[str | None, typer.Option("--class", help="Data class of the documents.")] = None,
+    as_json: JsonFlag = False,
+    storage_option: StorageOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Check files against the schema.
+
+    Exit 0 when all are valid, 1 when one is invalid, 2 when one is unreadable.
+    """
+    from .validate import validate_path
+
+    options = _storage(storage_option, endpoint_url)
+    outcomes = [
+        validate_path(path, format=from_format, class_name=class_name, storage_options=options)
+        for path in paths
+    ]
+    if as_json:
+        _print_json([outcome.as_dict() for outcome in outcomes])
+    else:
+        for outcome in outcomes:
+            if outcome.valid:
+                typer.echo(f"ok       {outcome.path} ({outcome.format}, {outcome.model_class})")
+            elif outcome.problems:
+                typer.echo(f"invalid  {outcome.path} ({outcome.format})")
+                for problem in outcome.problems:
+                    typer.echo(f"         {problem['location']}: {problem['message']}")
+            else:
+                typer.echo(f"error    {outcome.error}")
+    code = max((outcome.exit_code for outcome in outcomes), default=0)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def convert(
+    source: Annotated[str, typer.Argument(metavar="SRC", help="Input file, folder or URL.")],
+    target: Annotated[str, typer.Argument(metavar="DST", help="Output file, folder or URL.")],
+    from_format: FromOption = None,
+    to_format: Annotated[
+        str | None, typer.Option("--to", metavar="FORMAT", help="Output format (default: by extension).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="Fail instead of dropping what the output cannot store.")
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Write a JSON report of the conversion.")
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-O", metavar="KEY=VALUE", help="Writer option (repeatable)."),
+    ] = None,
+    read_option: Annotated[
+        list[str] | None,
+        typer.Option("--read-option", metavar="KEY=VALUE", help="Reader option (repeatable)."),
+    ] = None,
+    storage_option: StorageOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Convert between formats of the same kind of data, on local disk or any fsspec URL."""
+    from .convert import convert as run
+
+    result = run(
+        source,
+        target,
+        from_format=from_format,
+        to_format=to_format,
+        overwrite=overwrite,
+        strict=strict,
+        storage_options=_storage(storage_option, endpoint_url),
+        read_options=_pairs(read_option, "--read-option"),
+        write_options=_pairs(option, "--option"),
+    )
+    for loss in result.losses or ():
+        typer.echo(f"lost: {loss.field}: {loss.reason}", err=True)
+    typer.echo(
+        f"wrote {target} ({result.target.format}) from {source} ({result.source.format})"
+        f" in {result.duration_seconds:.2f} s"
+    )
+    if report is not None:
+        report.write_text(result.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one clear line per error, exit codes by kind, tracebacks only with --debug.
+
+    Typer (standalone mode) reports its own usage errors with exit code 2; errors of the hub come out
+    of the command and are turned into one line here.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        app(args=args, prog_name="hub", standalone_mode=True)
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else ExitCode.USAGE)
+    except HubError as error:
+        if debug:
+            traceback.print_exc()
+        typer.echo(f"hub: error: {error}", err=True)
+        return error.exit_code
+    except Exception as error:  # a bug: say so in one line, keep the traceback for --debug
+        if debug:
+            traceback.print_exc()
+        typer.echo(
+            f"hub: internal error: {type(error).__name__}: {error} (rerun with --debug for details)", err=True
+        )
+        return ExitCode.INTERNAL
+    return ExitCode.OK
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,175 @@
+"""Read -> validated model -> write -> reopen and check -> provenance: the one path every conversion takes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from . import __version__, storage
+from .errors import InvalidDataError, LossError, OutputError
+from .formats.registry import FormatSpec, detect_format, get_format, target_format
+
+
+def problems_of(error: ValidationError) -> list[dict[str, str]]:
+    """Pydantic's errors as {location, message}, without the validator plumbing in the location."""
+    problems = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        problems.append(
+            {"location": location or "(document)", "message": item["msg"].removeprefix("Value error, ")}
+        )
+    return problems
+
+
+def _first_problem(problems: list[dict[str, str]]) -> str:
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{first['location']}: {first['message']}{more}"
+
+
+def read(
+    url: str,
+    *,
+    format: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> BaseModel:
+    """Read any supported file into its validated model."""
+    spec = get_format(format) if format else detect_format(url, storage_options)
+    return read_as(spec, url, storage_options, **options)
+
+
+def read_as(
+    spec: FormatSpec, url: str, storage_options: Mapping[str, Any] | None = None, **options: Any
+) -> BaseModel:
+    if spec.read is None:
+        raise OutputError(f"format {spec.name!r} cannot be read")
+    try:
+        return spec.read(url, storage_options=storage_options, **options)
+    except ValidationError as error:
+        problems = problems_of(error)
+        raise InvalidDataError(
+            f"{url} is not valid {error.title}: {_first_problem(problems)}", problems
+        ) from error
+
+
+def losses_of(spec: FormatSpec, model: BaseModel, **options: Any) -> list[Any]:
+    return list(spec.losses(model, **options)) if spec.losses else []
+
+
+def write(
+    model: BaseModel,
+    url: str,
+    *,
+    format: str | None = None,
+    overwrite: bool = False,
+    strict: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> list[Any]:
+    """Write a validated model atomically; returns what the format could not store."""
+    spec = target_format(url, _kind_of(model), format)
+    return _write_checked(spec, model, url, overwrite, strict, storage_options, options)
+
+
+def _kind_of(model: BaseModel) -> str | None:
+    from .formats.registry import all_formats
+
+    name = type(model).__name__
+    kinds = {spec.kind for spec in all_formats() if spec.model == name}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _write_checked(
+    spec: FormatSpec,
+    model: BaseModel,
+    url: str,
+    overwrite: bool,
+    strict: bool,
+    storage_options: Mapping[str, Any] | None,
+    options: Mapping[str, Any],
+) -> list[Any]:
+    from .models import summary
+
+    losses = losses_of(spec, model, **options)
+    if strict and losses:
+        listed = "; ".join(f"{loss.field}: {loss.reason}" for loss in losses)
+        raise LossError(f"{spec.name} cannot store everything (--strict): {listed}")
+    with storage.atomic_write(
+        url, overwrite=overwrite, directory=spec.directory, storage_options=storage_options
+    ) as tmp:
+        spec.write(model, tmp, **options)
+        if spec.read is not None:  # reopen what was written before it replaces anything
+            hint = {"class_name": type(model).__name__} if "class_name" in spec.read_options else {}
+            reopened = read_as(spec, str(tmp), **hint)
+            if not losses and not summary.same(summary.summarize(reopened), summary.summarize(model)):
+                raise OutputError(f"{url}: the written file does not read back as the data written")
+    return losses
+
+
+def convert(
+    source: str,
+    target: str,
+    *,
+    from_format: str | None = None,
+    to_format: str | None = None,
+    overwrite: bool = False,
+    strict: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
+    read_options: Mapping[str, Any] | None = None,
+    write_options: Mapping[str, Any] | None = None,
+    checksum: bool = True,
+) -> Any:
+    """Convert one file to another format of the same kind; returns a ConversionReport."""
+    from .models import ActivityRecord, ConversionReport, FileRecord, summary
+
+    started = time.perf_counter()
+    source_spec = get_format(from_format) if from_format else detect_format(source, storage_options)
+    model = read_as(source_spec, source, storage_options, **dict(read_options or {}))
+    target_spec = target_format(
+        target, source_spec.kind if source_spec.kind != "document" else None, to_format
+    )
+    source_record = FileRecord(
+        url=source,
+        format=source_spec.name,
+        size_bytes=storage.size_of(source, storage_options),
+        **_checksum(source, storage_options, checksum),
+    )
+    if "provenance" in type(model).model_fields:
+        step = ActivityRecord(
+            timestamp=datetime.now(UTC),
+            function="neurodatahub.convert",
+            software="neurodatahub",
+            version=__version__,
+            parameters={"from": source_spec.name, "to": target_spec.name, **dict(write_options or {})},
+            inputs=[source_record],
+        )
+        model = model.model_copy(update={"provenance": [*(model.provenance or []), step]})
+    losses = _write_checked(
+        target_spec, model, target, overwrite, strict, storage_options, write_options or {}
+    )
+    target_record = FileRecord(
+        url=target,
+        format=target_spec.name,
+        size_bytes=storage.size_of(target, storage_options),
+        **_checksum(target, storage_options, checksum),
+    )
+    return ConversionReport(
+        source=source_record,
+        target=target_record,
+        kind=source_spec.kind,
+        model_class=type(model).__name__,
+        counts=summary.summarize(model),
+        losses=losses,
+        duration_seconds=time.perf_counter() - started,
+        software_version=__version__,
+    )
+
+
+def _checksum(url: str, storage_options: Mapping[str, Any] | None, wanted: bool) -> dict[str, Any]:
+    digest = storage.sha256_of(url, storage_options) if wanted else None
+    return {"checksum": digest, "checksum_algorithm": "sha256"} if digest else {}

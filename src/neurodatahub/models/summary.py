@@ -1,0 +1,78 @@
+"""Short, comparable summaries of models: what `hub info` prints and what a conversion checks on reopen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from .arrays import min_max
+
+TIME_UNIT_SECONDS = {"s": 1.0, "ms": 1e-3}
+Summarizer = Callable[[Any], dict[str, Any]]
+_SUMMARIES: dict[str, Summarizer] = {}
+
+
+def summarizes(class_name: str) -> Callable[[Summarizer], Summarizer]:
+    def register(function: Summarizer) -> Summarizer:
+        _SUMMARIES[class_name] = function
+        return function
+
+    return register
+
+
+def summarize(model: BaseModel) -> dict[str, Any]:
+    """Class name plus the numbers that describe the data; class-specific where one is registered."""
+    for cls in type(model).__mro__:
+        if cls.__name__ in _SUMMARIES:
+            return {"class": type(model).__name__, **_SUMMARIES[cls.__name__](model)}
+    return {"class": type(model).__name__, **_generic(model)}
+
+
+def same(left: Any, right: Any) -> bool:
+    """Equality of summaries where NaN equals NaN (a region without value reads back as NaN)."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(same(left[key], right[key]) for key in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(same(a, b) for a, b in zip(left, right, strict=True))
+    if isinstance(left, float) and isinstance(right, float) and np.isnan(left) and np.isnan(right):
+        return True
+    return left == right
+
+
+def _generic(model: BaseModel) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if value is None:
+            continue
+        if isinstance(value, np.ndarray) or hasattr(value, "shape"):
+            out[f"{name}_shape"] = list(value.shape)
+        elif isinstance(value, list):
+            out[f"n_{name}"] = len(value)
+        elif isinstance(value, str | int | float | bool):
+            out[name] = value
+    return out
+
+
+@summarizes("SpikeData")
+def _spikes(spikes: Any) -> dict[str, Any]:
+    n_units, n_spikes = len(spikes.unit_ids), len(spikes.spike_times)
+    scale = TIME_UNIT_SECONDS.get(spikes.time_unit) or (1.0 / spikes.sampling_rate)
+    duration_s = spikes.length * scale
+    bounds = min_max(spikes.spike_times)
+    return {
+        "units": n_units,
+        "spikes": n_spikes,
+        "time_unit": spikes.time_unit,
+        "start_time": spikes.start_time,
+        "duration_s": duration_s,
+        "first_spike_s": bounds[0] * scale if bounds else None,
+        "last_spike_s": bounds[1] * scale if bounds else None,
+        "mean_rate_hz": (n_spikes / n_units / duration_s) if n_units and duration_s > 0 else None,
+        "empty_units": int(np.count_nonzero(np.diff(np.asarray(spikes.spike_times_index), prepend=0) == 0)),
+        "sampling_rate_hz": spikes.sampling_rate,
+        "unit_attributes": [column.name for column in spikes.unit_attributes or ()],
+    }
