@@ -80,23 +80,27 @@ def _spike_data(spikes: Any) -> None:
     last = int(index[-1]) if n_units else 0
     if last != n_spikes:
         raise ValueError(f"spike_times_index ends at {last} but there are {n_spikes} spike times")
-    bad = arrays.first_nonfinite(spikes.spike_times)
+    bad, descents = arrays.scan_times(spikes.spike_times)
     if bad is not None:
         raise ValueError(f"spike time {bad} is {spikes.spike_times[bad]}: spike times must be finite")
-    unit_starts = np.asarray(index[:-1])
-    unsorted = arrays.descents(spikes.spike_times)
-    unsorted = unsorted[~np.isin(unsorted, unit_starts)]
+    unit_ends = np.asarray(index)
+    unit_starts = np.concatenate([[0], unit_ends[:-1]]) if n_units else unit_ends
+    unsorted = descents[~np.isin(descents, unit_starts)]
     if unsorted.size:
-        unit = int(np.searchsorted(index, unsorted[0], side="right"))
+        unit = int(np.searchsorted(unit_ends, unsorted[0], side="right"))
         raise ValueError(f"spike times of unit {spikes.unit_ids[unit]} are not sorted")
-    bounds = arrays.min_max(spikes.spike_times)
-    end = spikes.start_time + spikes.length
-    slack = 1e-9 * max(1.0, abs(end))
-    if bounds and (bounds[0] < spikes.start_time - slack or bounds[1] > end + slack):
-        raise ValueError(
-            f"spike times span [{bounds[0]}, {bounds[1]}] outside the recording window "
-            f"[{spikes.start_time}, {end}] {spikes.time_unit}"
-        )
+    # each unit is sorted, so the extremes are among the first and last spikes of the units
+    filled = unit_ends > unit_starts
+    if filled.any():
+        first = spikes.spike_times[unit_starts[filled]].min()
+        last = spikes.spike_times[unit_ends[filled] - 1].max()
+        end = spikes.start_time + spikes.length
+        slack = 1e-9 * max(1.0, abs(end))
+        if first < spikes.start_time - slack or last > end + slack:
+            raise ValueError(
+                f"spike times span [{first}, {last}] outside the recording window "
+                f"[{spikes.start_time}, {end}] {spikes.time_unit}"
+            )
     if spikes.time_unit == "samples" and not spikes.sampling_rate:
         raise ValueError("times in samples need a sampling_rate > 0")
     _per_element(spikes.unit_attributes, n_units, "unit attribute")

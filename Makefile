@@ -1,0 +1,40 @@
+# Everything runs in a local virtual environment (.venv) made from pyproject.toml.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: demo test generate lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# stamps re-run the install when pyproject.toml changes
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed  ## install and run the main job on the bundled example data
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
+
+test: $(VENV)/.installed-test  ## install the test extras, lint, and run the whole suite
+	$(BIN)/ruff check src tests tools benchmarks
+	$(BIN)/ruff format --check src tests tools benchmarks
+	$(BIN)/python -m pytest
+
+generate: $(VENV)/.installed-test  ## regenerate generated/ from schema/
+	$(BIN)/python tools/generate.py
+
+lint: $(VENV)/.installed-test  ## lint the code and the schema
+	$(BIN)/ruff check src tests tools benchmarks
+	$(BIN)/linkml lint schema/
+
+bench: $(VENV)/.installed-test  ## run the benchmarks and write benchmarks/results.json
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache
