@@ -62,6 +62,16 @@ def _affine(matrix: np.ndarray, what: str = "affine") -> None:
         raise ValueError(f"{what} is not invertible")
 
 
+def _resolution_matches(affine: np.ndarray, resolution: float, what: str, whose: str) -> None:
+    """An isotropic resolution agrees with every voxel size of the affine, within lacuna's tolerance."""
+    voxel_sizes = np.linalg.norm(affine[:3, :3], axis=0)
+    if np.abs(voxel_sizes - resolution).max() > RESOLUTION_TOLERANCE_MM:
+        raise ValueError(
+            f"{what} {resolution} mm does not match {whose} voxel sizes "
+            f"{np.round(voxel_sizes, 3).tolist()} mm"
+        )
+
+
 def _indices_in_range(indices: np.ndarray, size: int, what: str) -> None:
     bounds = arrays.min_max(indices)
     if bounds and (bounds[0] < 0 or bounds[1] >= size):
@@ -125,12 +135,7 @@ def _image_grid(grid: Any) -> None:
 def _image_volume(image: Any) -> None:
     _affine(image.affine)
     if image.resolution is not None:
-        voxel_sizes = np.linalg.norm(image.affine[:3, :3], axis=0)
-        if np.abs(voxel_sizes - image.resolution).max() > RESOLUTION_TOLERANCE_MM:
-            raise ValueError(
-                f"resolution {image.resolution} mm does not match the affine's voxel sizes "
-                f"{np.round(voxel_sizes, 3).tolist()} mm"
-            )
+        _resolution_matches(image.affine, image.resolution, "resolution", "the affine's")
 
 
 @invariant("LesionMask")
@@ -278,12 +283,7 @@ def _subject(subject: Any) -> None:
     meta, mask = subject.subject_metadata, subject.mask
     if mask.space is not None and mask.space != meta.space:
         raise ValueError(f"mask space {mask.space} disagrees with metadata space {meta.space}")
-    voxel_sizes = np.linalg.norm(mask.affine[:3, :3], axis=0)
-    if np.abs(voxel_sizes - meta.resolution).max() > RESOLUTION_TOLERANCE_MM:
-        raise ValueError(
-            f"metadata resolution {meta.resolution} mm does not match the mask's voxel sizes "
-            f"{np.round(voxel_sizes, 3).tolist()} mm"
-        )
+    _resolution_matches(mask.affine, meta.resolution, "metadata resolution", "the mask's")
 
 
 @invariant("ProvenanceRecord")
