@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from . import __version__, storage
-from .errors import InvalidDataError, LossError, OutputError
+from .errors import InvalidDataError, LossError, OutputError, UsageError
 from .formats.registry import FormatSpec, detect_format, get_format, target_format
 
 
@@ -43,11 +43,37 @@ def read(
     return read_as(spec, url, storage_options, **options)
 
 
+def route_options(
+    source: FormatSpec | None, target: FormatSpec | None, options: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Send each option to the reader and/or writer that declares it; one that neither takes is an error."""
+    read_options: dict[str, Any] = {}
+    write_options: dict[str, Any] = {}
+    for name, value in options.items():
+        taken = False
+        if source is not None and name in source.read_options:
+            read_options[name], taken = value, True
+        if target is not None and name in target.write_options:
+            write_options[name], taken = value, True
+        if not taken:
+            formats = " -> ".join(spec.name for spec in (source, target) if spec is not None)
+            raise UsageError(f"option {name!r} does not apply to {formats}")
+    return read_options, write_options
+
+
+def _check_declared(options: Mapping[str, Any], declared: Mapping[str, str], spec: FormatSpec, role: str) -> None:
+    unknown = sorted(set(options) - set(declared))
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise UsageError(f"the {spec.name} {role} takes no option {', '.join(unknown)} (it takes: {known})")
+
+
 def read_as(
     spec: FormatSpec, url: str, storage_options: Mapping[str, Any] | None = None, **options: Any
 ) -> BaseModel:
     if spec.read is None:
-        raise OutputError(f"format {spec.name!r} cannot be read")
+        raise UsageError(f"format {spec.name!r} cannot be read")
+    _check_declared(options, spec.read_options, spec, "reader")
     try:
         return spec.read(url, storage_options=storage_options, **options)
     except ValidationError as error:
@@ -95,6 +121,9 @@ def _write_checked(
 ) -> list[Any]:
     from .models import summary
 
+    if spec.write is None:
+        raise UsageError(f"format {spec.name!r} cannot be written")
+    _check_declared(options, spec.write_options, spec, "writer")
     losses = losses_of(spec, model, **options)
     if strict and losses:
         listed = "; ".join(f"{loss.field}: {loss.reason}" for loss in losses)
@@ -122,17 +151,23 @@ def convert(
     storage_options: Mapping[str, Any] | None = None,
     read_options: Mapping[str, Any] | None = None,
     write_options: Mapping[str, Any] | None = None,
+    options: Mapping[str, Any] | None = None,
     checksum: bool = True,
 ) -> Any:
-    """Convert one file to another format of the same kind; returns a ConversionReport."""
+    """Convert one file to another format of the same kind; returns a ConversionReport.
+
+    `read_options` and `write_options` go to the reader and the writer; `options` (the CLI's --style,
+    --time-unit, --fs...) go to whichever of the two declares each one.
+    """
     from .models import ActivityRecord, ConversionReport, FileRecord, summary
 
     started = time.perf_counter()
     source_spec = get_format(from_format) if from_format else detect_format(source, storage_options)
-    model = read_as(source_spec, source, storage_options, **dict(read_options or {}))
-    target_spec = target_format(
-        target, source_spec.kind if source_spec.kind != "document" else None, to_format
-    )
+    target_spec = target_format(target, None if source_spec.kind == "document" else source_spec.kind, to_format)
+    routed_read, routed_write = route_options(source_spec, target_spec, options or {})
+    read_options = {**routed_read, **dict(read_options or {})}
+    write_options = {**routed_write, **dict(write_options or {})}
+    model = read_as(source_spec, source, storage_options, **read_options)
     source_record = FileRecord(
         url=source,
         format=source_spec.name,
@@ -145,13 +180,11 @@ def convert(
             function="neurodatahub.convert",
             software="neurodatahub",
             version=__version__,
-            parameters={"from": source_spec.name, "to": target_spec.name, **dict(write_options or {})},
+            parameters={"from": source_spec.name, "to": target_spec.name, **write_options},
             inputs=[source_record],
         )
         model = model.model_copy(update={"provenance": [*(model.provenance or []), step]})
-    losses = _write_checked(
-        target_spec, model, target, overwrite, strict, storage_options, write_options or {}
-    )
+    losses = _write_checked(target_spec, model, target, overwrite, strict, storage_options, write_options)
     target_record = FileRecord(
         url=target,
         format=target_spec.name,

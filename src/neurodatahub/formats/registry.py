@@ -1,12 +1,14 @@
 """The format registry: what each format is, reads, writes and cannot store.
 
-Each format module calls `register_format` at import. Modules are imported on first use, so listing
-commands stay fast and a format's heavy libraries load only when that format is used.
+Every module below `neurodatahub.formats` (except this one and modules named `common`) is a format
+module: it calls `register_format` at import and keeps its heavy imports inside its functions. They are
+found and imported on first use, so adding a format is adding a module, and `hub --help` stays fast.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,7 +18,7 @@ from typing import Any
 from .. import storage
 from ..errors import InputError, UsageError
 
-FORMAT_MODULES = ("neurodatahub.formats.documents",)
+NOT_FORMAT_MODULES = {"registry", "common"}
 
 Reader = Callable[..., Any]  # (url, *, storage_options, **options) -> validated model
 Writer = Callable[..., None]  # (model, local_path, **options) -> None, writes one file or folder
@@ -92,12 +94,22 @@ def register_format(spec: FormatSpec) -> FormatSpec:
     return spec
 
 
+def format_modules() -> list[str]:
+    """Names of the format modules, in a stable order."""
+    package = importlib.import_module(__package__)
+    return sorted(
+        info.name
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{__package__}.")
+        if not info.ispkg and info.name.rsplit(".", 1)[-1] not in NOT_FORMAT_MODULES
+    )
+
+
 def _ensure_loaded() -> None:
     global _loaded
     if not _loaded:
-        for module in FORMAT_MODULES:
-            importlib.import_module(module)
         _loaded = True
+        for module in format_modules():
+            importlib.import_module(module)
 
 
 def all_formats() -> list[FormatSpec]:

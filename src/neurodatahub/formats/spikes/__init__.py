@@ -1,0 +1,1 @@
+"""Spike-train formats: every module here reads into and writes from the SpikeData model."""
