@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import traceback
@@ -29,6 +30,21 @@ StorageOption = Annotated[
 EndpointOption = Annotated[
     str | None,
     typer.Option("--endpoint-url", metavar="URL", help="S3-compatible endpoint (else AWS_ENDPOINT_URL)."),
+]
+FsOption = Annotated[
+    float | None,
+    typer.Option("--fs", metavar="HZ", help="Sampling rate in Hz (times in samples, NWB resolution, Phy)."),
+]
+UnitsPathOption = Annotated[
+    str | None,
+    typer.Option("--units-path", metavar="PATH", help="NWB: the Units table to read when there are several."),
+]
+AllowPickleOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-pickle",
+        help="Load pickle files. Unpickling runs code from the file: only for files you trust.",
+    ),
 ]
 FromOption = Annotated[
     str | None, typer.Option("--from", metavar="FORMAT", help="Input format (default: detected).")
@@ -69,6 +85,12 @@ def _storage(pairs: list[str] | None, endpoint: str | None) -> dict[str, Any] | 
     if endpoint:
         options["endpoint_url"] = endpoint
     return options or None
+
+
+def _reader_options(units_path: str | None, fs: float | None, allow_pickle: bool) -> dict[str, Any]:
+    """The typed reading options that were given (an absent one is not passed at all)."""
+    options = {"units_path": units_path, "sampling_rate": fs, "allow_pickle": allow_pickle or None}
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def _print_json(data: Any) -> None:
@@ -134,11 +156,14 @@ def info(
     source: Annotated[str, typer.Argument(metavar="SRC", help="File, folder or URL.")],
     from_format: FromOption = None,
     class_name: Annotated[str | None, typer.Option("--class", help="Data class of a document.")] = None,
+    units_path: UnitsPathOption = None,
+    fs: FsOption = None,
+    allow_pickle: AllowPickleOption = False,
     as_json: JsonFlag = False,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
 ) -> None:
-    """Show the kind, format and a summary of a file."""
+    """Show the kind, format and a summary of a file (units, spikes, duration, rates, attributes...)."""
     from .convert import read_as
     from .formats.registry import detect_format, get_format
     from .models.summary import summarize
@@ -146,6 +171,7 @@ def info(
     options = _storage(storage_option, endpoint_url)
     spec = get_format(from_format) if from_format else detect_format(source, options)
     hint = {"class_name": class_name} if class_name and "class_name" in spec.read_options else {}
+    hint.update(_reader_options(units_path, fs, allow_pickle))
     summary = {
         "path": source,
         "kind": spec.kind,
@@ -163,6 +189,9 @@ def validate(
     paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, folders or URLs to check.")],
     from_format: FromOption = None,
     class_name: Annotated[str | None, typer.Option("--class", help="Data class of the documents.")] = None,
+    units_path: UnitsPathOption = None,
+    fs: FsOption = None,
+    allow_pickle: AllowPickleOption = False,
     as_json: JsonFlag = False,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
@@ -175,7 +204,13 @@ def validate(
 
     options = _storage(storage_option, endpoint_url)
     outcomes = [
-        validate_path(path, format=from_format, class_name=class_name, storage_options=options)
+        validate_path(
+            path,
+            format=from_format,
+            class_name=class_name,
+            storage_options=options,
+            read_options=_reader_options(units_path, fs, allow_pickle),
+        )
         for path in paths
     ]
     if as_json:
@@ -203,6 +238,18 @@ def convert(
     to_format: Annotated[
         str | None, typer.Option("--to", metavar="FORMAT", help="Output format (default: by extension).")
     ] = None,
+    style: Annotated[
+        str | None, typer.Option(help="HDF5 spike layout: ragged (default), group, paired or raster.")
+    ] = None,
+    time_unit: Annotated[
+        str | None, typer.Option("--time-unit", help="Output time unit: s, ms or samples (needs --fs).")
+    ] = None,
+    fs: FsOption = None,
+    bin_size_ms: Annotated[
+        float | None, typer.Option("--bin-size-ms", metavar="MS", help="Raster bin size in milliseconds.")
+    ] = None,
+    units_path: UnitsPathOption = None,
+    allow_pickle: AllowPickleOption = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
     strict: Annotated[
         bool, typer.Option(help="Fail instead of dropping what the output cannot store.")
@@ -224,25 +271,64 @@ def convert(
     """Convert between formats of the same kind of data, on local disk or any fsspec URL."""
     from .convert import convert as run
 
-    result = run(
-        source,
-        target,
-        from_format=from_format,
-        to_format=to_format,
-        overwrite=overwrite,
-        strict=strict,
-        storage_options=_storage(storage_option, endpoint_url),
-        read_options=_pairs(read_option, "--read-option"),
-        write_options=_pairs(option, "--option"),
-    )
+    typed = {"style": style, "time_unit": time_unit, "bin_size_ms": bin_size_ms}
+    options = {
+        **_reader_options(units_path, fs, allow_pickle),
+        **{k: v for k, v in typed.items() if v is not None},
+    }
+    storage_options = _storage(storage_option, endpoint_url)
+    with _progress(source, storage_options) as step:
+        result = run(
+            source,
+            target,
+            from_format=from_format,
+            to_format=to_format,
+            overwrite=overwrite,
+            strict=strict,
+            storage_options=storage_options,
+            read_options=_pairs(read_option, "--read-option"),
+            write_options=_pairs(option, "--option"),
+            options=options,
+            on_step=step,
+        )
     for loss in result.losses or ():
-        typer.echo(f"lost: {loss.field}: {loss.reason}", err=True)
+        count = f" ({loss.count})" if loss.count is not None else ""
+        typer.echo(f"lost: {loss.field}{count}: {loss.reason}", err=True)
     typer.echo(
         f"wrote {target} ({result.target.format}) from {source} ({result.source.format})"
         f" in {result.duration_seconds:.2f} s"
     )
     if report is not None:
         report.write_text(result.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8")
+
+
+LARGE_INPUT_BYTES = 64 * 2**20
+
+
+@contextlib.contextmanager
+def _progress(source: str, storage_options: dict[str, Any] | None) -> Any:
+    """A progress bar over the conversion's steps, for large inputs on a terminal; else nothing."""
+    from . import storage
+    from .convert import STEPS
+
+    quiet = not sys.stderr.isatty()
+    if not quiet:
+        try:
+            quiet = storage.size_of(source, storage_options) < LARGE_INPUT_BYTES
+        except HubError:
+            quiet = True  # the conversion itself will report the problem
+    if quiet:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("converting", total=len(STEPS))
+
+        def step(name: str) -> None:
+            bar.update(task, description=name, completed=STEPS.index(name))
+
+        yield step
 
 
 def main(argv: list[str] | None = None) -> int:

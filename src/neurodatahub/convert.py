@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from . import __version__, storage
-from .errors import InvalidDataError, LossError, OutputError, UsageError
+from .errors import HubError, InvalidDataError, LossError, OutputError, UsageError
 from .formats.registry import FormatSpec, detect_format, get_format, target_format
 
 
@@ -43,25 +43,37 @@ def read(
     return read_as(spec, url, storage_options, **options)
 
 
+STEPS = ("reading", "checksums", "writing and checking", "done")
+SHARED_OPTIONS = {"sampling_rate"}  # needed to read times in samples as much as to write them
+
+
 def route_options(
     source: FormatSpec | None, target: FormatSpec | None, options: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Send each option to the reader and/or writer that declares it; one that neither takes is an error."""
+    """Send each option to the writer that declares it, else to the reader; one neither takes is an error.
+
+    Options describe the output (--style, --time-unit) unless only the reader knows them (--units-path);
+    the sampling rate goes to both, since reading samples needs it as much as writing them.
+    """
     read_options: dict[str, Any] = {}
     write_options: dict[str, Any] = {}
     for name, value in options.items():
-        taken = False
-        if source is not None and name in source.read_options:
-            read_options[name], taken = value, True
-        if target is not None and name in target.write_options:
-            write_options[name], taken = value, True
-        if not taken:
+        to_writer = target is not None and name in target.write_options
+        reader_takes = source is not None and name in source.read_options
+        to_reader = reader_takes and (not to_writer or name in SHARED_OPTIONS)
+        if not (to_writer or to_reader):
             formats = " -> ".join(spec.name for spec in (source, target) if spec is not None)
             raise UsageError(f"option {name!r} does not apply to {formats}")
+        if to_writer:
+            write_options[name] = value
+        if to_reader:
+            read_options[name] = value
     return read_options, write_options
 
 
-def _check_declared(options: Mapping[str, Any], declared: Mapping[str, str], spec: FormatSpec, role: str) -> None:
+def _check_declared(
+    options: Mapping[str, Any], declared: Mapping[str, str], spec: FormatSpec, role: str
+) -> None:
     unknown = sorted(set(options) - set(declared))
     if unknown:
         known = ", ".join(sorted(declared)) or "none"
@@ -134,8 +146,11 @@ def _write_checked(
         spec.write(model, tmp, **options)
         if spec.read is not None:  # reopen what was written before it replaces anything
             hint = {"class_name": type(model).__name__} if "class_name" in spec.read_options else {}
-            reopened = read_as(spec, str(tmp), **hint)
-            if not losses and not summary.same(summary.summarize(reopened), summary.summarize(model)):
+            try:
+                reopened = read_as(spec, str(tmp), **hint)
+            except HubError as error:
+                raise OutputError(f"{url}: what was written does not read back ({error})") from error
+            if not losses and not summary.same(summary.fingerprint(reopened), summary.fingerprint(model)):
                 raise OutputError(f"{url}: the written file does not read back as the data written")
     return losses
 
@@ -153,21 +168,26 @@ def convert(
     write_options: Mapping[str, Any] | None = None,
     options: Mapping[str, Any] | None = None,
     checksum: bool = True,
+    on_step: Callable[[str], None] | None = None,
 ) -> Any:
     """Convert one file to another format of the same kind; returns a ConversionReport.
 
     `read_options` and `write_options` go to the reader and the writer; `options` (the CLI's --style,
-    --time-unit, --fs...) go to whichever of the two declares each one.
+    --time-unit, --fs...) go to whichever of the two declares each one. `on_step` hears each of STEPS.
     """
     from .models import ActivityRecord, ConversionReport, FileRecord, summary
 
     started = time.perf_counter()
     source_spec = get_format(from_format) if from_format else detect_format(source, storage_options)
-    target_spec = target_format(target, None if source_spec.kind == "document" else source_spec.kind, to_format)
+    kind = None if source_spec.kind == "document" else source_spec.kind
+    target_spec = target_format(target, kind, to_format)
     routed_read, routed_write = route_options(source_spec, target_spec, options or {})
     read_options = {**routed_read, **dict(read_options or {})}
     write_options = {**routed_write, **dict(write_options or {})}
+    announce = on_step or (lambda name: None)
+    announce("reading")
     model = read_as(source_spec, source, storage_options, **read_options)
+    announce("checksums")
     source_record = FileRecord(
         url=source,
         format=source_spec.name,
@@ -184,7 +204,9 @@ def convert(
             inputs=[source_record],
         )
         model = model.model_copy(update={"provenance": [*(model.provenance or []), step]})
+    announce("writing and checking")
     losses = _write_checked(target_spec, model, target, overwrite, strict, storage_options, write_options)
+    announce("done")
     target_record = FileRecord(
         url=target,
         format=target_spec.name,

@@ -32,6 +32,7 @@ def validate_path(
     format: str | None = None,
     class_name: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    read_options: Mapping[str, Any] | None = None,
 ) -> Outcome:
     """Read a path through the registry; reading validates, so any failure is reported, not raised."""
     from .convert import read_as
@@ -42,6 +43,9 @@ def validate_path(
         spec = get_format(format) if format else detect_format(url, storage_options)
         outcome.format, outcome.kind = spec.name, spec.kind
         options = {"class_name": class_name} if class_name and "class_name" in spec.read_options else {}
+        options.update(
+            {name: value for name, value in (read_options or {}).items() if name in spec.read_options}
+        )
         model = read_as(spec, url, storage_options, **options)
     except InvalidDataError as error:
         outcome.problems = error.problems or [{"location": "(file)", "message": str(error)}]

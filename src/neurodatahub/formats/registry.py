@@ -44,6 +44,27 @@ class Probe:
     def names(self) -> list[str]:
         return storage.list_names(self.url, self.storage_options) if self.is_dir else []
 
+    @cached_property
+    def hdf5_root(self) -> tuple[dict[str, str], set[str]] | None:
+        """Root attributes (as text) and the paths of the first two levels of an HDF5 file, else None.
+
+        Several formats are HDF5 inside (NWB, spike styles, spectral caches); they tell themselves
+        apart by these, read once per probe.
+        """
+        from .common import is_hdf5, open_hdf5, text
+
+        if self.is_dir or not is_hdf5(self.head):
+            return None
+        try:
+            with open_hdf5(self.url, self.storage_options) as file:
+                paths = set(file.keys())
+                for name in list(paths):
+                    if hasattr(file[name], "keys"):
+                        paths.update(f"{name}/{child}" for child in file[name])
+                return {key: text(value) for key, value in file.attrs.items()}, paths
+        except InputError:
+            return None
+
 
 @dataclass(frozen=True)
 class FormatSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -32,14 +33,24 @@ def summarize(model: BaseModel) -> dict[str, Any]:
 
 
 def same(left: Any, right: Any) -> bool:
-    """Equality of summaries where NaN equals NaN (a region without value reads back as NaN)."""
+    """Equality of summaries: NaN equals NaN (a region without value), floats to 1e-9 (unit changes)."""
     if isinstance(left, dict) and isinstance(right, dict):
         return left.keys() == right.keys() and all(same(left[key], right[key]) for key in left)
     if isinstance(left, list) and isinstance(right, list):
         return len(left) == len(right) and all(same(a, b) for a, b in zip(left, right, strict=True))
-    if isinstance(left, float) and isinstance(right, float) and np.isnan(left) and np.isnan(right):
-        return True
+    if isinstance(left, float) and isinstance(right, float):
+        both_nan = np.isnan(left) and np.isnan(right)
+        return both_nan or math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-12)
     return left == right
+
+
+# how data is expressed, which a writer's options may change, as opposed to what the data is
+REPRESENTATION_KEYS = {"time_unit", "start_time", "sampling_rate_hz"}
+
+
+def fingerprint(model: BaseModel) -> dict[str, Any]:
+    """The summary without representation details: what a reopened file must still say."""
+    return {key: value for key, value in summarize(model).items() if key not in REPRESENTATION_KEYS}
 
 
 def _generic(model: BaseModel) -> dict[str, Any]:

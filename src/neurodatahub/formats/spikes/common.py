@@ -76,7 +76,9 @@ def build(
         start_time=float(start_time),
         length=float(length),
         sampling_rate=sampling_rate,
-        unit_attributes=[{"name": name, "values": np.asarray(values)} for name, values in (unit_attributes or {}).items()]
+        unit_attributes=[
+            {"name": name, "values": np.asarray(values)} for name, values in (unit_attributes or {}).items()
+        ]
         or None,
         metadata=dict(metadata) if metadata else None,
         raw_data=raw_data,
@@ -106,9 +108,14 @@ def starts(spikes: Any) -> np.ndarray:
     return np.concatenate([[0], index[:-1]]).astype(np.int64) if index.size else index
 
 
+def split_by_units(values: Any, spike_times_index: Any) -> list[np.ndarray]:
+    """One view of `values` per unit (no copies); no units, no views."""
+    index = np.asarray(spike_times_index)
+    return np.split(np.asarray(values), index[:-1]) if index.size else []
+
+
 def trains(spikes: Any) -> list[np.ndarray]:
-    """One view per unit (no copies)."""
-    return np.split(np.asarray(spikes.spike_times), np.asarray(spikes.spike_times_index)[:-1])
+    return split_by_units(spikes.spike_times, spikes.spike_times_index)
 
 
 def unit_of_each_spike(spikes: Any) -> np.ndarray:
@@ -130,6 +137,14 @@ def window_in(spikes: Any, unit: str, sampling_rate: float | None = None) -> tup
         convert_scalar(spikes.start_time, spikes.time_unit, unit, rate),
         convert_scalar(spikes.length, spikes.time_unit, unit, rate),
     )
+
+
+def widen_window(times: np.ndarray, start: float, length: float) -> tuple[float, float]:
+    """A window grown to hold times rounded to the sample grid (half a sample may cross its edges)."""
+    if not times.size:
+        return start, length
+    begin, end = min(start, float(times.min())), max(start + length, float(times.max()))
+    return begin, end - begin
 
 
 def loss(field: str, reason: str, count: int | None = None) -> Any:
