@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job on the bundled example data: validate, inspect, convert with a report, validate the output.
+# The main job on the bundled example recording (examples/recording.nwb, made by examples/make_recording.py):
+# NWB -> HDF5 ragged -> KiloSort/Phy -> NWB, with the summaries and the loss reports along the way.
 # Run by `make demo` with the project's environment on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,11 +10,24 @@ rm -rf "$out" && mkdir -p "$out"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
 step hub --version
-step hub formats
-step hub validate examples/spikes.yaml examples/subject.json
-step hub info examples/spikes.yaml
-step hub convert examples/spikes.yaml "$out/spikes.json" --report "$out/spikes.report.json"
-step hub convert examples/subject.json "$out/subject.yaml" --report "$out/subject.report.json"
-step hub validate --json "$out/spikes.json" "$out/subject.yaml"
-step cat "$out/spikes.report.json"
+step hub formats --kind spikes
+step hub info examples/recording.nwb
+step hub convert examples/recording.nwb "$out/recording.h5" --style ragged --report "$out/1-nwb-to-hdf5.json"
+step hub convert "$out/recording.h5" "$out/recording_phy" --to phy --report "$out/2-hdf5-to-phy.json"
+step hub convert "$out/recording_phy" "$out/roundtrip.nwb" --report "$out/3-phy-to-nwb.json"
+step hub info "$out/roundtrip.nwb"
+step hub validate "$out/recording.h5" "$out/recording_phy" "$out/roundtrip.nwb"
+
+printf '\n\033[1mloss reports\033[0m\n'
+python - "$out" <<'PY'
+import json, pathlib, sys
+for report in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
+    data = json.loads(report.read_text())
+    losses = data.get("losses") or []
+    print(f"{report.name}: {data['source']['format']} -> {data['target']['format']}, "
+          f"{data['counts']['units']} units, {data['counts']['spikes']} spikes, {data['duration_seconds']:.2f} s")
+    for loss in losses or [{"field": "nothing", "reason": "lossless"}]:
+        count = f" ({loss['count']})" if loss.get("count") is not None else ""
+        print(f"    lost {loss['field']}{count}: {loss['reason']}")
+PY
 printf '\ndemo finished: outputs in %s/\n' "$out"

@@ -124,7 +124,7 @@ def test_convert_documents_with_report_and_provenance(capsys: pytest.CaptureFixt
     original = yaml.safe_load(SPIKES.read_text())
     assert converted["spike_times"] == original["spike_times"]
     assert converted["provenance"][-1]["function"] == "neurodatahub.convert"
-    assert converted["provenance"][-1]["inputs"][0]["checksum_algorithm"] == "sha256"
+    assert converted["provenance"][-1]["inputs"][0]["checksum_algorithm"] == "xxh3_128"
     written = json.loads(report.read_text())
     assert written["source"]["format"] == "yaml" and written["target"]["format"] == "json"
     assert written["counts"]["spikes"] == 6 and written["losses"] == []

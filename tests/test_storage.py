@@ -69,7 +69,7 @@ def test_memory_filesystem_round_trip() -> None:
     with storage.atomic_write(url, overwrite=True) as tmp:
         tmp.write_bytes(b"in memory")
     assert storage.read_head(url) == b"in memory"
-    assert storage.sha256_of(url) == hashlib.sha256(b"in memory").hexdigest()
+    assert storage.checksum_of(url) == hashlib.sha256(b"in memory").hexdigest()
 
 
 def test_s3_round_trip_through_the_environment(s3_bucket: str, tmp_path: Path) -> None:
@@ -82,7 +82,9 @@ def test_s3_round_trip_through_the_environment(s3_bucket: str, tmp_path: Path) -
     with storage.open_read(url) as handle:
         handle.seek(5_000_000)
         assert handle.read(16) == payload[5_000_000:5_000_016]
-    assert storage.sha256_of(url) == hashlib.sha256(payload).hexdigest()
+    assert storage.checksum_of(url) == hashlib.sha256(payload).hexdigest()
+    assert storage.checksum_of(url, "md5") == hashlib.md5(payload).hexdigest()
+    assert len(storage.checksum_of(url, "xxh3_128")) == 32
     with storage.local_copy(url) as local:
         assert local.read_bytes() == payload
     with pytest.raises(OutputError, match="exists"), storage.atomic_write(url):

@@ -290,6 +290,10 @@ class HashAlgorithm(str, Enum):
     """
     MD5, hex digest (as published by Dataverse and Figshare).
     """
+    xxh3_128 = "xxh3_128"
+    """
+    XXH3 128-bit, hex digest; a fast non-cryptographic hash that identifies the files a conversion read and wrote without slowing it down.
+    """
     unknown = "unknown"
     """
     The publisher gives no checksum; recorded as unknown, never invented.

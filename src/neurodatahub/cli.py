@@ -254,6 +254,9 @@ def convert(
     strict: Annotated[
         bool, typer.Option(help="Fail instead of dropping what the output cannot store.")
     ] = False,
+    checksum: Annotated[
+        bool, typer.Option(help="Record the input's and output's XXH3 digests in the provenance and report.")
+    ] = True,
     report: Annotated[
         Path | None, typer.Option(metavar="FILE", help="Write a JSON report of the conversion.")
     ] = None,
@@ -289,6 +292,7 @@ def convert(
             read_options=_pairs(read_option, "--read-option"),
             write_options=_pairs(option, "--option"),
             options=options,
+            checksum=checksum,
             on_step=step,
         )
     for loss in result.losses or ():

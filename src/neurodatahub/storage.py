@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import mmap
 import os
 import shutil
 import tempfile
@@ -22,7 +23,7 @@ from typing import IO, Any
 from .errors import InputError, OutputError, StorageError
 
 REMOTE_BLOCK_SIZE = 2 * 1024 * 1024  # 2 MiB blocks: few requests, little over-read (FORMATS.md 5)
-HASH_CHUNK = 1024 * 1024
+HASH_CHUNK = 8 * 1024 * 1024
 S3_PROTOCOLS = ("s3", "s3a")
 
 
@@ -188,6 +189,19 @@ def atomic_write(
         _upload(staging, url, directory, storage_options)
 
 
+def add_files(staging: Path, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
+    """Put the files of a local folder into a folder at `url`, each atomically, leaving its other files.
+
+    For tools whose convention is to add files to an existing folder (a sorter's output folder holds
+    the recording too); the folder and its parents are created when missing.
+    """
+    if is_local(url):
+        local_path(url).mkdir(parents=True, exist_ok=True)
+    for source in sorted(staging.iterdir()):
+        with atomic_write(join(url, source.name), overwrite=True, storage_options=storage_options) as tmp:
+            shutil.copyfile(source, tmp)
+
+
 def _move_into_place(staging: Path, target: Path) -> None:
     if not staging.exists():
         raise OutputError(f"the writer produced nothing for {target}")
@@ -227,16 +241,39 @@ def _remove(path: Path) -> None:
 
 def size_of(url: str, storage_options: Mapping[str, Any] | None = None) -> int:
     """Size in bytes of a file, or of all files below a folder."""
+    if is_local(url):  # without fsspec: its import alone costs more than the call
+        path = local_path(url)
+        if path.is_dir():
+            return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
+        with _storage_errors(url):
+            return path.stat().st_size
     fs, path = filesystem(url, storage_options)
     with _storage_errors(url):
         return int(fs.du(path, total=True)) if fs.isdir(path) else int(fs.size(path))
 
 
-def sha256_of(url: str, storage_options: Mapping[str, Any] | None = None) -> str | None:
-    """Hex SHA-256 of a file's bytes, streamed; None for folders (no single digest to give)."""
+def checksum_of(
+    url: str, algorithm: str = "sha256", storage_options: Mapping[str, Any] | None = None
+) -> str | None:
+    """Hex digest of a file's bytes, streamed; None for folders (no single digest to give).
+
+    sha256, sha1 and md5 come from hashlib (publishers give those); xxh3_128 from xxhash, fast enough
+    (about 10 GB/s) to identify every file a conversion touches without slowing it.
+    """
     if is_dir(url, storage_options):
         return None
-    digest = hashlib.sha256()
+    if algorithm == "xxh3_128":
+        import xxhash
+
+        digest: Any = xxhash.xxh3_128()
+    else:
+        digest = hashlib.new(algorithm)
+    if is_local(url):  # hash the page cache in place: no copies through Python buffers
+        with open(local_path(url), "rb") as handle:
+            if os.fstat(handle.fileno()).st_size:
+                with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                    digest.update(mapped)
+        return digest.hexdigest()
     with open_read(url, storage_options) as handle:
         while chunk := handle.read(HASH_CHUNK):
             digest.update(chunk)

@@ -176,15 +176,12 @@ def test_files_the_hub_writes_read_equal_in_spikelab(tmp_path: Path, style: str,
 
 
 def test_compat_functions_match_spikelab_signatures() -> None:
+    """Same parameters, order and defaults; the hub's may add storage_options at the end."""
     from neurodatahub.compat import spikelab as compat
 
-    for name in (
-        "export_spikedata_to_hdf5",
-        "export_spikedata_to_nwb",
-        "load_spikedata_from_hdf5",
-        "load_spikedata_from_nwb",
-    ):
-        ours = inspect.signature(getattr(compat, name)).parameters
+    for name in compat.__all__:
+        ours = dict(inspect.signature(getattr(compat, name)).parameters)
+        ours.pop("storage_options", None)
         theirs = inspect.signature(
             getattr(spikelab_export if name.startswith("export") else spikelab_load, name)
         ).parameters
@@ -261,3 +258,15 @@ def test_s3_round_trip(s3_bucket: str) -> None:
     assert_same_spikes(api.read(url), spikes)
     with pytest.raises(Exception, match="exists"):
         api.write(spikes, url)
+
+
+def test_compat_kilosort_export_adds_files_and_keeps_the_recording(tmp_path: Path) -> None:
+    from neurodatahub.compat import spikelab as compat
+
+    folder = tmp_path / "kilosort"
+    folder.mkdir()
+    (folder / "recording.dat").write_bytes(b"raw samples")
+    compat.export_spikedata_to_kilosort(example(), str(folder), fs_Hz=30000.0)
+    assert (folder / "recording.dat").read_bytes() == b"raw samples"
+    back = compat.load_spikedata_from_kilosort(str(folder), fs_Hz=30000.0)
+    assert len(back.spike_times) == len(example().spike_times)

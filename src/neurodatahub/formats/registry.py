@@ -22,6 +22,7 @@ NOT_FORMAT_MODULES = {"registry", "common"}
 
 Reader = Callable[..., Any]  # (url, *, storage_options, **options) -> validated model
 Writer = Callable[..., None]  # (model, local_path, **options) -> None, writes one file or folder
+Verifier = Callable[..., None]  # (model, local_path, **options) -> None, raises when the output is wrong
 LossCheck = Callable[..., list]  # (model, **options) -> list of Loss records
 
 
@@ -83,6 +84,8 @@ class FormatSpec:
     cannot_store: tuple[str, ...] = ()
     losses: LossCheck | None = None
     directory: bool = False
+    # a cheap check that a file just written holds the model; without one it is read back in full
+    verify: Verifier | None = None
 
     def matches_extension(self, url: str) -> bool:
         name = Path(url.rstrip("/")).name.lower()

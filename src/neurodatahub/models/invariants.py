@@ -18,7 +18,7 @@ Check = Callable[[Any], None]
 CHECKS: dict[str, list[Check]] = {}
 
 RESOLUTION_TOLERANCE_MM = 0.1  # lacuna's rule: a voxel size off by more than this is an error
-HEX_DIGEST_LENGTH = {"sha256": 64, "sha1": 40, "md5": 32}
+HEX_DIGEST_LENGTH = {"sha256": 64, "sha1": 40, "md5": 32, "xxh3_128": 32}
 
 
 def invariant(*class_names: str) -> Callable[[Check], Check]:

@@ -9,8 +9,6 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from .arrays import min_max
-
 TIME_UNIT_SECONDS = {"s": 1.0, "ms": 1e-3}
 Summarizer = Callable[[Any], dict[str, Any]]
 _SUMMARIES: dict[str, Summarizer] = {}
@@ -68,12 +66,22 @@ def _generic(model: BaseModel) -> dict[str, Any]:
     return out
 
 
+def _extremes(spikes: Any) -> tuple[float, float] | None:
+    """First and last spike: each unit is sorted, so only its ends are looked at."""
+    ends = np.asarray(spikes.spike_times_index, dtype=np.int64)
+    starts = np.concatenate([[0], ends[:-1]]) if ends.size else ends
+    filled = ends > starts
+    if not filled.any():
+        return None
+    return float(spikes.spike_times[starts[filled]].min()), float(spikes.spike_times[ends[filled] - 1].max())
+
+
 @summarizes("SpikeData")
 def _spikes(spikes: Any) -> dict[str, Any]:
     n_units, n_spikes = len(spikes.unit_ids), len(spikes.spike_times)
     scale = TIME_UNIT_SECONDS.get(spikes.time_unit) or (1.0 / spikes.sampling_rate)
     duration_s = spikes.length * scale
-    bounds = min_max(spikes.spike_times)
+    bounds = _extremes(spikes)
     return {
         "units": n_units,
         "spikes": n_spikes,

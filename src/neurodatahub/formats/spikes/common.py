@@ -26,8 +26,10 @@ def check_time_unit(unit: str, sampling_rate: float | None, what: str = "time un
 def convert_times(values: Any, source: str, target: str, sampling_rate: float | None = None) -> np.ndarray:
     """Times from one unit to another; samples are rounded to the nearest index (int64)."""
     values = np.asarray(values)
-    if source == target:
-        return values.astype(np.int64) if target == "samples" and values.dtype.kind == "f" else values
+    if source == target:  # no copy: writers pass the model's own array to h5py
+        return (
+            np.rint(values).astype(np.int64) if target == "samples" and values.dtype.kind == "f" else values
+        )
     check_time_unit(source, sampling_rate, "source unit")
     check_time_unit(target, sampling_rate, "target unit")
     seconds = values / sampling_rate if source == "samples" else values * SECONDS_PER[source]
@@ -98,7 +100,9 @@ def from_pairs(unit_of_spike: Any, times: Any, n_units: int, **fields: Any) -> A
     """A SpikeData from parallel (unit index, time) arrays in any order: one stable sort, no Python loop."""
     units = np.asarray(unit_of_spike, dtype=np.int64).reshape(-1)
     times = np.asarray(times, dtype=np.float64).reshape(-1)
-    order = np.lexsort((times, units))
+    # sorters write spikes in time order: then a stable sort by unit keeps each unit's times sorted
+    in_time_order = times.size < 2 or not (times[1:] < times[:-1]).any()
+    order = np.argsort(units, kind="stable") if in_time_order else np.lexsort((times, units))
     index = np.cumsum(np.bincount(units, minlength=n_units), dtype=np.int64)
     return build(spike_times=times[order], spike_times_index=index, **fields)
 
@@ -145,6 +149,32 @@ def widen_window(times: np.ndarray, start: float, length: float) -> tuple[float,
         return start, length
     begin, end = min(start, float(times.min())), max(start + length, float(times.max()))
     return begin, end - begin
+
+
+SPOT_CHECK = 1024  # values compared at each end of a freshly written array
+
+
+def verify_flat(
+    stored_times: Any, stored_index: Any, expected_times: np.ndarray, expected_index: Any
+) -> None:
+    """A written ragged layout holds the data: same lengths, same offsets, same values at both ends.
+
+    Cheaper than reading the file back in full, and it catches what goes wrong in practice (a
+    truncated or misaligned array, a wrong unit, offsets that do not match the times).
+    """
+    from ...errors import OutputError
+
+    if len(stored_times) != len(expected_times):
+        raise OutputError(f"{len(stored_times)} spike times written for {len(expected_times)}")
+    if not np.array_equal(np.asarray(stored_index[()]), np.asarray(expected_index)):
+        raise OutputError("the spike index written differs from the data's")
+    ends = min(SPOT_CHECK, len(expected_times))
+    for written, expected in (
+        (stored_times[:ends], expected_times[:ends]),
+        (stored_times[-ends:], expected_times[-ends:]),
+    ):
+        if ends and not np.array_equal(np.asarray(written), np.asarray(expected)):
+            raise OutputError("the spike times written differ from the data's")
 
 
 def loss(field: str, reason: str, count: int | None = None) -> Any:

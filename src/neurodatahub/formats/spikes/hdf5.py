@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import InputError, UsageError
+from ...errors import InputError, OutputError, UsageError
 from ..common import open_hdf5, text, to_json
 from ..registry import FormatSpec, Probe, register_format
 from . import common
@@ -258,20 +258,15 @@ def write(model: Any, path: Path, **options: Any) -> None:
     names = _names(options)
     import h5py
 
-    times_ms = common.times_in(model, "ms")
     with h5py.File(path, "w") as file:
         start_ms, length_ms = common.window_in(model, "ms")
         file.attrs["start_time"] = start_ms
         file.attrs["length_ms"] = length_ms
         if style == "raster":
-            _write_raster(file, model, names["raster_dataset"], float(options["bin_size_ms"]), times_ms)
+            bin_ms = float(options["bin_size_ms"])
+            _write_raster(file, model, names["raster_dataset"], bin_ms, common.times_in(model, "ms"))
         else:
-            values = (
-                common.convert_times(times_ms, "ms", unit, rate)
-                if model.time_unit != unit
-                else model.spike_times
-            )
-            values = np.asarray(values, dtype=np.int64 if unit == "samples" else np.float64)
+            values = common.times_in(model, unit, rate)  # the model's own array when the unit is the same
             _write_times(file, model, style, names, values, unit)
         _write_raw(file, model, options, rate)
         _write_hub_group(file, model, options, rate)
@@ -373,6 +368,34 @@ def _write_hub_group(file: Any, model: Any, options: Mapping[str, Any], rate: fl
             columns.create_dataset(column.name, data=values)
 
 
+def verify(model: Any, path: Path, **options: Any) -> None:
+    """The style's datasets hold the model's spikes (spot-checked) and the hub record its units."""
+    import h5py
+
+    style, unit, rate = _checked(model, options)
+    names = _names(options)
+    with h5py.File(path, "r") as file:
+        if not np.array_equal(file[f"{HUB_GROUP}/unit_ids"][()], np.asarray(model.unit_ids)):
+            raise OutputError("unit ids written differ from the data's")
+        if style == "raster":
+            if int(file[names["raster_dataset"]][()].sum()) != len(model.spike_times):
+                raise OutputError("the raster's counts do not add up to the spikes")
+            return
+        expected = common.times_in(model, unit, rate)
+        if style == "ragged":
+            index = file[names["spike_times_index_dataset"]][()]
+            offsets = index[1:] if index.size == len(model.unit_ids) + 1 else index
+            common.verify_flat(file[names["spike_times_dataset"]], offsets, expected, model.spike_times_index)
+        elif style == "group":
+            group = file[names["group_per_unit"]]
+            counts = [len(group[str(position)]) for position in range(len(group))]
+            if not np.array_equal(np.cumsum(counts), np.asarray(model.spike_times_index)):
+                raise OutputError("the unit datasets written do not hold the data's spike counts")
+        else:
+            paired = np.cumsum(np.bincount(file[names["idces_dataset"]][()], minlength=len(model.unit_ids)))
+            common.verify_flat(file[names["times_dataset"]], paired, expected, model.spike_times_index)
+
+
 def losses(model: Any, **options: Any) -> list[Any]:
     style, unit, rate = _checked(model, options)
     found = []
@@ -416,5 +439,6 @@ register_format(
         write_options=WRITE_OPTIONS,
         cannot_store=("raster style: exact spike times (binned)",),
         losses=losses,
+        verify=verify,
     )
 )

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ... import __version__
-from ...errors import InputError, UsageError
+from ...errors import InputError, OutputError, UsageError
 from ..common import open_hdf5, text, texts, to_json
 from ..registry import FormatSpec, Probe, register_format
 from . import common
@@ -101,9 +101,9 @@ def _read_table(file: Any, path: str) -> Any:
     known = len(ids) if ids is not None else None
     index = _end_offsets(table, "spike_times", times.size, known)
     scratch = json.loads(text(file[SCRATCH][()])) if SCRATCH in file else {}
-    attributes, ragged = _columns(file, table, len(index), scratch.get("renamed_columns", {}))
-    if scratch.get("window_in_obs_intervals"):
-        ragged.pop("obs_intervals", None)  # written by the hub: it holds the window, restored below
+    # obs_intervals written by the hub hold the window, restored below from the scratch record
+    skip = {"obs_intervals"} if scratch.get("window_in_obs_intervals") else set()
+    attributes, ragged = _columns(file, table, len(index), scratch.get("renamed_columns", {}), skip)
     rate = scratch.get("sampling_rate") or _rate_from_resolution(table["spike_times"])
     unit = scratch.get("time_unit", "s")
     common.check_time_unit(unit, rate, "stored time unit")
@@ -118,7 +118,7 @@ def _read_table(file: Any, path: str) -> Any:
     else:
         metadata = {**_session(file, path, table), **({"nwb_units": ragged} if ragged else {})}
     return common.build(
-        spike_times=common.convert_times(times, "s", unit, rate).astype(np.float64),
+        spike_times=common.convert_times(times, "s", unit, rate),
         spike_times_index=index,
         time_unit=unit,
         unit_ids=ids,
@@ -145,7 +145,9 @@ def _end_offsets(table: Any, column: str, n_values: int, known_units: int | None
     return index
 
 
-def _columns(file: Any, table: Any, n_units: int, renamed: Mapping[str, str]) -> tuple[dict, dict]:
+def _columns(
+    file: Any, table: Any, n_units: int, renamed: Mapping[str, str], skip: set[str]
+) -> tuple[dict, dict]:
     """Unit attributes (one value per unit) and the ragged columns NWB allows (kept as lists)."""
     names = texts(table.attrs.get("colnames", [])) or [
         key for key in table if not key.endswith("_index") and key != "id"
@@ -153,7 +155,7 @@ def _columns(file: Any, table: Any, n_units: int, renamed: Mapping[str, str]) ->
     attributes: dict[str, Any] = {}
     ragged: dict[str, Any] = {}
     for name in names:
-        if name == "spike_times" or name not in table:
+        if name == "spike_times" or name in skip or name not in table:
             continue
         dataset = table[name]
         kind = text(dataset.attrs.get("neurodata_type", ""))
@@ -373,7 +375,7 @@ def _write_units(file: Any, model: Any, rate: float | None) -> dict[str, str]:
     units = _typed(file.create_group("units"), "Units", "core")
     units.attrs["description"] = "units written by neurodatahub"
     colnames = ["spike_times"]
-    times = common.times_in(model, "s", rate).astype(np.float64)
+    times = common.times_in(model, "s", rate).astype(np.float64, copy=False)
     spike_times = _column(units, "spike_times", times, "the spike times for each unit in seconds")
     if rate:
         spike_times.attrs["resolution"] = 1.0 / rate
@@ -424,6 +426,21 @@ def _write_scratch(file: Any, model: Any, rate: float | None, renamed: Mapping[s
     _typed(dataset, "ScratchData", "core")
 
 
+def verify(model: Any, path: Path, *, sampling_rate: float | None = None) -> None:
+    """The Units table holds the model's units and spikes (spot-checked), in seconds."""
+    import h5py
+
+    rate = sampling_rate or model.sampling_rate
+    with h5py.File(path, "r") as file:
+        units = file["units"]
+        if not np.array_equal(units["id"][()], np.asarray(model.unit_ids)):
+            raise OutputError("unit ids written differ from the data's")
+        expected = common.times_in(model, "s", rate).astype(np.float64, copy=False)
+        common.verify_flat(
+            units["spike_times"], units["spike_times_index"], expected, model.spike_times_index
+        )
+
+
 def losses(model: Any, *, sampling_rate: float | None = None) -> list[Any]:
     found = []
     if not _session_fields(model).get("session_start_time"):
@@ -471,5 +488,6 @@ register_format(
         write_options=WRITE_OPTIONS,
         cannot_store=("raw data (needs an electrodes table)",),
         losses=losses,
+        verify=verify,
     )
 )
