@@ -50,6 +50,20 @@ def scan_times(values: np.ndarray) -> tuple[int | None, np.ndarray]:
     return None, (np.concatenate(found) if found else np.empty(0, dtype=np.int64))
 
 
+def breaks(values: np.ndarray) -> np.ndarray:
+    """Positions i where values[i] >= values[i - 1] does not hold: descents and NaNs, in one pass.
+
+    Where no position breaks, the array is sorted and holds no NaN, so one comparison per element
+    proves both; `scan_times` tells the two apart when something does break.
+    """
+    found = []
+    for start, block in blocks(values, overlap=1):
+        rising = block[1:] >= block[:-1]
+        if not rising.all():
+            found.append(start + 1 + np.flatnonzero(~rising))
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+
 def is_nondecreasing(values: np.ndarray) -> bool:
     return descents(values).size == 0
 

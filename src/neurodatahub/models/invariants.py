@@ -90,20 +90,20 @@ def _spike_data(spikes: Any) -> None:
     last = int(index[-1]) if n_units else 0
     if last != n_spikes:
         raise ValueError(f"spike_times_index ends at {last} but there are {n_spikes} spike times")
-    bad, descents = arrays.scan_times(spikes.spike_times)
-    if bad is not None:
-        raise ValueError(f"spike time {bad} is {spikes.spike_times[bad]}: spike times must be finite")
     unit_ends = np.asarray(index)
     unit_starts = np.concatenate([[0], unit_ends[:-1]]) if n_units else unit_ends
-    unsorted = descents[~np.isin(descents, unit_starts)]
-    if unsorted.size:
-        unit = int(np.searchsorted(unit_ends, unsorted[0], side="right"))
-        raise ValueError(f"spike times of unit {spikes.unit_ids[unit]} are not sorted")
-    # each unit is sorted, so the extremes are among the first and last spikes of the units
     filled = unit_ends > unit_starts
+    firsts = spikes.spike_times[unit_starts[filled]]
+    lasts = spikes.spike_times[unit_ends[filled] - 1]
+    # a break outside a unit start is a NaN or an unsorted unit; with none, each unit is sorted and free
+    # of NaN, so finite ends prove every time finite (see arrays.breaks)
+    if (~np.isin(arrays.breaks(spikes.spike_times), unit_starts)).any() or not (
+        np.isfinite(firsts).all() and np.isfinite(lasts).all()
+    ):
+        _explain_bad_times(spikes, unit_starts, unit_ends)
+    # each unit is sorted, so the extremes are among the first and last spikes of the units
     if filled.any():
-        first = spikes.spike_times[unit_starts[filled]].min()
-        last = spikes.spike_times[unit_ends[filled] - 1].max()
+        first, last = firsts.min(), lasts.max()
         end = spikes.start_time + spikes.length
         slack = 1e-9 * max(1.0, abs(end))
         if first < spikes.start_time - slack or last > end + slack:
@@ -114,6 +114,17 @@ def _spike_data(spikes: Any) -> None:
     if spikes.time_unit == "samples" and not spikes.sampling_rate:
         raise ValueError("times in samples need a sampling_rate > 0")
     _per_element(spikes.unit_attributes, n_units, "unit attribute")
+
+
+def _explain_bad_times(spikes: Any, unit_starts: np.ndarray, unit_ends: np.ndarray) -> None:
+    """The precise (slower) scan, run only when the fast one found something: which spike, which unit."""
+    bad, descents = arrays.scan_times(spikes.spike_times)
+    if bad is not None:
+        raise ValueError(f"spike time {bad} is {spikes.spike_times[bad]}: spike times must be finite")
+    unsorted = descents[~np.isin(descents, unit_starts)]
+    if unsorted.size:
+        unit = int(np.searchsorted(unit_ends, unsorted[0], side="right"))
+        raise ValueError(f"spike times of unit {spikes.unit_ids[unit]} are not sorted")
 
 
 @invariant("RawData")
