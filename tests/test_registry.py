@@ -75,7 +75,7 @@ def crashing_format() -> registry.FormatSpec:
     )
     registry.register_format(spec)
     yield spec
-    registry._FORMATS.pop(spec.name)
+    registry._FORMATS.pop((spec.kind, spec.name))
 
 
 def test_a_writer_that_dies_leaves_the_old_file_intact(
@@ -106,7 +106,7 @@ def lossy_format() -> registry.FormatSpec:
     )
     registry.register_format(spec)
     yield spec
-    registry._FORMATS.pop(spec.name)
+    registry._FORMATS.pop((spec.kind, spec.name))
 
 
 def test_strict_turns_a_declared_loss_into_an_error_before_writing(
@@ -128,3 +128,33 @@ def test_api_read_and_write_round_trip(tmp_path: Path) -> None:
     assert again.model_dump_json() == model.model_dump_json()
     with pytest.raises(OutputError):
         api.write(model, str(tmp_path / "copy.json"))
+
+
+@pytest.fixture
+def second_tsv() -> registry.FormatSpec:
+    """A format of another kind with a name the spike tables use too, as region tables will."""
+    spec = registry.FormatSpec(
+        name="tsv",
+        kind="test-regions",
+        model="*",
+        description="test only",
+        extensions=(".tsv",),
+        read=lambda url, storage_options=None: None,
+        sniff=lambda probe: probe.head.startswith(b"index\tname"),
+    )
+    registry.register_format(spec)
+    yield spec
+    registry._FORMATS.pop((spec.kind, spec.name))
+
+
+def test_formats_of_two_kinds_may_share_a_name(second_tsv: registry.FormatSpec, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="exists for"):
+        registry.get_format("tsv")
+    assert registry.get_format("tsv", kind="test-regions") is second_tsv
+    assert registry.target_format("out.tsv", kind="spikes").kind == "spikes"
+    regions = tmp_path / "regions.tsv"
+    regions.write_text("index\tname\n1\tV1\n")
+    assert registry.input_format(str(regions), "tsv") is second_tsv  # the content decides between kinds
+    spikes = tmp_path / "spikes.tsv"
+    spikes.write_text("unit_id\ttime_s\n0\t0.5\n")
+    assert registry.input_format(str(spikes), "tsv").kind == "spikes"

@@ -165,11 +165,11 @@ def info(
 ) -> None:
     """Show the kind, format and a summary of a file (units, spikes, duration, rates, attributes...)."""
     from .convert import read_as
-    from .formats.registry import detect_format, get_format
+    from .formats.registry import input_format
     from .models.summary import summarize
 
     options = _storage(storage_option, endpoint_url)
-    spec = get_format(from_format) if from_format else detect_format(source, options)
+    spec = input_format(source, from_format, options)
     hint = {"class_name": class_name} if class_name and "class_name" in spec.read_options else {}
     hint.update(_reader_options(units_path, fs, allow_pickle))
     summary = {

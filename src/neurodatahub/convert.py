@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import __version__, storage
 from .errors import HubError, InvalidDataError, LossError, OutputError, UsageError
-from .formats.registry import FormatSpec, detect_format, get_format, target_format
+from .formats.registry import FormatSpec, input_format, target_format
 
 
 def problems_of(error: ValidationError) -> list[dict[str, str]]:
@@ -40,7 +40,7 @@ def read(
     **options: Any,
 ) -> BaseModel:
     """Read any supported file into its validated model."""
-    spec = get_format(format) if format else detect_format(url, storage_options)
+    spec = input_format(url, format, storage_options)
     return read_as(spec, url, storage_options, **options)
 
 
@@ -182,7 +182,7 @@ def convert(
     from .models import ActivityRecord, ConversionReport, FileRecord, summary
 
     started = time.perf_counter()
-    source_spec = get_format(from_format) if from_format else detect_format(source, storage_options)
+    source_spec = input_format(source, from_format, storage_options)
     kind = None if source_spec.kind == "document" else source_spec.kind
     target_spec = target_format(target, kind, to_format)
     routed_read, routed_write = route_options(source_spec, target_spec, options or {})

@@ -36,11 +36,11 @@ def validate_path(
 ) -> Outcome:
     """Read a path through the registry; reading validates, so any failure is reported, not raised."""
     from .convert import read_as
-    from .formats.registry import detect_format, get_format
+    from .formats.registry import input_format
 
     outcome = Outcome(path=url, valid=False)
     try:
-        spec = get_format(format) if format else detect_format(url, storage_options)
+        spec = input_format(url, format, storage_options)
         outcome.format, outcome.kind = spec.name, spec.kind
         options = {"class_name": class_name} if class_name and "class_name" in spec.read_options else {}
         options.update(

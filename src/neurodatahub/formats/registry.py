@@ -107,14 +107,15 @@ class FormatSpec:
         }
 
 
-_FORMATS: dict[str, FormatSpec] = {}
+# keyed by (kind, name): formats of different kinds may share a name (spike and region tables are both "tsv")
+_FORMATS: dict[tuple[str, str], FormatSpec] = {}
 _loaded = False
 
 
 def register_format(spec: FormatSpec) -> FormatSpec:
-    if spec.name in _FORMATS:
-        raise ValueError(f"format {spec.name!r} is registered twice")
-    _FORMATS[spec.name] = spec
+    if (spec.kind, spec.name) in _FORMATS:
+        raise ValueError(f"format {spec.name!r} of {spec.kind} data is registered twice")
+    _FORMATS[(spec.kind, spec.name)] = spec
     return spec
 
 
@@ -141,12 +142,48 @@ def all_formats() -> list[FormatSpec]:
     return sorted(_FORMATS.values(), key=lambda spec: (spec.kind, spec.name))
 
 
-def get_format(name: str) -> FormatSpec:
+def get_format(name: str, kind: str | None = None) -> FormatSpec:
+    """The format called `name` (of `kind`, when several kinds have a format of that name)."""
+    candidates = formats_named(name, kind)
+    if len(candidates) > 1:
+        kinds = ", ".join(spec.kind for spec in candidates)
+        raise UsageError(f"format {name!r} exists for {kinds} data; say which kind")
+    return candidates[0]
+
+
+def formats_named(name: str, kind: str | None = None) -> list[FormatSpec]:
     _ensure_loaded()
-    try:
-        return _FORMATS[name]
-    except KeyError:
-        raise UsageError(f"unknown format {name!r}; known formats: {', '.join(sorted(_FORMATS))}") from None
+    found = [
+        spec
+        for (spec_kind, spec_name), spec in _FORMATS.items()
+        if spec_name == name and kind in (None, spec_kind)
+    ]
+    if not found:
+        known = ", ".join(sorted({spec_name for _, spec_name in _FORMATS}))
+        raise UsageError(
+            f"unknown format {name!r}{f' for {kind} data' if kind else ''}; known formats: {known}"
+        )
+    return found
+
+
+def input_format(
+    url: str, name: str | None = None, storage_options: Mapping[str, Any] | None = None
+) -> FormatSpec:
+    """The format to read `url` as: the one named (its content decides between kinds), else detected."""
+    if name is None:
+        return detect_format(url, storage_options)
+    candidates = formats_named(name)
+    if len(candidates) > 1:
+        probe = Probe(url, storage_options)
+        candidates = [
+            spec for spec in candidates if spec.sniff is not None and spec.sniff(probe)
+        ] or candidates
+    if len(candidates) > 1:
+        kinds = ", ".join(spec.kind for spec in candidates)
+        raise UsageError(
+            f"{url}: format {name!r} exists for {kinds} data and the content does not tell which"
+        )
+    return candidates[0]
 
 
 def detect_format(url: str, storage_options: Mapping[str, Any] | None = None) -> FormatSpec:
@@ -166,19 +203,27 @@ def detect_format(url: str, storage_options: Mapping[str, Any] | None = None) ->
 
 
 def target_format(url: str, kind: str | None = None, name: str | None = None) -> FormatSpec:
-    """The format to write `url` in: the one named, else the one its extension says, within a kind."""
+    """The format to write `url` in: the one named, else the one its extension says, within a kind.
+
+    Documents hold any kind of data, so they are a fallback for every kind.
+    """
+    kinds = (kind, "document") if kind else None
     if name is not None:
-        spec = get_format(name)
-        if spec.write is None:
-            raise UsageError(f"format {name!r} cannot be written")
+        candidates = [spec for spec in formats_named(name) if kinds is None or spec.kind in kinds]
+        if not candidates:
+            raise UsageError(f"format {name!r} does not hold {kind} data")
     else:
-        writable = [spec for spec in all_formats() if spec.write is not None and spec.matches_extension(url)]
-        same_kind = [spec for spec in writable if kind is None or spec.kind == kind]
-        same_kind = same_kind or [spec for spec in writable if spec.kind == "document"]
-        if not same_kind:
-            hint = f" for {kind} data" if kind and writable else ""
+        candidates = [
+            spec for spec in all_formats() if spec.write is not None and spec.matches_extension(url)
+        ]
+        candidates = [spec for spec in candidates if kinds is None or spec.kind in kinds]
+        if not candidates:
+            hint = f" for {kind} data" if kind else ""
             raise UsageError(f"no writable format{hint} has the extension of {url}; name one with --to")
-        spec = same_kind[0]
-    if kind is not None and spec.kind not in (kind, "document"):
-        raise UsageError(f"format {spec.name!r} holds {spec.kind} data, not {kind}")
+    candidates.sort(key=lambda spec: spec.kind != kind)  # the data's own kind before documents
+    if kind is None and len({spec.kind for spec in candidates}) > 1:
+        raise UsageError(f"{url}: several kinds of data use that format; name the kind")
+    spec = candidates[0]
+    if spec.write is None:
+        raise UsageError(f"format {spec.name!r} cannot be written")
     return spec
