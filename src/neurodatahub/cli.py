@@ -335,6 +335,20 @@ def _progress(source: str, storage_options: dict[str, Any] | None) -> Any:
         yield step
 
 
+def _register_command_groups() -> None:
+    """Add the commands of every module in neurodatahub.commands (see its docstring)."""
+    import importlib
+    import pkgutil
+
+    from . import commands
+
+    for info in pkgutil.iter_modules(commands.__path__):
+        importlib.import_module(f"{commands.__name__}.{info.name}").register(app)
+
+
+_register_command_groups()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one clear line per error, exit codes by kind, tracebacks only with --debug.
 

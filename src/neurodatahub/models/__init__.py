@@ -111,6 +111,17 @@ def _build() -> dict[str, type[BaseModel]]:
     return built
 
 
+def _load_invariant_modules() -> None:
+    """Invariants live in `invariants.py` and, per area, in `invariants_<area>.py` beside it."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("invariants_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_load_invariant_modules()
 MODEL_CLASSES: dict[str, type[BaseModel]] = _build()
 globals().update(MODEL_CLASSES)
 __all__ += sorted(MODEL_CLASSES)
