@@ -21,13 +21,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed  ## install and run the main job on the bundled example data
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
 
-test: $(VENV)/.installed-test  ## install the test extras, lint, and run the whole suite
+test: $(VENV)/.installed-test  ## install the test extras, lint, check the catalog, run the whole suite
 	$(BIN)/ruff check src tests tools benchmarks
 	$(BIN)/ruff format --check src tests tools benchmarks
+	$(BIN)/hub validate catalog/
 	$(BIN)/python -m pytest
 
-generate: $(VENV)/.installed-test  ## regenerate generated/ from schema/
+generate: $(VENV)/.installed-test  ## regenerate generated/ from schema/ and the catalog index
 	$(BIN)/python tools/generate.py
+	$(BIN)/python tools/build_catalog_index.py
 
 lint: $(VENV)/.installed-test  ## lint the code and the schema
 	$(BIN)/ruff check src tests tools benchmarks

@@ -54,7 +54,7 @@ def test_every_format_declares_what_it_needs() -> None:
 
 def test_registering_a_name_twice_is_refused() -> None:
     with pytest.raises(ValueError, match="twice"):
-        registry.register_format(registry.get_format("json"))
+        registry.register_format(registry.get_format("json", kind="document"))
 
 
 @pytest.fixture

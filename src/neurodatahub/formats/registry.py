@@ -220,8 +220,9 @@ def target_format(url: str, kind: str | None = None, name: str | None = None) ->
         if not candidates:
             hint = f" for {kind} data" if kind else ""
             raise UsageError(f"no writable format{hint} has the extension of {url}; name one with --to")
-    candidates.sort(key=lambda spec: spec.kind != kind)  # the data's own kind before documents
-    if kind is None and len({spec.kind for spec in candidates}) > 1:
+    # the data's own kind first, then documents (which hold anything); with no kind known, documents
+    candidates.sort(key=lambda spec: (spec.kind != kind, spec.kind != "document"))
+    if kind is None and len({spec.kind for spec in candidates}) > 1 and candidates[0].kind != "document":
         raise UsageError(f"{url}: several kinds of data use that format; name the kind")
     spec = candidates[0]
     if spec.write is None:
