@@ -184,6 +184,8 @@ def convert(
     started = time.perf_counter()
     source_spec = input_format(source, from_format, storage_options)
     kind = None if source_spec.kind == "document" else source_spec.kind
+    if kind is None:  # a document holds any class: the class names the kind (documents are small)
+        kind = _kind_of(read_as(source_spec, source, storage_options, **dict(read_options or {})))
     target_spec = target_format(target, kind, to_format)
     routed_read, routed_write = route_options(source_spec, target_spec, options or {})
     read_options = {**routed_read, **dict(read_options or {})}

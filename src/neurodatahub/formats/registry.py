@@ -86,6 +86,9 @@ class FormatSpec:
     directory: bool = False
     # a cheap check that a file just written holds the model; without one it is read back in full
     verify: Verifier | None = None
+    # False: an input is this format only when its content says so (the extension belongs to a format
+    # of another kind); the extension still names it as an output
+    claims_extension: bool = True
 
     def matches_extension(self, url: str) -> bool:
         name = Path(url.rstrip("/")).name.lower()
@@ -175,9 +178,11 @@ def input_format(
     candidates = formats_named(name)
     if len(candidates) > 1:
         probe = Probe(url, storage_options)
-        candidates = [
-            spec for spec in candidates if spec.sniff is not None and spec.sniff(probe)
-        ] or candidates
+        candidates = (
+            [spec for spec in candidates if spec.sniff is not None and spec.sniff(probe)]
+            or [spec for spec in candidates if spec.claims_extension]
+            or candidates
+        )
     if len(candidates) > 1:
         kinds = ", ".join(spec.kind for spec in candidates)
         raise UsageError(
@@ -196,6 +201,7 @@ def detect_format(url: str, storage_options: Mapping[str, Any] | None = None) ->
     by_content = [spec for spec in readable if spec.sniff is not None and spec.sniff(probe)]
     by_extension = [spec for spec in readable if spec.matches_extension(url)]
     both = [spec for spec in by_content if spec in by_extension]
+    by_extension = [spec for spec in by_extension if spec.claims_extension]
     for candidates in (both, by_content, by_extension):
         if candidates:
             return candidates[0]

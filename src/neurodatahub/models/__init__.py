@@ -14,6 +14,7 @@ import contextlib
 import copy
 import inspect
 import typing
+from pathlib import Path
 from typing import Any, ForwardRef
 
 import neurodatahub_models.models as generated
@@ -116,7 +117,7 @@ def _load_invariant_modules() -> None:
     import importlib
     import pkgutil
 
-    for info in pkgutil.iter_modules(__path__):
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if info.name.startswith("invariants_"):
             importlib.import_module(f"{__name__}.{info.name}")
 

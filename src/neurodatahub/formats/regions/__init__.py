@@ -1,0 +1,1 @@
+"""Region statistics tables (ExtractionResult) in every table format."""

@@ -1,0 +1,184 @@
+"""Many scalars x many atlases in one call: the jobs, where each writes, and running them.
+
+Jobs come from explicit files (every scalar with every dseg) or from a QSIRecon tree (every scalar map
+of a subject and session with every dseg of that subject and session). A single job may write one file
+in any region table format; a batch writes qsiparc's layout (`_diffmap.tsv` + sidecar, or Parquet)
+under an output folder. Each lookup table is read once per atlas, not once per scalar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import storage
+from ..errors import UsageError
+from .diffmap import diffmap_tsv_path, write_diffmap
+from .entities import parse_entities
+from .extract import extract_scalar_map
+from .lut import atlas_name_of, load_lut
+from .qsirecon import ScalarMap, discover_dseg_files, discover_scalar_maps
+
+FOLDER_FORMATS = ("diffmap", "parquet")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One scalar map within one parcellation."""
+
+    scalar: str
+    scalar_name: str
+    dseg: str
+    lut: str | None
+    atlas_name: str
+    entities: dict[str, str] = field(default_factory=dict)  # of the scalar map, for output names
+    software: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return f"sub-{self.entities['sub']}" if "sub" in self.entities else ""
+
+    @property
+    def session(self) -> str:
+        return f"ses-{self.entities['ses']}" if "ses" in self.entities else ""
+
+
+def jobs_from_files(
+    scalars: Sequence[str],
+    dsegs: Sequence[str],
+    luts: Sequence[str] = (),
+    scalar_names: Sequence[str] = (),
+) -> list[Job]:
+    """Every scalar with every dseg; luts pair with dsegs, names with scalars (default: param entity)."""
+    if not scalars or not dsegs:
+        raise UsageError("give at least one scalar map and one dseg")
+    if luts and len(luts) != len(dsegs):
+        raise UsageError(f"{len(luts)} lookup tables for {len(dsegs)} dsegs: give one per dseg, in order")
+    if scalar_names and len(scalar_names) != len(scalars):
+        raise UsageError(f"{len(scalar_names)} scalar names for {len(scalars)} scalar maps: one per scalar")
+    jobs = []
+    for position, scalar in enumerate(scalars):
+        found = ScalarMap(path=scalar, entities=parse_entities(scalar))
+        name = scalar_names[position] if scalar_names else found.scalar_name
+        for at, dseg in enumerate(dsegs):
+            table = luts[at] if luts else None
+            atlas = atlas_name_of(dseg, stem=False) or atlas_name_of(table or dseg)
+            jobs.append(Job(scalar, name, dseg, table, atlas, found.entities, found.software or None))
+    return jobs
+
+
+def jobs_from_qsirecon(
+    root: str,
+    *,
+    participant_label: str | None = None,
+    session_label: str | None = None,
+    atlases: Sequence[str] = (),
+    scalars: Sequence[str] = (),
+    storage_options: Mapping[str, Any] | None = None,
+) -> list[Job]:
+    """Every scalar map of each dseg's subject and session, as qsiparc's run does."""
+    jobs = []
+    dsegs = discover_dseg_files(
+        root, participant_label, session_label, list(atlases) or None, storage_options=storage_options
+    )
+    for dseg in dsegs:
+        maps = discover_scalar_maps(
+            root, dseg.subject, dseg.session, list(scalars) or None, storage_options=storage_options
+        )
+        for found in maps:
+            jobs.append(
+                Job(
+                    scalar=found.path,
+                    scalar_name=found.scalar_name,
+                    dseg=dseg.path,
+                    lut=dseg.lut_path,
+                    atlas_name=dseg.atlas_name,
+                    entities=found.entities,
+                    software=found.software or None,
+                )
+            )
+    if not jobs:
+        raise UsageError(f"{root}: no dseg with a scalar map of the same subject and session was found")
+    return jobs
+
+
+def _folder_entities(job: Job) -> dict[str, str]:
+    """The scalar's entities, with its name as param when the file has none (keeps outputs apart)."""
+    entities = dict(job.entities)
+    if "param" not in entities and "desc" not in entities:
+        entities["param"] = job.scalar_name
+    return entities
+
+
+def _parquet_target(job: Job, output: str) -> str:
+    tsv = diffmap_tsv_path(
+        output, job.subject, job.session, job.atlas_name, job.software, _folder_entities(job)
+    )
+    return tsv[: -len(".tsv")] + ".parquet"
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    output: str,
+    *,
+    stat_tier: str = "extended",
+    zero_is_missing: bool = False,
+    folder_format: str | None = None,
+    as_folder: bool = False,
+    overwrite: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
+    on_done: Callable[[Job, str], None] | None = None,
+) -> list[str]:
+    """Extract every job and write it: one job to one file, unless `as_folder`; several under a folder."""
+    from ..convert import write
+
+    single = (
+        len(jobs) == 1
+        and not as_folder
+        and folder_format is None
+        and not storage.is_dir(output, storage_options)
+    )
+    if folder_format is not None and folder_format not in FOLDER_FORMATS:
+        raise UsageError(f"folder format must be one of {', '.join(FOLDER_FORMATS)}, got {folder_format!r}")
+    tables: dict[tuple[str, str | None], Any] = {}
+    written = []
+    for job in jobs:
+        key = (job.dseg, job.lut)
+        if key not in tables:
+            tables[key] = load_lut(job.lut, job.atlas_name, dseg=job.dseg, storage_options=storage_options)
+        result = extract_scalar_map(
+            job.scalar,
+            job.dseg,
+            tables[key],
+            job.scalar_name,
+            stat_tier,
+            zero_is_missing,
+            storage_options=storage_options,
+        )
+        if single:
+            write(result, output, overwrite=overwrite, storage_options=storage_options)
+            url = output
+        elif (folder_format or "diffmap") == "diffmap":
+            url = write_diffmap(
+                result,
+                output,
+                job.subject,
+                job.session,
+                software=job.software,
+                source_entities=_folder_entities(job),
+                overwrite=overwrite,
+                storage_options=storage_options,
+                atlas_dseg=job.dseg,
+                lut_file=job.lut,
+                source_file=job.scalar,
+            )
+        else:
+            url = _parquet_target(job, output)
+            if storage.is_local(url):
+                storage.local_path(url).parent.mkdir(parents=True, exist_ok=True)
+            write(result, url, format="parquet", overwrite=overwrite, storage_options=storage_options)
+        written.append(url)
+        if on_done is not None:
+            on_done(job, url)
+    return written
