@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve()
 
 def make_inputs(folder: Path) -> dict[str, Path]:
     """The same recording as NWB, HDF5 ragged and a Phy folder, written by the hub."""
-    from neurodatahub import convert
+    from neurodatahub import conversion
     from neurodatahub.formats.spikes import common
 
     rng = np.random.default_rng(0)
@@ -54,9 +54,9 @@ def make_inputs(folder: Path) -> dict[str, Path]:
         },
     )
     paths = {"nwb": folder / "in.nwb", "h5": folder / "in.h5", "phy": folder / "in_phy"}
-    convert.write(spikes, str(paths["nwb"]))
-    convert.write(spikes, str(paths["h5"]))
-    convert.write(spikes, str(paths["phy"]), format="phy")
+    conversion.write(spikes, str(paths["nwb"]))
+    conversion.write(spikes, str(paths["h5"]))
+    conversion.write(spikes, str(paths["phy"]), format="phy")
     return paths
 
 
@@ -129,12 +129,12 @@ def _remove(target: Path) -> None:
 
 
 def _convert_once(case: str, inputs: dict[str, str], target: str) -> None:
-    from neurodatahub import convert
+    from neurodatahub import conversion
 
     if case == "hub nwb->h5":
-        convert.convert(inputs["nwb"], target)
+        conversion.convert(inputs["nwb"], target)
     elif case == "hub nwb->h5 (no checksums)":
-        convert.convert(inputs["nwb"], target, checksum=False)
+        conversion.convert(inputs["nwb"], target, checksum=False)
     elif case == "spikelab nwb->h5":
         from spikelab.data_loaders.data_exporters import export_spikedata_to_hdf5
 
@@ -142,9 +142,9 @@ def _convert_once(case: str, inputs: dict[str, str], target: str) -> None:
     elif case == "h5py limit nwb->h5":
         _h5py_copy(inputs["nwb"], "units/", target)
     elif case == "hub h5->nwb":
-        convert.convert(inputs["h5"], target)
+        conversion.convert(inputs["h5"], target)
     elif case == "hub h5->nwb (no checksums)":
-        convert.convert(inputs["h5"], target, checksum=False)
+        conversion.convert(inputs["h5"], target, checksum=False)
     elif case == "pynwb bulk h5->nwb":
         import h5py
 
@@ -158,7 +158,7 @@ def _convert_once(case: str, inputs: dict[str, str], target: str) -> None:
     elif case == "h5py limit h5->nwb":
         _h5py_copy(inputs["h5"], "", target)
     elif case == "hub phy->nwb":
-        convert.convert(inputs["phy"], target)
+        conversion.convert(inputs["phy"], target)
     elif case == "spikeinterface+pynwb phy->nwb":
         from spikeinterface.extractors import read_phy
 

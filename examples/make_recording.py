@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurodatahub import convert
+from neurodatahub import conversion
 from neurodatahub.formats.spikes import common
 
 SAMPLING_RATE = 30_000.0
@@ -62,7 +62,7 @@ def main() -> Path:
         },
     )
     target = Path(__file__).with_name("recording.nwb")
-    convert.write(spikes, str(target), overwrite=True)
+    conversion.write(spikes, str(target), overwrite=True)
     return target
 
 

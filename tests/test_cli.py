@@ -123,7 +123,7 @@ def test_convert_documents_with_report_and_provenance(capsys: pytest.CaptureFixt
     converted = json.loads(target.read_text())
     original = yaml.safe_load(SPIKES.read_text())
     assert converted["spike_times"] == original["spike_times"]
-    assert converted["provenance"][-1]["function"] == "neurodatahub.convert"
+    assert converted["provenance"][-1]["function"] == "neurodatahub.conversion"
     assert converted["provenance"][-1]["inputs"][0]["checksum_algorithm"] == "xxh3_128"
     written = json.loads(report.read_text())
     assert written["source"]["format"] == "yaml" and written["target"]["format"] == "json"
@@ -191,3 +191,22 @@ def test_convert_to_and_from_s3(
     code, _, err = hub(capsys, "convert", remote, str(back))
     assert code == 0, err
     assert yaml.safe_load(back.read_text())["unit_ids"] == [0, 3, 7]
+
+
+def test_option_values_yaml_cannot_read_stay_text() -> None:
+    from neurodatahub.cli import _pairs
+
+    assert _pairs(["float_format=%.6f", "n=3", "flag=true", "name=x"], "-O") == {
+        "float_format": "%.6f",
+        "n": 3,
+        "flag": True,
+        "name": "x",
+    }
+
+
+def test_top_level_api_names_the_functions_the_readme_shows() -> None:
+    import neurodatahub as ndh
+    from neurodatahub import conversion
+
+    assert ndh.convert is conversion.convert and ndh.read is conversion.read and ndh.write is conversion.write
+    assert ndh.models.__name__ == "neurodatahub.models"

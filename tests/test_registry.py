@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import DOCUMENTS
 
-from neurodatahub import convert as api
+from neurodatahub import conversion as api
 from neurodatahub.errors import InputError, LossError, OutputError, UsageError
 from neurodatahub.formats import registry
 

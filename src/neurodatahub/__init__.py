@@ -11,9 +11,9 @@ from typing import Any
 __version__ = "0.1.0"  # the one place the version is written; pyproject.toml reads it from here
 
 _LAZY = {
-    "read": "neurodatahub.convert",
-    "write": "neurodatahub.convert",
-    "convert": "neurodatahub.convert",
+    "read": "neurodatahub.conversion",
+    "write": "neurodatahub.conversion",
+    "convert": "neurodatahub.conversion",
     "validate_path": "neurodatahub.validate",
     "models": "neurodatahub.models",
     "storage": "neurodatahub.storage",
@@ -26,4 +26,4 @@ def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'neurodatahub' has no attribute {name!r}")
     module = import_module(_LAZY[name])
-    return module if module.__name__.endswith(name) else getattr(module, name)
+    return module if module.__name__ == f"{__name__}.{name}" else getattr(module, name)

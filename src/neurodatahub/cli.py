@@ -27,6 +27,10 @@ StorageOption = Annotated[
     list[str] | None,
     typer.Option("--storage-option", "-S", metavar="KEY=VALUE", help="fsspec storage option (repeatable)."),
 ]
+ReadOption = Annotated[
+    list[str] | None,
+    typer.Option("--read-option", "-R", metavar="KEY=VALUE", help="Reader option (repeatable)."),
+]
 EndpointOption = Annotated[
     str | None,
     typer.Option("--endpoint-url", metavar="URL", help="S3-compatible endpoint (else AWS_ENDPOINT_URL)."),
@@ -68,7 +72,8 @@ def _root(
 
 
 def _pairs(pairs: list[str] | None, what: str) -> dict[str, Any]:
-    """KEY=VALUE options, values read as YAML scalars (true, 3, 0.5, text)."""
+    """KEY=VALUE options, values read as YAML scalars (true, 3, 0.5, text); what YAML cannot read (a
+    printf format such as %.6f starts like a YAML directive) is kept as the text given."""
     import yaml
 
     parsed: dict[str, Any] = {}
@@ -76,7 +81,10 @@ def _pairs(pairs: list[str] | None, what: str) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise UsageError(f"{what} must look like KEY=VALUE, got {pair!r}")
-        parsed[key.strip()] = yaml.safe_load(value) if value else ""
+        try:
+            parsed[key.strip()] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            parsed[key.strip()] = value
     return parsed
 
 
@@ -160,23 +168,24 @@ def info(
     fs: FsOption = None,
     allow_pickle: AllowPickleOption = False,
     as_json: JsonFlag = False,
+    read_option: ReadOption = None,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
 ) -> None:
     """Show the kind, format and a summary of a file (units, spikes, duration, rates, attributes...)."""
-    from .convert import read_as
+    from .conversion import describe_file
     from .formats.registry import input_format
-    from .models.summary import summarize
 
     options = _storage(storage_option, endpoint_url)
     spec = input_format(source, from_format, options)
     hint = {"class_name": class_name} if class_name and "class_name" in spec.read_options else {}
     hint.update(_reader_options(units_path, fs, allow_pickle))
+    hint.update(_pairs(read_option, "--read-option"))
     summary = {
         "path": source,
         "kind": spec.kind,
         "format": spec.name,
-        **summarize(read_as(spec, source, options, **hint)),
+        **describe_file(spec, source, options, **hint),
     }
     if as_json:
         _print_json(summary)
@@ -193,6 +202,7 @@ def validate(
     fs: FsOption = None,
     allow_pickle: AllowPickleOption = False,
     as_json: JsonFlag = False,
+    read_option: ReadOption = None,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
 ) -> None:
@@ -209,7 +219,10 @@ def validate(
             format=from_format,
             class_name=class_name,
             storage_options=options,
-            read_options=_reader_options(units_path, fs, allow_pickle),
+            read_options={
+                **_reader_options(units_path, fs, allow_pickle),
+                **_pairs(read_option, "--read-option"),
+            },
         )
         for path in paths
     ]
@@ -264,15 +277,12 @@ def convert(
         list[str] | None,
         typer.Option("--option", "-O", metavar="KEY=VALUE", help="Writer option (repeatable)."),
     ] = None,
-    read_option: Annotated[
-        list[str] | None,
-        typer.Option("--read-option", metavar="KEY=VALUE", help="Reader option (repeatable)."),
-    ] = None,
+    read_option: ReadOption = None,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
 ) -> None:
     """Convert between formats of the same kind of data, on local disk or any fsspec URL."""
-    from .convert import convert as run
+    from .conversion import convert as run
 
     typed = {"style": style, "time_unit": time_unit, "bin_size_ms": bin_size_ms}
     options = {
@@ -313,7 +323,7 @@ LARGE_INPUT_BYTES = 64 * 2**20
 def _progress(source: str, storage_options: dict[str, Any] | None) -> Any:
     """A progress bar over the conversion's steps, for large inputs on a terminal; else nothing."""
     from . import storage
-    from .convert import STEPS
+    from .conversion import STEPS
 
     quiet = not sys.stderr.isatty()
     if not quiet:

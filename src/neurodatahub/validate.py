@@ -35,7 +35,7 @@ def validate_path(
     read_options: Mapping[str, Any] | None = None,
 ) -> Outcome:
     """Read a path through the registry; reading validates, so any failure is reported, not raised."""
-    from .convert import read_as
+    from .conversion import read_as, summarize_file
     from .formats.registry import input_format
 
     outcome = Outcome(path=url, valid=False)
@@ -46,7 +46,10 @@ def validate_path(
         options.update(
             {name: value for name, value in (read_options or {}).items() if name in spec.read_options}
         )
-        model = read_as(spec, url, storage_options, **options)
+        if spec.read_stream is not None:  # every chunk is validated as it is read, none kept
+            model_class = summarize_file(spec, url, storage_options, **options)["class"]
+        else:
+            model_class = type(read_as(spec, url, storage_options, **options)).__name__
     except InvalidDataError as error:
         outcome.problems = error.problems or [{"location": "(file)", "message": str(error)}]
         outcome.error, outcome.exit_code = str(error), error.exit_code
@@ -54,5 +57,5 @@ def validate_path(
     except HubError as error:
         outcome.error, outcome.exit_code = str(error), error.exit_code
         return outcome
-    outcome.valid, outcome.model_class = True, type(model).__name__
+    outcome.valid, outcome.model_class = True, model_class
     return outcome

@@ -9,7 +9,7 @@ import nibabel as nib
 import numpy as np
 from region_helpers import assert_same_table, scalar_on
 
-from neurodatahub import convert
+from neurodatahub import conversion
 from neurodatahub.cli import main
 from neurodatahub.regions import discover_dseg_files, extract_scalar_map, load_lut_for_dseg, result_frame
 
@@ -50,8 +50,8 @@ def test_extract_reads_from_and_writes_to_s3(s3_bucket: str, tmp_path: Path) -> 
 
     for name in ("parquet", "tsv"):
         target = f"{s3_bucket}/results/md.{name}"
-        convert.write(there, target)
-        assert_same_table(result_frame(convert.read(target)), result_frame(here), rtol=0)
+        conversion.write(there, target)
+        assert_same_table(result_frame(conversion.read(target)), result_frame(here), rtol=0)
 
     args = [
         remote["scalar"],
@@ -64,7 +64,9 @@ def test_extract_reads_from_and_writes_to_s3(s3_bucket: str, tmp_path: Path) -> 
         f"{s3_bucket}/cli/md.parquet",
     ]
     assert main(["extract", *args]) == 0
-    assert_same_table(result_frame(convert.read(f"{s3_bucket}/cli/md.parquet")), result_frame(here), rtol=0)
+    assert_same_table(
+        result_frame(conversion.read(f"{s3_bucket}/cli/md.parquet")), result_frame(here), rtol=0
+    )
 
     found = discover_dseg_files(f"{s3_bucket}/tree")
     assert [f.atlas_name for f in found] == ["Toy"] and found[0].lut_path == remote["lut"]
@@ -84,4 +86,4 @@ def test_a_qsirecon_tree_on_s3_to_diffmaps_on_s3(s3_bucket: str, tmp_path: Path)
     written = sorted(fs.find(f"{s3_bucket}/out"))
     stem = "sub-01_ses-1_atlas-Toy_software-DIPY_space-ACPC_param-md_diffmap"
     assert [path.rsplit("/", 1)[1] for path in written] == [f"{stem}.json", f"{stem}.tsv"]
-    assert convert.read(f"s3://{written[1]}").atlas_name == "Toy"
+    assert conversion.read(f"s3://{written[1]}").atlas_name == "Toy"

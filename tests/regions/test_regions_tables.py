@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from region_helpers import assert_same_table, synthetic_case
 
-from neurodatahub import convert
+from neurodatahub import conversion
 from neurodatahub.cli import main
 from neurodatahub.compat import qsiparc as compat
 from neurodatahub.models.summary import summarize
@@ -31,8 +31,8 @@ def result(request: pytest.FixtureRequest):
 @pytest.mark.parametrize("name", FORMATS)
 def test_round_trip_keeps_every_number(result, tmp_path: Path, name: str) -> None:
     path = tmp_path / f"sub-01_atlas-toy_param-FA_diffmap.{name}"
-    losses = convert.write(result, str(path))
-    back = convert.read(str(path))
+    losses = conversion.write(result, str(path))
+    back = conversion.read(str(path))
     assert type(back).__name__ == "ExtractionResult" and back.stat_tier == result.stat_tier
     assert_same_table(result_frame(back), result_frame(result), rtol=0)
     assert back.atlas_name == "toy"  # from the metadata (parquet) or the atlas- entity (text)
@@ -42,8 +42,8 @@ def test_round_trip_keeps_every_number(result, tmp_path: Path, name: str) -> Non
 
 
 def test_text_tables_read_back_in_pandas_with_the_same_columns(result, tmp_path: Path) -> None:
-    convert.write(result, str(tmp_path / "t.tsv"))
-    convert.write(result, str(tmp_path / "t.json"))
+    conversion.write(result, str(tmp_path / "t.tsv"))
+    conversion.write(result, str(tmp_path / "t.json"))
     expected = result_frame(result)
     for frame in (
         pd.read_csv(tmp_path / "t.tsv", sep="\t"),
@@ -56,14 +56,14 @@ def test_text_tables_read_back_in_pandas_with_the_same_columns(result, tmp_path:
 @pytest.mark.parametrize(("source", "target"), [(a, b) for a in FORMATS for b in FORMATS if a != b])
 def test_hub_convert_between_every_pair(result, tmp_path: Path, source: str, target: str) -> None:
     first, second = tmp_path / f"atlas-toy_r.{source}", tmp_path / f"atlas-toy_r.{target}"
-    convert.write(result, str(first))
+    conversion.write(result, str(first))
     assert main(["convert", str(first), str(second)]) == 0
-    assert_same_table(result_frame(convert.read(str(second))), result_frame(result), rtol=0)
+    assert_same_table(result_frame(conversion.read(str(second))), result_frame(result), rtol=0)
 
 
 def test_info_and_validate_know_region_tables(result, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / "r.parquet"
-    convert.write(result, str(path))
+    conversion.write(result, str(path))
     assert main(["info", str(path), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["kind"] == "regions" and info["format"] == "parquet"
@@ -77,7 +77,7 @@ def test_qsiparc_rounded_diffmap_reads_back(tmp_path: Path) -> None:
         warnings.simplefilter("ignore")
         found = compat.extract_scalar_map(scalar, dseg, None, "FA")
     url = compat.write_diffmap_tsv(found.stats_df, str(tmp_path), "sub-01", "ses-1", "toy")
-    back = convert.read(url)
+    back = conversion.read(url)
     assert back.atlas_name == "toy" and len(back.rows) == len(found.stats_df)
     np.testing.assert_allclose(result_frame(back)["mean"], found.stats_df["mean"], atol=5e-7, equal_nan=True)
 

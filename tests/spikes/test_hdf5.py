@@ -14,7 +14,7 @@ from spikelab.data_loaders import data_loaders as spikelab_load
 from spikelab.spikedata import SpikeData as SpikelabSpikeData
 from strategies import assert_same_spikes, losses_named, spike_data
 
-from neurodatahub import convert as api
+from neurodatahub import conversion as api
 from neurodatahub.cli import main
 from neurodatahub.errors import ExitCode
 from neurodatahub.formats.spikes import common

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from strategies import losses_named, spike_data
 from test_tables import assert_only_declared_losses, round_trip
 
-from neurodatahub import convert
+from neurodatahub import conversion
 from neurodatahub.cli import main
 from neurodatahub.errors import ExitCode, InputError, UsageError
 from neurodatahub.formats.spikes import common
@@ -64,7 +64,7 @@ def test_a_huge_unit_round_trips(tmp_path: Path) -> None:
 
 
 def test_everything_survives_including_raw_data(tmp_path: Path) -> None:
-    document = convert.read(str(DOCUMENTS / "valid" / "SpikeData.yaml"))  # provenance, described attribute
+    document = conversion.read(str(DOCUMENTS / "valid" / "SpikeData.yaml"))  # provenance, described attribute
     xy = {"name": "xy", "values": np.arange(6.0).reshape(3, 2), "unit": "um"}
     raw = {"data": np.arange(6.0).reshape(2, 3), "time": np.array([0.0, 0.5, 1.0]), "unit": "uV"}
     model = SpikeData.model_validate(
@@ -80,7 +80,7 @@ def test_everything_survives_including_raw_data(tmp_path: Path) -> None:
 def test_numpy_alone_reads_the_layout(tmp_path: Path) -> None:
     path = tmp_path / "x.npz"
     spikes = _spikes(unit_ids=[5, 6, 9], unit_attributes={"area": np.array(["CA1", "DG", "CA3"])})
-    convert.write(spikes, str(path))
+    conversion.write(spikes, str(path))
     with np.load(path, allow_pickle=False) as archive:
         assert sorted(archive.files) == sorted(
             [
@@ -104,11 +104,11 @@ def test_numpy_alone_reads_the_layout(tmp_path: Path) -> None:
 
 def test_compression_is_optional(tmp_path: Path) -> None:
     spikes = _spikes(trains=[np.linspace(0, 2, 100_000)], start_time=0.0, length=2.0)
-    convert.write(spikes, str(tmp_path / "plain.npz"))
-    convert.write(spikes, str(tmp_path / "small.npz"), compress=True)
+    conversion.write(spikes, str(tmp_path / "plain.npz"))
+    conversion.write(spikes, str(tmp_path / "small.npz"), compress=True)
     assert (tmp_path / "small.npz").stat().st_size < (tmp_path / "plain.npz").stat().st_size
     with pytest.raises(UsageError, match="compress"):
-        convert.write(spikes, str(tmp_path / "bad.npz"), compress="yes")
+        conversion.write(spikes, str(tmp_path / "bad.npz"), compress="yes")
 
 
 def test_a_minimal_foreign_archive(tmp_path: Path) -> None:
@@ -120,11 +120,11 @@ def test_a_minimal_foreign_archive(tmp_path: Path) -> None:
         spike_times_index=np.array([0, 1, 3]),
         unit_ids=np.array([10, 20]),
     )
-    got = convert.read(str(path), time_unit="ms")
+    got = conversion.read(str(path), time_unit="ms")
     assert got.time_unit == "ms" and got.unit_ids.tolist() == [10, 20]
     assert [train.tolist() for train in common.trains(got)] == [[3.0], [1.0, 2.0]]
     with pytest.raises(UsageError, match="sampling rate"):
-        convert.read(str(path), time_unit="samples")
+        conversion.read(str(path), time_unit="samples")
 
 
 def test_unsupported_attributes_are_declared(tmp_path: Path) -> None:
@@ -139,7 +139,7 @@ def test_an_object_array_is_refused_without_running_it(tmp_path: Path, capsys: p
     path = tmp_path / "evil.npz"
     np.savez(path, spike_times=np.array([RunsCode(marker)], dtype=object), spike_times_index=np.array([1]))
     with pytest.raises(InputError, match="pickled Python objects"):
-        convert.read(str(path))
+        conversion.read(str(path))
     assert main(["info", str(path)]) == ExitCode.USAGE
     assert "run code" in capsys.readouterr().err
     assert not marker.exists()
@@ -150,13 +150,13 @@ def test_spikelab_sorted_archives_are_refused_with_a_reason(tmp_path: Path) -> N
     path = tmp_path / "sorted.npz"
     np.savez(path, units=np.array([{"unit_id": 0}, RunsCode(marker)], dtype=object), fs=np.float64(20000))
     with pytest.raises(InputError, match="spikelab sorted NPZ"):
-        convert.read(str(path))
+        conversion.read(str(path))
     assert not marker.exists()
 
 
 def test_a_truncated_archive_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / "cut.npz"
-    convert.write(_spikes(), str(path))
+    conversion.write(_spikes(), str(path))
     path.write_bytes(path.read_bytes()[:-200])
     assert main(["info", str(path)]) == ExitCode.USAGE
     err = capsys.readouterr().err
@@ -167,19 +167,19 @@ def test_wrong_arrays_are_clear_errors(tmp_path: Path) -> None:
     path = tmp_path / "x.npz"
     np.savez(path, something=np.arange(3))
     with pytest.raises(InputError, match="no spike_times"):
-        convert.read(str(path))
+        conversion.read(str(path))
     np.savez(path, spike_times=np.array(["a"]), spike_times_index=np.array([1]))
     with pytest.raises(InputError, match="1-D array of numbers"):
-        convert.read(str(path))
+        conversion.read(str(path))
     np.save(tmp_path / "single.npy", np.arange(3))
     with pytest.raises(InputError, match=r"single \.npy"):
-        convert.read(str(tmp_path / "single.npy"), format="npz")
+        conversion.read(str(tmp_path / "single.npy"), format="npz")
 
 
 def test_s3_write_and_read(s3_bucket: str) -> None:
     spikes = _spikes(sampling_rate=30000.0, metadata={"session": "a"})
     url = f"{s3_bucket}/x.npz"
-    assert convert.write(spikes, url, time_unit="samples") == []
-    got = convert.read(url)
+    assert conversion.write(spikes, url, time_unit="samples") == []
+    got = conversion.read(url)
     assert got.time_unit == "samples"
     assert_only_declared_losses(got, spikes, [])

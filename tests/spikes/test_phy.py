@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import assert_same_spikes, losses_named, spike_data
 
-from neurodatahub import convert as api
+from neurodatahub import conversion as api
 from neurodatahub import storage
 from neurodatahub.cli import main
 from neurodatahub.errors import ExitCode, InputError, OutputError, UsageError

@@ -16,7 +16,7 @@ from spikelab.data_loaders.data_exporters import export_to_pickle
 from spikelab.spikedata import SpikeData as SpikelabData
 from strategies import assert_same_spikes, spike_data
 
-from neurodatahub import convert
+from neurodatahub import conversion
 from neurodatahub.cli import main
 from neurodatahub.errors import ExitCode, InputError, UsageError
 from neurodatahub.formats import registry
@@ -78,7 +78,7 @@ def spikelab_pickle(tmp_path: Path) -> tuple[Path, SpikelabData]:
 def test_a_spikelab_pickle_reads_equal_when_allowed(spikelab_pickle: tuple[Path, SpikelabData]) -> None:
     path, data = spikelab_pickle
     with pytest.warns(UserWarning, match="note"):  # missing for two units: not a column
-        got = convert.read(str(path), allow_pickle=True)
+        got = conversion.read(str(path), allow_pickle=True)
     assert got.time_unit == "ms" and got.start_time == -1.0 and got.length == 10.0
     assert got.unit_ids.tolist() == [12, 4, 7]
     for train, expected in zip(common.trains(got), data.train, strict=True):
@@ -99,7 +99,7 @@ def test_spikelab_objects_read_back_as_they_were(spikes: SpikeData) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "x.pkl"
         export_to_pickle(to_spikelab(spikes), str(path))
-        got = convert.read(str(path), allow_pickle=True)
+        got = conversion.read(str(path), allow_pickle=True)
     assert_same_spikes(got, spikes, ignore=("sampling_rate",))
 
 
@@ -109,7 +109,7 @@ def test_without_allow_pickle_nothing_is_loaded(tmp_path: Path, capsys: pytest.C
     path.write_bytes(pickle.dumps(RunsCode(marker)))
     assert registry.detect_format(str(path)).name == "pickle"
     with pytest.raises(InputError, match="runs code from the file"):
-        convert.read(str(path))
+        conversion.read(str(path))
     assert main(["info", str(path)]) == ExitCode.USAGE
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "--allow-pickle" in lines[0]
@@ -120,7 +120,7 @@ def test_without_allow_pickle_nothing_is_loaded(tmp_path: Path, capsys: pytest.C
 
 def test_allow_pickle_must_be_a_boolean(spikelab_pickle: tuple[Path, SpikelabData]) -> None:
     with pytest.raises(UsageError, match="true or false"):
-        convert.read(str(spikelab_pickle[0]), allow_pickle="yes")
+        conversion.read(str(spikelab_pickle[0]), allow_pickle="yes")
 
 
 def test_the_cli_converts_a_pickle_when_asked(
@@ -131,7 +131,7 @@ def test_the_cli_converts_a_pickle_when_asked(
     with pytest.warns(UserWarning, match="note"):
         code = main(["convert", str(path), str(target), "--read-option", "allow_pickle=true"])
     assert code == ExitCode.OK, capsys.readouterr().err
-    got = convert.read(str(target))
+    got = conversion.read(str(target))
     assert got.unit_ids.tolist() == [12, 4, 7] and got.raw_data is not None
     assert got.provenance[-1].parameters["from"] == "pickle"
 
@@ -151,21 +151,21 @@ def test_other_pickled_objects_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "dict.pkl"
     path.write_bytes(pickle.dumps({"train": [[1.0]]}))
     with pytest.raises(InputError, match=r"holds a builtins\.dict"):
-        convert.read(str(path), allow_pickle=True)
+        conversion.read(str(path), allow_pickle=True)
     path.write_bytes(b"\x80\x02cno_such_module_for_the_hub\nThing\nq\x00.")
     with pytest.raises(InputError, match="no_such_module_for_the_hub"):
-        convert.read(str(path), allow_pickle=True)
+        conversion.read(str(path), allow_pickle=True)
     path.write_bytes(pickle.dumps([1, 2, 3])[:-3])
     with pytest.raises(InputError, match="cannot unpickle"):
-        convert.read(str(path), allow_pickle=True)
+        conversion.read(str(path), allow_pickle=True)
 
 
 def test_pickles_are_never_written(tmp_path: Path) -> None:
     spikes = common.from_trains([[0.5]], time_unit="s")
     with pytest.raises(UsageError, match="no writable format"):
-        convert.write(spikes, str(tmp_path / "x.pkl"))
+        conversion.write(spikes, str(tmp_path / "x.pkl"))
     with pytest.raises(UsageError, match="cannot be written"):
-        convert.write(spikes, str(tmp_path / "x.out"), format="pickle")
+        conversion.write(spikes, str(tmp_path / "x.out"), format="pickle")
 
 
 def test_s3_read_when_allowed(spikelab_pickle: tuple[Path, SpikelabData], s3_bucket: str) -> None:
@@ -175,7 +175,7 @@ def test_s3_read_when_allowed(spikelab_pickle: tuple[Path, SpikelabData], s3_buc
     url = f"{s3_bucket}/spikes.pkl"
     s3fs.S3FileSystem(endpoint_url=os.environ["AWS_ENDPOINT_URL"]).put_file(str(path), url)
     with pytest.raises(InputError, match="runs code"):
-        convert.read(url)
+        conversion.read(url)
     with pytest.warns(UserWarning):
-        got = convert.read(url, allow_pickle=True)
+        got = conversion.read(url, allow_pickle=True)
     assert got.unit_ids.tolist() == [12, 4, 7]

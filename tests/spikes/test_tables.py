@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import assert_same_spikes, losses_named, spike_data
 
-from neurodatahub import convert
+from neurodatahub import conversion
 from neurodatahub.cli import main
 from neurodatahub.errors import ExitCode, InputError, InvalidDataError, LossError, UsageError
 from neurodatahub.formats import registry
@@ -103,8 +103,8 @@ def assert_only_declared_losses(got: SpikeData, model: SpikeData, losses: list[A
 
 def round_trip(model: SpikeData, path: Path, name: str, **options: Any) -> tuple[SpikeData, list[Any]]:
     """Write through the convert path (with its reopen check), read back with the format detected."""
-    losses = convert.write(model, str(path), format=name, **options)
-    got = convert.read(str(path))
+    losses = conversion.write(model, str(path), format=name, **options)
+    got = conversion.read(str(path))
     assert registry.detect_format(str(path)).name == name
     assert_only_declared_losses(got, model, losses)
     return got, losses
@@ -167,7 +167,7 @@ def test_a_huge_unit_round_trips(name: str, tmp_path: Path) -> None:
 
 
 def test_everything_the_model_holds_survives_parquet_and_arrow(tmp_path: Path) -> None:
-    model = convert.read(str(SPIKES_DOCUMENT))  # provenance, metadata, an attribute description
+    model = conversion.read(str(SPIKES_DOCUMENT))  # provenance, metadata, an attribute description
     for name in HUB_TABLES:
         got, losses = round_trip(model, tmp_path / f"doc.{name}", name)
         assert losses == []
@@ -212,7 +212,7 @@ def test_text_tables_refuse_samples_before_writing(tmp_path: Path) -> None:
     target = tmp_path / "x.tsv"
     spikes = _spikes(sampling_rate=30000.0)
     with pytest.raises(UsageError, match="sampling rate"):
-        convert.write(spikes, str(target), time_unit="samples")
+        conversion.write(spikes, str(target), time_unit="samples")
     assert not target.exists()
     in_samples = _spikes(
         trains=[np.array([15.0, 300.0])], time_unit="samples", length=600.0, sampling_rate=30000.0
@@ -224,16 +224,16 @@ def test_text_tables_refuse_samples_before_writing(tmp_path: Path) -> None:
 def test_strict_refuses_a_lossy_table_and_writes_nothing(tmp_path: Path) -> None:
     target = tmp_path / "x.tsv"
     with pytest.raises(LossError, match="metadata"):
-        convert.write(convert.read(str(SPIKES_DOCUMENT)), str(target), strict=True)
+        conversion.write(conversion.read(str(SPIKES_DOCUMENT)), str(target), strict=True)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_bad_time_unit_is_refused_before_writing(tmp_path: Path) -> None:
     target = tmp_path / "x.parquet"
     with pytest.raises(UsageError, match="sampling rate"):
-        convert.write(_spikes(), str(target), time_unit="samples")
+        conversion.write(_spikes(), str(target), time_unit="samples")
     with pytest.raises(UsageError, match="one of"):
-        convert.write(_spikes(), str(target), time_unit="minutes")
+        conversion.write(_spikes(), str(target), time_unit="minutes")
     assert not target.exists()
 
 
@@ -251,7 +251,7 @@ def test_pandas_reads_the_long_tables(tmp_path: Path) -> None:
     }
     for name, read in readers.items():
         path = tmp_path / f"x.{name}"
-        convert.write(spikes, str(path), format=name)
+        conversion.write(spikes, str(path), format=name)
         frame = read(path)
         columns = ["unit_id", "time_s"] if name in HUB_TABLES else ["unit_id", "time_s", "area"]
         assert list(frame.columns) == columns
@@ -262,7 +262,7 @@ def test_pandas_reads_the_long_tables(tmp_path: Path) -> None:
 
 def test_samples_are_integers_in_the_file(tmp_path: Path) -> None:
     path = tmp_path / "x.parquet"
-    convert.write(_spikes(sampling_rate=20000.0), str(path), time_unit="samples")
+    conversion.write(_spikes(sampling_rate=20000.0), str(path), time_unit="samples")
     frame = pd.read_parquet(path)
     assert list(frame.columns) == ["unit_id", "time_samples"]
     assert frame["time_samples"].dtype == np.int64
@@ -285,7 +285,7 @@ def test_a_foreign_table_sorted_by_time(tmp_path: Path) -> None:
     path = tmp_path / "foreign.parquet"
     frame.to_parquet(path)
     with pytest.warns(UserWarning, match="amplitude"):
-        got = convert.read(str(path), time_unit="ms")
+        got = conversion.read(str(path), time_unit="ms")
     np.testing.assert_array_equal(got.unit_ids, [1, 2, 10])
     assert [train.tolist() for train in common.trains(got)] == [[9.5], [3.0, 5.0], [1.0, 2.0]]
     assert got.time_unit == "ms" and got.start_time == 0.0 and got.length == 9.5
@@ -298,22 +298,22 @@ def test_named_columns_and_read_options(tmp_path: Path) -> None:
     path.write_text("neuron_label,when,sample\n4,0.5,15000\n4,0.25,7500\n8,1.0,30000\n")
     columns = {"unit_column": "neuron_label", "time_column": "sample"}
     with pytest.warns(UserWarning, match="when"):  # varies within a unit: no unit attribute
-        got = convert.read(str(path), **columns, time_unit="samples", sampling_rate=30000)
+        got = conversion.read(str(path), **columns, time_unit="samples", sampling_rate=30000)
     assert got.time_unit == "samples" and got.sampling_rate == 30000.0
     assert [train.tolist() for train in common.trains(got)] == [[7500.0, 15000.0], [30000.0]]
     with pytest.raises(UsageError, match="sampling rate"):
-        convert.read(str(path), **columns, time_unit="samples")
+        conversion.read(str(path), **columns, time_unit="samples")
     with pytest.raises(InputError, match="unit column"):
-        convert.read(str(path), format="csv")
+        conversion.read(str(path), format="csv")
     with pytest.raises(InputError, match="no column 'nope'"):
-        convert.read(str(path), unit_column="nope")
+        conversion.read(str(path), unit_column="nope")
 
 
 def test_a_time_unit_that_contradicts_the_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "x.parquet"
-    convert.write(_spikes(), str(path))
+    conversion.write(_spikes(), str(path))
     with pytest.raises(UsageError, match="records its times in s"):
-        convert.read(str(path), time_unit="ms")
+        conversion.read(str(path), time_unit="ms")
 
 
 def test_text_content_is_detected_without_the_extension(tmp_path: Path) -> None:
@@ -338,7 +338,7 @@ def _hub(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str]:
 @pytest.mark.parametrize("name", HUB_TABLES)
 def test_a_truncated_file_is_a_clear_error(name: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / f"x.{name}"
-    convert.write(_spikes(), str(path))
+    conversion.write(_spikes(), str(path))
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     code, line = _hub(capsys, "info", str(path))
     assert code == ExitCode.USAGE and "not a readable" in line
@@ -363,7 +363,7 @@ def test_invalid_values_fail_validation_and_write_nothing(
     assert code == ExitCode.INVALID and problem in line
     assert sorted(path.name for path in tmp_path.iterdir()) == ["bad.tsv"]
     with pytest.raises(InvalidDataError):
-        convert.read(str(bad))
+        conversion.read(str(bad))
 
 
 def test_conversion_prints_each_loss(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -382,6 +382,6 @@ def test_s3_write_and_read(name: str, s3_bucket: str) -> None:
         unit_ids=[3, 1], unit_attributes={"area": np.array(["CA1", "DG"])}, sampling_rate=30000.0
     )
     url = f"{s3_bucket}/x.{name}"
-    losses = convert.write(spikes, url)
-    got = convert.read(url)
+    losses = conversion.write(spikes, url)
+    got = conversion.read(url)
     assert_only_declared_losses(got, spikes, losses)

@@ -55,7 +55,7 @@ def test_export_tables_and_bids_from_masks_and_folders(
 
 
 def test_export_of_subject_documents_as_a_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from neurodatahub.convert import write
+    from neurodatahub.conversion import write
     from neurodatahub.subjects.loading import from_nifti
 
     documents = []

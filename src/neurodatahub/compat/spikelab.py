@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..convert import read, write
+from ..conversion import read, write
 from ..errors import UsageError
 from ..formats.spikes import common
 from ..formats.spikes.phy import export_spikedata_to_kilosort, load_spikedata_from_kilosort

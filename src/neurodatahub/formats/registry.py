@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,16 @@ class FormatSpec:
     # False: an input is this format only when its content says so (the extension belongs to a format
     # of another kind); the extension still names it as an output
     claims_extension: bool = True
+    # companion files the writer puts beside the main file (a JSON sidecar): main url -> their urls;
+    # conversions refuse existing ones without overwrite and place them together with the main file
+    sidecars: Callable[[str], tuple[str, ...]] | None = None
+    # formats of data larger than memory read and write a `streaming.Stream` (header, then chunks);
+    # `read` and `write` are derived from them when not given
+    read_stream: Callable[..., Any] | None = None
+    write_stream: Callable[..., None] | None = None
+    # a summary from the header alone, (url, *, storage_options, **read options) -> dict with "class":
+    # `hub info` uses it so that data too big to read through is described in a few reads
+    describe: Callable[..., dict[str, Any]] | None = None
 
     def matches_extension(self, url: str) -> bool:
         name = Path(url.rstrip("/")).name.lower()
@@ -107,6 +117,7 @@ class FormatSpec:
             "read_options": dict(self.read_options),
             "write_options": dict(self.write_options),
             "cannot_store": list(self.cannot_store),
+            "streams": self.read_stream is not None or self.write_stream is not None,
         }
 
 
@@ -118,8 +129,31 @@ _loaded = False
 def register_format(spec: FormatSpec) -> FormatSpec:
     if (spec.kind, spec.name) in _FORMATS:
         raise ValueError(f"format {spec.name!r} of {spec.kind} data is registered twice")
+    if spec.read is None and spec.read_stream is not None:
+        spec = replace(spec, read=_reader_from_stream(spec.read_stream))
+    if spec.write is None and spec.write_stream is not None:
+        spec = replace(spec, write=_writer_from_stream(spec.write_stream))
     _FORMATS[(spec.kind, spec.name)] = spec
     return spec
+
+
+def _reader_from_stream(read_stream: Callable[..., Any]) -> Reader:
+    def read(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> Any:
+        from ..streaming import collect
+
+        with read_stream(url, storage_options=storage_options, **options) as stream:
+            return collect(stream)
+
+    return read
+
+
+def _writer_from_stream(write_stream: Callable[..., None]) -> Writer:
+    def write(model: Any, path: Path, **options: Any) -> None:
+        from ..streaming import Stream
+
+        write_stream(Stream.of(model), path, **options)
+
+    return write
 
 
 def format_modules() -> list[str]:

@@ -166,20 +166,6 @@ def _parcel_data(parcels: Any) -> None:
     _unique(parcels.region_labels, "region_labels")
 
 
-@invariant("ConnectivityMatrix")
-def _connectivity(conn: Any) -> None:
-    rows, cols = conn.matrix.shape
-    if rows != cols:
-        raise ValueError(f"a connectivity matrix must be square, got {rows} x {cols}")
-    if len(conn.region_labels) != rows:
-        raise ValueError(f"{len(conn.region_labels)} region labels for a {rows} x {rows} matrix")
-    _unique(conn.region_labels, "region_labels")
-    if np.isinf(conn.matrix).any():
-        raise ValueError("connectivity values must not be infinite")
-    if conn.symmetric and not np.allclose(conn.matrix, conn.matrix.T, equal_nan=True):
-        raise ValueError("the matrix is declared symmetric but is not")
-
-
 def _mesh(vertices: np.ndarray, faces: np.ndarray) -> None:
     if not arrays.all_finite(vertices):
         raise ValueError("vertex coordinates must be finite")
@@ -206,43 +192,6 @@ def _tractogram(tracts: Any) -> None:
         raise ValueError("streamline positions must be finite")
     _per_element(tracts.data_per_point, n_points, "data per point")
     _per_element(tracts.data_per_streamline, len(offsets), "data per streamline")
-
-
-@invariant("SpectralDecomposition")
-def _spectral(spec: Any) -> None:
-    n_vertices = len(spec.vertices) if spec.vertices is not None else None
-    if spec.eigenvectors is not None:
-        rows, k = spec.eigenvectors.shape
-        if spec.eigenvalues is not None and len(spec.eigenvalues) != k:
-            raise ValueError(f"{len(spec.eigenvalues)} eigenvalues for {k} eigenvectors")
-        if n_vertices is not None and rows != n_vertices:
-            raise ValueError(f"eigenvectors have {rows} rows for {n_vertices} vertices")
-    if spec.faces is not None:
-        if n_vertices is None:
-            raise ValueError("faces need vertices")
-        _mesh(spec.vertices, spec.faces)
-    if n_vertices is not None:
-        for descriptor in spec.descriptors or ():
-            if len(descriptor.values) != n_vertices:
-                raise ValueError(
-                    f"descriptor {descriptor.name!r} has {len(descriptor.values)} rows"
-                    f" for {n_vertices} vertices"
-                )
-
-
-@invariant("FunctionalConnectomeChunk")
-def _functional_chunk(chunk: Any) -> None:
-    n_subjects, _, n_voxels = chunk.timeseries.shape
-    if len(chunk.mask_indices) != n_voxels:
-        raise ValueError(f"{len(chunk.mask_indices)} mask voxels for {n_voxels} time-series columns")
-    _affine(chunk.mask_affine, "mask_affine")
-    shape = np.asarray(chunk.mask_shape)
-    if (shape <= 0).any():
-        raise ValueError(f"mask_shape must be positive, got {shape.tolist()}")
-    if len(chunk.mask_indices) and ((chunk.mask_indices < 0).any() or (chunk.mask_indices >= shape).any()):
-        raise ValueError(f"mask_indices fall outside the mask grid {shape.tolist()}")
-    if chunk.subject_ids is not None and len(chunk.subject_ids) != n_subjects:
-        raise ValueError(f"{len(chunk.subject_ids)} subject ids for {n_subjects} subjects")
 
 
 @invariant("Region")

@@ -131,7 +131,7 @@ def run_jobs(
     on_done: Callable[[Job, str], None] | None = None,
 ) -> list[str]:
     """Extract every job and write it: one job to one file, unless `as_folder`; several under a folder."""
-    from ..convert import write
+    from ..conversion import write
 
     single = (
         len(jobs) == 1

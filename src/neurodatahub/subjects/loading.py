@@ -30,7 +30,7 @@ Metadata = Mapping[str, Any]
 
 
 def _invalid(url: str, error: ValidationError) -> InvalidDataError:
-    from ..convert import problems_of
+    from ..conversion import problems_of
 
     problems = problems_of(error)
     first = problems[0]
@@ -266,7 +266,7 @@ def load_subjects(
     on_file: Callable[[str], None] | None = None,
 ) -> list[Any]:
     """SubjectData from masks, SubjectData documents (JSON/YAML) and BIDS folders, in the order given."""
-    from ..convert import read
+    from ..conversion import read
 
     subjects: list[Any] = []
     for source in sources:

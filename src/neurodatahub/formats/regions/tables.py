@@ -23,12 +23,11 @@ from ...errors import InputError
 from ...regions.diffmap import write_table_text
 from ...regions.lut import atlas_name_of
 from ...regions.tables import TEXT_FIELDS, TIER_COLUMNS, result_frame, result_from_frame
+from .. import common
 from ..registry import FormatSpec, Probe, register_format
 
 KIND = "regions"
 MODEL = "ExtractionResult"
-HUB_KEY = b"neurodatahub"
-LAYOUT_VERSION = 1
 INDEX_COLUMNS = {"index", "region_index"}
 NAME_COLUMNS = {"label", "region_name"}
 TEXT_COLUMNS = [
@@ -101,29 +100,9 @@ def read_json(url: str, *, storage_options: Mapping[str, Any] | None = None) -> 
     return _described(pd.DataFrame.from_records(records), url, _sidecar(url, storage_options))
 
 
-def _hub_header(table: Any, url: str) -> dict[str, Any]:
-    raw = (table.schema.metadata or {}).get(HUB_KEY)
-    if raw is None:
-        return {}
-    try:
-        header = json.loads(raw)
-    except ValueError as error:
-        raise InputError(f"{url}: damaged neurodatahub metadata ({error})") from error
-    if not isinstance(header, dict) or header.get("version") != LAYOUT_VERSION:
-        raise InputError(f"{url}: neurodatahub metadata of an unknown layout")
-    return header
-
-
 def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    with storage.open_read(url, storage_options) as handle:
-        try:
-            table = pq.read_table(handle)
-        except pa.ArrowException as error:
-            raise InputError(f"{url}: not a readable Parquet file ({error})") from error
-    return _described(table.to_pandas(), url, _hub_header(table, url))
+    table = common.read_parquet_table(url, storage_options)
+    return _described(table.to_pandas(), url, common.hub_metadata(table, url))
 
 
 # ---- writing ----
@@ -150,7 +129,7 @@ def write_parquet(result: Any, path: Path) -> None:
     import pyarrow.parquet as pq
 
     header = {
-        "version": LAYOUT_VERSION,
+        "version": common.HUB_METADATA_VERSION,
         "atlas_name": result.atlas_name,
         "scalar_name": result.scalar_name,
         "stat_tier": str(result.stat_tier),
@@ -159,7 +138,9 @@ def write_parquet(result: Any, path: Path) -> None:
         ],
     }
     table = pa.Table.from_pandas(result_frame(result), preserve_index=False)
-    pq.write_table(table.replace_schema_metadata({HUB_KEY: json.dumps(header).encode()}), str(path))
+    pq.write_table(
+        table.replace_schema_metadata({common.HUB_METADATA_KEY: json.dumps(header).encode()}), str(path)
+    )
 
 
 def _losses(float_format_matters: bool) -> Callable[..., list[Any]]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import zipfile
-import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import numpy as np
 
 from ... import storage
 from ...errors import InputError, UsageError
+from ..common import npz_array
 from ..registry import FormatSpec, Probe, register_format
 from . import common, tables
 
@@ -108,21 +108,7 @@ def _load(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, np.n
                     f"{url} looks like a spikelab sorted NPZ: its units are pickled Python objects, and"
                     " loading them would run code from the file, so the hub does not read it"
                 )
-            return {name: _member(archive, name, url) for name in names}
-
-
-def _member(archive: Any, name: str, url: str) -> np.ndarray:
-    try:
-        return archive[name]
-    except ValueError as error:
-        if "pickle" in str(error):
-            raise InputError(
-                f"{url}: array {name!r} holds pickled Python objects; loading it would run code from the"
-                " file, so the hub refuses it"
-            ) from error
-        raise InputError(f"{url}: array {name!r} is damaged ({error})") from error
-    except (EOFError, zipfile.BadZipFile, zlib.error) as error:
-        raise InputError(f"{url}: array {name!r} is damaged ({error})") from error
+            return {name: npz_array(archive, name, url) for name in names}
 
 
 def _array(arrays: Mapping[str, np.ndarray], name: str, kinds: str, url: str) -> np.ndarray | None:

@@ -1,0 +1,1 @@
+"""Surface meshes (SurfaceMesh): GIfTI, FreeSurfer, PLY, OBJ, STL, legacy VTK and VTP."""
