@@ -318,6 +318,24 @@ class CatalogKind(str, Enum):
     """
 
 
+class ProcessingStep(str, Enum):
+    """
+    Conversion a fetch runs after downloading a connectome (lacuna's fetchers).
+    """
+    gsp1000_to_hdf5 = "gsp1000_to_hdf5"
+    """
+    Functional runs (sub-*/func/*bld001_rest_*_finalmask.nii.gz) to HDF5 chunks.
+    """
+    trk_to_tck = "trk_to_tck"
+    """
+    The downloaded .trk tractogram to one .tck.
+    """
+    merge_trk_to_tck = "merge_trk_to_tck"
+    """
+    Every .trk/.trk.gz tract (cranial nerves excluded) merged into one .tck.
+    """
+
+
 class FetchPhase(str, Enum):
     """
     Stage of a fetch operation.
@@ -1118,6 +1136,7 @@ class ConnectomeSource(CatalogEntry):
     mask_url: Optional[str] = Field(default=None, description="""URL of the brain mask needed for processing, if any.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource']} })
     requires_mask: Optional[bool] = Field(default=None, description="""Whether processing needs a brain mask.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource']} })
     default_batches: Optional[int] = Field(default=None, description="""Default number of HDF5 chunk files (functional only).""", ge=1, json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource']} })
+    processing: Optional[ProcessingStep] = Field(default=None, description="""What a fetch does with the verified download before registering it; none if absent.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource']} })
     name: str = Field(default=..., description="""Unique identifier used on the command line (for example gsp1000).""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
                        'Region',
                        'VoxelMap',

@@ -5,9 +5,10 @@ The names and parameters follow lacuna (`fetch_connectome`, `fetch_gsp1000`, `fe
 hub errors (FetchError, AuthenticationError, IntegrityError, UnsafeArchiveError, DiskSpaceError) rather
 than returning a failed result, so the CLI reports one line and an exit code by kind.
 
-Processing after download (GSP1000 to HDF5 chunks, TRK to TCK, merging the HCP1065 tracts) belongs to
-the converters of another issue and is not available yet: a fetch stops after registering the verified
-download, says so in the result's warnings, and records `processed: false`.
+After the verified download an entry's `processing` step runs (`processing.py`: GSP1000 to HDF5 chunks,
+TRK to TCK, merging the HCP1065 tracts), and the registration records whether it did (`processed`). GSP1000
+needs the brain mask of its runs (`mask_path`); without one the download is registered unprocessed, with a
+warning that says how to convert later.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import models
-from . import archives, registry, sources
+from . import archives, processing, registry, sources
 from .errors import DiskSpaceError, IntegrityError
 from .http import Expected, download, partial_path, verify_file
 from .index import CONNECTOME_KINDS
@@ -29,11 +30,6 @@ from .query import lookup
 
 ProgressCallback = Callable[["FetchProgress"], None]
 FreeSpace = Callable[[Path], int]
-PROCESSING = {
-    "gsp1000": "conversion of the functional NIfTI files to HDF5 chunks",
-    "dtor985": "conversion of the .trk tractogram to .tck",
-    "hcp1065": "merging the .trk tracts (without cranial nerves) into one .tck",
-}
 
 
 class FetchConfig(models.FetchConfig):
@@ -150,9 +146,9 @@ def plan_fetch(
     plan = FetchPlan(entry["name"], target, files)
     for remote in files:
         _plan_file(plan, remote, keep_original)
-    process = PROCESSING.get(entry["name"].lower())
+    process = processing.describe(entry.get("processing"))
     if process:
-        plan.steps.append(f"process: {process} - not available yet; the verified download is kept as is")
+        plan.steps.append(f"process: {process}")
     if register:
         plan.steps.append(f"register as {register_name or entry['name']} in {registry.registry_path()}")
     plan.free_bytes = free_space_of(target)
@@ -211,8 +207,9 @@ def fetch(
     progress_callback: ProgressCallback | None = None,
     verbose: bool = False,
     free_space_of: FreeSpace = free_space,
+    mask_path: str | Path | None = None,
 ) -> FetchResult:
-    """Download, verify, extract and register any catalog entry (connectome or atlas)."""
+    """Download, verify, extract, process and register any catalog entry (connectome or atlas)."""
     started = time.perf_counter()
     plan = plan_fetch(
         name,
@@ -243,9 +240,23 @@ def fetch(
     downloaded, digests = _download_all(plan, config, report, warnings, skip_checksum)
     download_seconds = time.perf_counter() - started
     outputs = _extract_all(plan, downloaded, config, report, free_space_of)
-    process = PROCESSING.get(plan.name.lower())
-    if process:
-        warnings.append(f"processing ({process}) is not available yet; registered the verified download")
+    processing_started = time.perf_counter()
+    processed = False  # true once a processing step made the hub's layout
+    if entry.get("processing"):
+        report("processing", processing.describe(entry["processing"]) or "", len(plan.files))
+        outcome = processing.run(
+            entry["processing"],
+            plan.output_dir,
+            entry,
+            force=bool(config.force),
+            batches=config.batches,
+            mask_path=mask_path,
+        )
+        outputs += outcome.outputs
+        processed = outcome.processed
+        if outcome.skipped:
+            warnings.append(f"not processed: {outcome.skipped}")
+    processing_seconds = time.perf_counter() - processing_started
     record = None
     if config.auto_register:
         report("registering", config.register_name, len(plan.files))
@@ -255,7 +266,7 @@ def fetch(
             catalog_name=entry["name"],
             kind=entry["kind"],
             downloaded=True,
-            processed=False,
+            processed=processed,
             files=digests,
             force=bool(config.force) or _same_place(config.register_name, plan.output_dir),
         )
@@ -268,7 +279,7 @@ def fetch(
         register_name=record["name"] if record else None,
         registered=record is not None,
         download_time_seconds=download_seconds,
-        processing_time_seconds=0.0,
+        processing_time_seconds=processing_seconds,
         duration_seconds=time.perf_counter() - started,
         warnings=warnings,
     )
@@ -407,11 +418,12 @@ def fetch_gsp1000(
     force: bool = False,
     progress_callback: ProgressCallback | None = None,
     verbose: bool = False,
+    mask_path: str | Path | None = None,
 ) -> FetchResult:
     """GSP1000 from Harvard Dataverse (API key from the option, DATAVERSE_API_KEY or the config file).
 
-    test_mode downloads only the first tarball. `batches` is recorded for the HDF5 conversion, which is
-    not available yet.
+    test_mode downloads only the first tarball. The runs become HDF5 chunks of max(1, 1000 // batches)
+    subjects when `mask_path` (the brain mask of the runs' grid; the hub's addition) is given.
     """
     return fetch(
         "gsp1000",
@@ -425,6 +437,7 @@ def fetch_gsp1000(
         force=force,
         progress_callback=progress_callback,
         verbose=verbose,
+        mask_path=mask_path,
     )
 
 

@@ -151,9 +151,12 @@ def fetch(
     register: Annotated[bool, typer.Option(help="Register the result in the local registry.")] = True,
     register_name: Annotated[str | None, typer.Option(help="Name to register under.")] = None,
     test_mode: Annotated[bool, typer.Option("--test-mode", help="Fetch only the first file.")] = False,
+    mask: Annotated[
+        str | None, typer.Option(metavar="NIFTI", help="Brain mask of a functional connectome's runs.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Download, verify, extract and register a catalog entry (resumes interrupted downloads)."""
+    """Download, verify, extract, process and register a catalog entry (resumes interrupted downloads)."""
     from ..catalog.fetching import fetch as run
     from ..catalog.fetching import human, plan_fetch
     from ..cli import _print_json
@@ -180,7 +183,7 @@ def fetch(
             typer.echo(f"  {step}")
         return
     with _progress_bar() as callback:
-        result = run(name, output_dir, force=force, progress_callback=callback, **options)
+        result = run(name, output_dir, force=force, progress_callback=callback, mask_path=mask, **options)
     if as_json:
         _print_json(result.model_dump(mode="json"))
     else:

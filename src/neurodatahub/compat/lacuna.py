@@ -6,7 +6,9 @@ writes their repr; JSON serialises every container where lacuna raises TypeError
 atomically; errors are the hub's (BidsError for BIDS layouts, UsageError where lacuna raises ValueError
 for a request that cannot be met, OutputError where it raises FileExistsError). Like lacuna, the result
 exporters replace an existing file and `export_bids_derivatives` refuses to unless `overwrite=True`.
-Parquet and batch JSON exporters are additions with the same parameters.
+Parquet and batch JSON exporters are additions with the same parameters. The converters
+(`gsp1000_to_hdf5`, `trk_to_tck`, `merge_trk_to_tck`) and the fetchers live in their own packages
+(`functional`, `tractograms`, `catalog`) and are re-exported here under lacuna's names.
 """
 
 from __future__ import annotations
@@ -18,12 +20,28 @@ from typing import Any
 from ..bids import BidsError
 from ..bids.derivatives import export_bids_derivatives as _export_derivatives
 from ..bids.validation import validate_bids_derivatives
+from ..catalog.fetching import (
+    FetchConfig,
+    FetchProgress,
+    FetchResult,
+    fetch_connectome,
+    fetch_dtor985,
+    fetch_gsp1000,
+    fetch_hcp1065,
+    list_fetchable_connectomes,
+)
+from ..catalog.registry import get_connectome_path, get_data_dir, get_fetch_status
 from ..errors import UsageError
+from ..functional import gsp1000_to_hdf5
 from ..subjects.export import export_provenance, export_results
 from ..subjects.loading import from_nifti, load_bids_dataset
+from ..tractograms import merge_trk_to_tck, trk_to_tck
 
 __all__ = [
     "BidsError",
+    "FetchConfig",
+    "FetchProgress",
+    "FetchResult",
     "batch_export_to_csv",
     "batch_export_to_json",
     "batch_export_to_parquet",
@@ -34,9 +52,20 @@ __all__ = [
     "export_results_to_json",
     "export_results_to_parquet",
     "export_results_to_tsv",
+    "fetch_connectome",
+    "fetch_dtor985",
+    "fetch_gsp1000",
+    "fetch_hcp1065",
     "from_nifti",
+    "get_connectome_path",
+    "get_data_dir",
+    "get_fetch_status",
+    "gsp1000_to_hdf5",
+    "list_fetchable_connectomes",
     "load_bids_dataset",
+    "merge_trk_to_tck",
     "save_nifti",
+    "trk_to_tck",
     "validate_bids_derivatives",
 ]
 
@@ -236,7 +265,7 @@ def save_nifti(
 ) -> None:
     """The subject's mask as NIfTI; the hub's SubjectData holds no anatomical image, so there is none
     to save alongside (lacuna saves one only "if present")."""
-    from ..convert import write
+    from ..conversion import write
 
     url = str(output_path)
     if not url.lower().endswith((".nii", ".nii.gz")):
