@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
+from .cli_options import EndpointOption, JsonFlag, ReadOption, StorageOption
 from .errors import ExitCode, HubError, UsageError
 
 app = typer.Typer(
@@ -22,19 +23,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-StorageOption = Annotated[
-    list[str] | None,
-    typer.Option("--storage-option", "-S", metavar="KEY=VALUE", help="fsspec storage option (repeatable)."),
-]
-ReadOption = Annotated[
-    list[str] | None,
-    typer.Option("--read-option", "-R", metavar="KEY=VALUE", help="Reader option (repeatable)."),
-]
-EndpointOption = Annotated[
-    str | None,
-    typer.Option("--endpoint-url", metavar="URL", help="S3-compatible endpoint (else AWS_ENDPOINT_URL)."),
-]
 FsOption = Annotated[
     float | None,
     typer.Option("--fs", metavar="HZ", help="Sampling rate in Hz (times in samples, NWB resolution, Phy)."),

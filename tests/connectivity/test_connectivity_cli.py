@@ -11,24 +11,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from cli_helpers import hub, one_line
 from conftest import DOCUMENTS
 
-from neurodatahub.cli import main
 from neurodatahub.errors import ExitCode
 
 DOCUMENT = DOCUMENTS / "valid" / "ConnectivityMatrix.json"  # 3 regions, symmetric, measure and atlas
-
-
-def hub(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 def test_convert_through_every_format_and_back(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:

@@ -7,23 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import hub, one_line
 from functional_helpers import expected, make_gsp, make_run
 
-from neurodatahub.cli import main
 from neurodatahub.errors import ExitCode
 from neurodatahub.functional import load_chunk
-
-
-def hub(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 def test_gsp1000_to_hdf5_command(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:

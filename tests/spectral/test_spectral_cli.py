@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import hub, one_line
 from conftest import DOCUMENTS
 from spectralbrain.io import export as sb
 
@@ -18,18 +19,6 @@ from neurodatahub.errors import ExitCode
 
 DOCUMENT = DOCUMENTS / "valid" / "SpectralDecomposition.yaml"
 logging.getLogger("spectralbrain").setLevel(logging.WARNING)
-
-
-def hub(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 def test_convert_info_and_validate(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:

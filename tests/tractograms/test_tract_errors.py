@@ -9,26 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import hub, one_line
 from tract_helpers import nibabel_file, write_raw_trk
 
 from neurodatahub import conversion
-from neurodatahub.cli import main
 from neurodatahub.errors import ExitCode, InputError, InvalidDataError, UsageError
 
 TCK = nibabel_file("standard.tck")
 IMAGE = nibabel_file("standard.nii.gz")
-
-
-def hub(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 @pytest.mark.parametrize("fmt", ["trk", "trx"])

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 import typer
 
+from ..cli_options import JsonFlag
+
 catalog_app = typer.Typer(
     name="catalog",
     help="Query the catalog of connectomes and atlases and the local registry.",
     no_args_is_help=True,
 )
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 COLUMNS = ("name", "kind", "space", "resolution", "n_subjects", "n_regions", "license", "local")
 
 

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from ..cli_options import EndpointOption, StorageOption
+
 subject_app = typer.Typer(
     name="subject",
     help="Lesion-mask subjects (lacuna's SubjectData): export results, provenance, BIDS derivatives.",
@@ -31,14 +33,6 @@ Space = Annotated[
 Resolution = Annotated[float | None, typer.Option(metavar="MM", help="Voxel size of the masks in mm.")]
 Pattern = Annotated[str, typer.Option(metavar="GLOB", help="In BIDS folders: file names to load.")]
 Suffix = Annotated[str, typer.Option(metavar="SUFFIX", help="In BIDS folders: suffix of the mask files.")]
-StorageOption = Annotated[
-    list[str] | None,
-    typer.Option("--storage-option", "-S", metavar="KEY=VALUE", help="fsspec storage option (repeatable)."),
-]
-EndpointOption = Annotated[
-    str | None,
-    typer.Option("--endpoint-url", metavar="URL", help="S3-compatible endpoint (else AWS_ENDPOINT_URL)."),
-]
 
 
 def register(app: typer.Typer) -> None:

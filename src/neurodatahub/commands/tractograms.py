@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from ..cli_options import EndpointOption, StorageOption
+
 tract_app = typer.Typer(
     name="tract",
     help="Tractograms: TRK to TCK for MRtrix (lacuna's trk_to_tck and merge_trk_to_tck), streamed.",
@@ -16,14 +18,6 @@ tract_app = typer.Typer(
 )
 
 Overwrite = Annotated[bool, typer.Option(help="Replace an existing output.")]
-StorageOption = Annotated[
-    list[str] | None,
-    typer.Option("--storage-option", "-S", metavar="KEY=VALUE", help="fsspec storage option (repeatable)."),
-]
-EndpointOption = Annotated[
-    str | None,
-    typer.Option("--endpoint-url", metavar="URL", help="S3-compatible endpoint (else AWS_ENDPOINT_URL)."),
-]
 
 
 def register(app: typer.Typer) -> None:
