@@ -51,12 +51,17 @@ SHARED_OPTIONS = {"sampling_rate"}  # needed to read times in samples as much as
 
 
 def route_options(
-    source: FormatSpec | None, target: FormatSpec | None, options: Mapping[str, Any]
+    source: FormatSpec | None,
+    target: FormatSpec | None,
+    options: Mapping[str, Any],
+    output_options: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Send each option to the writer that declares it, else to the reader; one neither takes is an error.
 
     Options describe the output (--style, --time-unit) unless only the reader knows them (--units-path);
     the sampling rate goes to both, since reading samples needs it as much as writing them.
+    `output_options` (-O) stay with the writer, which names any it does not take, unless only the reader
+    declares one (the mask a folder of runs is read with): that one can only be meant for the reader.
     """
     read_options: dict[str, Any] = {}
     write_options: dict[str, Any] = {}
@@ -71,6 +76,13 @@ def route_options(
             write_options[name] = value
         if to_reader:
             read_options[name] = value
+    for name, value in (output_options or {}).items():
+        for_reader = (
+            source is not None
+            and name in source.read_options
+            and (target is None or name not in target.write_options)
+        )
+        (read_options if for_reader else write_options)[name] = value
     return read_options, write_options
 
 
@@ -310,17 +322,9 @@ def convert(
     if kind is None:  # a document holds any class: the class names the kind (documents are small)
         kind = _kind_of(read_as(source_spec, source, storage_options, **dict(read_options or {})))
     target_spec = target_format(target, kind, to_format)
-    routed_read, routed_write = route_options(source_spec, target_spec, options or {})
-    write_options = dict(write_options or {})
-    # -O names options of the output; one only the reader declares (the mask a folder of runs is read
-    # with) can only be meant for the reader
-    lent = {
-        name: write_options.pop(name)
-        for name in list(write_options)
-        if name not in target_spec.write_options and name in source_spec.read_options
-    }
-    read_options = {**routed_read, **lent, **dict(read_options or {})}
-    write_options = {**routed_write, **write_options}
+    routed_read, routed_write = route_options(source_spec, target_spec, options or {}, write_options)
+    read_options = {**routed_read, **dict(read_options or {})}
+    write_options = routed_write
     announce = on_step or (lambda name: None)
     announce("reading")
     if source_spec.read_stream is not None and target_spec.write_stream is not None:

@@ -40,6 +40,13 @@ def local_path(url: str) -> Path:
     return Path(url[len("file://") :] if url.startswith("file://") else url).expanduser()
 
 
+def returned(url: str | Path) -> Path | str:
+    """What a peer-compatible function returns for a file it wrote: a Path, as the peers do, for local
+    files; the URL itself for remote ones (a Path would mangle `s3://`)."""
+    url = str(url)
+    return local_path(url) if is_local(url) else url
+
+
 def s3_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """s3fs options from the standard AWS variables plus explicit ones, which win.
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import storage
 from ..bids import BidsError
 from ..bids.derivatives import export_bids_derivatives as _export_derivatives
 from ..bids.validation import validate_bids_derivatives
@@ -72,11 +73,6 @@ __all__ = [
 Options = Mapping[str, Any] | None
 
 
-def _returned(url: str) -> Path | str:
-    """lacuna returns a Path; a remote URL stays a string (a Path would mangle `s3://`)."""
-    return Path(url) if "://" not in url else url
-
-
 def _table(
     subjects: Any,
     output_path: Any,
@@ -95,7 +91,7 @@ def _table(
         overwrite=True,
         storage_options=options,
     )
-    return _returned(url)
+    return storage.returned(url)
 
 
 def export_results_to_csv(
@@ -153,7 +149,7 @@ def export_results_to_json(
         overwrite=True,
         storage_options=storage_options,
     )
-    return _returned(url)
+    return storage.returned(url)
 
 
 def _batch(mask_data_list: Sequence[Any]) -> list[Any]:
@@ -228,7 +224,7 @@ def export_provenance_to_json(
 ) -> Path | str:
     url = str(output_path)
     export_provenance(mask_data, url, indent=indent, overwrite=True, storage_options=storage_options)
-    return _returned(url)
+    return storage.returned(url)
 
 
 def export_bids_derivatives(
@@ -257,7 +253,7 @@ def export_bids_derivatives(
         overwrite=overwrite,
         storage_options=storage_options,
     )
-    return _returned(report.subject_dirs[0])
+    return storage.returned(report.subject_dirs[0])
 
 
 def save_nifti(

@@ -74,10 +74,6 @@ def _prepared(path: Any) -> str:
     return url
 
 
-def _returned(url: str) -> Path | str:
-    return storage.local_path(url) if storage.is_local(url) else url
-
-
 def save_connectome(
     path: Any, matrix: Any, *, labels: list[str] | None = None, float_format: str = "%.10g"
 ) -> Path | str:
@@ -90,7 +86,7 @@ def save_connectome(
     with _validated(url):
         conn = common.build(values, names)
     write(conn, url, format="tsv", overwrite=True, float_format=float_format)
-    return _returned(url)
+    return storage.returned(url)
 
 
 def _spectral(
@@ -132,7 +128,7 @@ def save_hdf5(
         compression=compression or "none",
         compression_opts=4 if compression_opts is None else compression_opts,  # h5py's gzip default
     )
-    return _returned(url)
+    return storage.returned(url)
 
 
 def load_hdf5(path: Any) -> dict[str, Any]:
@@ -159,4 +155,4 @@ def save_npz(path: Any, **arrays: Any) -> Path | str:
     url = _prepared(path)
     fields = {name: arrays.pop(name) for name in common.ARRAY_FIELDS if name in arrays}
     write(_spectral(url, fields, arrays, None, None), url, format="npz", overwrite=True)
-    return _returned(url)
+    return storage.returned(url)

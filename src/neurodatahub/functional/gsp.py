@@ -133,7 +133,7 @@ def gsp1000_to_hdf5(
             header = folder.header(description=DESCRIPTION.format(idx=idx))
             subjects = _announced(folder.subjects(header, group), on_subject)
             chunks.write_chunk(path, header, subjects, n_subjects=len(group))
-    return [Path(target) for target in targets] if storage.is_local(output) else targets
+    return [storage.returned(target) for target in targets]
 
 
 def _announced(subjects: Iterator[Any], on_subject: Callable[[str], None] | None) -> Iterator[Any]:

@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from .. import storage
 from ..errors import UsageError
 
 __all__ = ["load_gifti_func", "load_mesh", "save_gifti_func", "save_mesh"]
@@ -31,16 +32,7 @@ class MeshFormatError(UsageError, ValueError):
     """An extension save_mesh does not write (spectralbrain's pyvista raises ValueError there too)."""
 
 
-def _returned(path: Any) -> Any:
-    """spectralbrain returns a Path; a remote URL is returned as given (a Path would mangle it)."""
-    from .. import storage
-
-    return Path(path) if storage.is_local(str(path)) else str(path)
-
-
 def _make_parent(url: str) -> None:
-    from .. import storage
-
     if storage.is_local(url):
         storage.local_path(url).parent.mkdir(parents=True, exist_ok=True)
 
@@ -89,7 +81,7 @@ def save_mesh(path: Any, vertices: Any, faces: Any, *, allow_vertex_reorder: boo
     options = {"allow_vertex_reorder": True} if suffix == ".stl" else {}
     _make_parent(url)
     write(mesh, url, format=MESH_FORMATS[suffix], overwrite=True, **options)
-    return _returned(path)
+    return storage.returned(path)
 
 
 def save_gifti_func(path: Any, scalars: Any) -> Any:
@@ -97,7 +89,6 @@ def save_gifti_func(path: Any, scalars: Any) -> Any:
     intent NIFTI_INTENT_SHAPE, no other metadata, exactly as spectralbrain writes it."""
     import numpy as np
 
-    from .. import storage
     from ..formats.surfaces.gifti import SHAPE, func_image
 
     values = np.asarray(scalars, dtype=np.float32)
@@ -110,7 +101,7 @@ def save_gifti_func(path: Any, scalars: Any) -> Any:
     _make_parent(url)
     with storage.atomic_write(url, overwrite=True) as tmp:
         tmp.write_bytes(func_image(arrays, None).to_bytes())
-    return _returned(path)
+    return storage.returned(path)
 
 
 def load_mesh(path: Any, **options: Any) -> Any:

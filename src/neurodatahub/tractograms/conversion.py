@@ -54,11 +54,6 @@ class TractogramConversionError(HubError, RuntimeError):
         self.exit_code = cause.exit_code
 
 
-def _returned(url: str) -> Path | str:
-    """lacuna returns a Path; a remote URL stays a string (a Path would mangle `s3://`)."""
-    return Path(url) if "://" not in url or url.startswith("file://") else url
-
-
 def _is_trk(url: str) -> bool:
     return url.lower().endswith(TRK_SUFFIXES)
 
@@ -103,7 +98,7 @@ def trk_to_tck(
         )
     except HubError as error:
         raise TractogramConversionError(f"converting {source} to {target} failed: {error}", error) from error
-    return _returned(target)
+    return storage.returned(target)
 
 
 def find_trk_files(
@@ -156,7 +151,7 @@ def merge_trk_to_tck(
         raise TractogramConversionError(
             f"merging {len(files)} files into {target} failed: {error}", error
         ) from error
-    return _returned(target)
+    return storage.returned(target)
 
 
 def _merge(files: list[str], target: str, overwrite: bool, storage_options: Mapping[str, Any] | None) -> None:
