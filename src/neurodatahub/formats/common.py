@@ -115,3 +115,19 @@ def npz_array(archive: Any, name: str, url: str) -> np.ndarray:
         raise InputError(f"{url}: array {name!r} is damaged ({error})") from error
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise InputError(f"{url}: array {name!r} is damaged ({error})") from error
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def gunzipped_head(head: bytes, url: str, size: int = 1 << 16) -> bytes:
+    """The first `size` bytes of what gzip data starts with (headers need only those, so a cut stream is
+    fine); other data as it is."""
+    import zlib
+
+    if not head.startswith(GZIP_MAGIC):
+        return head
+    try:
+        return zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head, size)
+    except zlib.error as error:
+        raise InputError(f"{url}: damaged gzip data ({error})") from error

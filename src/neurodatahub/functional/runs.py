@@ -8,7 +8,6 @@ never sits in memory whole: the peak is one volume plus the subject's (timepoint
 
 from __future__ import annotations
 
-import io
 import zlib
 from collections import Counter
 from collections.abc import Mapping
@@ -24,8 +23,6 @@ from .errors import GridMismatchError, MissingInputError, NoRunsError
 
 RUN_PATTERN = "sub-*/func/*bld001_rest_*_finalmask.nii.gz"
 AFFINE_TOLERANCE_MM = 1e-3  # lacuna's tolerance: float32 headers round affines far less than a voxel
-HEADER_BYTES = 4096  # compressed bytes that always hold the 540-byte NIfTI-2 header (and NIfTI-1's 348)
-GZIP_MAGIC = b"\x1f\x8b"
 CANONICAL = np.array([[0, 1], [1, 1], [2, 1]])  # nibabel's orientation of a grid already RAS+
 
 Options = Mapping[str, Any] | None
@@ -116,31 +113,15 @@ def subject_of(url: str) -> str:
 
 
 def _header(url: str, storage_options: Options) -> Any:
-    """The NIfTI-1 or NIfTI-2 header, from the first bytes only (one small read, also on S3)."""
-    import nibabel as nib
+    """The run's NIfTI header, from the first bytes only."""
+    from ..subjects.nifti import read_header
 
-    head = storage.read_head(url, HEADER_BYTES, storage_options)
-    if head.startswith(GZIP_MAGIC):
-        try:
-            head = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head, 1024)
-        except zlib.error as error:
-            raise InputError(f"{url}: not a readable NIfTI image ({error})") from error
-    for klass in (nib.Nifti1Header, nib.Nifti2Header):
-        size = klass.sizeof_hdr
-        if len(head) >= size and size in (
-            int.from_bytes(head[:4], "little", signed=True),
-            int.from_bytes(head[:4], "big", signed=True),
-        ):
-            try:
-                header = klass.from_fileobj(io.BytesIO(head[:size]), check=False)
-            except (ValueError, nib.spatialimages.HeaderDataError) as error:
-                raise InputError(f"{url}: not a readable NIfTI header ({error})") from error
-            if not bytes(header["magic"].item()).startswith(b"n+"):
-                raise InputError(
-                    f"{url}: a header-only NIfTI (.hdr/.img pair); a run must be one .nii(.gz) file"
-                )
-            return header
-    raise InputError(f"{url}: not a NIfTI-1 or NIfTI-2 image (or truncated before its header ends)")
+    header = read_header(url, storage_options)
+    if header is None:
+        raise InputError(f"{url}: not a NIfTI-1 or NIfTI-2 image (or truncated before its header ends)")
+    if not bytes(header["magic"].item()).startswith(b"n+"):
+        raise InputError(f"{url}: a header-only NIfTI (.hdr/.img pair); a run must be one .nii(.gz) file")
+    return header
 
 
 def read_run(url: str, storage_options: Options = None) -> Run:

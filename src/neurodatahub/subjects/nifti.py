@@ -15,6 +15,7 @@ from .. import storage
 from ..errors import InputError
 
 NIFTI_EXTENSIONS = (".nii.gz", ".nii")
+HEADER_BYTES = 4096  # compressed bytes that always hold the 540-byte NIfTI-2 header (and NIfTI-1's 348)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,34 @@ def write_image(data: np.ndarray, affine: np.ndarray, path: Path, *, compressed:
     image.set_qform(image.affine, code=1)
     raw = image.to_bytes()
     path.write_bytes(gzip.compress(raw, compresslevel=6, mtime=0) if compressed else raw)
+
+
+def read_header(url: str, storage_options: Mapping[str, Any] | None = None) -> Any | None:
+    """The NIfTI-1 or NIfTI-2 header of `url` from its first bytes only (one small read, also on S3);
+    None when the file does not start with one."""
+    from ..formats.common import gunzipped_head
+
+    raw = gunzipped_head(storage.read_head(url, HEADER_BYTES, storage_options), url)
+    return header_from_bytes(raw, url)
+
+
+def header_from_bytes(raw: bytes, url: str) -> Any | None:
+    """The NIfTI-1/2 header `raw` (uncompressed bytes) starts with, in either byte order; None if none."""
+    import io
+
+    import nibabel as nib
+
+    for klass in (nib.Nifti1Header, nib.Nifti2Header):
+        size = klass.sizeof_hdr
+        if len(raw) >= size and size in (
+            int.from_bytes(raw[:4], "little", signed=True),
+            int.from_bytes(raw[:4], "big", signed=True),
+        ):
+            try:
+                return klass.from_fileobj(io.BytesIO(raw[:size]), check=False)
+            except (ValueError, nib.spatialimages.HeaderDataError) as error:
+                raise InputError(f"{url}: damaged NIfTI header ({' '.join(str(error).split())})") from error
+    return None
 
 
 def is_nifti_name(url: str) -> bool:

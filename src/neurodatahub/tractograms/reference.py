@@ -10,11 +10,8 @@ tractogram itself; with none of them the write fails before any output exists.
 
 from __future__ import annotations
 
-import io
 import json
-import struct
 import zipfile
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +19,7 @@ import numpy as np
 
 from .. import storage
 from ..errors import InputError, UsageError
+from ..formats.common import gunzipped_head
 
 OPTIONS = {
     "reference": "grid of the streamlines: URL of a NIfTI image, TRK or TRX file (its header only)",
@@ -142,7 +140,7 @@ def from_url(url: str, storage_options: Mapping[str, Any] | None = None) -> Any:
     head = storage.read_head(url, HEADER_BYTES, storage_options)
     if head.startswith(b"PK\x03\x04"):
         return _trx_grid(url, storage_options)
-    raw = gunzipped(head, url)
+    raw = gunzipped_head(head, url, HEADER_BYTES)
     if raw.startswith(b"TRACK"):
         from ..formats.tractograms.trk import parse_header
 
@@ -155,28 +153,13 @@ def from_url(url: str, storage_options: Mapping[str, Any] | None = None) -> Any:
     return _nifti_grid(raw, url)
 
 
-def gunzipped(head: bytes, url: str) -> bytes:
-    """The start of gzip data (a header needs only the first kilobytes, so a cut stream is fine)."""
-    if not head.startswith(b"\x1f\x8b"):
-        return head
-    try:
-        return zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head, HEADER_BYTES)
-    except zlib.error as error:
-        raise InputError(f"{url}: damaged gzip data ({error})") from error
-
-
 def _nifti_grid(raw: bytes, url: str) -> Any:
-    import nibabel as nib
+    from ..subjects.nifti import header_from_bytes
 
-    sizes = {348: nib.Nifti1Header, 540: nib.Nifti2Header}
-    header_class = None
-    for order in "<>":
-        if len(raw) >= 4 and struct.unpack(f"{order}i", raw[:4])[0] in sizes:
-            header_class = sizes[struct.unpack(f"{order}i", raw[:4])[0]]
-    if header_class is None:
+    header = header_from_bytes(raw, url)
+    if header is None:
         raise InputError(f"{url}: not a NIfTI image, TRK or TRX file, so it cannot give a reference grid")
     try:
-        header = header_class.from_fileobj(io.BytesIO(raw), check=True)
         shape = header.get_data_shape()
         affine = header.get_best_affine()
     except Exception as error:  # nibabel raises several unrelated types for a damaged header

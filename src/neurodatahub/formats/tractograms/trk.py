@@ -27,6 +27,7 @@ import numpy as np
 from ... import storage, streaming
 from ...errors import InputError, OutputError, UsageError
 from ...tractograms import reference as references
+from ..common import GZIP_MAGIC, gunzipped_head
 from ..registry import FormatSpec, Probe, register_format
 from . import common
 
@@ -34,7 +35,6 @@ MAGIC = b"TRACK"
 HEADER_SIZE = 1000
 MAX_NAMES = 10  # scalar_name and property_name hold 10 names of 20 bytes each
 NAME_BYTES = 20
-GZIP_MAGIC = b"\x1f\x8b"
 STORABLE_KINDS = "biuf"  # numbers; TRK keeps float32
 EXACT_IN_FLOAT32 = {
     np.dtype(t) for t in (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.float16, np.float32)
@@ -458,10 +458,8 @@ def _records(piece: Any, to_voxmm: np.ndarray, scalars: list, props: list, work:
 def sniff(probe: Probe) -> bool:
     head = probe.head
     if head.startswith(GZIP_MAGIC):
-        from ...tractograms.reference import gunzipped
-
         try:
-            head = gunzipped(head, probe.url)
+            head = gunzipped_head(head, probe.url)
         except InputError:
             return False
     return head.startswith(MAGIC)
