@@ -33,8 +33,8 @@ HERE = Path(__file__).resolve()
 
 def make_inputs(folder: Path) -> dict[str, Path]:
     """The same recording as NWB, HDF5 ragged and a Phy folder, written by the hub."""
-    from neurodatahub import conversion
-    from neurodatahub.formats.spikes import common
+    from neurodatahub.core import conversion
+    from neurodatahub.spikes import common
 
     rng = np.random.default_rng(0)
     counts = rng.multinomial(N_SPIKES, rng.dirichlet(np.ones(N_UNITS)))
@@ -99,7 +99,7 @@ def run_case(case: str, inputs: dict[str, str], target: str, trace: bool) -> Non
     """One conversion; runs in its own process (see run())."""
     if case.startswith("hub"):  # imports before the clock, as for the peers: conversion time only
         import neurodatahub.models  # noqa: F401
-        from neurodatahub.formats.registry import all_formats
+        from neurodatahub.core.registry import all_formats
 
         all_formats()
     if "pynwb" in case:
@@ -129,7 +129,7 @@ def _remove(target: Path) -> None:
 
 
 def _convert_once(case: str, inputs: dict[str, str], target: str) -> None:
-    from neurodatahub import conversion
+    from neurodatahub.core import conversion
 
     if case == "hub nwb->h5":
         conversion.convert(inputs["nwb"], target)

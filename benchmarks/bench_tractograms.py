@@ -96,7 +96,7 @@ def run_case(case: str, source: str, target: str) -> None:
 
     if case == "hub":
         import neurodatahub.models  # noqa: F401
-        from neurodatahub.formats.registry import all_formats
+        from neurodatahub.core.registry import all_formats
         from neurodatahub.tractograms import trk_to_tck
 
         all_formats()

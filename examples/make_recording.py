@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neurodatahub import conversion
-from neurodatahub.formats.spikes import common
+from neurodatahub.core import conversion
+from neurodatahub.spikes import common
 
 SAMPLING_RATE = 30_000.0
 DURATION_S = 300.0

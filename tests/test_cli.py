@@ -14,7 +14,7 @@ import yaml
 from conftest import DOCUMENTS
 
 from neurodatahub.cli import main
-from neurodatahub.errors import ExitCode
+from neurodatahub.core.errors import ExitCode
 
 SPIKES = DOCUMENTS / "valid" / "SpikeData.yaml"
 CONNECTIVITY = DOCUMENTS / "valid" / "ConnectivityMatrix.json"
@@ -52,7 +52,7 @@ def test_console_script_runs() -> None:
 
 
 def test_formats_table_and_json_come_from_the_registry(capsys: pytest.CaptureFixture) -> None:
-    from neurodatahub.formats.registry import all_formats
+    from neurodatahub.core.registry import all_formats
 
     code, out, _ = hub(capsys, "formats", "--json")
     rows = json.loads(out)
@@ -194,9 +194,9 @@ def test_convert_to_and_from_s3(
 
 
 def test_option_values_yaml_cannot_read_stay_text() -> None:
-    from neurodatahub.cli import _pairs
+    from neurodatahub.core.terminal import pairs
 
-    assert _pairs(["float_format=%.6f", "n=3", "flag=true", "name=x"], "-O") == {
+    assert pairs(["float_format=%.6f", "n=3", "flag=true", "name=x"], "-O") == {
         "float_format": "%.6f",
         "n": 3,
         "flag": True,
@@ -206,7 +206,7 @@ def test_option_values_yaml_cannot_read_stay_text() -> None:
 
 def test_top_level_api_names_the_functions_the_readme_shows() -> None:
     import neurodatahub as ndh
-    from neurodatahub import conversion
+    from neurodatahub.core import conversion
 
     assert ndh.convert is conversion.convert and ndh.read is conversion.read and ndh.write is conversion.write
     assert ndh.models.__name__ == "neurodatahub.models"

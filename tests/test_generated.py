@@ -54,7 +54,7 @@ def _described(spec: dict, definitions: dict, seen: frozenset = frozenset()) -> 
 
 
 def test_every_class_and_slot_is_described() -> None:
-    from neurodatahub.schemas import json_schema
+    from neurodatahub.core.schema import json_schema
 
     definitions = json_schema()["$defs"]
     for name, definition in definitions.items():

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import DOCUMENTS
 
-from neurodatahub import conversion as api
-from neurodatahub.errors import InputError, LossError, OutputError, UsageError
-from neurodatahub.formats import registry
+from neurodatahub.core import conversion as api
+from neurodatahub.core import registry
+from neurodatahub.core.errors import InputError, LossError, OutputError, UsageError
 
 SPIKES = DOCUMENTS / "valid" / "SpikeData.yaml"
 
@@ -68,7 +68,6 @@ def crashing_format() -> registry.FormatSpec:
     spec = registry.FormatSpec(
         name="crashing-test-format",
         kind="document",
-        model="*",
         description="test only",
         extensions=(".crash",),
         write=write,
@@ -91,13 +90,12 @@ def test_a_writer_that_dies_leaves_the_old_file_intact(
 
 @pytest.fixture
 def lossy_format() -> registry.FormatSpec:
-    from neurodatahub.formats.documents import write_json
+    from neurodatahub.core.documents import write_json
     from neurodatahub.models import Loss
 
     spec = registry.FormatSpec(
         name="lossy-test-format",
         kind="document",
-        model="*",
         description="test only",
         extensions=(".lossy",),
         write=write_json,
@@ -135,8 +133,7 @@ def second_tsv() -> registry.FormatSpec:
     """A format of another kind with a name the spike tables use too, as region tables will."""
     spec = registry.FormatSpec(
         name="tsv",
-        kind="test-regions",
-        model="*",
+        kind="surface",
         description="test only",
         extensions=(".tsv",),
         read=lambda url, storage_options=None: None,
@@ -150,7 +147,7 @@ def second_tsv() -> registry.FormatSpec:
 def test_formats_of_two_kinds_may_share_a_name(second_tsv: registry.FormatSpec, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="exists for"):
         registry.get_format("tsv")
-    assert registry.get_format("tsv", kind="test-regions") is second_tsv
+    assert registry.get_format("tsv", kind="surface") is second_tsv
     assert registry.target_format("out.tsv", kind="spikes").kind == "spikes"
     regions = tmp_path / "regions.tsv"
     regions.write_text("index\tname\n1\tV1\n")

@@ -11,9 +11,9 @@ import yaml
 from conftest import DOCUMENTS
 
 from neurodatahub import models
-from neurodatahub.errors import InvalidDataError
-from neurodatahub.formats.documents import concrete_classes, to_model
-from neurodatahub.schemas import class_names, class_schema, json_schema
+from neurodatahub.core.documents import concrete_classes, to_model
+from neurodatahub.core.errors import InvalidDataError
+from neurodatahub.core.schema import class_names, class_schema, json_schema
 
 VALID = sorted((DOCUMENTS / "valid").iterdir())
 INVALID = sorted((DOCUMENTS / "invalid").iterdir())

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from neurodatahub import storage
-from neurodatahub.errors import InputError, OutputError
+from neurodatahub.core import storage
+from neurodatahub.core.errors import InputError, OutputError
 
 
 def test_atomic_write_replaces_only_on_success(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from neurodatahub import streaming
+from neurodatahub.core import streaming
 from neurodatahub.models import NamedArray, Tractogram
 
 

@@ -18,10 +18,6 @@ from typing import (
     Union
 )
 
-from numpydantic import (
-    NDArray,
-    Shape
-)
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,7 +26,14 @@ from pydantic import (
     SerializationInfo,
     SerializerFunctionWrapHandler,
     field_validator,
-    model_serializer
+    model_serializer,
+    model_validator
+)
+
+from .hooks import run_checks
+from .ndarray import (
+    NDArray,
+    Shape
 )
 
 
@@ -39,18 +42,25 @@ version = "0.1.0"
 
 
 class ConfiguredBaseModel(BaseModel):
+    """Base of every generated class: strict about unknown fields, checked again on assignment, and
+    handing each validated model to the invariant hook (hooks.run_checks). Schemas are built on first
+    use (defer_build), so importing the models costs little."""
+
     model_config = ConfigDict(
-        serialize_by_alias = True,
-        validate_by_name = True,
-        validate_assignment = True,
-        validate_default = True,
-        extra = "forbid",
-        arbitrary_types_allowed = True,
-        use_enum_values = True,
-        strict = False,
+        validate_by_name=True,
+        validate_assignment=True,
+        validate_default=True,
+        extra="forbid",
+        arbitrary_types_allowed=True,
+        use_enum_values=True,
+        strict=False,
+        defer_build=True,
     )
 
-
+    @model_validator(mode="after")
+    def _invariants(self) -> Any:
+        run_checks(self)
+        return self
 
 
 
@@ -71,38 +81,57 @@ class LinkMLMeta(RootModel):
         return key in self.root
 
 
+linkml_meta = None
 
-MIN_NUMPYDANTIC_VERSION = "1.6.1"
-linkml_meta = LinkMLMeta({'default_prefix': 'ndh',
-     'default_range': 'string',
-     'description': 'Root schema of the neurodatahub: every data class that the '
-                    'hub reads, validates, converts and catalogs. Each kind of '
-                    'data lives in its own module; this file only imports them.',
-     'id': 'https://w3id.org/neurodatahub/schema',
-     'imports': ['linkml:types',
-                 'core',
-                 'provenance',
-                 'conversion',
-                 'spikes',
-                 'regions',
-                 'subject',
-                 'spectral',
-                 'functional',
-                 'catalog'],
-     'license': 'MIT',
-     'name': 'neurodatahub',
-     'prefixes': {'UO': {'prefix_prefix': 'UO',
-                         'prefix_reference': 'http://purl.obolibrary.org/obo/UO_'},
-                  'linkml': {'prefix_prefix': 'linkml',
-                             'prefix_reference': 'https://w3id.org/linkml/'},
-                  'ndh': {'prefix_prefix': 'ndh',
-                          'prefix_reference': 'https://w3id.org/neurodatahub/schema/'},
-                  'prov': {'prefix_prefix': 'prov',
-                           'prefix_reference': 'http://www.w3.org/ns/prov#'},
-                  'schema': {'prefix_prefix': 'schema',
-                             'prefix_reference': 'http://schema.org/'}},
-     'source_file': 'schema/neurodatahub.yaml',
-     'title': 'neurodatahub data classes'} )
+class DataKind(str, Enum):
+    """
+    The kinds of data the hub reads and writes. Each kind has one pivot class (the class annotated with its name as `kind`) that every format of the kind reads into and writes from.
+    """
+    spikes = "spikes"
+    """
+    Sorted spike trains of many units.
+    """
+    regions = "regions"
+    """
+    Per-region statistics of a scalar map.
+    """
+    connectivity = "connectivity"
+    """
+    Region-by-region connectivity matrices.
+    """
+    spectral = "spectral"
+    """
+    Spectral decompositions of a surface (eigenpairs and descriptors).
+    """
+    surface = "surface"
+    """
+    Triangle meshes with per-vertex data.
+    """
+    tractogram = "tractogram"
+    """
+    Streamlines in world coordinates.
+    """
+    functional = "functional"
+    """
+    Functional connectome chunks (subjects x timepoints x voxels).
+    """
+    lesion_mask = "lesion-mask"
+    """
+    Binary lesion masks on a voxel grid.
+    """
+    derivatives = "derivatives"
+    """
+    BIDS derivatives folders.
+    """
+    catalog = "catalog"
+    """
+    Catalog folders of connectome and atlas entries.
+    """
+    document = "document"
+    """
+    JSON or YAML documents holding one object of any class of the schema.
+    """
+
 
 class CoordinateSpace(str, Enum):
     """
@@ -320,19 +349,19 @@ class CatalogKind(str, Enum):
 
 class ProcessingStep(str, Enum):
     """
-    Conversion a fetch runs after downloading a connectome (lacuna's fetchers).
+    Conversion a fetch runs after downloading a connectome (lacuna's fetchers). Each value names, as its `kind`, the kind of data whose package implements it.
     """
     gsp1000_to_hdf5 = "gsp1000_to_hdf5"
     """
-    Functional runs (sub-*/func/*bld001_rest_*_finalmask.nii.gz) to HDF5 chunks.
+    conversion of the functional NIfTI runs (sub-*/func/*bld001_rest_*_finalmask.nii.gz) to HDF5 chunks
     """
     trk_to_tck = "trk_to_tck"
     """
-    The downloaded .trk tractogram to one .tck.
+    conversion of the downloaded .trk tractogram to one .tck
     """
     merge_trk_to_tck = "merge_trk_to_tck"
     """
-    Every .trk/.trk.gz tract (cranial nerves excluded) merged into one .tck.
+    merging the .trk tracts (.trk and .trk.gz, cranial nerves excluded) into one .tck
     """
 
 
@@ -375,51 +404,29 @@ class NamedArray(ConfiguredBaseModel):
     """
     A named array of values with one entry per element of some axis (units, vertices, streamlines...), used for open-ended per-element attributes.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/core'})
-
-    name: str = Field(default=..., description="""Column or attribute name, as it appears in the source file.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'Region',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ScalarMetric',
-                       'CatalogFile',
-                       'CatalogEntry']} })
-    values: NDArray = Field(default=..., description="""One value per element; numbers, strings or booleans.""", json_schema_extra = { "linkml_meta": {'array': {'minimum_number_dimensions': 1},
-         'domain_of': ['NamedArray', 'ParcelData']} })
-    description: Optional[str] = Field(default=None, description="""What the values mean, as given by the source.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'ScalarMetric',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    unit: Optional[str] = Field(default=None, description="""Physical unit of the values (UCUM code) where known.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray', 'RawData', 'ScalarMetric']} })
+    name: str = Field(default=..., description="""Column or attribute name, as it appears in the source file.""")
+    values: NDArray = Field(default=..., description="""One value per element; numbers, strings or booleans.""")
+    description: Optional[str] = Field(default=None, description="""What the values mean, as given by the source.""")
+    unit: Optional[str] = Field(default=None, description="""Physical unit of the values (UCUM code) where known.""")
 
 
 class ImageGrid(ConfiguredBaseModel):
     """
     The voxel grid of a 3D image (shape and voxel-to-world affine), without voxel data.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/core'})
-
-    shape: NDArray[Shape["*"], int] = Field(default=..., description="""Number of voxels along i, j, k.""", json_schema_extra = { "linkml_meta": {'array': {'exact_number_dimensions': 1}, 'domain_of': ['ImageGrid']} })
-    affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform.""", json_schema_extra = { "linkml_meta": {'array': {'dimensions': [{'exact_cardinality': 4}, {'exact_cardinality': 4}]},
-         'domain_of': ['ImageGrid', 'ImageVolume'],
-         'unit': {'ucum_code': 'mm'}} })
+    shape: NDArray[Shape["*"], int] = Field(default=..., description="""Number of voxels along i, j, k.""")
+    affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform.""")
 
 
 class FileRecord(ConfiguredBaseModel):
     """
     A file an activity read or wrote, identified well enough to check it later.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'class_uri': 'prov:Entity',
-         'from_schema': 'https://w3id.org/neurodatahub/schema/provenance'})
-
-    url: str = Field(default=..., description="""Location of the file (local path or fsspec URL such as s3://bucket/key).""", json_schema_extra = { "linkml_meta": {'domain_of': ['FileRecord', 'CatalogFile']} })
-    format: Optional[str] = Field(default=None, description="""Name of the hub format the file was read or written as.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FileRecord']} })
-    size_bytes: Optional[int] = Field(default=None, description="""Size of the file in bytes.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['FileRecord', 'CatalogFile'], 'unit': {'ucum_code': 'By'}} })
-    checksum: Optional[str] = Field(default=None, description="""Hex digest of the file's bytes.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FileRecord', 'CatalogFile']} })
-    checksum_algorithm: Optional[HashAlgorithm] = Field(default=None, description="""Algorithm of the checksum.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FileRecord']} })
+    url: str = Field(default=..., description="""Location of the file (local path or fsspec URL such as s3://bucket/key).""")
+    format: Optional[str] = Field(default=None, description="""Name of the hub format the file was read or written as.""")
+    size_bytes: Optional[int] = Field(default=None, description="""Size of the file in bytes.""", ge=0)
+    checksum: Optional[str] = Field(default=None, description="""Hex digest of the file's bytes.""")
+    checksum_algorithm: Optional[HashAlgorithm] = Field(default=None, description="""Algorithm of the checksum.""")
 
     @field_validator('checksum')
     def pattern_checksum(cls, v):
@@ -439,445 +446,257 @@ class ProvenanceRecord(ConfiguredBaseModel):
     """
     One step in the history of a piece of data. The record type tells which kind of step it is; the generic record carries what every step has.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'class_uri': 'prov:Activity',
-         'from_schema': 'https://w3id.org/neurodatahub/schema/provenance'})
-
-    type: Literal["ProvenanceRecord"] = Field(default="ProvenanceRecord", description="""Kind of record (the class name), used to tell records apart in a list.""", json_schema_extra = { "linkml_meta": {'designates_type': True, 'domain_of': ['ProvenanceRecord', 'ConnectomeSource']} })
-    timestamp: datetime  = Field(default=..., description="""When the step ran (UTC, ISO 8601).""", json_schema_extra = { "linkml_meta": {'domain_of': ['ProvenanceRecord']} })
+    type: Literal["ProvenanceRecord"] = Field(default="ProvenanceRecord", description="""Kind of record (the class name), used to tell records apart in a list.""")
+    timestamp: datetime  = Field(default=..., description="""When the step ran (UTC, ISO 8601).""")
 
 
 class ActivityRecord(ProvenanceRecord):
     """
     A function or command that produced data: lacuna's {function, parameters, timestamp, version} plus the software, inputs and outputs.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/provenance'})
-
-    function: str = Field(default=..., description="""Name of the function or command that ran (for example neurodatahub.convert).""", json_schema_extra = { "linkml_meta": {'domain_of': ['ActivityRecord']} })
-    software: Optional[str] = Field(default=None, description="""Name of the software package that ran it.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ActivityRecord']} })
-    version: Optional[str] = Field(default=None, description="""Version of that software.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ActivityRecord', 'CatalogEntry']} })
-    parameters: Optional[Any] = Field(default=None, description="""Parameters of the call, as a mapping of name to value.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ActivityRecord']} })
-    inputs: Optional[list[FileRecord]] = Field(default=None, description="""Files the step read.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ActivityRecord']} })
-    outputs: Optional[list[FileRecord]] = Field(default=None, description="""Files the step wrote.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ActivityRecord']} })
-    type: Literal["ActivityRecord"] = Field(default="ActivityRecord", description="""Kind of record (the class name), used to tell records apart in a list.""", json_schema_extra = { "linkml_meta": {'designates_type': True, 'domain_of': ['ProvenanceRecord', 'ConnectomeSource']} })
-    timestamp: datetime  = Field(default=..., description="""When the step ran (UTC, ISO 8601).""", json_schema_extra = { "linkml_meta": {'domain_of': ['ProvenanceRecord']} })
+    function: str = Field(default=..., description="""Name of the function or command that ran (for example neurodatahub.convert).""")
+    software: Optional[str] = Field(default=None, description="""Name of the software package that ran it.""")
+    version: Optional[str] = Field(default=None, description="""Version of that software.""")
+    parameters: Optional[Any] = Field(default=None, description="""Parameters of the call, as a mapping of name to value.""")
+    inputs: Optional[list[FileRecord]] = Field(default=None, description="""Files the step read.""")
+    outputs: Optional[list[FileRecord]] = Field(default=None, description="""Files the step wrote.""")
+    type: Literal["ActivityRecord"] = Field(default="ActivityRecord", description="""Kind of record (the class name), used to tell records apart in a list.""")
+    timestamp: datetime  = Field(default=..., description="""When the step ran (UTC, ISO 8601).""")
 
 
 class SpatialTransformationRecord(ProvenanceRecord):
     """
     A resampling of an image from one space or resolution to another.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/provenance'})
-
-    source_space: CoordinateSpace = Field(default=..., description="""Space the image was in.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpatialTransformationRecord']} })
-    source_resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size before the transform.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['SpatialTransformationRecord'], 'unit': {'ucum_code': 'mm'}} })
-    target_space: CoordinateSpace = Field(default=..., description="""Space the image was brought to.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpatialTransformationRecord']} })
-    target_resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size after the transform.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['SpatialTransformationRecord'], 'unit': {'ucum_code': 'mm'}} })
-    method: Optional[str] = Field(default=None, description="""Registration or transform method (for example ANTs, nitransforms).""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpatialTransformationRecord']} })
-    interpolation: Optional[str] = Field(default=None, description="""Interpolation used when resampling (nearest, linear, ...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpatialTransformationRecord']} })
-    type: Literal["SpatialTransformationRecord"] = Field(default="SpatialTransformationRecord", description="""Kind of record (the class name), used to tell records apart in a list.""", json_schema_extra = { "linkml_meta": {'designates_type': True, 'domain_of': ['ProvenanceRecord', 'ConnectomeSource']} })
-    timestamp: datetime  = Field(default=..., description="""When the step ran (UTC, ISO 8601).""", json_schema_extra = { "linkml_meta": {'domain_of': ['ProvenanceRecord']} })
+    source_space: CoordinateSpace = Field(default=..., description="""Space the image was in.""")
+    source_resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size before the transform.""", ge=0)
+    target_space: CoordinateSpace = Field(default=..., description="""Space the image was brought to.""")
+    target_resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size after the transform.""", ge=0)
+    method: Optional[str] = Field(default=None, description="""Registration or transform method (for example ANTs, nitransforms).""")
+    interpolation: Optional[str] = Field(default=None, description="""Interpolation used when resampling (nearest, linear, ...).""")
+    type: Literal["SpatialTransformationRecord"] = Field(default="SpatialTransformationRecord", description="""Kind of record (the class name), used to tell records apart in a list.""")
+    timestamp: datetime  = Field(default=..., description="""When the step ran (UTC, ISO 8601).""")
 
 
 class Loss(ConfiguredBaseModel):
     """
     Something the target format could not store, so the output does not carry it.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/conversion'})
-
-    field: str = Field(default=..., description="""The model field (or part of it) that was dropped or degraded.""", json_schema_extra = { "linkml_meta": {'domain_of': ['Loss']} })
-    reason: str = Field(default=..., description="""Why the target cannot hold it, in words a user understands.""", json_schema_extra = { "linkml_meta": {'domain_of': ['Loss']} })
-    count: Optional[int] = Field(default=None, description="""How many items were affected, where countable.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['Loss']} })
+    field: str = Field(default=..., description="""The model field (or part of it) that was dropped or degraded.""")
+    reason: str = Field(default=..., description="""Why the target cannot hold it, in words a user understands.""")
+    count: Optional[int] = Field(default=None, description="""How many items were affected, where countable.""", ge=0)
 
 
 class ConversionReport(ConfiguredBaseModel):
     """
     Account of one conversion, written by `hub convert --report`.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/conversion'})
-
-    source: FileRecord = Field(default=..., description="""The file that was read.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport',
-                       'AtlasLUT',
-                       'SubjectMetadata',
-                       'FunctionalConnectomeChunk']} })
-    target: FileRecord = Field(default=..., description="""The file that was written.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport']} })
-    kind: str = Field(default=..., description="""Kind of data converted (spikes, connectivity, document, ...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport', 'CatalogEntry']} })
-    model_class: str = Field(default=..., description="""Name of the pivot model class that carried the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport']} })
-    counts: Optional[Any] = Field(default=None, description="""Summary counts of the data (units, spikes, regions, ...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport']} })
-    losses: Optional[list[Loss]] = Field(default=None, description="""What the target could not store; empty for a lossless conversion.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport']} })
-    duration_seconds: Optional[float] = Field(default=None, description="""Wall time of the whole conversion.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport', 'FetchResult'], 'unit': {'ucum_code': 's'}} })
-    software_version: str = Field(default=..., description="""Version of neurodatahub that converted.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport', 'SpectralDecomposition']} })
+    source: FileRecord = Field(default=..., description="""The file that was read.""")
+    target: FileRecord = Field(default=..., description="""The file that was written.""")
+    kind: str = Field(default=..., description="""Kind of data converted (spikes, connectivity, document, ...).""")
+    model_class: str = Field(default=..., description="""Name of the pivot model class that carried the data.""")
+    counts: Optional[Any] = Field(default=None, description="""Summary counts of the data (units, spikes, regions, ...).""")
+    losses: Optional[list[Loss]] = Field(default=None, description="""What the target could not store; empty for a lossless conversion.""")
+    duration_seconds: Optional[float] = Field(default=None, description="""Wall time of the whole conversion.""", ge=0)
+    software_version: str = Field(default=..., description="""Version of neurodatahub that converted.""")
 
 
 class SpikeData(ConfiguredBaseModel):
     """
     Spike trains of N units stored flat: the times of all units concatenated in unit order, with the exclusive end offset of each unit (NWB's ragged layout). One unit's times are sorted.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/spikes'})
-
-    unit_ids: NDArray[Shape["*"], int] = Field(default=..., description="""Identifier of each unit (cluster id, NWB id), one per unit, unique.""", json_schema_extra = { "linkml_meta": {'array': {'exact_number_dimensions': 1}, 'domain_of': ['SpikeData']} })
-    spike_times: NDArray[Shape["*"], float] = Field(default=..., description="""All spike times, unit after unit, each unit's times sorted ascending, in time_unit.""", json_schema_extra = { "linkml_meta": {'array': {'exact_number_dimensions': 1}, 'domain_of': ['SpikeData']} })
-    spike_times_index: NDArray[Shape["*"], int] = Field(default=..., description="""Exclusive end offset of each unit's spikes in spike_times (cumulative counts, no leading 0), one per unit; the last equals the number of spikes.""", json_schema_extra = { "linkml_meta": {'array': {'exact_number_dimensions': 1}, 'domain_of': ['SpikeData']} })
-    time_unit: TimeUnit = Field(default=..., description="""Unit of spike_times, start_time and length.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData']} })
-    start_time: float = Field(default=..., description="""Start of the recording window in time_unit; may be negative.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData']} })
-    length: float = Field(default=..., description="""Duration of the recording window in time_unit; spikes lie in [start_time, start_time + length].""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData']} })
-    sampling_rate: Optional[float] = Field(default=None, description="""Sampling rate of the acquisition, needed to express times in samples.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData', 'RawData'], 'unit': {'ucum_code': 'Hz'}} })
-    unit_attributes: Optional[list[NamedArray]] = Field(default=None, description="""Per-unit attribute columns (electrode, location, quality, x, y, z, ...), each with one value per unit.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData']} })
-    metadata: Optional[Any] = Field(default=None, description="""Free-form session metadata (session start time, subject, device, ...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SpectralDecomposition']} })
-    raw_data: Optional[RawData] = Field(default=None, description="""Optional continuous signal the spikes were sorted from.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData']} })
-    provenance: Optional[list[Union[ProvenanceRecord,ActivityRecord,SpatialTransformationRecord]]] = Field(default=None, description="""History of this data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData', 'ExtractionResult', 'SubjectData']} })
+    unit_ids: NDArray[Shape["*"], int] = Field(default=..., description="""Identifier of each unit (cluster id, NWB id), one per unit, unique.""")
+    spike_times: NDArray[Shape["*"], float] = Field(default=..., description="""All spike times, unit after unit, each unit's times sorted ascending, in time_unit.""")
+    spike_times_index: NDArray[Shape["*"], int] = Field(default=..., description="""Exclusive end offset of each unit's spikes in spike_times (cumulative counts, no leading 0), one per unit; the last equals the number of spikes.""")
+    time_unit: TimeUnit = Field(default=..., description="""Unit of spike_times, start_time and length.""")
+    start_time: float = Field(default=..., description="""Start of the recording window in time_unit; may be negative.""")
+    length: float = Field(default=..., description="""Duration of the recording window in time_unit; spikes lie in [start_time, start_time + length].""", ge=0)
+    sampling_rate: Optional[float] = Field(default=None, description="""Sampling rate of the acquisition, needed to express times in samples.""", ge=0)
+    unit_attributes: Optional[list[NamedArray]] = Field(default=None, description="""Per-unit attribute columns (electrode, location, quality, x, y, z, ...), each with one value per unit.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form session metadata (session start time, subject, device, ...).""")
+    raw_data: Optional[RawData] = Field(default=None, description="""Optional continuous signal the spikes were sorted from.""")
+    provenance: Optional[list[Union[ProvenanceRecord,ActivityRecord,SpatialTransformationRecord]]] = Field(default=None, description="""History of this data.""")
 
 
 class RawData(ConfiguredBaseModel):
     """
     Continuous signal of C channels and T samples with its time base.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/spikes'})
-
-    data: NDArray[Shape["*, *"], float] = Field(default=..., description="""Signal, channels x samples.""", json_schema_extra = { "linkml_meta": {'array': {'exact_number_dimensions': 2},
-         'domain_of': ['RawData', 'ImageVolume']} })
-    time: Optional[NDArray[Shape["*"], float]] = Field(default=None, description="""Time of each sample in the owning SpikeData's time_unit; omit when sampling_rate is given.""", json_schema_extra = { "linkml_meta": {'array': {'exact_number_dimensions': 1}, 'domain_of': ['RawData']} })
-    sampling_rate: Optional[float] = Field(default=None, description="""Sampling rate of the signal, used when no time vector is given.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData', 'RawData'], 'unit': {'ucum_code': 'Hz'}} })
-    unit: Optional[str] = Field(default=None, description="""Physical unit of the signal values (UCUM, for example uV).""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray', 'RawData', 'ScalarMetric']} })
+    data: NDArray[Shape["*, *"], float] = Field(default=..., description="""Signal, channels x samples.""")
+    time: Optional[NDArray[Shape["*"], float]] = Field(default=None, description="""Time of each sample in the owning SpikeData's time_unit; omit when sampling_rate is given.""")
+    sampling_rate: Optional[float] = Field(default=None, description="""Sampling rate of the signal, used when no time vector is given.""", ge=0)
+    unit: Optional[str] = Field(default=None, description="""Physical unit of the signal values (UCUM, for example uV).""")
 
 
 class Region(ConfiguredBaseModel):
     """
     One labelled region of a parcellation.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/regions'})
-
-    index: int = Field(default=..., description="""Integer label of the region in the dseg image (0 is background).""", ge=1, json_schema_extra = { "linkml_meta": {'domain_of': ['Region']} })
-    name: str = Field(default=..., description="""Region name as given by the lookup table.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'Region',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ScalarMetric',
-                       'CatalogFile',
-                       'CatalogEntry']} })
-    hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere, from the table or inferred from the name.""", json_schema_extra = { "linkml_meta": {'domain_of': ['Region', 'RegionStatistics', 'SurfaceMesh']} })
-    color: Optional[NDArray[Shape["*"], int]] = Field(default=None, description="""RGBA display colour, four values 0-255, where the table gives one.""", json_schema_extra = { "linkml_meta": {'array': {'exact_number_dimensions': 1}, 'domain_of': ['Region']} })
+    index: int = Field(default=..., description="""Integer label of the region in the dseg image (0 is background).""", ge=1)
+    name: str = Field(default=..., description="""Region name as given by the lookup table.""")
+    hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere, from the table or inferred from the name.""")
+    color: Optional[NDArray[Shape["*"], int]] = Field(default=None, description="""RGBA display colour, four values 0-255, where the table gives one.""")
 
 
 class AtlasLUT(ConfiguredBaseModel):
     """
     Lookup table of a parcellation, from index to region.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/regions'})
-
-    atlas_name: str = Field(default=..., description="""Atlas name (for example Schaefer2018N100Tian2020S2).""", json_schema_extra = { "linkml_meta": {'domain_of': ['AtlasLUT', 'ExtractionResult']} })
-    regions: list[Region] = Field(default=..., description="""The regions, one per non-zero label, with unique indices.""", json_schema_extra = { "linkml_meta": {'domain_of': ['AtlasLUT']} })
-    source: Optional[str] = Field(default=None, description="""File or URL the table was read from.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport',
-                       'AtlasLUT',
-                       'SubjectMetadata',
-                       'FunctionalConnectomeChunk']} })
+    atlas_name: str = Field(default=..., description="""Atlas name (for example Schaefer2018N100Tian2020S2).""")
+    regions: list[Region] = Field(default=..., description="""The regions, one per non-zero label, with unique indices.""")
+    source: Optional[str] = Field(default=None, description="""File or URL the table was read from.""")
 
 
 class RegionStatistics(ConfiguredBaseModel):
     """
     Statistics of a scalar within one region. The basic tier fills the documented columns; the extended tier also fills the columns qsiparc 0.1.2 ships (parcellate 0.4.2 definitions).
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/regions'})
-
-    region_index: int = Field(default=..., description="""Integer label of the region.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    region_name: str = Field(default=..., description="""Region name.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere of the region.""", json_schema_extra = { "linkml_meta": {'domain_of': ['Region', 'RegionStatistics', 'SurfaceMesh']} })
-    scalar: str = Field(default=..., description="""Name of the scalar measured (FA, MD, ICVF...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    mean: Optional[float] = Field(default=None, description="""NaN-aware mean of the region's values.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    median: Optional[float] = Field(default=None, description="""NaN-aware median.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    std: Optional[float] = Field(default=None, description="""Standard deviation (ddof 1 in the basic tier, 0 in the extended tier).""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    iqr: Optional[float] = Field(default=None, description="""Interquartile range (75th minus 25th linear percentile).""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    skewness: Optional[float] = Field(default=None, description="""Sample skewness.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    kurtosis: Optional[float] = Field(default=None, description="""Excess kurtosis.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    n_voxels: Optional[int] = Field(default=None, description="""Number of non-NaN voxels in the region.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    coverage: Optional[float] = Field(default=None, description="""Non-NaN voxels divided by the region's size in the atlas.""", ge=0, le=1, json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    volume_mm3: Optional[float] = Field(default=None, description="""Non-NaN voxel count times voxel volume.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics'], 'unit': {'ucum_code': 'mm3'}} })
-    voxel_count: Optional[int] = Field(default=None, description="""Count of non-zero values (NaN counts as non-zero), as parcellate defines it.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    z_filtered_mean: Optional[float] = Field(default=None, description="""Mean of values with |z| <= 3.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    z_filtered_std: Optional[float] = Field(default=None, description="""Standard deviation of values with |z| <= 3.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    iqr_filtered_mean: Optional[float] = Field(default=None, description="""Mean of values within [Q1 - 1.5 IQR, Q3 + 1.5 IQR].""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    iqr_filtered_std: Optional[float] = Field(default=None, description="""Standard deviation of values within the IQR fences.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    robust_mean: Optional[float] = Field(default=None, description="""Mean of values with modified z-score <= 3.5.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    robust_std: Optional[float] = Field(default=None, description="""Standard deviation of values with modified z-score <= 3.5.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    mad_median: Optional[float] = Field(default=None, description="""Unscaled median absolute deviation from the median.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    sum: Optional[float] = Field(default=None, description="""NaN-aware sum.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    cv: Optional[float] = Field(default=None, description="""std / (mean + 1e-10).""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    robust_cv: Optional[float] = Field(default=None, description="""IQR / (median + 1e-10).""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    percentile_5: Optional[float] = Field(default=None, description="""5th linear percentile.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    percentile_25: Optional[float] = Field(default=None, description="""25th linear percentile.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    percentile_75: Optional[float] = Field(default=None, description="""75th linear percentile.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
-    percentile_95: Optional[float] = Field(default=None, description="""95th linear percentile.""", json_schema_extra = { "linkml_meta": {'domain_of': ['RegionStatistics']} })
+    region_index: int = Field(default=..., description="""Integer label of the region.""")
+    region_name: str = Field(default=..., description="""Region name.""")
+    hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere of the region.""")
+    scalar: str = Field(default=..., description="""Name of the scalar measured (FA, MD, ICVF...).""")
+    mean: Optional[float] = Field(default=None, description="""NaN-aware mean of the region's values.""")
+    median: Optional[float] = Field(default=None, description="""NaN-aware median.""")
+    std: Optional[float] = Field(default=None, description="""Standard deviation (ddof 1 in the basic tier, 0 in the extended tier).""")
+    iqr: Optional[float] = Field(default=None, description="""Interquartile range (75th minus 25th linear percentile).""")
+    skewness: Optional[float] = Field(default=None, description="""Sample skewness.""")
+    kurtosis: Optional[float] = Field(default=None, description="""Excess kurtosis.""")
+    n_voxels: Optional[int] = Field(default=None, description="""Number of non-NaN voxels in the region.""", ge=0)
+    coverage: Optional[float] = Field(default=None, description="""Non-NaN voxels divided by the region's size in the atlas.""", ge=0, le=1)
+    volume_mm3: Optional[float] = Field(default=None, description="""Non-NaN voxel count times voxel volume.""", ge=0)
+    voxel_count: Optional[int] = Field(default=None, description="""Count of non-zero values (NaN counts as non-zero), as parcellate defines it.""", ge=0)
+    z_filtered_mean: Optional[float] = Field(default=None, description="""Mean of values with |z| <= 3.""")
+    z_filtered_std: Optional[float] = Field(default=None, description="""Standard deviation of values with |z| <= 3.""")
+    iqr_filtered_mean: Optional[float] = Field(default=None, description="""Mean of values within [Q1 - 1.5 IQR, Q3 + 1.5 IQR].""")
+    iqr_filtered_std: Optional[float] = Field(default=None, description="""Standard deviation of values within the IQR fences.""")
+    robust_mean: Optional[float] = Field(default=None, description="""Mean of values with modified z-score <= 3.5.""")
+    robust_std: Optional[float] = Field(default=None, description="""Standard deviation of values with modified z-score <= 3.5.""")
+    mad_median: Optional[float] = Field(default=None, description="""Unscaled median absolute deviation from the median.""")
+    sum: Optional[float] = Field(default=None, description="""NaN-aware sum.""")
+    cv: Optional[float] = Field(default=None, description="""std / (mean + 1e-10).""")
+    robust_cv: Optional[float] = Field(default=None, description="""IQR / (median + 1e-10).""")
+    percentile_5: Optional[float] = Field(default=None, description="""5th linear percentile.""")
+    percentile_25: Optional[float] = Field(default=None, description="""25th linear percentile.""")
+    percentile_75: Optional[float] = Field(default=None, description="""75th linear percentile.""")
+    percentile_95: Optional[float] = Field(default=None, description="""95th linear percentile.""")
 
 
 class ExtractionResult(ConfiguredBaseModel):
     """
     Statistics of one scalar map within every region of one atlas.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/regions'})
-
-    scalar_name: str = Field(default=..., description="""Name of the scalar (FA, MD...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['ExtractionResult']} })
-    atlas_name: str = Field(default=..., description="""Name of the atlas.""", json_schema_extra = { "linkml_meta": {'domain_of': ['AtlasLUT', 'ExtractionResult']} })
-    stat_tier: StatTier = Field(default=..., description="""Which statistics were computed.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ExtractionResult']} })
-    rows: list[RegionStatistics] = Field(default=..., description="""One row per region of the lookup table, in table order.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ExtractionResult']} })
-    provenance: Optional[list[Union[ProvenanceRecord,ActivityRecord,SpatialTransformationRecord]]] = Field(default=None, description="""History of this result.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData', 'ExtractionResult', 'SubjectData']} })
-
-
-class ImageVolume(ConfiguredBaseModel):
-    """
-    A 3D (or 4D) image on a voxel grid with its affine.
-    """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'abstract': True,
-         'from_schema': 'https://w3id.org/neurodatahub/schema/subject',
-         'slot_usage': {'affine': {'name': 'affine', 'required': True}}})
-
-    affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""", json_schema_extra = { "linkml_meta": {'array': {'dimensions': [{'exact_cardinality': 4}, {'exact_cardinality': 4}]},
-         'domain_of': ['ImageGrid', 'ImageVolume'],
-         'unit': {'ucum_code': 'mm'}} })
-    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SubjectMetadata',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume', 'SubjectMetadata', 'CatalogEntry'],
-         'unit': {'ucum_code': 'mm'}} })
-    data: Union[NDArray[Shape["*, *, *"], float], NDArray[Shape["*, *, *, *"], float]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t).""", json_schema_extra = { "linkml_meta": {'array': {'maximum_number_dimensions': 4, 'minimum_number_dimensions': 3},
-         'domain_of': ['RawData', 'ImageVolume']} })
-
-
-class LesionMask(ImageVolume):
-    """
-    A binary, non-empty 3D lesion mask.
-    """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/subject'})
-
-    affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""", json_schema_extra = { "linkml_meta": {'array': {'dimensions': [{'exact_cardinality': 4}, {'exact_cardinality': 4}]},
-         'domain_of': ['ImageGrid', 'ImageVolume'],
-         'unit': {'ucum_code': 'mm'}} })
-    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SubjectMetadata',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume', 'SubjectMetadata', 'CatalogEntry'],
-         'unit': {'ucum_code': 'mm'}} })
-    data: Union[NDArray[Shape["*, *, *"], float], NDArray[Shape["*, *, *, *"], float]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t).""", json_schema_extra = { "linkml_meta": {'array': {'maximum_number_dimensions': 4, 'minimum_number_dimensions': 3},
-         'domain_of': ['RawData', 'ImageVolume']} })
-
-
-class VoxelMap(ImageVolume):
-    """
-    A voxel-wise result map (correlation map, disconnection map, z-map...).
-    """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/subject'})
-
-    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'ScalarMetric',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SpectralDecomposition']} })
-    name: str = Field(default=..., description="""Name of the map (for example correlation_map).""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'Region',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ScalarMetric',
-                       'CatalogFile',
-                       'CatalogEntry']} })
-    affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""", json_schema_extra = { "linkml_meta": {'array': {'dimensions': [{'exact_cardinality': 4}, {'exact_cardinality': 4}]},
-         'domain_of': ['ImageGrid', 'ImageVolume'],
-         'unit': {'ucum_code': 'mm'}} })
-    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SubjectMetadata',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume', 'SubjectMetadata', 'CatalogEntry'],
-         'unit': {'ucum_code': 'mm'}} })
-    data: Union[NDArray[Shape["*, *, *"], float], NDArray[Shape["*, *, *, *"], float]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t).""", json_schema_extra = { "linkml_meta": {'array': {'maximum_number_dimensions': 4, 'minimum_number_dimensions': 3},
-         'domain_of': ['RawData', 'ImageVolume']} })
-
-
-class ParcelData(ConfiguredBaseModel):
-    """
-    One value per region of an atlas (regional damage, mean of a map per parcel...).
-    """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/subject'})
-
-    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'ScalarMetric',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SpectralDecomposition']} })
-    name: str = Field(default=..., description="""Name of the result.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'Region',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ScalarMetric',
-                       'CatalogFile',
-                       'CatalogEntry']} })
-    atlas: Optional[str] = Field(default=None, description="""Atlas the regions belong to.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ParcelData', 'ConnectivityMatrix']} })
-    aggregation_method: Optional[str] = Field(default=None, description="""How voxel values were reduced per region (mean, sum, percent...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['ParcelData']} })
-    region_labels: list[str] = Field(default=..., description="""Region names, one per value, unique.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ParcelData', 'ConnectivityMatrix']} })
-    values: NDArray[Shape["*"], float] = Field(default=..., description="""One value per region; NaN where a region has no value.""", json_schema_extra = { "linkml_meta": {'array': {'exact_number_dimensions': 1},
-         'domain_of': ['NamedArray', 'ParcelData']} })
+    scalar_name: str = Field(default=..., description="""Name of the scalar (FA, MD...).""")
+    atlas_name: str = Field(default=..., description="""Name of the atlas.""")
+    stat_tier: StatTier = Field(default=..., description="""Which statistics were computed.""")
+    rows: list[RegionStatistics] = Field(default=..., description="""One row per region of the lookup table, in table order.""")
+    provenance: Optional[list[Union[ProvenanceRecord,ActivityRecord,SpatialTransformationRecord]]] = Field(default=None, description="""History of this result.""")
 
 
 class ConnectivityMatrix(ConfiguredBaseModel):
     """
     A square region-by-region matrix with its labels (structural or functional connectome).
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/subject'})
-
-    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'ScalarMetric',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SpectralDecomposition']} })
-    matrix: NDArray[Shape["*, *"], float] = Field(default=..., description="""N x N values; row i and column j are region_labels[i] and region_labels[j].""", json_schema_extra = { "linkml_meta": {'array': {'exact_number_dimensions': 2}, 'domain_of': ['ConnectivityMatrix']} })
-    region_labels: list[str] = Field(default=..., description="""One unique label per row (and column).""", json_schema_extra = { "linkml_meta": {'domain_of': ['ParcelData', 'ConnectivityMatrix']} })
-    measure: Optional[str] = Field(default=None, description="""What the values measure (streamline count, mean FA, Pearson r...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectivityMatrix']} })
-    symmetric: Optional[bool] = Field(default=None, description="""Whether the matrix is declared symmetric.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectivityMatrix']} })
-    atlas: Optional[str] = Field(default=None, description="""Atlas the regions belong to.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ParcelData', 'ConnectivityMatrix']} })
+    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    matrix: NDArray[Shape["*, *"], float] = Field(default=..., description="""N x N values; row i and column j are region_labels[i] and region_labels[j].""")
+    region_labels: list[str] = Field(default=..., description="""One unique label per row (and column).""")
+    measure: Optional[str] = Field(default=None, description="""What the values measure (streamline count, mean FA, Pearson r...).""")
+    symmetric: Optional[bool] = Field(default=None, description="""Whether the matrix is declared symmetric.""")
+    atlas: Optional[str] = Field(default=None, description="""Atlas the regions belong to.""")
 
 
 class SurfaceMesh(ConfiguredBaseModel):
     """
     A triangle mesh (cortical surface or other), with optional per-vertex data.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/subject'})
-
-    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SubjectMetadata',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SpectralDecomposition']} })
-    vertices: NDArray[Shape["* vertex, 3"], float] = Field(default=..., description="""Vertex coordinates, N x 3.""", json_schema_extra = { "linkml_meta": {'array': {'dimensions': [{'alias': 'vertex'}, {'exact_cardinality': 3}]},
-         'domain_of': ['SurfaceMesh', 'SpectralDecomposition'],
-         'unit': {'ucum_code': 'mm'}} })
-    faces: NDArray[Shape["* face, 3"], int] = Field(default=..., description="""Triangles as 0-based vertex indices, F x 3.""", json_schema_extra = { "linkml_meta": {'array': {'dimensions': [{'alias': 'face'}, {'exact_cardinality': 3}]},
-         'domain_of': ['SurfaceMesh', 'SpectralDecomposition']} })
-    hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere of a cortical surface.""", json_schema_extra = { "linkml_meta": {'domain_of': ['Region', 'RegionStatistics', 'SurfaceMesh']} })
-    vertex_data: Optional[list[NamedArray]] = Field(default=None, description="""Named per-vertex arrays, one value (or row) per vertex.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SurfaceMesh']} })
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    vertices: NDArray[Shape["* vertex, 3"], float] = Field(default=..., description="""Vertex coordinates, N x 3.""")
+    faces: NDArray[Shape["* face, 3"], int] = Field(default=..., description="""Triangles as 0-based vertex indices, F x 3.""")
+    hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere of a cortical surface.""")
+    vertex_data: Optional[list[NamedArray]] = Field(default=None, description="""Named per-vertex arrays, one value (or row) per vertex.""")
 
 
 class Tractogram(ConfiguredBaseModel):
     """
     Streamlines in RAS+ world coordinates (mm), stored flat: all points concatenated with the start offset of each streamline (TRX layout). A reference grid is needed to write voxel-based formats.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/subject'})
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    positions: NDArray[Shape["* point, 3"], float] = Field(default=..., description="""Points of all streamlines, P x 3, in RAS+ mm.""")
+    offsets: NDArray[Shape["*"], int] = Field(default=..., description="""Start offset of each streamline in positions, ascending from 0.""")
+    reference: Optional[ImageGrid] = Field(default=None, description="""The image grid the streamlines were tracked on, where known.""")
+    data_per_point: Optional[list[NamedArray]] = Field(default=None, description="""Named arrays with one value (or row) per point.""")
+    data_per_streamline: Optional[list[NamedArray]] = Field(default=None, description="""Named arrays with one value (or row) per streamline.""")
+    source_url: Optional[str] = Field(default=None, description="""File the streamlines were read from, for results that only reference a tractogram.""")
 
-    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SubjectMetadata',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SpectralDecomposition']} })
-    positions: NDArray[Shape["* point, 3"], float] = Field(default=..., description="""Points of all streamlines, P x 3, in RAS+ mm.""", json_schema_extra = { "linkml_meta": {'array': {'dimensions': [{'alias': 'point'}, {'exact_cardinality': 3}]},
-         'domain_of': ['Tractogram'],
-         'unit': {'ucum_code': 'mm'}} })
-    offsets: NDArray[Shape["*"], int] = Field(default=..., description="""Start offset of each streamline in positions, ascending from 0.""", json_schema_extra = { "linkml_meta": {'array': {'exact_number_dimensions': 1}, 'domain_of': ['Tractogram']} })
-    reference: Optional[ImageGrid] = Field(default=None, description="""The image grid the streamlines were tracked on, where known.""", json_schema_extra = { "linkml_meta": {'domain_of': ['Tractogram']} })
-    data_per_point: Optional[list[NamedArray]] = Field(default=None, description="""Named arrays with one value (or row) per point.""", json_schema_extra = { "linkml_meta": {'domain_of': ['Tractogram']} })
-    data_per_streamline: Optional[list[NamedArray]] = Field(default=None, description="""Named arrays with one value (or row) per streamline.""", json_schema_extra = { "linkml_meta": {'domain_of': ['Tractogram']} })
-    source_url: Optional[str] = Field(default=None, description="""File the streamlines were read from, for results that only reference a tractogram.""", json_schema_extra = { "linkml_meta": {'domain_of': ['Tractogram']} })
+
+class ImageVolume(ConfiguredBaseModel):
+    """
+    A 3D (or 4D) image on a voxel grid with its affine.
+    """
+    affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
+    data: Union[NDArray[Shape["*, *, *"], float], NDArray[Shape["*, *, *, *"], float]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t).""")
+
+
+class LesionMask(ImageVolume):
+    """
+    A binary, non-empty 3D lesion mask.
+    """
+    affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
+    data: Union[NDArray[Shape["*, *, *"], float], NDArray[Shape["*, *, *, *"], float]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t).""")
+
+
+class VoxelMap(ImageVolume):
+    """
+    A voxel-wise result map (correlation map, disconnection map, z-map...).
+    """
+    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    name: str = Field(default=..., description="""Name of the map (for example correlation_map).""")
+    affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
+    data: Union[NDArray[Shape["*, *, *"], float], NDArray[Shape["*, *, *, *"], float]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t).""")
+
+
+class ParcelData(ConfiguredBaseModel):
+    """
+    One value per region of an atlas (regional damage, mean of a map per parcel...).
+    """
+    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    name: str = Field(default=..., description="""Name of the result.""")
+    atlas: Optional[str] = Field(default=None, description="""Atlas the regions belong to.""")
+    aggregation_method: Optional[str] = Field(default=None, description="""How voxel values were reduced per region (mean, sum, percent...).""")
+    region_labels: list[str] = Field(default=..., description="""Region names, one per value, unique.""")
+    values: NDArray[Shape["*"], float] = Field(default=..., description="""One value per region; NaN where a region has no value.""")
 
 
 class ScalarMetric(ConfiguredBaseModel):
     """
     A single named number (total lesion volume, network damage score...).
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/subject'})
-
-    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'ScalarMetric',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    name: str = Field(default=..., description="""Name of the metric.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'Region',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ScalarMetric',
-                       'CatalogFile',
-                       'CatalogEntry']} })
-    value: float = Field(default=..., description="""The value.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ScalarMetric', 'AnalysisResult', 'Checksum']} })
-    unit: Optional[str] = Field(default=None, description="""Unit of the value (UCUM code), where it has one.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray', 'RawData', 'ScalarMetric']} })
+    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
+    name: str = Field(default=..., description="""Name of the metric.""")
+    value: float = Field(default=..., description="""The value.""")
+    unit: Optional[str] = Field(default=None, description="""Unit of the value (UCUM code), where it has one.""")
 
 
 class SubjectMetadata(ConfiguredBaseModel):
     """
     Who and what a subject's data is.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/subject',
-         'slot_usage': {'resolution': {'name': 'resolution', 'required': True},
-                        'space': {'name': 'space', 'required': True}}})
-
-    space: CoordinateSpace = Field(default=..., description="""Coordinate space of the data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SubjectMetadata',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    resolution: float = Field(default=..., description="""Isotropic voxel size.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume', 'SubjectMetadata', 'CatalogEntry'],
-         'unit': {'ucum_code': 'mm'}} })
-    subject_id: str = Field(default=..., description="""BIDS subject label with its prefix (sub-unknown when not known).""", json_schema_extra = { "linkml_meta": {'domain_of': ['SubjectMetadata']} })
-    session_id: Optional[str] = Field(default=None, description="""BIDS session label with its prefix.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SubjectMetadata']} })
-    entities: Optional[Any] = Field(default=None, description="""Other BIDS entities of the source file name (label, desc, acq...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['SubjectMetadata']} })
-    source: Optional[str] = Field(default=None, description="""File the mask was loaded from.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport',
-                       'AtlasLUT',
-                       'SubjectMetadata',
-                       'FunctionalConnectomeChunk']} })
+    space: CoordinateSpace = Field(default=..., description="""Coordinate space of the data.""")
+    resolution: float = Field(default=..., description="""Isotropic voxel size.""", ge=0)
+    subject_id: str = Field(default=..., description="""BIDS subject label with its prefix (sub-unknown when not known).""")
+    session_id: Optional[str] = Field(default=None, description="""BIDS session label with its prefix.""")
+    entities: Optional[Any] = Field(default=None, description="""Other BIDS entities of the source file name (label, desc, acq...).""")
+    source: Optional[str] = Field(default=None, description="""File the mask was loaded from.""")
 
     @field_validator('subject_id')
     def pattern_subject_id(cls, v):
@@ -910,100 +729,73 @@ class AnalysisResult(ConfiguredBaseModel):
     """
     One entry of results[namespace][key]. Exactly one of the value slots is set.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/subject'})
-
-    namespace: str = Field(default=..., description="""Analysis that produced it (RegionalDamage, FunctionalNetworkMapping...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['AnalysisResult']} })
-    key: str = Field(default=..., description="""Result key, such as atlas-Schaefer100_source-GSP1000_desc-correlation.""", json_schema_extra = { "linkml_meta": {'domain_of': ['AnalysisResult']} })
-    voxel_map: Optional[VoxelMap] = Field(default=None, description="""A voxel-wise map.""", json_schema_extra = { "linkml_meta": {'domain_of': ['AnalysisResult']} })
-    parcel_data: Optional[ParcelData] = Field(default=None, description="""One value per region.""", json_schema_extra = { "linkml_meta": {'domain_of': ['AnalysisResult']} })
-    connectivity: Optional[ConnectivityMatrix] = Field(default=None, description="""A region-by-region matrix.""", json_schema_extra = { "linkml_meta": {'domain_of': ['AnalysisResult']} })
-    surface_mesh: Optional[SurfaceMesh] = Field(default=None, description="""A surface.""", json_schema_extra = { "linkml_meta": {'domain_of': ['AnalysisResult']} })
-    tractogram: Optional[Tractogram] = Field(default=None, description="""A tractogram.""", json_schema_extra = { "linkml_meta": {'domain_of': ['AnalysisResult']} })
-    scalar_metric: Optional[ScalarMetric] = Field(default=None, description="""A single named number.""", json_schema_extra = { "linkml_meta": {'domain_of': ['AnalysisResult']} })
-    value: Optional[Any] = Field(default=None, description="""A plain value (number, string, mapping) that is none of the containers.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ScalarMetric', 'AnalysisResult', 'Checksum']} })
+    namespace: str = Field(default=..., description="""Analysis that produced it (RegionalDamage, FunctionalNetworkMapping...).""")
+    key: str = Field(default=..., description="""Result key, such as atlas-Schaefer100_source-GSP1000_desc-correlation.""")
+    voxel_map: Optional[VoxelMap] = Field(default=None, description="""A voxel-wise map.""")
+    parcel_data: Optional[ParcelData] = Field(default=None, description="""One value per region.""")
+    connectivity: Optional[ConnectivityMatrix] = Field(default=None, description="""A region-by-region matrix.""")
+    surface_mesh: Optional[SurfaceMesh] = Field(default=None, description="""A surface.""")
+    tractogram: Optional[Tractogram] = Field(default=None, description="""A tractogram.""")
+    scalar_metric: Optional[ScalarMetric] = Field(default=None, description="""A single named number.""")
+    value: Optional[Any] = Field(default=None, description="""A plain value (number, string, mapping) that is none of the containers.""")
 
 
 class SubjectData(ConfiguredBaseModel):
     """
     A subject's lesion mask, metadata, analysis results by namespace, and provenance.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/subject'})
+    mask: LesionMask = Field(default=..., description="""The lesion mask.""")
+    subject_metadata: SubjectMetadata = Field(default=..., description="""Subject, session, space, resolution and source.""")
+    results: Optional[list[AnalysisResult]] = Field(default=None, description="""Analysis results, unique by (namespace, key).""")
+    provenance: Optional[list[Union[ProvenanceRecord,ActivityRecord,SpatialTransformationRecord]]] = Field(default=None, description="""History of this data.""")
 
-    mask: LesionMask = Field(default=..., description="""The lesion mask.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SubjectData']} })
-    subject_metadata: SubjectMetadata = Field(default=..., description="""Subject, session, space, resolution and source.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SubjectData']} })
-    results: Optional[list[AnalysisResult]] = Field(default=None, description="""Analysis results, unique by (namespace, key).""", json_schema_extra = { "linkml_meta": {'domain_of': ['SubjectData']} })
-    provenance: Optional[list[Union[ProvenanceRecord,ActivityRecord,SpatialTransformationRecord]]] = Field(default=None, description="""History of this data.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData', 'ExtractionResult', 'SubjectData']} })
+
+class DerivativesDataset(ConfiguredBaseModel):
+    """
+    What a valid BIDS derivatives folder holds, as reading one reports it (the folder itself stays the data; this is its summary).
+    """
+    path: str = Field(default=..., description="""Where the folder is (path or URL).""")
+    name: str = Field(default=..., description="""Name from dataset_description.json.""")
+    bids_version: str = Field(default=..., description="""BIDSVersion from dataset_description.json.""")
+    generated_by: list[str] = Field(default=..., description="""Names of the pipelines in GeneratedBy.""")
+    subjects: Optional[list[str]] = Field(default=None, description="""Subject folders (sub-*) at the top of the folder.""")
+    files: int = Field(default=..., description="""Number of files below the folder.""", ge=0)
+    warnings: Optional[list[str]] = Field(default=None, description="""Problems that do not make the folder invalid.""")
 
 
 class SpectralDecomposition(ConfiguredBaseModel):
     """
     Eigenpairs of a surface's Laplacian with the surface and named descriptors; every part optional, as in spectralbrain's save_hdf5.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/spectral'})
-
-    eigenvalues: Optional[NDArray[Shape["*"], float]] = Field(default=None, description="""The k eigenvalues, ascending.""", json_schema_extra = { "linkml_meta": {'array': {'exact_number_dimensions': 1},
-         'domain_of': ['SpectralDecomposition']} })
-    eigenvectors: Optional[NDArray[Shape["*, *"], float]] = Field(default=None, description="""Eigenvectors as columns, N vertices x k.""", json_schema_extra = { "linkml_meta": {'array': {'exact_number_dimensions': 2},
-         'domain_of': ['SpectralDecomposition']} })
-    vertices: Optional[NDArray[Shape["* vertex, 3"], float]] = Field(default=None, description="""Vertex coordinates of the surface, N x 3.""", json_schema_extra = { "linkml_meta": {'array': {'dimensions': [{'alias': 'vertex'}, {'exact_cardinality': 3}]},
-         'domain_of': ['SurfaceMesh', 'SpectralDecomposition'],
-         'unit': {'ucum_code': 'mm'}} })
-    faces: Optional[NDArray[Shape["* face, 3"], int]] = Field(default=None, description="""Triangles as 0-based vertex indices, F x 3.""", json_schema_extra = { "linkml_meta": {'array': {'dimensions': [{'alias': 'face'}, {'exact_cardinality': 3}]},
-         'domain_of': ['SurfaceMesh', 'SpectralDecomposition']} })
-    descriptors: Optional[list[NamedArray]] = Field(default=None, description="""Named descriptor matrices (hks, wks...), one row per vertex.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpectralDecomposition']} })
-    metadata: Optional[Any] = Field(default=None, description="""Scalar metadata (subject, hemi, backend...), strings and numbers only.""", json_schema_extra = { "linkml_meta": {'domain_of': ['SpikeData',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SpectralDecomposition']} })
-    software_version: Optional[str] = Field(default=None, description="""spectralbrain version that wrote the cache, where known.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport', 'SpectralDecomposition']} })
+    eigenvalues: Optional[NDArray[Shape["*"], float]] = Field(default=None, description="""The k eigenvalues, ascending.""")
+    eigenvectors: Optional[NDArray[Shape["*, *"], float]] = Field(default=None, description="""Eigenvectors as columns, N vertices x k.""")
+    vertices: Optional[NDArray[Shape["* vertex, 3"], float]] = Field(default=None, description="""Vertex coordinates of the surface, N x 3.""")
+    faces: Optional[NDArray[Shape["* face, 3"], int]] = Field(default=None, description="""Triangles as 0-based vertex indices, F x 3.""")
+    descriptors: Optional[list[NamedArray]] = Field(default=None, description="""Named descriptor matrices (hks, wks...), one row per vertex.""")
+    metadata: Optional[Any] = Field(default=None, description="""Scalar metadata (subject, hemi, backend...), strings and numbers only.""")
+    software_version: Optional[str] = Field(default=None, description="""spectralbrain version that wrote the cache, where known.""")
 
 
 class FunctionalConnectomeChunk(ConfiguredBaseModel):
     """
     Masked resting-state time series of several subjects, with the mask that maps columns back to voxels.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/functional'})
-
-    timeseries: NDArray[Shape["*, *, *"], float] = Field(default=..., description="""Subjects x timepoints x voxels, not demeaned.""", json_schema_extra = { "linkml_meta": {'array': {'exact_number_dimensions': 3},
-         'domain_of': ['FunctionalConnectomeChunk']} })
-    mask_indices: NDArray[Shape["* voxel, 3"], int] = Field(default=..., description="""Voxel coordinates of each column, voxels x 3 (C order of np.where(mask)).""", json_schema_extra = { "linkml_meta": {'array': {'dimensions': [{'alias': 'voxel'}, {'exact_cardinality': 3}]},
-         'domain_of': ['FunctionalConnectomeChunk']} })
-    mask_affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world transform of the mask grid.""", json_schema_extra = { "linkml_meta": {'array': {'dimensions': [{'exact_cardinality': 4}, {'exact_cardinality': 4}]},
-         'domain_of': ['FunctionalConnectomeChunk'],
-         'unit': {'ucum_code': 'mm'}} })
-    mask_shape: NDArray[Shape["3"], int] = Field(default=..., description="""Shape of the mask grid (3 values).""", json_schema_extra = { "linkml_meta": {'array': {'dimensions': [{'exact_cardinality': 3}]},
-         'domain_of': ['FunctionalConnectomeChunk']} })
-    space: Optional[CoordinateSpace] = Field(default=None, description="""Space of the mask grid.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SubjectMetadata',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    subject_ids: Optional[list[str]] = Field(default=None, description="""Subject of each row of timeseries, where known.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FunctionalConnectomeChunk']} })
-    description: Optional[str] = Field(default=None, description="""What the chunk holds.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'ScalarMetric',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    source: Optional[str] = Field(default=None, description="""Dataset the time series come from.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport',
-                       'AtlasLUT',
-                       'SubjectMetadata',
-                       'FunctionalConnectomeChunk']} })
+    timeseries: NDArray[Shape["*, *, *"], float] = Field(default=..., description="""Subjects x timepoints x voxels, not demeaned.""")
+    mask_indices: NDArray[Shape["* voxel, 3"], int] = Field(default=..., description="""Voxel coordinates of each column, voxels x 3 (C order of np.where(mask)).""")
+    mask_affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world transform of the mask grid.""")
+    mask_shape: NDArray[Shape["3"], int] = Field(default=..., description="""Shape of the mask grid (3 values).""")
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Space of the mask grid.""")
+    subject_ids: Optional[list[str]] = Field(default=None, description="""Subject of each row of timeseries, where known.""")
+    description: Optional[str] = Field(default=None, description="""What the chunk holds.""")
+    source: Optional[str] = Field(default=None, description="""Dataset the time series come from.""")
 
 
 class Checksum(ConfiguredBaseModel):
     """
     A file's digest with its algorithm; algorithm unknown means no digest was published.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/catalog'})
-
-    algorithm: HashAlgorithm = Field(default=..., description="""Hash algorithm.""", json_schema_extra = { "linkml_meta": {'domain_of': ['Checksum']} })
-    value: Optional[str] = Field(default=None, description="""Hex digest; absent when the algorithm is unknown.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ScalarMetric', 'AnalysisResult', 'Checksum']} })
+    algorithm: HashAlgorithm = Field(default=..., description="""Hash algorithm.""")
+    value: Optional[str] = Field(default=None, description="""Hex digest; absent when the algorithm is unknown.""")
 
     @field_validator('value')
     def pattern_value(cls, v):
@@ -1023,61 +815,32 @@ class CatalogFile(ConfiguredBaseModel):
     """
     One file a catalog entry downloads.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/catalog'})
-
-    name: str = Field(default=..., description="""File name as published.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'Region',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ScalarMetric',
-                       'CatalogFile',
-                       'CatalogEntry']} })
-    url: Optional[str] = Field(default=None, description="""Direct URL, when the source is a plain URL or a release asset.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FileRecord', 'CatalogFile']} })
-    file_id: Optional[str] = Field(default=None, description="""Identifier of the file at the source (Dataverse file id, Figshare file id).""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogFile']} })
-    size_bytes: Optional[int] = Field(default=None, description="""Published size.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['FileRecord', 'CatalogFile'], 'unit': {'ucum_code': 'By'}} })
-    checksum: Checksum = Field(default=..., description="""Published digest (or algorithm unknown).""", json_schema_extra = { "linkml_meta": {'domain_of': ['FileRecord', 'CatalogFile']} })
+    name: str = Field(default=..., description="""File name as published.""")
+    url: Optional[str] = Field(default=None, description="""Direct URL, when the source is a plain URL or a release asset.""")
+    file_id: Optional[str] = Field(default=None, description="""Identifier of the file at the source (Dataverse file id, Figshare file id).""")
+    size_bytes: Optional[int] = Field(default=None, description="""Published size.""", ge=0)
+    checksum: Checksum = Field(default=..., description="""Published digest (or algorithm unknown).""")
 
 
 class CatalogEntry(ConfiguredBaseModel):
     """
     What every catalog entry says about a dataset.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'abstract': True,
-         'from_schema': 'https://w3id.org/neurodatahub/schema/catalog'})
-
-    name: str = Field(default=..., description="""Unique identifier used on the command line (for example gsp1000).""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'Region',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ScalarMetric',
-                       'CatalogFile',
-                       'CatalogEntry']} })
-    display_name: str = Field(default=..., description="""Human-readable name.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    kind: CatalogKind = Field(default=..., description="""What the entry holds.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport', 'CatalogEntry']} })
-    description: str = Field(default=..., description="""What the dataset is, for users.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'ScalarMetric',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    space: Optional[list[CoordinateSpace]] = Field(default=None, description="""Coordinate spaces the data are published in.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SubjectMetadata',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume', 'SubjectMetadata', 'CatalogEntry'],
-         'unit': {'ucum_code': 'mm'}} })
-    modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    citation: str = Field(default=..., description="""How to cite the dataset.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    version: Optional[str] = Field(default=None, description="""Published version of the dataset.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ActivityRecord', 'CatalogEntry']} })
-    source_type: SourceType = Field(default=..., description="""How the files are downloaded.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    files: Optional[list[CatalogFile]] = Field(default=None, description="""Files to download, with sizes and hashes.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    facts_source: str = Field(default=..., description="""Public page the facts in this entry were taken from.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    estimated_size_gb: Optional[float] = Field(default=None, description="""Approximate download size.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry'], 'unit': {'ucum_code': 'GBy'}} })
+    name: str = Field(default=..., description="""Unique identifier used on the command line (for example gsp1000).""")
+    display_name: str = Field(default=..., description="""Human-readable name.""")
+    kind: CatalogKind = Field(default=..., description="""What the entry holds.""")
+    description: str = Field(default=..., description="""What the dataset is, for users.""")
+    space: Optional[list[CoordinateSpace]] = Field(default=None, description="""Coordinate spaces the data are published in.""")
+    resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""")
+    modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
+    license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""")
+    citation: str = Field(default=..., description="""How to cite the dataset.""")
+    doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""")
+    version: Optional[str] = Field(default=None, description="""Published version of the dataset.""")
+    source_type: SourceType = Field(default=..., description="""How the files are downloaded.""")
+    files: Optional[list[CatalogFile]] = Field(default=None, description="""Files to download, with sizes and hashes.""")
+    facts_source: str = Field(default=..., description="""Public page the facts in this entry were taken from.""")
+    estimated_size_gb: Optional[float] = Field(default=None, description="""Approximate download size.""", ge=0)
 
     @field_validator('name')
     def pattern_name(cls, v):
@@ -1123,53 +886,33 @@ class ConnectomeSource(CatalogEntry):
     """
     A fetchable normative connectome.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/catalog'})
-
-    type: ConnectomeType = Field(default=..., description="""Functional or structural; decides the processing pipeline.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ProvenanceRecord', 'ConnectomeSource']} })
-    n_subjects: Optional[int] = Field(default=None, description="""Number of subjects in the connectome.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource']} })
-    persistent_id: Optional[str] = Field(default=None, description="""Dataverse persistent id (for example doi:10.7910/DVN/ILXIKS).""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource']} })
-    dataverse_server: Optional[str] = Field(default=None, description="""Dataverse server URL.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource']} })
-    article_id: Optional[int] = Field(default=None, description="""Figshare article id.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource']} })
-    repository: Optional[str] = Field(default=None, description="""GitHub repository (owner/name) of a release source.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource', 'Atlas']} })
-    release_tag: Optional[str] = Field(default=None, description="""Release tag of a GitHub release source.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource', 'Atlas']} })
-    download_url: Optional[str] = Field(default=None, description="""Direct download URL of a plain HTTP source.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource', 'Atlas']} })
-    mask_url: Optional[str] = Field(default=None, description="""URL of the brain mask needed for processing, if any.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource']} })
-    requires_mask: Optional[bool] = Field(default=None, description="""Whether processing needs a brain mask.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource']} })
-    default_batches: Optional[int] = Field(default=None, description="""Default number of HDF5 chunk files (functional only).""", ge=1, json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource']} })
-    processing: Optional[ProcessingStep] = Field(default=None, description="""What a fetch does with the verified download before registering it; none if absent.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource']} })
-    name: str = Field(default=..., description="""Unique identifier used on the command line (for example gsp1000).""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'Region',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ScalarMetric',
-                       'CatalogFile',
-                       'CatalogEntry']} })
-    display_name: str = Field(default=..., description="""Human-readable name.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    kind: CatalogKind = Field(default=..., description="""What the entry holds.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport', 'CatalogEntry']} })
-    description: str = Field(default=..., description="""What the dataset is, for users.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'ScalarMetric',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    space: Optional[list[CoordinateSpace]] = Field(default=None, description="""Coordinate spaces the data are published in.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SubjectMetadata',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume', 'SubjectMetadata', 'CatalogEntry'],
-         'unit': {'ucum_code': 'mm'}} })
-    modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    citation: str = Field(default=..., description="""How to cite the dataset.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    version: Optional[str] = Field(default=None, description="""Published version of the dataset.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ActivityRecord', 'CatalogEntry']} })
-    source_type: SourceType = Field(default=..., description="""How the files are downloaded.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    files: Optional[list[CatalogFile]] = Field(default=None, description="""Files to download, with sizes and hashes.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    facts_source: str = Field(default=..., description="""Public page the facts in this entry were taken from.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    estimated_size_gb: Optional[float] = Field(default=None, description="""Approximate download size.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry'], 'unit': {'ucum_code': 'GBy'}} })
+    type: ConnectomeType = Field(default=..., description="""Functional or structural; decides the processing pipeline.""")
+    n_subjects: Optional[int] = Field(default=None, description="""Number of subjects in the connectome.""", ge=0)
+    persistent_id: Optional[str] = Field(default=None, description="""Dataverse persistent id (for example doi:10.7910/DVN/ILXIKS).""")
+    dataverse_server: Optional[str] = Field(default=None, description="""Dataverse server URL.""")
+    article_id: Optional[int] = Field(default=None, description="""Figshare article id.""")
+    repository: Optional[str] = Field(default=None, description="""GitHub repository (owner/name) of a release source.""")
+    release_tag: Optional[str] = Field(default=None, description="""Release tag of a GitHub release source.""")
+    download_url: Optional[str] = Field(default=None, description="""Direct download URL of a plain HTTP source.""")
+    mask_url: Optional[str] = Field(default=None, description="""URL of the brain mask needed for processing, if any.""")
+    requires_mask: Optional[bool] = Field(default=None, description="""Whether processing needs a brain mask.""")
+    default_batches: Optional[int] = Field(default=None, description="""Default number of HDF5 chunk files (functional only).""", ge=1)
+    processing: Optional[ProcessingStep] = Field(default=None, description="""What a fetch does with the verified download before registering it; none if absent.""")
+    name: str = Field(default=..., description="""Unique identifier used on the command line (for example gsp1000).""")
+    display_name: str = Field(default=..., description="""Human-readable name.""")
+    kind: CatalogKind = Field(default=..., description="""What the entry holds.""")
+    description: str = Field(default=..., description="""What the dataset is, for users.""")
+    space: Optional[list[CoordinateSpace]] = Field(default=None, description="""Coordinate spaces the data are published in.""")
+    resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""")
+    modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
+    license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""")
+    citation: str = Field(default=..., description="""How to cite the dataset.""")
+    doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""")
+    version: Optional[str] = Field(default=None, description="""Published version of the dataset.""")
+    source_type: SourceType = Field(default=..., description="""How the files are downloaded.""")
+    files: Optional[list[CatalogFile]] = Field(default=None, description="""Files to download, with sizes and hashes.""")
+    facts_source: str = Field(default=..., description="""Public page the facts in this entry were taken from.""")
+    estimated_size_gb: Optional[float] = Field(default=None, description="""Approximate download size.""", ge=0)
 
     @field_validator('name')
     def pattern_name(cls, v):
@@ -1215,47 +958,27 @@ class Atlas(CatalogEntry):
     """
     A parcellation or tract atlas.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/catalog'})
-
-    n_regions: Optional[list[int]] = Field(default=None, description="""Region counts the atlas is published with (for example 100 to 1000).""", json_schema_extra = { "linkml_meta": {'domain_of': ['Atlas']} })
-    networks: Optional[list[int]] = Field(default=None, description="""Network solutions the atlas is published with (for example 7 and 17).""", json_schema_extra = { "linkml_meta": {'domain_of': ['Atlas']} })
-    lookup_table: Optional[str] = Field(default=None, description="""File (within files) holding the index-to-name table.""", json_schema_extra = { "linkml_meta": {'domain_of': ['Atlas']} })
-    repository: Optional[str] = Field(default=None, description="""GitHub repository (owner/name) of a release source.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource', 'Atlas']} })
-    release_tag: Optional[str] = Field(default=None, description="""Release tag of a GitHub release source.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource', 'Atlas']} })
-    download_url: Optional[str] = Field(default=None, description="""Base URL of a plain HTTP source.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConnectomeSource', 'Atlas']} })
-    name: str = Field(default=..., description="""Unique identifier used on the command line (for example gsp1000).""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'Region',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ScalarMetric',
-                       'CatalogFile',
-                       'CatalogEntry']} })
-    display_name: str = Field(default=..., description="""Human-readable name.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    kind: CatalogKind = Field(default=..., description="""What the entry holds.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport', 'CatalogEntry']} })
-    description: str = Field(default=..., description="""What the dataset is, for users.""", json_schema_extra = { "linkml_meta": {'domain_of': ['NamedArray',
-                       'VoxelMap',
-                       'ParcelData',
-                       'ConnectivityMatrix',
-                       'ScalarMetric',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    space: Optional[list[CoordinateSpace]] = Field(default=None, description="""Coordinate spaces the data are published in.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume',
-                       'SurfaceMesh',
-                       'Tractogram',
-                       'SubjectMetadata',
-                       'FunctionalConnectomeChunk',
-                       'CatalogEntry']} })
-    resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ImageVolume', 'SubjectMetadata', 'CatalogEntry'],
-         'unit': {'ucum_code': 'mm'}} })
-    modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    citation: str = Field(default=..., description="""How to cite the dataset.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    version: Optional[str] = Field(default=None, description="""Published version of the dataset.""", json_schema_extra = { "linkml_meta": {'domain_of': ['ActivityRecord', 'CatalogEntry']} })
-    source_type: SourceType = Field(default=..., description="""How the files are downloaded.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    files: Optional[list[CatalogFile]] = Field(default=None, description="""Files to download, with sizes and hashes.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    facts_source: str = Field(default=..., description="""Public page the facts in this entry were taken from.""", json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry']} })
-    estimated_size_gb: Optional[float] = Field(default=None, description="""Approximate download size.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['CatalogEntry'], 'unit': {'ucum_code': 'GBy'}} })
+    n_regions: Optional[list[int]] = Field(default=None, description="""Region counts the atlas is published with (for example 100 to 1000).""")
+    networks: Optional[list[int]] = Field(default=None, description="""Network solutions the atlas is published with (for example 7 and 17).""")
+    lookup_table: Optional[str] = Field(default=None, description="""File (within files) holding the index-to-name table.""")
+    repository: Optional[str] = Field(default=None, description="""GitHub repository (owner/name) of a release source.""")
+    release_tag: Optional[str] = Field(default=None, description="""Release tag of a GitHub release source.""")
+    download_url: Optional[str] = Field(default=None, description="""Base URL of a plain HTTP source.""")
+    name: str = Field(default=..., description="""Unique identifier used on the command line (for example gsp1000).""")
+    display_name: str = Field(default=..., description="""Human-readable name.""")
+    kind: CatalogKind = Field(default=..., description="""What the entry holds.""")
+    description: str = Field(default=..., description="""What the dataset is, for users.""")
+    space: Optional[list[CoordinateSpace]] = Field(default=None, description="""Coordinate spaces the data are published in.""")
+    resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""")
+    modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
+    license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""")
+    citation: str = Field(default=..., description="""How to cite the dataset.""")
+    doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""")
+    version: Optional[str] = Field(default=None, description="""Published version of the dataset.""")
+    source_type: SourceType = Field(default=..., description="""How the files are downloaded.""")
+    files: Optional[list[CatalogFile]] = Field(default=None, description="""Files to download, with sizes and hashes.""")
+    facts_source: str = Field(default=..., description="""Public page the facts in this entry were taken from.""")
+    estimated_size_gb: Optional[float] = Field(default=None, description="""Approximate download size.""", ge=0)
 
     @field_validator('name')
     def pattern_name(cls, v):
@@ -1297,91 +1020,57 @@ class Atlas(CatalogEntry):
         return v
 
 
+class CatalogFolder(ConfiguredBaseModel):
+    """
+    The validated entries of a catalog folder (one YAML file per connectome or atlas, and the compiled index), as reading the folder returns them.
+    """
+    entries: Optional[list[Any]] = Field(default=None, description="""The entry documents, each valid as a ConnectomeSource or an Atlas.""")
+
+
 class FetchConfig(ConfiguredBaseModel):
     """
     Options of one fetch operation.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/catalog'})
-
-    connectome: str = Field(default=..., description="""Name of the catalog entry to fetch.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchConfig']} })
-    output_dir: str = Field(default=..., description="""Directory for the processed output.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchConfig', 'FetchResult']} })
-    api_key: Optional[str] = Field(default=None, description="""Dataverse API key; never printed or logged.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchConfig']} })
-    batches: Optional[int] = Field(default=None, description="""Number of HDF5 chunk files for functional connectomes.""", ge=1, json_schema_extra = { "linkml_meta": {'domain_of': ['FetchConfig']} })
-    force: Optional[bool] = Field(default=None, description="""Overwrite existing files and registrations.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchConfig']} })
-    keep_original: Optional[bool] = Field(default=None, description="""Keep downloaded files after processing.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchConfig']} })
-    auto_register: Optional[bool] = Field(default=None, description="""Register the result in the local registry after processing (lacuna's `register`).""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchConfig']} })
-    register_name: Optional[str] = Field(default=None, description="""Name to register under; defaults to the entry's name.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchConfig', 'FetchResult']} })
-    resume: Optional[bool] = Field(default=None, description="""Resume interrupted downloads.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchConfig']} })
+    connectome: str = Field(default=..., description="""Name of the catalog entry to fetch.""")
+    output_dir: str = Field(default=..., description="""Directory for the processed output.""")
+    api_key: Optional[str] = Field(default=None, description="""Dataverse API key; never printed or logged.""")
+    batches: Optional[int] = Field(default=None, description="""Number of HDF5 chunk files for functional connectomes.""", ge=1)
+    force: Optional[bool] = Field(default=None, description="""Overwrite existing files and registrations.""")
+    keep_original: Optional[bool] = Field(default=None, description="""Keep downloaded files after processing.""")
+    auto_register: Optional[bool] = Field(default=None, description="""Register the result in the local registry after processing (lacuna's `register`).""")
+    register_name: Optional[str] = Field(default=None, description="""Name to register under; defaults to the entry's name.""")
+    resume: Optional[bool] = Field(default=None, description="""Resume interrupted downloads.""")
 
 
 class FetchProgress(ConfiguredBaseModel):
     """
     Progress of a fetch, passed to callbacks.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/catalog'})
-
-    phase: FetchPhase = Field(default=..., description="""Current stage.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchProgress']} })
-    current_file: str = Field(default=..., description="""File being processed.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchProgress']} })
-    files_completed: int = Field(default=..., description="""Files done.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['FetchProgress']} })
-    files_total: int = Field(default=..., description="""Files to do.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['FetchProgress']} })
-    bytes_transferred: Optional[int] = Field(default=None, description="""Bytes transferred of the current file.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['FetchProgress'], 'unit': {'ucum_code': 'By'}} })
-    bytes_total: Optional[int] = Field(default=None, description="""Size of the current file.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['FetchProgress'], 'unit': {'ucum_code': 'By'}} })
-    message: Optional[str] = Field(default=None, description="""Human-readable status.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchProgress']} })
+    phase: FetchPhase = Field(default=..., description="""Current stage.""")
+    current_file: str = Field(default=..., description="""File being processed.""")
+    files_completed: int = Field(default=..., description="""Files done.""", ge=0)
+    files_total: int = Field(default=..., description="""Files to do.""", ge=0)
+    bytes_transferred: Optional[int] = Field(default=None, description="""Bytes transferred of the current file.""", ge=0)
+    bytes_total: Optional[int] = Field(default=None, description="""Size of the current file.""", ge=0)
+    message: Optional[str] = Field(default=None, description="""Human-readable status.""")
 
 
 class FetchResult(ConfiguredBaseModel):
     """
     Outcome of a fetch.
     """
-    linkml_meta: ClassVar[LinkMLMeta] = LinkMLMeta({'from_schema': 'https://w3id.org/neurodatahub/schema/catalog'})
-
-    connectome_name: str = Field(default=..., description="""Name of the fetched entry.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchResult']} })
-    success: bool = Field(default=..., description="""Whether the fetch completed.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchResult']} })
-    output_dir: str = Field(default=..., description="""Directory holding the processed files.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchConfig', 'FetchResult']} })
-    output_files: Optional[list[str]] = Field(default=None, description="""Files created.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchResult']} })
-    register_name: Optional[str] = Field(default=None, description="""Name it was registered under, if it was.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchConfig', 'FetchResult']} })
-    registered: Optional[bool] = Field(default=None, description="""Whether it was registered.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchResult']} })
-    download_time_seconds: Optional[float] = Field(default=None, description="""Time spent downloading.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['FetchResult'], 'unit': {'ucum_code': 's'}} })
-    processing_time_seconds: Optional[float] = Field(default=None, description="""Time spent processing.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['FetchResult'], 'unit': {'ucum_code': 's'}} })
-    duration_seconds: Optional[float] = Field(default=None, description="""Total time.""", ge=0, json_schema_extra = { "linkml_meta": {'domain_of': ['ConversionReport', 'FetchResult'], 'unit': {'ucum_code': 's'}} })
-    warnings: Optional[list[str]] = Field(default=None, description="""Non-fatal warnings.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchResult']} })
-    error: Optional[str] = Field(default=None, description="""Error message when success is false.""", json_schema_extra = { "linkml_meta": {'domain_of': ['FetchResult']} })
+    connectome_name: str = Field(default=..., description="""Name of the fetched entry.""")
+    success: bool = Field(default=..., description="""Whether the fetch completed.""")
+    output_dir: str = Field(default=..., description="""Directory holding the processed files.""")
+    output_files: Optional[list[str]] = Field(default=None, description="""Files created.""")
+    register_name: Optional[str] = Field(default=None, description="""Name it was registered under, if it was.""")
+    registered: Optional[bool] = Field(default=None, description="""Whether it was registered.""")
+    download_time_seconds: Optional[float] = Field(default=None, description="""Time spent downloading.""", ge=0)
+    processing_time_seconds: Optional[float] = Field(default=None, description="""Time spent processing.""", ge=0)
+    duration_seconds: Optional[float] = Field(default=None, description="""Total time.""", ge=0)
+    warnings: Optional[list[str]] = Field(default=None, description="""Non-fatal warnings.""")
+    error: Optional[str] = Field(default=None, description="""Error message when success is false.""")
 
 
-# Model rebuild
-# see https://pydantic-docs.helpmanual.io/usage/models/#rebuilding-a-model
-NamedArray.model_rebuild()
-ImageGrid.model_rebuild()
-FileRecord.model_rebuild()
-ProvenanceRecord.model_rebuild()
-ActivityRecord.model_rebuild()
-SpatialTransformationRecord.model_rebuild()
-Loss.model_rebuild()
-ConversionReport.model_rebuild()
-SpikeData.model_rebuild()
-RawData.model_rebuild()
-Region.model_rebuild()
-AtlasLUT.model_rebuild()
-RegionStatistics.model_rebuild()
-ExtractionResult.model_rebuild()
-ImageVolume.model_rebuild()
-LesionMask.model_rebuild()
-VoxelMap.model_rebuild()
-ParcelData.model_rebuild()
-ConnectivityMatrix.model_rebuild()
-SurfaceMesh.model_rebuild()
-Tractogram.model_rebuild()
-ScalarMetric.model_rebuild()
-SubjectMetadata.model_rebuild()
-AnalysisResult.model_rebuild()
-SubjectData.model_rebuild()
-SpectralDecomposition.model_rebuild()
-FunctionalConnectomeChunk.model_rebuild()
-Checksum.model_rebuild()
-CatalogFile.model_rebuild()
-CatalogEntry.model_rebuild()
-ConnectomeSource.model_rebuild()
-Atlas.model_rebuild()
-FetchConfig.model_rebuild()
-FetchProgress.model_rebuild()
-FetchResult.model_rebuild()
+# No model_rebuild() calls: with defer_build each class resolves its forward references and builds its
+# validator on first use, which keeps importing the models cheap.

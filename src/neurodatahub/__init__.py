@@ -11,12 +11,12 @@ from typing import Any
 __version__ = "0.1.0"  # the one place the version is written; pyproject.toml reads it from here
 
 _LAZY = {
-    "read": "neurodatahub.conversion",
-    "write": "neurodatahub.conversion",
-    "convert": "neurodatahub.conversion",
-    "validate_path": "neurodatahub.validate",
+    "read": "neurodatahub.core.conversion",
+    "write": "neurodatahub.core.conversion",
+    "convert": "neurodatahub.core.conversion",
+    "validate_path": "neurodatahub.core.validation",
     "models": "neurodatahub.models",
-    "storage": "neurodatahub.storage",
+    "storage": "neurodatahub.core.storage",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -13,7 +13,7 @@ from neurodatahub.catalog import get_one, list_fetchable_connectomes, search
 from neurodatahub.catalog.index import INDEX_NAME, build_index, index_text
 from neurodatahub.catalog.query import parse_filters
 from neurodatahub.cli import main
-from neurodatahub.errors import UsageError
+from neurodatahub.core.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[2]
 

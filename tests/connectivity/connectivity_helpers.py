@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from neurodatahub import conversion
+from neurodatahub.core import conversion
 from neurodatahub.models import ConnectivityMatrix
 
 # one file name per format; the extension picks the format within the connectivity kind

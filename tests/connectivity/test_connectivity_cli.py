@@ -14,7 +14,7 @@ import pytest
 from cli_helpers import hub, one_line
 from conftest import DOCUMENTS
 
-from neurodatahub.errors import ExitCode
+from neurodatahub.core.errors import ExitCode
 
 DOCUMENT = DOCUMENTS / "valid" / "ConnectivityMatrix.json"  # 3 regions, symmetric, measure and atlas
 
@@ -49,7 +49,7 @@ def test_convert_to_tsv_reports_what_is_lost_and_strict_refuses(
 def test_float_format_option_reaches_the_writer(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     source = tmp_path / "thirds.h5"
     np_matrix = np.array([[0.0, 1 / 3], [1 / 3, 0.0]])
-    from neurodatahub import conversion
+    from neurodatahub.core import conversion
     from neurodatahub.models import ConnectivityMatrix
 
     conversion.write(ConnectivityMatrix(matrix=np_matrix, region_labels=["a", "b"]), str(source))

@@ -21,8 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spectralbrain.io import export as sb
 
-from neurodatahub import conversion
 from neurodatahub.compat.spectralbrain import save_connectome
+from neurodatahub.core import conversion
 from neurodatahub.models import ConnectivityMatrix
 
 logging.getLogger("spectralbrain").setLevel(logging.WARNING)

@@ -9,10 +9,10 @@ import pytest
 import s3fs
 from conftest import DOCUMENTS
 
-from neurodatahub import conversion
 from neurodatahub.cli import main
 from neurodatahub.compat.spectralbrain import save_connectome
-from neurodatahub.errors import ExitCode
+from neurodatahub.core import conversion
+from neurodatahub.core.errors import ExitCode
 
 DOCUMENT = DOCUMENTS / "valid" / "ConnectivityMatrix.json"
 

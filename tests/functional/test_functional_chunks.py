@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurodatahub.cli import main
-from neurodatahub.conversion import convert, read, write
-from neurodatahub.errors import ExitCode, InvalidDataError
-from neurodatahub.formats import registry
+from neurodatahub.core import registry
+from neurodatahub.core.conversion import convert, read, write
+from neurodatahub.core.errors import ExitCode, InvalidDataError
 from neurodatahub.functional import gsp1000_to_hdf5, iter_subjects, load_chunk, mask_indices_rows, write_chunk
 from neurodatahub.functional.chunks import with_subjects
 from neurodatahub.models import FunctionalConnectomeChunk

@@ -10,7 +10,7 @@ import pytest
 from cli_helpers import hub, one_line
 from functional_helpers import expected, make_gsp, make_run
 
-from neurodatahub.errors import ExitCode
+from neurodatahub.core.errors import ExitCode
 from neurodatahub.functional import load_chunk
 
 

@@ -24,7 +24,7 @@ from functional_helpers import (
     small_ras,
 )
 
-from neurodatahub.errors import InputError, InvalidDataError, OutputError, UsageError
+from neurodatahub.core.errors import InputError, InvalidDataError, OutputError, UsageError
 from neurodatahub.functional import (
     ChunkExistsError,
     GridMismatchError,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from functional_helpers import make_gsp
 
-from neurodatahub.conversion import convert
+from neurodatahub.core.conversion import convert
 from neurodatahub.functional import gsp1000_to_hdf5, iter_subjects
 
 N_SUBJECTS, SHAPE, N_TIMEPOINTS, N_VOXELS = 8, (20, 20, 20), 40, 6000

@@ -51,7 +51,7 @@ def test_basic_tier_matches_numpy_and_scipy(zero_is_missing: bool) -> None:
 
 
 def test_an_unknown_tier_is_a_usage_error() -> None:
-    from neurodatahub.errors import UsageError
+    from neurodatahub.core.errors import UsageError
 
     scalar, dseg, _ = synthetic_case()
     with pytest.raises(UsageError, match="stat_tier"):

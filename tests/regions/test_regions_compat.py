@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from region_helpers import assert_same_table, qsiparc_lut, qsiparc_table, synthetic_case
 
-from neurodatahub.compat import qsiparc as compat
+from neurodatahub.regions import qsiparc as compat
 
 peer_output = pytest.importorskip("qsiparc.output")
 

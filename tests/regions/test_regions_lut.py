@@ -9,7 +9,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from neurodatahub.errors import InvalidDataError
+from neurodatahub.core.errors import InvalidDataError
 from neurodatahub.regions import infer_hemisphere, load_lut
 from neurodatahub.regions.lut import lut_from_labels
 

@@ -12,12 +12,7 @@ import pytest
 from region_helpers import scalar_on
 
 from neurodatahub.cli import main
-from neurodatahub.regions import (
-    discover_dseg_files,
-    discover_scalar_maps,
-    load_lut_for_dseg,
-    parse_entities,
-)
+from neurodatahub.regions import discover_dseg_files, discover_scalar_maps, load_lut_for_dseg, parse_entities
 
 SHAPE = (12, 14, 10)
 

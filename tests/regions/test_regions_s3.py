@@ -9,8 +9,8 @@ import nibabel as nib
 import numpy as np
 from region_helpers import assert_same_table, scalar_on
 
-from neurodatahub import conversion
 from neurodatahub.cli import main
+from neurodatahub.core import conversion
 from neurodatahub.regions import discover_dseg_files, extract_scalar_map, load_lut_for_dseg, result_frame
 
 

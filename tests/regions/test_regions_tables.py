@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from region_helpers import assert_same_table, synthetic_case
 
-from neurodatahub import conversion
 from neurodatahub.cli import main
-from neurodatahub.compat import qsiparc as compat
-from neurodatahub.models.summary import summarize
+from neurodatahub.core import conversion
+from neurodatahub.core.summary import summarize
 from neurodatahub.regions import extract_scalar_map, load_lut, merge_extraction_results, result_frame
+from neurodatahub.regions import qsiparc as compat
 
 FORMATS = ("tsv", "csv", "json", "parquet")
 

@@ -12,10 +12,10 @@ from cli_helpers import hub, one_line
 from conftest import DOCUMENTS
 from spectralbrain.io import export as sb
 
-from neurodatahub import conversion
 from neurodatahub.cli import main
 from neurodatahub.compat import spectralbrain as compat
-from neurodatahub.errors import ExitCode
+from neurodatahub.core import conversion
+from neurodatahub.core.errors import ExitCode
 
 DOCUMENT = DOCUMENTS / "valid" / "SpectralDecomposition.yaml"
 logging.getLogger("spectralbrain").setLevel(logging.WARNING)

@@ -16,9 +16,9 @@ from hypothesis.extra import numpy as hnp
 from spectral_helpers import decompositions
 from spectralbrain.io import export as sb
 
-from neurodatahub import conversion
 from neurodatahub.compat import spectralbrain as compat
-from neurodatahub.errors import InvalidDataError
+from neurodatahub.core import conversion
+from neurodatahub.core.errors import InvalidDataError
 from neurodatahub.models import SpectralDecomposition
 
 logging.getLogger("spectralbrain").setLevel(logging.WARNING)

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from spectral_helpers import assert_same, decompositions
 
-from neurodatahub import conversion
-from neurodatahub.formats.registry import get_format
+from neurodatahub.core import conversion
+from neurodatahub.core.registry import get_format
 from neurodatahub.models import SpectralDecomposition
 
 FILE_NAMES = {"hdf5": "spectral.h5", "npz": "spectral.npz"}
@@ -40,7 +40,7 @@ def test_content_tells_a_cache_from_other_files_with_the_same_extension(
 ) -> None:
     import numpy as np
 
-    from neurodatahub.formats.registry import detect_format
+    from neurodatahub.core.registry import detect_format
 
     model = SpectralDecomposition(eigenvalues=np.array([0.0, 1.0]), eigenvectors=np.ones((3, 2)))
     target = tmp_path / FILE_NAMES[format_name]

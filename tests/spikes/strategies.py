@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from neurodatahub.formats.spikes import common
 from neurodatahub.models import SpikeData
+from neurodatahub.spikes import common
 
 LOCATIONS = ["CA1", "CA3", "DG", "V1 L4", "M1"]
 

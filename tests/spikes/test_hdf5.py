@@ -14,10 +14,10 @@ from spikelab.data_loaders import data_loaders as spikelab_load
 from spikelab.spikedata import SpikeData as SpikelabSpikeData
 from strategies import assert_same_spikes, losses_named, spike_data
 
-from neurodatahub import conversion as api
 from neurodatahub.cli import main
-from neurodatahub.errors import ExitCode
-from neurodatahub.formats.spikes import common
+from neurodatahub.core import conversion as api
+from neurodatahub.core.errors import ExitCode
+from neurodatahub.spikes import common
 
 STYLES = ["ragged", "group", "paired"]
 PROPERTY = settings(
@@ -177,7 +177,7 @@ def test_files_the_hub_writes_read_equal_in_spikelab(tmp_path: Path, style: str,
 
 def test_compat_functions_match_spikelab_signatures() -> None:
     """Same parameters, order and defaults; the hub's may add storage_options at the end."""
-    from neurodatahub.compat import spikelab as compat
+    from neurodatahub.spikes import spikelab as compat
 
     for name in compat.__all__:
         ours = dict(inspect.signature(getattr(compat, name)).parameters)
@@ -190,7 +190,7 @@ def test_compat_functions_match_spikelab_signatures() -> None:
 
 
 def test_compat_export_and_load(tmp_path: Path) -> None:
-    from neurodatahub.compat import spikelab as compat
+    from neurodatahub.spikes import spikelab as compat
 
     spikes = example()
     path = str(tmp_path / "c.h5")
@@ -261,7 +261,7 @@ def test_s3_round_trip(s3_bucket: str) -> None:
 
 
 def test_compat_kilosort_export_adds_files_and_keeps_the_recording(tmp_path: Path) -> None:
-    from neurodatahub.compat import spikelab as compat
+    from neurodatahub.spikes import spikelab as compat
 
     folder = tmp_path / "kilosort"
     folder.mkdir()

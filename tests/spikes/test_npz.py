@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from strategies import losses_named, spike_data
 from test_tables import assert_only_declared_losses, round_trip
 
-from neurodatahub import conversion
 from neurodatahub.cli import main
-from neurodatahub.errors import ExitCode, InputError, UsageError
-from neurodatahub.formats.spikes import common
+from neurodatahub.core import conversion
+from neurodatahub.core.errors import ExitCode, InputError, UsageError
 from neurodatahub.models import SpikeData
+from neurodatahub.spikes import common
 
 
 class RunsCode:

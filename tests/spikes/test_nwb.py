@@ -17,11 +17,11 @@ from spikelab.data_loaders import data_loaders as spikelab_load
 from spikelab.spikedata import SpikeData as SpikelabSpikeData
 from strategies import assert_same_spikes, losses_named, spike_data
 
-from neurodatahub import conversion as api
 from neurodatahub.cli import main
-from neurodatahub.errors import ExitCode, UsageError
-from neurodatahub.formats import registry
-from neurodatahub.formats.spikes import common
+from neurodatahub.core import conversion as api
+from neurodatahub.core import registry
+from neurodatahub.core.errors import ExitCode, UsageError
+from neurodatahub.spikes import common
 
 REAL_FILES = {
     "A8604-211122.nwb": (3, 21354),

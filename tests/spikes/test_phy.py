@@ -14,14 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import assert_same_spikes, losses_named, spike_data
 
-from neurodatahub import conversion as api
-from neurodatahub import storage
 from neurodatahub.cli import main
-from neurodatahub.errors import ExitCode, InputError, OutputError, UsageError
-from neurodatahub.formats import registry
-from neurodatahub.formats.spikes import common, phy
-from neurodatahub.formats.spikes import params as params_py
+from neurodatahub.core import conversion as api
+from neurodatahub.core import registry, storage
+from neurodatahub.core.errors import ExitCode, InputError, OutputError, UsageError
 from neurodatahub.models import SpikeData
+from neurodatahub.spikes import common
+from neurodatahub.spikes import params as params_py
+from neurodatahub.spikes.formats import phy
 
 FS = 30000.0
 SPIKES_DOCUMENT = DOCUMENTS / "valid" / "SpikeData.yaml"

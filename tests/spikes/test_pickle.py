@@ -16,12 +16,11 @@ from spikelab.data_loaders.data_exporters import export_to_pickle
 from spikelab.spikedata import SpikeData as SpikelabData
 from strategies import assert_same_spikes, spike_data
 
-from neurodatahub import conversion
 from neurodatahub.cli import main
-from neurodatahub.errors import ExitCode, InputError, UsageError
-from neurodatahub.formats import registry
-from neurodatahub.formats.spikes import common
+from neurodatahub.core import conversion, registry
+from neurodatahub.core.errors import ExitCode, InputError, UsageError
 from neurodatahub.models import SpikeData
+from neurodatahub.spikes import common
 
 
 class RunsCode:

@@ -15,12 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import assert_same_spikes, losses_named, spike_data
 
-from neurodatahub import conversion
 from neurodatahub.cli import main
-from neurodatahub.errors import ExitCode, InputError, InvalidDataError, LossError, UsageError
-from neurodatahub.formats import registry
-from neurodatahub.formats.spikes import common
+from neurodatahub.core import conversion, registry
+from neurodatahub.core.errors import ExitCode, InputError, InvalidDataError, LossError, UsageError
 from neurodatahub.models import SpikeData
+from neurodatahub.spikes import common
 
 TABLE_FORMATS = ("parquet", "arrow", "tsv", "csv")
 HUB_TABLES = ("parquet", "arrow")

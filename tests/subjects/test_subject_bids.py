@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 from subject_helpers import REGIONS, make_subject, official_errors  # noqa: F401
 
-from neurodatahub.bids.derivatives import export_bids_derivatives
-from neurodatahub.bids.entities import build_name, split_name
-from neurodatahub.bids.validation import validate_bids_derivatives
 from neurodatahub.compat import lacuna
-from neurodatahub.errors import OutputError
+from neurodatahub.core.errors import OutputError
 from neurodatahub.models import AnalysisResult, SurfaceMesh
+from neurodatahub.subjects.bids.derivatives import export_bids_derivatives
+from neurodatahub.subjects.bids.entities import build_name, split_name
+from neurodatahub.subjects.bids.validation import validate_bids_derivatives
 from neurodatahub.subjects.loading import load_bids_dataset
 
 ANAT = "sub-01/ses-01/anat"

@@ -12,7 +12,7 @@ import pytest
 from subject_helpers import MNI6_2MM_SHAPE, lesion, mni6_2mm, official_errors, results, write_mask
 
 from neurodatahub.cli import main
-from neurodatahub.errors import ExitCode
+from neurodatahub.core.errors import ExitCode
 
 SMALL = (12, 12, 12)  # JSON documents of a whole template grid are slow to schema-check
 
@@ -55,7 +55,7 @@ def test_export_tables_and_bids_from_masks_and_folders(
 
 
 def test_export_of_subject_documents_as_a_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from neurodatahub.conversion import write
+    from neurodatahub.core.conversion import write
     from neurodatahub.subjects.loading import from_nifti
 
     documents = []

@@ -15,7 +15,7 @@ import pytest
 from subject_helpers import REGIONS, make_subject  # noqa: F401
 
 from neurodatahub.compat import lacuna
-from neurodatahub.errors import OutputError, UsageError
+from neurodatahub.core.errors import OutputError, UsageError
 from neurodatahub.subjects.export import export_provenance, export_results
 from neurodatahub.subjects.tables import results_frame
 

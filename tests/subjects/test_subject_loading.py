@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from subject_helpers import MNI6_2MM_SHAPE, lesion, mni6_2mm, write_mask
 
-from neurodatahub.bids import BidsError
-from neurodatahub.errors import InputError, InvalidDataError
+from neurodatahub.core.errors import InputError, InvalidDataError
+from neurodatahub.core.imaging.spaces import SpaceUnknownError, detect_space
+from neurodatahub.subjects.bids import BidsError
 from neurodatahub.subjects.loading import from_nifti, load_bids_dataset
-from neurodatahub.subjects.spaces import SpaceUnknownError, detect_space
 
 
 def test_identity_space_and_resolution_from_a_bids_mask_on_a_template_grid(tmp_path: Path) -> None:

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from subject_helpers import make_subject, official_errors, write_mask  # noqa: F401
 
-from neurodatahub import storage
-from neurodatahub.bids.derivatives import export_bids_derivatives
-from neurodatahub.bids.validation import validate_bids_derivatives
 from neurodatahub.cli import main
-from neurodatahub.errors import OutputError
+from neurodatahub.core import storage
+from neurodatahub.core.errors import OutputError
+from neurodatahub.subjects.bids.derivatives import export_bids_derivatives
+from neurodatahub.subjects.bids.validation import validate_bids_derivatives
 from neurodatahub.subjects.export import export_results
 from neurodatahub.subjects.loading import from_nifti, load_bids_dataset
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from neurodatahub.bids import BidsError
-from neurodatahub.bids.validation import validate_bids_derivatives
 from neurodatahub.cli import main
-from neurodatahub.errors import InputError
+from neurodatahub.core.errors import InputError
+from neurodatahub.subjects.bids import BidsError
+from neurodatahub.subjects.bids.validation import validate_bids_derivatives
 
 GOOD = {
     "Name": "lesions",

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from neurodatahub import conversion
+from neurodatahub.core import conversion
 from neurodatahub.models import SurfaceMesh
 
 WRITABLE = ("gifti", "gifti-func", "ply", "obj", "stl", "vtk", "vtp")

@@ -14,7 +14,7 @@ from spectralbrain.io import export as sb_export
 from spectralbrain.io import loaders as sb_loaders
 
 from neurodatahub import surfaces
-from neurodatahub.errors import InvalidDataError, UsageError
+from neurodatahub.core.errors import InvalidDataError, UsageError
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from neurodatahub import conversion
 from neurodatahub.cli import main
-from neurodatahub.errors import ExitCode, InputError, UsageError
+from neurodatahub.core import conversion
+from neurodatahub.core.errors import ExitCode, InputError, UsageError
 from neurodatahub.models import SurfaceMesh
 from neurodatahub.surfaces import vtk_xml
 
@@ -125,7 +125,7 @@ def test_truncated_files_are_clear_input_errors(tmp_path: Path, capsys: pytest.C
 
 
 def convert_name(path: Path) -> str:
-    from neurodatahub.formats.registry import detect_format
+    from neurodatahub.core.registry import detect_format
 
     return detect_format(str(path)).name
 

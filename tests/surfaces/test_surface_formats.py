@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from conftest import DOCUMENTS
 
-from neurodatahub import conversion
 from neurodatahub.cli import main
-from neurodatahub.errors import InputError
-from neurodatahub.formats.registry import all_formats, detect_format, target_format
+from neurodatahub.core import conversion
+from neurodatahub.core.errors import InputError
+from neurodatahub.core.registry import all_formats, detect_format, target_format
 from neurodatahub.models import SurfaceMesh
 
 TETRA = SurfaceMesh(

@@ -16,10 +16,10 @@ import pytest
 from spectralbrain.io import export as sb_export
 from spectralbrain.io import loaders as sb_loaders
 
-from neurodatahub import conversion
 from neurodatahub.cli import main
-from neurodatahub.errors import InputError, InvalidDataError
-from neurodatahub.formats.registry import detect_format
+from neurodatahub.core import conversion
+from neurodatahub.core.errors import InputError, InvalidDataError
+from neurodatahub.core.registry import detect_format
 from neurodatahub.models import SurfaceMesh
 
 NILEARN = Path(nilearn.__file__).parent / "datasets" / "data" / "fsaverage5"

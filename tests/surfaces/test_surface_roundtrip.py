@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from surface_helpers import EXTENSION, WRITABLE, assert_kept, lost_fields, surface_meshes, write_read
 
-from neurodatahub import conversion
-from neurodatahub.errors import UsageError
-from neurodatahub.formats.surfaces.gifti import func_arrays
+from neurodatahub.core import conversion
+from neurodatahub.core.errors import UsageError
 from neurodatahub.models import SurfaceMesh
+from neurodatahub.surfaces.formats.gifti import func_arrays
 
 TEXT_OPTION = {"ply", "stl", "vtk", "vtp"}
 

@@ -10,9 +10,10 @@ import nilearn
 import numpy as np
 import pytest
 
-from neurodatahub import conversion, surfaces
+from neurodatahub import surfaces
 from neurodatahub.cli import main
-from neurodatahub.errors import InvalidDataError
+from neurodatahub.core import conversion
+from neurodatahub.core.errors import InvalidDataError
 
 NILEARN = Path(nilearn.__file__).parent / "datasets" / "data" / "fsaverage5"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from tract_helpers import nibabel_file
 
-from neurodatahub import conversion
 from neurodatahub.cli import main
+from neurodatahub.core import conversion
 
 
 def hub(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:

@@ -12,8 +12,8 @@ import pytest
 from cli_helpers import hub, one_line
 from tract_helpers import nibabel_file, write_raw_trk
 
-from neurodatahub import conversion
-from neurodatahub.errors import ExitCode, InputError, InvalidDataError, UsageError
+from neurodatahub.core import conversion
+from neurodatahub.core.errors import ExitCode, InputError, InvalidDataError, UsageError
 
 TCK = nibabel_file("standard.tck")
 IMAGE = nibabel_file("standard.nii.gz")

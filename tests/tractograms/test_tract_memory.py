@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tract_helpers import write_raw_trk
 
-from neurodatahub import conversion
+from neurodatahub.core import conversion
 
 STREAMLINES, POINTS = 25_000, 40  # 1 M points: 11.4 MB of float32 positions, a 12 MB TRK
 CHUNK_POINTS = 10_000  # 120 kB of positions per chunk

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from tract_helpers import nibabel_file, write_raw_trk
 
-from neurodatahub import conversion
 from neurodatahub.cli import main
-from neurodatahub.errors import ExitCode, HubError
+from neurodatahub.core import conversion
+from neurodatahub.core.errors import ExitCode, HubError
 from neurodatahub.tractograms import DEFAULT_EXCLUDE_PATTERNS, find_trk_files, merge_trk_to_tck, trk_to_tck
 
 

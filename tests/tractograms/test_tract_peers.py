@@ -19,7 +19,7 @@ from tract_helpers import (
     nibabel_file,
 )
 
-from neurodatahub import conversion
+from neurodatahub.core import conversion
 from neurodatahub.models import Tractogram
 from neurodatahub.tractograms import reference
 
@@ -224,7 +224,7 @@ def test_old_trx_offsets_without_the_last_entry(tmp_path: Path) -> None:
 
 def test_trx_position_and_offset_types(tmp_path: Path) -> None:
     """float16 positions are a declared loss (and what trx-python reads); a bad type is a usage error."""
-    from neurodatahub.errors import UsageError
+    from neurodatahub.core.errors import UsageError
 
     source = conversion.read(nibabel_file("standard.trk"))
     half = tmp_path / "half.trx"

@@ -18,8 +18,8 @@ from tract_helpers import (
     tractograms,
 )
 
-from neurodatahub import conversion, streaming
-from neurodatahub.errors import OutputError
+from neurodatahub.core import conversion, streaming
+from neurodatahub.core.errors import OutputError
 from neurodatahub.models import Tractogram
 
 # what each format drops of the hypothesis tractograms (all numeric float32 arrays, short names)
@@ -123,7 +123,7 @@ def test_chunks_of_a_few_points_give_the_same_file(tmp_path: Path, monkeypatch: 
 
 
 def test_stream_and_whole_summaries_agree(tmp_path: Path) -> None:
-    from neurodatahub.models.summary import summarize
+    from neurodatahub.core.summary import summarize
 
     data = Tractogram(
         positions=np.zeros((5, 3), np.float32),

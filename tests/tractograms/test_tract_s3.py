@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from tract_helpers import assert_same_columns, assert_same_streamlines, nibabel_file, write_raw_trk
 
-from neurodatahub import conversion
 from neurodatahub.cli import main
+from neurodatahub.core import conversion
 from neurodatahub.tractograms import merge_trk_to_tck, trk_to_tck
 
 

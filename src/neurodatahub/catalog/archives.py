@@ -13,7 +13,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from .errors import UnsafeArchiveError
+from neurodatahub.catalog.errors import UnsafeArchiveError
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 
@@ -76,7 +76,7 @@ def check_archive(archive: Path) -> None:
 
 def extract(archive: Path, destination: Path, *, overwrite: bool = False) -> Path:
     """Check, then extract `archive` into `destination` atomically; returns `destination`."""
-    from ..storage import atomic_write
+    from neurodatahub.core.storage import atomic_write
 
     check_archive(archive)
     with atomic_write(str(destination), overwrite=overwrite, directory=True) as staging:

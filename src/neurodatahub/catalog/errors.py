@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import InputError, OutputError, StorageError
+from neurodatahub.core.errors import InputError, OutputError, StorageError
 
 
 class FetchError(StorageError):

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import models
-from . import archives, processing, registry, sources
-from .errors import DiskSpaceError, IntegrityError
-from .http import Expected, download, partial_path, verify_file
-from .index import CONNECTOME_KINDS
-from .query import lookup
+from neurodatahub.catalog import archives, processing, registry, sources
+from neurodatahub.catalog.errors import DiskSpaceError, IntegrityError
+from neurodatahub.catalog.http import Expected, download, partial_path, verify_file
+from neurodatahub.catalog.index import CONNECTOME_KINDS
+from neurodatahub.catalog.query import lookup
+from neurodatahub.core import models
 
 ProgressCallback = Callable[["FetchProgress"], None]
 FreeSpace = Callable[[Path], int]
@@ -396,7 +396,7 @@ def _extract_all(
 
 def list_fetchable_connectomes() -> list[Any]:
     """Every connectome in the catalog, as validated ConnectomeSource models."""
-    from .query import search
+    from neurodatahub.catalog.query import search
 
     return search(kind=list(CONNECTOME_KINDS))
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import AuthenticationError, FetchError, IntegrityError
+from neurodatahub.catalog.errors import AuthenticationError, FetchError, IntegrityError
 
 CHUNK = 1024 * 1024
 USER_AGENT = "neurodatahub (+https://github.com/neurodatahub)"
@@ -210,7 +210,7 @@ def _total(response: Any, offset: int, size: int | None) -> int | None:
 
 def verify_file(partial: Path, expected: Expected, name: str) -> str:
     """Check size and digest of a finished download; a mismatch deletes it. Returns its sha256."""
-    from ..storage import checksum_of
+    from neurodatahub.core.storage import checksum_of
 
     actual_size = partial.stat().st_size
     if expected.size is not None and actual_size != expected.size:

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, InvalidDataError
+from neurodatahub.core.errors import InputError, InvalidDataError
 
 INDEX_NAME = "index.json"
 INDEX_FORMAT = "neurodatahub-catalog-index"
@@ -47,7 +47,7 @@ def class_for(document: Any) -> str:
 
 def load_entry(path: Path) -> dict[str, Any]:
     """Read and validate one entry file; the validated document (JSON types) is returned."""
-    from ..formats.documents import _document, to_model
+    from neurodatahub.core.documents import _document, to_model
 
     try:
         import yaml
@@ -82,7 +82,7 @@ def build_index(directory: Path | None = None) -> dict[str, Any]:
 
 def entry_fields() -> list[str]:
     """Fields any entry may have (from the schema), so a query on an unset field is legal."""
-    from .. import models
+    from neurodatahub.core import models
 
     return sorted({*models.ConnectomeSource.model_fields, *models.Atlas.model_fields})
 
@@ -92,7 +92,7 @@ def index_text(index: dict[str, Any]) -> str:
 
 
 def write_index(directory: Path | None = None, out: Path | None = None) -> Path:
-    from ..storage import atomic_write
+    from neurodatahub.core.storage import atomic_write
 
     directory = directory or catalog_dir()
     target = out or directory / INDEX_NAME

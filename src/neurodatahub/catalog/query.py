@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..errors import UsageError
+from neurodatahub.core.errors import UsageError
 
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
@@ -82,14 +82,14 @@ def matches(entry: dict[str, Any], key: str, wanted: Any) -> bool:
 
 def known_keys() -> set[str]:
     """Every field an entry of the schema may have, plus the query's own keys."""
-    from .index import fields
+    from neurodatahub.catalog.index import fields
 
     return set(fields()) | set(VIRTUAL_KEYS)
 
 
 def _annotate(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add what is not in the catalog itself: local availability and a free-text field."""
-    from .registry import local_locations
+    from neurodatahub.catalog.registry import local_locations
 
     local = local_locations()
     for document in documents:
@@ -103,7 +103,7 @@ def _annotate(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def find(filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Entries (documents, annotated with `available` and `local_path`) matching every filter."""
-    from .index import entries
+    from neurodatahub.catalog.index import entries
 
     documents = _annotate(entries())
     filters = filters or {}
@@ -135,7 +135,7 @@ def parse_filters(terms: Iterable[str]) -> dict[str, Any]:
 
 def search(**filters: Any) -> list[Any]:
     """Validated catalog entries (ConnectomeSource or Atlas models) matching every filter."""
-    from .. import models
+    from neurodatahub.core import models
 
     return [
         models.model_class(document["class"]).model_validate(_entry_fields(document))
@@ -147,7 +147,7 @@ def get_one(**filters: Any) -> Any:
     """The one entry matching the filters; zero or several matches is an error naming the candidates."""
     found = find(filters)
     if len(found) == 1:
-        from .. import models
+        from neurodatahub.core import models
 
         return models.model_class(found[0]["class"]).model_validate(_entry_fields(found[0]))
     described = ", ".join(f"{key}={value!r}" for key, value in filters.items()) or "no filter"

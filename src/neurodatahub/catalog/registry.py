@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, OutputError, UsageError
-from .errors import NotRegisteredError
+from neurodatahub.catalog.errors import NotRegisteredError
+from neurodatahub.core.errors import InputError, OutputError, UsageError
 
 REGISTRY_NAME = "registry.json"
 REGISTRY_FORMAT = "neurodatahub-registry"
@@ -47,7 +47,7 @@ def _read() -> dict[str, dict[str, Any]]:
 
 
 def _write(records: dict[str, dict[str, Any]]) -> None:
-    from ..storage import atomic_write
+    from neurodatahub.core.storage import atomic_write
 
     path = registry_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,7 +77,7 @@ def register(
     force: bool = False,
 ) -> dict[str, Any]:
     """Record `name` -> `path` (which must exist); a different path under a taken name needs force."""
-    from ..storage import size_of
+    from neurodatahub.core.storage import size_of
 
     location = Path(path).expanduser().resolve()
     if not location.exists():
@@ -109,7 +109,7 @@ def register(
 
 def _catalog_match(name: str, kind: str | None) -> tuple[str | None, str | None]:
     """The catalog entry a user's registration refers to, when its name is a catalog name."""
-    from .index import entries
+    from neurodatahub.catalog.index import entries
 
     for entry in entries():
         if entry["name"].lower() == name.lower():
@@ -197,6 +197,6 @@ def get_fetch_status(name: str) -> dict[str, Any]:
 
 
 def _size(location: Path) -> int:
-    from ..storage import size_of
+    from neurodatahub.core.storage import size_of
 
     return size_of(str(location))

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import FetchError
-from .http import Expected, get_json
+from neurodatahub.catalog.errors import FetchError
+from neurodatahub.catalog.http import Expected, get_json
 
 DATAVERSE_URL = "https://dataverse.harvard.edu"
 FIGSHARE_API_URL = "https://api.figshare.com/v2"

@@ -6,9 +6,22 @@ and `load_chunk` read chunk files subject by subject or whole, validated against
 
 from __future__ import annotations
 
-from .chunks import CHUNK_NAME, iter_subjects, load_chunk, mask_indices_rows, open_chunk, write_chunk
-from .errors import ArgumentError, ChunkExistsError, GridMismatchError, MissingInputError, NoRunsError
-from .gsp import gsp1000_to_hdf5, open_folder
+from neurodatahub.functional.chunks import (
+    CHUNK_NAME,
+    iter_subjects,
+    load_chunk,
+    mask_indices_rows,
+    open_chunk,
+    write_chunk,
+)
+from neurodatahub.functional.errors import (
+    ArgumentError,
+    ChunkExistsError,
+    GridMismatchError,
+    MissingInputError,
+    NoRunsError,
+)
+from neurodatahub.functional.gsp import gsp1000_to_hdf5, open_folder
 
 __all__ = [
     "CHUNK_NAME",

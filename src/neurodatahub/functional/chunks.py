@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidDataError, OutputError
+from neurodatahub.core.errors import InvalidDataError, OutputError
 
 CHUNK_NAME = "gsp1000_chunk_{idx:03d}.h5"
 GZIP_LEVEL = 1  # lacuna's choice: writing speed over size
@@ -82,7 +82,7 @@ def _validated(url: str, where: str = "") -> Iterator[None]:
     try:
         yield
     except ValidationError as error:
-        from ..conversion import problems_of
+        from neurodatahub.core.conversion import problems_of
 
         problems = problems_of(error)
         if where:
@@ -106,8 +106,8 @@ class ChunkFile:
     """An open chunk file: the header model (no subjects) and the subjects, read one at a time."""
 
     def __init__(self, url: str, file: Any) -> None:
-        from ..formats.common import text, texts
-        from ..models import FunctionalConnectomeChunk
+        from neurodatahub.core.codecs.hdf5 import text, texts
+        from neurodatahub.core.models import FunctionalConnectomeChunk
 
         self.url = url
         self._file = file
@@ -170,7 +170,7 @@ def with_subjects(header: Any, timeseries: np.ndarray, subject_ids: list[str] | 
 @contextlib.contextmanager
 def open_chunk(url: str, storage_options: Options = None) -> Iterator[ChunkFile]:
     """A chunk file opened for reading subject by subject (remote files through the block cache)."""
-    from ..formats.common import open_hdf5
+    from neurodatahub.core.codecs.hdf5 import open_hdf5
 
     with open_hdf5(url, storage_options) as file:
         yield ChunkFile(url, file)
@@ -184,7 +184,7 @@ def iter_subjects(url: str, storage_options: Options = None) -> Iterator[Any]:
 
 def load_chunk(url: str, storage_options: Options = None) -> Any:
     """A whole chunk file as one validated FunctionalConnectomeChunk (it must fit in memory)."""
-    from ..streaming import Stream, collect
+    from neurodatahub.core.streaming import Stream, collect
 
     with open_chunk(url, storage_options) as chunk:
         return collect(Stream(chunk.header, chunk.subjects()))

@@ -7,7 +7,7 @@ turns them into one line with the hub's exit code.
 
 from __future__ import annotations
 
-from ..errors import InputError, OutputError, UsageError
+from neurodatahub.core.errors import InputError, OutputError, UsageError
 
 
 class MissingInputError(InputError, FileNotFoundError):

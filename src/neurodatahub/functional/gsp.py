@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import storage
-from ..errors import UsageError
-from . import chunks, runs
-from .errors import ArgumentError, ChunkExistsError
+from neurodatahub.core import storage
+from neurodatahub.core.errors import UsageError
+from neurodatahub.functional import chunks, runs
+from neurodatahub.functional.errors import ArgumentError, ChunkExistsError
 
 SPACE = "MNI152NLin6Asym"  # GSP1000's space (FORMATS.md 2.1), the attribute lacuna writes
 SOURCE = "Harvard Dataverse doi:10.7910/DVN/ILXIKS"  # lacuna's `source` attribute
@@ -48,7 +48,7 @@ class GspFolder:
         self, *, space: str | None = SPACE, description: str | None = None, source: str | None = SOURCE
     ) -> Any:
         """The chunk model without subjects: the mask, its grid and what the data is."""
-        from ..models import FunctionalConnectomeChunk
+        from neurodatahub.core.models import FunctionalConnectomeChunk
 
         return FunctionalConnectomeChunk(
             timeseries=np.zeros((0, self.n_timepoints, len(self.mask.indices)), dtype=np.float32),

@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import storage
-from ..errors import InputError, InvalidDataError
-from ..models import arrays
-from .errors import GridMismatchError, MissingInputError, NoRunsError
+from neurodatahub.core import arrays, storage
+from neurodatahub.core.errors import InputError, InvalidDataError
+from neurodatahub.functional.errors import GridMismatchError, MissingInputError, NoRunsError
 
 RUN_PATTERN = "sub-*/func/*bld001_rest_*_finalmask.nii.gz"
 AFFINE_TOLERANCE_MM = 1e-3  # lacuna's tolerance: float32 headers round affines far less than a voxel
@@ -114,7 +113,7 @@ def subject_of(url: str) -> str:
 
 def _header(url: str, storage_options: Options) -> Any:
     """The run's NIfTI header, from the first bytes only."""
-    from ..subjects.nifti import read_header
+    from neurodatahub.core.imaging.nifti import read_header
 
     header = read_header(url, storage_options)
     if header is None:

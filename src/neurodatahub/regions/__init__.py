@@ -3,11 +3,11 @@ pass over the voxels, QSIRecon discovery, merging and qsiparc's diffmap output."
 
 from __future__ import annotations
 
-from .diffmap import diffmap_tsv_path, write_diffmap
-from .entities import parse_entities
-from .extract import extract_scalar_map, merge_extraction_results
-from .lut import infer_hemisphere, load_lut, lut_from_dseg
-from .qsirecon import (
+from neurodatahub.regions.diffmap import diffmap_tsv_path, write_diffmap
+from neurodatahub.regions.entities import parse_entities
+from neurodatahub.regions.extract import extract_scalar_map, merge_extraction_results
+from neurodatahub.regions.lut import infer_hemisphere, load_lut, lut_from_dseg
+from neurodatahub.regions.qsirecon import (
     AtlasDsegFile,
     ScalarMap,
     discover_dseg_files,
@@ -15,7 +15,7 @@ from .qsirecon import (
     find_atlas_lut,
     load_lut_for_dseg,
 )
-from .tables import result_frame
+from neurodatahub.regions.tables import result_frame
 
 __all__ = [
     "AtlasDsegFile",

@@ -12,13 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import storage
-from ..errors import UsageError
-from .diffmap import diffmap_tsv_path, write_diffmap
-from .entities import parse_entities
-from .extract import extract_scalar_map
-from .lut import atlas_name_of, load_lut
-from .qsirecon import ScalarMap, discover_dseg_files, discover_scalar_maps
+from neurodatahub.core import storage
+from neurodatahub.core.errors import UsageError
+from neurodatahub.regions.diffmap import diffmap_tsv_path, write_diffmap
+from neurodatahub.regions.entities import parse_entities
+from neurodatahub.regions.extract import extract_scalar_map
+from neurodatahub.regions.lut import atlas_name_of, load_lut
+from neurodatahub.regions.qsirecon import ScalarMap, discover_dseg_files, discover_scalar_maps
 
 FOLDER_FORMATS = ("diffmap", "parquet")
 
@@ -131,7 +131,7 @@ def run_jobs(
     on_done: Callable[[Job, str], None] | None = None,
 ) -> list[str]:
     """Extract every job and write it: one job to one file, unless `as_folder`; several under a folder."""
-    from ..conversion import write
+    from neurodatahub.core.conversion import write
 
     single = (
         len(jobs) == 1

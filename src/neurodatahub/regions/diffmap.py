@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, storage
-from ..errors import OutputError
-from .tables import result_frame
+from neurodatahub import __version__
+from neurodatahub.core import storage
+from neurodatahub.core.errors import OutputError
+from neurodatahub.regions.tables import result_frame
 
 FLOAT_FORMAT = "%.6f"
 

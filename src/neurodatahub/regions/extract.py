@@ -8,19 +8,19 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UsageError
-from . import statistics
-from .images import Image, check_same_grid, describe, label_volume, scalar_volume
-from .lut import build_lut, load_lut
-from .segments import group_voxels
-from .tables import build_result, merge_frames
+from neurodatahub.core.errors import UsageError
+from neurodatahub.regions import statistics
+from neurodatahub.regions.images import Image, check_same_grid, describe, label_volume, scalar_volume
+from neurodatahub.regions.lut import build_lut, load_lut
+from neurodatahub.regions.segments import group_voxels
+from neurodatahub.regions.tables import build_result, merge_frames
 
 STAT_TIERS = ("basic", "extended")
 
 
 def as_lut(lut: Any, dseg: Image, storage_options: Mapping[str, Any] | None = None) -> Any:
     """The hub's AtlasLUT from a model, a table URL, None (labels of the dseg) or a qsiparc AtlasLUT."""
-    from ..models import AtlasLUT
+    from neurodatahub.core.models import AtlasLUT
 
     if isinstance(lut, AtlasLUT):
         return lut
@@ -36,8 +36,8 @@ def as_lut(lut: Any, dseg: Image, storage_options: Mapping[str, Any] | None = No
 
 
 def _provenance(scalar: Image, dseg: Image, lut: Any, parameters: dict[str, Any]) -> list[Any]:
-    from .. import __version__
-    from ..models import ActivityRecord, FileRecord
+    from neurodatahub import __version__
+    from neurodatahub.core.models import ActivityRecord, FileRecord
 
     inputs = [describe(image) for image in (scalar, dseg)] + ([lut.source] if lut.source else [])
     return [

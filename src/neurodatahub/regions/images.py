@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import storage
-from ..errors import InputError
+from neurodatahub.core import storage
+from neurodatahub.core.errors import InputError
 
 AFFINE_TOLERANCE_MM = 1e-3  # float32 headers round affines; a real disagreement is far larger
 

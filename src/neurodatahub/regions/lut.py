@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from .. import storage
-from ..errors import InputError, InvalidDataError
-from .entities import split_name
+from neurodatahub.core import storage
+from neurodatahub.core.errors import InputError, InvalidDataError
+from neurodatahub.regions.entities import split_name
 
 INDEX_COLUMNS = ("index", "id", "region_id")
 NAME_COLUMNS = ("name", "label", "region", "label_name", "region_name")
@@ -99,7 +99,7 @@ def _color(value: Any) -> list[int] | None:
 
 def build_lut(entries: Sequence[Mapping[str, Any]], atlas_name: str, source: str | None) -> Any:
     """A validated AtlasLUT from region entries (index 0 dropped), with one clear error when invalid."""
-    from ..models import AtlasLUT
+    from neurodatahub.core.models import AtlasLUT
 
     regions = [entry for entry in entries if entry["index"] != 0]
     try:
@@ -234,7 +234,7 @@ def lut_from_labels(labels: np.ndarray, atlas_name: str, source: str | None = No
 
 
 def lut_from_dseg(dseg: Any, atlas_name: str | None = None, *, storage_options: Any = None) -> Any:
-    from .images import describe, label_volume
+    from neurodatahub.regions.images import describe, label_volume
 
     volume = label_volume(dseg, storage_options)
     name = atlas_name if atlas_name is not None else atlas_name_of(describe(dseg))

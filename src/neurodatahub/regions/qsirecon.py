@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from .. import storage
-from .entities import parse_entities, with_prefix
+from neurodatahub.core import storage
+from neurodatahub.regions.entities import parse_entities, with_prefix
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def discover_dseg_files(
 
 def load_lut_for_dseg(dseg_file: AtlasDsegFile, storage_options: Mapping[str, Any] | None = None) -> Any:
     """The atlas table found beside the tree, else the dseg's own labels (qsiparc's fall-back)."""
-    from .lut import load_lut
+    from neurodatahub.regions.lut import load_lut
 
     return load_lut(
         dseg_file.lut_path, dseg_file.atlas_name, dseg=dseg_file.path, storage_options=storage_options

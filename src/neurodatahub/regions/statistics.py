@@ -16,7 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .segments import Segments
+from neurodatahub.regions.segments import Segments
 
 CV_EPSILON = 1e-10  # parcellate's guard against a zero denominator in cv and robust_cv
 Z_LIMIT = 3.0

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidDataError
+from neurodatahub.core.errors import InvalidDataError
 
 # (table column, model field), in table order
 BASIC_COLUMNS = tuple(
@@ -107,7 +107,7 @@ def build_result(
     provenance: Sequence[Any] | None = None,
 ) -> Any:
     """A validated ExtractionResult from per-field columns of equal length."""
-    from ..models import ExtractionResult
+    from neurodatahub.core.models import ExtractionResult
 
     fields = [field for _, field in TIER_COLUMNS[stat_tier] if field in columns]
     lists = [np.asarray(columns[field]).tolist() for field in fields]

@@ -2,5 +2,5 @@
 
 `loading` builds validated SubjectData from NIfTI masks and BIDS datasets on any URL; `tables` turns
 results into rows with containers expanded into values; `export` writes those rows, JSON documents and
-provenance through the storage layer. BIDS derivatives live in `neurodatahub.bids`.
+provenance through the storage layer. BIDS derivatives live in `neurodatahub.subjects.bids`.
 """

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import storage
-from ..errors import UsageError
-from .tables import chosen_results, require_results, results_frame
+from neurodatahub.core import storage
+from neurodatahub.core.errors import UsageError
+from neurodatahub.subjects.tables import chosen_results, require_results, results_frame
 
 RESULT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
 CONTAINER_SLOTS = {

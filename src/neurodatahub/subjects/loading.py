@@ -16,13 +16,19 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .. import __version__, storage
-from ..bids import BidsError
-from ..bids.entities import resolution_from_label, split_name
-from ..bids.tree import walk
-from ..errors import InputError, InvalidDataError
-from .nifti import NIFTI_EXTENSIONS, Image, is_nifti_name, read_image, stem
-from .spaces import SpaceUnknownError, detect_space, resolve_resolution, resolve_space
+from neurodatahub import __version__
+from neurodatahub.core import storage
+from neurodatahub.core.errors import InputError, InvalidDataError
+from neurodatahub.core.imaging.nifti import NIFTI_EXTENSIONS, Image, is_nifti_name, read_image, stem
+from neurodatahub.core.imaging.spaces import (
+    SpaceUnknownError,
+    detect_space,
+    resolve_resolution,
+    resolve_space,
+)
+from neurodatahub.subjects.bids import BidsError
+from neurodatahub.subjects.bids.entities import resolution_from_label, split_name
+from neurodatahub.subjects.bids.tree import walk
 
 DEFAULT_SUBJECT = "sub-unknown"
 MASK_SUFFIX = "_mask.nii.gz"
@@ -30,7 +36,7 @@ Metadata = Mapping[str, Any]
 
 
 def _invalid(url: str, error: ValidationError) -> InvalidDataError:
-    from ..conversion import problems_of
+    from neurodatahub.core.conversion import problems_of
 
     problems = problems_of(error)
     first = problems[0]
@@ -97,7 +103,7 @@ def lesion_mask(
     require_space: bool = True,
 ) -> Any:
     """A validated LesionMask with its space and resolution settled from every source."""
-    from ..models import LesionMask
+    from neurodatahub.core.models import LesionMask
 
     metadata, sidecar = metadata or {}, sidecar or {}
     data = image.data
@@ -145,7 +151,7 @@ def from_nifti(
     storage_options: Mapping[str, Any] | None = None,
 ) -> Any:
     """SubjectData from a binary, non-empty lesion mask NIfTI on any URL (lacuna's `from_nifti`)."""
-    from ..models import ActivityRecord, FileRecord, SubjectData, SubjectMetadata
+    from neurodatahub.core.models import ActivityRecord, FileRecord, SubjectData, SubjectMetadata
 
     metadata = dict(metadata or {})
     image = read_image(url, storage_options)
@@ -266,7 +272,7 @@ def load_subjects(
     on_file: Callable[[str], None] | None = None,
 ) -> list[Any]:
     """SubjectData from masks, SubjectData documents (JSON/YAML) and BIDS folders, in the order given."""
-    from ..conversion import read
+    from neurodatahub.core.conversion import read
 
     subjects: list[Any] = []
     for source in sources:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UsageError
+from neurodatahub.core.errors import UsageError
 
 META_COLUMNS = ("subject_id", "session_id", "coordinate_space")
 LONG_COLUMNS = (*META_COLUMNS, "namespace", "key", "item", "value", "text")

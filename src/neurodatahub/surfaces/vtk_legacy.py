@@ -22,7 +22,7 @@ import re
 
 import numpy as np
 
-from .polydata import PolyData, VtkFormatError
+from neurodatahub.surfaces.polydata import PolyData, VtkFormatError
 
 TYPES = {
     "bit": None,

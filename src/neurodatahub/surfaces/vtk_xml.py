@@ -24,7 +24,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from .polydata import PolyData, VtkFormatError
+from neurodatahub.surfaces.polydata import PolyData, VtkFormatError
 
 TYPES = {
     "Int8": "i1",

@@ -4,7 +4,7 @@
 stream in bounded memory on any storage URL (see `conversion`).
 """
 
-from .conversion import (
+from neurodatahub.tractograms.conversion import (
     DEFAULT_EXCLUDE_PATTERNS,
     NoTractogramsError,
     OutputExistsError,

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import storage
-from ..errors import HubError, InputError, OutputError, UsageError
+from neurodatahub.core import storage
+from neurodatahub.core.errors import HubError, InputError, OutputError, UsageError
 
 TRK_SUFFIXES = (".trk", ".trk.gz")
 # HCP1065 names its cranial-nerve tracts CNII_L ... CNVIII_R (HCP842 adds CNX); anchored at the file name,
@@ -78,7 +78,7 @@ def trk_to_tck(
     per-streamline properties are dropped, since TCK has no place for them; the TRK grid is kept in
     header keys of the TCK.
     """
-    from ..conversion import convert
+    from neurodatahub.core.conversion import convert
 
     source, target = str(trk_path), str(output_path)
     if not _is_trk(source):
@@ -155,10 +155,10 @@ def merge_trk_to_tck(
 
 
 def _merge(files: list[str], target: str, overwrite: bool, storage_options: Mapping[str, Any] | None) -> None:
-    from .. import streaming
-    from ..conversion import open_stream, write_stream_checked
-    from ..formats.registry import get_format
-    from ..formats.tractograms import common
+    from neurodatahub.core import streaming
+    from neurodatahub.core.conversion import open_stream, write_stream_checked
+    from neurodatahub.core.registry import get_format
+    from neurodatahub.tractograms import common
 
     trk, tck = get_format("trk", kind=common.KIND), get_format("tck", kind=common.KIND)
     grids = []

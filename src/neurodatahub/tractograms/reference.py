@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import storage
-from ..errors import InputError, UsageError
-from ..formats.common import gunzipped_head
+from neurodatahub.core import storage
+from neurodatahub.core.codecs.gzip import gunzipped_head
+from neurodatahub.core.errors import InputError, UsageError
 
 OPTIONS = {
     "reference": "grid of the streamlines: URL of a NIfTI image, TRK or TRX file (its header only)",
@@ -34,7 +34,7 @@ HEADER_BYTES = 1 << 16  # enough for any NIfTI-1/2 header with extensions' start
 
 
 def grid(shape: Any, affine: Any) -> Any:
-    from ..models import ImageGrid
+    from neurodatahub.core.models import ImageGrid
 
     return ImageGrid(shape=np.asarray(shape, dtype=np.int64)[:3], affine=np.asarray(affine, dtype=np.float64))
 
@@ -52,7 +52,7 @@ def resolve(
     An unknown space, an unknown or ambiguous template grid, or a reference that contradicts the space
     or resolution given with it is a UsageError.
     """
-    from ..formats.tractograms.common import as_float
+    from neurodatahub.tractograms.common import as_float
 
     name = space_of(space)
     size = as_float(resolution, "resolution")
@@ -72,7 +72,7 @@ def resolve(
 
 def space_of(space: Any) -> str | None:
     """A space option checked against the schema's spaces (None when not given)."""
-    from ..models import CoordinateSpace
+    from neurodatahub.core.models import CoordinateSpace
 
     if space in (None, ""):
         return None
@@ -96,7 +96,7 @@ def required(model: Any, format_name: str, reference: Any, space: Any, resolutio
 
 def template_grid(space: str, resolution: float | None) -> Any:
     """The template grid of `space` at `resolution` mm; none or several is a clear error."""
-    from ..subjects.spaces import TEMPLATE_GRIDS
+    from neurodatahub.core.imaging.spaces import TEMPLATE_GRIDS
 
     of_space = [item for item in TEMPLATE_GRIDS if item.space == space]
     known = ", ".join(sorted({f"{item.space} {abs(item.zooms[0]):g} mm" for item in TEMPLATE_GRIDS}))
@@ -115,7 +115,7 @@ def template_grid(space: str, resolution: float | None) -> Any:
 
 
 def _check_resolution(found: Any, size: float, url: str) -> None:
-    from ..models.invariants import RESOLUTION_TOLERANCE_MM
+    from neurodatahub.core.checks import RESOLUTION_TOLERANCE_MM
 
     sizes = np.linalg.norm(found.affine[:3, :3], axis=0)
     if np.abs(sizes - size).max() > RESOLUTION_TOLERANCE_MM:
@@ -126,7 +126,7 @@ def _check_resolution(found: Any, size: float, url: str) -> None:
 
 def _agrees_with_template(found: Any, space: str, url: str | None) -> None:
     """A reference on another template's grid contradicts the space named with it."""
-    from ..subjects.spaces import detect_space
+    from neurodatahub.core.imaging.spaces import detect_space
 
     if found is None or url is None:
         return
@@ -142,7 +142,7 @@ def from_url(url: str, storage_options: Mapping[str, Any] | None = None) -> Any:
         return _trx_grid(url, storage_options)
     raw = gunzipped_head(head, url, HEADER_BYTES)
     if raw.startswith(b"TRACK"):
-        from ..formats.tractograms.trk import parse_header
+        from neurodatahub.tractograms.formats.trk import parse_header
 
         parsed = parse_header(raw[:1000], url)
         if parsed.grid is None:
@@ -154,7 +154,7 @@ def from_url(url: str, storage_options: Mapping[str, Any] | None = None) -> Any:
 
 
 def _nifti_grid(raw: bytes, url: str) -> Any:
-    from ..subjects.nifti import header_from_bytes
+    from neurodatahub.core.imaging.nifti import header_from_bytes
 
     header = header_from_bytes(raw, url)
     if header is None:

@@ -1,0 +1,354 @@
+"""The `hub` app: the main commands, the command groups of the kinds, and one line per error."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from neurodatahub import __version__
+from neurodatahub.core.errors import ExitCode, HubError
+from neurodatahub.core.terminal import (
+    EndpointOption,
+    JsonFlag,
+    ReadOption,
+    StorageOption,
+    pairs,
+    print_json,
+    print_table,
+    storage_options,
+)
+
+app = typer.Typer(
+    name="hub",
+    help="Schema-first catalog and converter hub for neuroscience data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+FsOption = Annotated[
+    float | None,
+    typer.Option("--fs", metavar="HZ", help="Sampling rate in Hz (times in samples, NWB resolution, Phy)."),
+]
+UnitsPathOption = Annotated[
+    str | None,
+    typer.Option("--units-path", metavar="PATH", help="NWB: the Units table to read when there are several."),
+]
+AllowPickleOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-pickle",
+        help="Load pickle files. Unpickling runs code from the file: only for files you trust.",
+    ),
+]
+FromOption = Annotated[
+    str | None, typer.Option("--from", metavar="FORMAT", help="Input format (default: detected).")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hub (neurodatahub) {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    """Schema-first catalog and converter hub for neuroscience data."""
+
+
+def _reader_options(units_path: str | None, fs: float | None, allow_pickle: bool) -> dict[str, Any]:
+    """The typed reading options that were given (an absent one is not passed at all)."""
+    options = {"units_path": units_path, "sampling_rate": fs, "allow_pickle": allow_pickle or None}
+    return {name: value for name, value in options.items() if value is not None}
+
+
+@app.command()
+def formats(
+    as_json: JsonFlag = False,
+    kind: Annotated[str | None, typer.Option(help="Only formats of this kind of data.")] = None,
+) -> None:
+    """List every format with what it reads, writes and cannot store."""
+    from neurodatahub.core.registry import all_formats
+
+    specs = [spec for spec in all_formats() if kind is None or spec.kind == kind]
+    if as_json:
+        print_json([spec.as_row() for spec in specs])
+        return
+    rows = [
+        [
+            spec.kind,
+            spec.name,
+            " ".join(spec.extensions) + (" (folder)" if spec.directory else ""),
+            "yes" if spec.read else "-",
+            "yes" if spec.write else "-",
+            "; ".join(spec.cannot_store) or "-",
+        ]
+        for spec in specs
+    ]
+    print_table("formats", ["kind", "format", "extensions", "read", "write", "cannot store"], rows)
+
+
+@app.command()
+def schema(
+    class_name: Annotated[
+        str | None, typer.Argument(metavar="[CLASS]", help="Class to print (default: all).")
+    ] = None,
+    list_classes: Annotated[bool, typer.Option("--list", help="List the class names.")] = False,
+) -> None:
+    """Print the JSON Schema of every class, or of one class."""
+    from neurodatahub.core.schema import class_names, class_schema, json_schema
+
+    if list_classes:
+        typer.echo("\n".join(class_names()))
+    else:
+        print_json(class_schema(class_name) if class_name else json_schema())
+
+
+@app.command()
+def info(
+    source: Annotated[str, typer.Argument(metavar="SRC", help="File, folder or URL.")],
+    from_format: FromOption = None,
+    class_name: Annotated[str | None, typer.Option("--class", help="Data class of a document.")] = None,
+    units_path: UnitsPathOption = None,
+    fs: FsOption = None,
+    allow_pickle: AllowPickleOption = False,
+    as_json: JsonFlag = False,
+    read_option: ReadOption = None,
+    storage_option: StorageOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Show the kind, format and a summary of a file (units, spikes, duration, rates, attributes...)."""
+    from neurodatahub.core.conversion import describe_file
+    from neurodatahub.core.registry import input_format
+
+    options = storage_options(storage_option, endpoint_url)
+    spec = input_format(source, from_format, options)
+    hint = {"class_name": class_name} if class_name and "class_name" in spec.read_options else {}
+    hint.update(_reader_options(units_path, fs, allow_pickle))
+    hint.update(pairs(read_option, "--read-option"))
+    summary = {
+        "path": source,
+        "kind": spec.kind,
+        "format": spec.name,
+        **describe_file(spec, source, options, **hint),
+    }
+    if as_json:
+        print_json(summary)
+    else:
+        print_table(source, ["field", "value"], [[key, value] for key, value in summary.items()])
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, folders or URLs to check.")],
+    from_format: FromOption = None,
+    class_name: Annotated[str | None, typer.Option("--class", help="Data class of the documents.")] = None,
+    units_path: UnitsPathOption = None,
+    fs: FsOption = None,
+    allow_pickle: AllowPickleOption = False,
+    as_json: JsonFlag = False,
+    read_option: ReadOption = None,
+    storage_option: StorageOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Check files against the schema.
+
+    Exit 0 when all are valid, 1 when one is invalid, 2 when one is unreadable.
+    """
+    from neurodatahub.core.validation import validate_path
+
+    options = storage_options(storage_option, endpoint_url)
+    outcomes = [
+        validate_path(
+            path,
+            format=from_format,
+            class_name=class_name,
+            storage_options=options,
+            read_options={
+                **_reader_options(units_path, fs, allow_pickle),
+                **pairs(read_option, "--read-option"),
+            },
+        )
+        for path in paths
+    ]
+    if as_json:
+        print_json([outcome.as_dict() for outcome in outcomes])
+    else:
+        for outcome in outcomes:
+            if outcome.valid:
+                typer.echo(f"ok       {outcome.path} ({outcome.format}, {outcome.model_class})")
+            elif outcome.problems:
+                typer.echo(f"invalid  {outcome.path} ({outcome.format})")
+                for problem in outcome.problems:
+                    typer.echo(f"         {problem['location']}: {problem['message']}")
+            else:
+                typer.echo(f"error    {outcome.error}")
+    code = max((outcome.exit_code for outcome in outcomes), default=0)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def convert(
+    source: Annotated[str, typer.Argument(metavar="SRC", help="Input file, folder or URL.")],
+    target: Annotated[str, typer.Argument(metavar="DST", help="Output file, folder or URL.")],
+    from_format: FromOption = None,
+    to_format: Annotated[
+        str | None, typer.Option("--to", metavar="FORMAT", help="Output format (default: by extension).")
+    ] = None,
+    style: Annotated[
+        str | None, typer.Option(help="HDF5 spike layout: ragged (default), group, paired or raster.")
+    ] = None,
+    time_unit: Annotated[
+        str | None, typer.Option("--time-unit", help="Output time unit: s, ms or samples (needs --fs).")
+    ] = None,
+    fs: FsOption = None,
+    bin_size_ms: Annotated[
+        float | None, typer.Option("--bin-size-ms", metavar="MS", help="Raster bin size in milliseconds.")
+    ] = None,
+    units_path: UnitsPathOption = None,
+    allow_pickle: AllowPickleOption = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="Fail instead of dropping what the output cannot store.")
+    ] = False,
+    checksum: Annotated[
+        bool, typer.Option(help="Record the input's and output's XXH3 digests in the provenance and report.")
+    ] = True,
+    report: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Write a JSON report of the conversion.")
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-O", metavar="KEY=VALUE", help="Writer option (repeatable)."),
+    ] = None,
+    read_option: ReadOption = None,
+    storage_option: StorageOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Convert between formats of the same kind of data, on local disk or any fsspec URL."""
+    from neurodatahub.core.conversion import convert as run
+
+    typed = {"style": style, "time_unit": time_unit, "bin_size_ms": bin_size_ms}
+    options = {
+        **_reader_options(units_path, fs, allow_pickle),
+        **{k: v for k, v in typed.items() if v is not None},
+    }
+    store = storage_options(storage_option, endpoint_url)
+    with _progress(source, store) as step:
+        result = run(
+            source,
+            target,
+            from_format=from_format,
+            to_format=to_format,
+            overwrite=overwrite,
+            strict=strict,
+            storage_options=store,
+            read_options=pairs(read_option, "--read-option"),
+            write_options=pairs(option, "--option"),
+            options=options,
+            checksum=checksum,
+            on_step=step,
+        )
+    for loss in result.losses or ():
+        count = f" ({loss.count})" if loss.count is not None else ""
+        typer.echo(f"lost: {loss.field}{count}: {loss.reason}", err=True)
+    typer.echo(
+        f"wrote {target} ({result.target.format}) from {source} ({result.source.format})"
+        f" in {result.duration_seconds:.2f} s"
+    )
+    if report is not None:
+        report.write_text(result.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8")
+
+
+LARGE_INPUT_BYTES = 64 * 2**20
+
+
+@contextlib.contextmanager
+def _progress(source: str, storage_options: dict[str, Any] | None) -> Any:
+    """A progress bar over the conversion's steps, for large inputs on a terminal; else nothing."""
+    from neurodatahub.core import storage
+    from neurodatahub.core.conversion import STEPS
+
+    quiet = not sys.stderr.isatty()
+    if not quiet:
+        try:
+            quiet = storage.size_of(source, storage_options) < LARGE_INPUT_BYTES
+        except HubError:
+            quiet = True  # the conversion itself will report the problem
+    if quiet:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("converting", total=len(STEPS))
+
+        def step(name: str) -> None:
+            bar.update(task, description=name, completed=STEPS.index(name))
+
+        yield step
+
+
+def _register_command_groups() -> None:
+    """Add the command group of every kind that has one: `neurodatahub.<package>.commands` defines
+    `register(app)` and imports only typer at the top (start-up time), the library inside its commands."""
+    import importlib
+    from pathlib import Path
+
+    from neurodatahub.core import kinds
+
+    root = Path(__file__).resolve().parent.parent
+    for package in kinds.kind_packages():
+        if (root / package / "commands.py").is_file():
+            importlib.import_module(f"neurodatahub.{package}.commands").register(app)
+
+
+_register_command_groups()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one clear line per error, exit codes by kind, tracebacks only with --debug.
+
+    Typer (standalone mode) reports its own usage errors with exit code 2; errors of the hub come out
+    of the command and are turned into one line here.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        app(args=args, prog_name="hub", standalone_mode=True)
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else ExitCode.USAGE)
+    except HubError as error:
+        if debug:
+            traceback.print_exc()
+        typer.echo(f"hub: error: {error}", err=True)
+        return error.exit_code
+    except Exception as error:  # a bug: say so in one line, keep the traceback for --debug
+        if debug:
+            traceback.print_exc()
+        typer.echo(
+            f"hub: internal error: {type(error).__name__}: {error} (rerun with --debug for details)", err=True
+        )
+        return ExitCode.INTERNAL
+    return ExitCode.OK
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,139 @@
+"""Connectivity matrices as a NumPy NPZ archive, read with `np.load(path, allow_pickle=False)` alone.
+
+Layout: `matrix` (N x N, the model's float dtype), `region_labels` (a unicode array, never objects);
+0-d unicode `measure`, `atlas`, `description` and 0-d bool `symmetric` when set; `metadata_json` (0-d
+unicode JSON text) when there is metadata. Deflated by default (`compress`). Archives are opened with
+allow_pickle=False: an object array is pickled Python, and loading it would run code from the file.
+Reading a foreign archive: `labels` is accepted for `region_labels`; without either, "0".."N-1".
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurodatahub.connectivity import common
+from neurodatahub.core import storage
+from neurodatahub.core.codecs.npz import npz_array
+from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.core.registry import FormatSpec, Probe, register_format
+
+ZIP_MAGIC = b"PK\x03\x04"
+TEXT_FIELDS = ("measure", "atlas", "description")
+WRITE_OPTIONS = {"compress": "deflate the arrays (savez_compressed); default true"}
+
+
+def write(conn: Any, path: Path, *, compress: bool = True) -> None:
+    if not isinstance(compress, bool):
+        raise UsageError(f"compress must be true or false, got {compress!r}")
+    arrays: dict[str, np.ndarray] = {
+        "matrix": np.asarray(conn.matrix),
+        "region_labels": np.array([str(label) for label in conn.region_labels], dtype=np.str_),
+    }
+    for name in TEXT_FIELDS:
+        if getattr(conn, name) is not None:
+            arrays[name] = np.str_(getattr(conn, name))
+    if conn.symmetric is not None:
+        arrays["symmetric"] = np.bool_(conn.symmetric)
+    if conn.metadata is not None:
+        arrays["metadata_json"] = np.str_(common.metadata_json(conn.metadata))
+    save_arrays(path, arrays, compress=compress)
+
+
+def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], *, compress: bool) -> None:
+    """What np.savez(_compressed) writes: one `<name>.npy` per array in a zip, deflated or stored.
+
+    Written member by member because numpy's functions take the names as keyword arguments, so an
+    array could not be called "file" or "allow_pickle"; objects are refused, never pickled.
+    """
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", compression=method, allowZip64=True) as archive:
+        for name, value in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+
+
+def load(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
+    """Every member of an NPZ archive, without unpickling anything (shared with the spectral NPZ)."""
+    with storage.open_read(url, storage_options) as handle:
+        try:
+            archive = np.load(handle, allow_pickle=False)
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+            raise InputError(f"{url}: not a readable NPZ archive ({error})") from error
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise InputError(f"{url} holds a single .npy array, not an NPZ archive")
+        with archive:
+            return {name: npz_array(archive, name, url) for name in archive.files}
+
+
+def _labels(arrays: Mapping[str, np.ndarray], count: int, url: str) -> list[str]:
+    labels = arrays.get("region_labels", arrays.get("labels"))
+    if labels is None:
+        return common.default_labels(count)
+    if labels.ndim != 1 or labels.dtype.kind not in "USiu":
+        raise InputError(
+            f"{url}: region_labels must be a 1-D array of text, got {labels.dtype} {labels.shape}"
+        )
+    if labels.dtype.kind == "S":
+        return [value.decode("utf-8", errors="replace") for value in labels.tolist()]
+    return [str(value) for value in labels.tolist()]
+
+
+def _symmetric(value: np.ndarray | None, url: str) -> bool | None:
+    if value is None:
+        return None
+    if value.shape != () or value.dtype.kind != "b":
+        raise InputError(f"{url}: symmetric must be a single boolean")
+    return bool(value)
+
+
+def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+    arrays = load(url, storage_options)
+    if "matrix" not in arrays:
+        raise InputError(f"{url} has no 'matrix' array (arrays: {', '.join(arrays) or 'none'})")
+    matrix = common.numeric_matrix(arrays["matrix"], url)
+    metadata = arrays.get("metadata_json")
+    return common.build(
+        matrix,
+        _labels(arrays, len(matrix), url),
+        symmetric=_symmetric(arrays.get("symmetric"), url),
+        metadata=None if metadata is None else common.metadata_from_json(metadata, url),
+        **{name: common.optional_text(arrays.get(name)) for name in TEXT_FIELDS},
+    )
+
+
+def member_names(probe: Probe) -> set[str]:
+    """Array names of a zip archive (from its central directory), or an empty set for anything else."""
+    if not probe.head.startswith(ZIP_MAGIC):
+        return set()
+    try:
+        with (
+            storage.open_read(probe.url, probe.storage_options) as handle,
+            zipfile.ZipFile(handle) as archive,
+        ):
+            return {name.removesuffix(".npy") for name in archive.namelist()}
+    except (zipfile.BadZipFile, OSError, InputError):
+        return set()
+
+
+def sniff(probe: Probe) -> bool:
+    return "matrix" in member_names(probe)
+
+
+register_format(
+    FormatSpec(
+        name="npz",
+        kind=common.KIND,
+        description="NumPy NPZ: matrix, region_labels (unicode), fields and metadata as text; no pickle",
+        extensions=(".npz",),
+        read=read,
+        write=write,
+        sniff=sniff,
+        write_options=WRITE_OPTIONS,
+        claims_extension=False,  # spike archives own .npz; a matrix archive is known by its arrays
+    )
+)

@@ -1,0 +1,39 @@
+"""Parquet and Arrow tables with the hub's header in the schema metadata."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from neurodatahub.core import storage
+from neurodatahub.core.errors import InputError
+
+HUB_METADATA_KEY = b"neurodatahub"  # Parquet/Arrow schema metadata holding the hub's own header
+HUB_METADATA_VERSION = 1
+
+
+def read_parquet_table(url: str, storage_options: Mapping[str, Any] | None = None) -> Any:
+    """A whole Parquet file as a pyarrow Table; damaged files are InputError, not pyarrow's exceptions."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with storage.open_read(url, storage_options) as handle:
+        try:
+            return pq.read_table(handle)
+        except (pa.ArrowException, OSError) as error:
+            raise InputError(f"{url}: not a readable Parquet file ({error})") from error
+
+
+def hub_metadata(table: Any, url: str) -> dict[str, Any]:
+    """The hub's header in a table's schema metadata ({} in files other tools wrote)."""
+    raw = (table.schema.metadata or {}).get(HUB_METADATA_KEY)
+    if raw is None:
+        return {}
+    try:
+        header = json.loads(raw)
+    except ValueError as error:
+        raise InputError(f"{url}: damaged neurodatahub metadata ({error})") from error
+    if not isinstance(header, dict) or header.get("version") != HUB_METADATA_VERSION:
+        raise InputError(f"{url}: neurodatahub metadata of an unknown layout")
+    return header

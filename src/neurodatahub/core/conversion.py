@@ -1,0 +1,448 @@
+"""Read -> validated model -> write -> reopen and check -> provenance: the one path every conversion takes."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from neurodatahub import __version__
+from neurodatahub.core import storage
+from neurodatahub.core.errors import HubError, InvalidDataError, LossError, OutputError, UsageError
+from neurodatahub.core.registry import FormatSpec, input_format, target_format
+
+
+def problems_of(error: ValidationError) -> list[dict[str, str]]:
+    """Pydantic's errors as {location, message}, without the validator plumbing in the location."""
+    problems = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        problems.append(
+            {"location": location or "(document)", "message": item["msg"].removeprefix("Value error, ")}
+        )
+    return problems
+
+
+def _first_problem(problems: list[dict[str, str]]) -> str:
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{first['location']}: {first['message']}{more}"
+
+
+def read(
+    url: str,
+    *,
+    format: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> BaseModel:
+    """Read any supported file into its validated model."""
+    spec = input_format(url, format, storage_options)
+    return read_as(spec, url, storage_options, **options)
+
+
+CHECKSUM_ALGORITHM = "xxh3_128"  # identifies inputs and outputs at memory speed (storage.checksum_of)
+STEPS = ("reading", "checksums", "writing and checking", "done")
+SHARED_OPTIONS = {"sampling_rate"}  # needed to read times in samples as much as to write them
+
+
+def route_options(
+    source: FormatSpec | None,
+    target: FormatSpec | None,
+    options: Mapping[str, Any],
+    output_options: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Send each option to the writer that declares it, else to the reader; one neither takes is an error.
+
+    Options describe the output (--style, --time-unit) unless only the reader knows them (--units-path);
+    the sampling rate goes to both, since reading samples needs it as much as writing them.
+    `output_options` (-O) stay with the writer, which names any it does not take, unless only the reader
+    declares one (the mask a folder of runs is read with): that one can only be meant for the reader.
+    """
+    read_options: dict[str, Any] = {}
+    write_options: dict[str, Any] = {}
+    for name, value in options.items():
+        to_writer = target is not None and name in target.write_options
+        reader_takes = source is not None and name in source.read_options
+        to_reader = reader_takes and (not to_writer or name in SHARED_OPTIONS)
+        if not (to_writer or to_reader):
+            formats = " -> ".join(spec.name for spec in (source, target) if spec is not None)
+            raise UsageError(f"option {name!r} does not apply to {formats}")
+        if to_writer:
+            write_options[name] = value
+        if to_reader:
+            read_options[name] = value
+    for name, value in (output_options or {}).items():
+        for_reader = (
+            source is not None
+            and name in source.read_options
+            and (target is None or name not in target.write_options)
+        )
+        (read_options if for_reader else write_options)[name] = value
+    return read_options, write_options
+
+
+def _check_declared(
+    options: Mapping[str, Any], declared: Mapping[str, str], spec: FormatSpec, role: str
+) -> None:
+    unknown = sorted(set(options) - set(declared))
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise UsageError(f"the {spec.name} {role} takes no option {', '.join(unknown)} (it takes: {known})")
+
+
+def read_as(
+    spec: FormatSpec, url: str, storage_options: Mapping[str, Any] | None = None, **options: Any
+) -> BaseModel:
+    if spec.read is None:
+        raise UsageError(f"format {spec.name!r} cannot be read")
+    _check_declared(options, spec.read_options, spec, "reader")
+    with invalid_data_of(url):
+        return spec.read(url, storage_options=storage_options, **options)
+
+
+@contextlib.contextmanager
+def invalid_data_of(url: str) -> Iterator[None]:
+    """Schema violations found while reading `url` (at once, or chunk by chunk) as InvalidDataError."""
+    try:
+        yield
+    except ValidationError as error:
+        problems = problems_of(error)
+        raise InvalidDataError(
+            f"{url} is not valid {error.title}: {_first_problem(problems)}", problems
+        ) from error
+
+
+@contextlib.contextmanager
+def open_stream(
+    spec: FormatSpec, url: str, storage_options: Mapping[str, Any] | None = None, **options: Any
+) -> Iterator[Any]:
+    """A `streaming.Stream` of `url`; chunks are validated as they are read."""
+    if spec.read_stream is None:
+        raise UsageError(f"format {spec.name!r} cannot be read piece by piece")
+    _check_declared(options, spec.read_options, spec, "reader")
+    with invalid_data_of(url), spec.read_stream(url, storage_options=storage_options, **options) as stream:
+        yield stream
+
+
+def summarize_file(
+    spec: FormatSpec, url: str, storage_options: Mapping[str, Any] | None = None, **options: Any
+) -> dict[str, Any]:
+    """The summary `hub info` prints; streamed formats are read chunk by chunk, never whole."""
+    from neurodatahub.core import streaming
+    from neurodatahub.core.summary import summarize
+
+    if spec.read_stream is None:
+        return summarize(read_as(spec, url, storage_options, **options))
+    with open_stream(spec, url, storage_options, **options) as stream:
+        return streaming.summarize_stream(stream.header, streaming.tally(stream.chunks))
+
+
+def describe_file(
+    spec: FormatSpec, url: str, storage_options: Mapping[str, Any] | None = None, **options: Any
+) -> dict[str, Any]:
+    """What `hub info` prints: the format's header-only summary when it has one, else `summarize_file`.
+
+    `hub validate` keeps reading everything (`summarize_file`): a header says nothing of the data.
+    """
+    if spec.describe is None:
+        return summarize_file(spec, url, storage_options, **options)
+    _check_declared(options, spec.read_options, spec, "reader")
+    with invalid_data_of(url):
+        return spec.describe(url, storage_options=storage_options, **options)
+
+
+def losses_of(spec: FormatSpec, model: BaseModel, **options: Any) -> list[Any]:
+    return list(spec.losses(model, **options)) if spec.losses else []
+
+
+def write(
+    model: BaseModel,
+    url: str,
+    *,
+    format: str | None = None,
+    overwrite: bool = False,
+    strict: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> list[Any]:
+    """Write a validated model atomically; returns what the format could not store."""
+    spec = target_format(url, _kind_of(model), format)
+    return _write_checked(spec, model, url, overwrite, strict, storage_options, options)
+
+
+def _kind_of(model: BaseModel) -> str | None:
+    from neurodatahub.core.registry import all_formats
+
+    name = type(model).__name__
+    kinds = {spec.kind for spec in all_formats() if spec.model == name}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _write_checked(
+    spec: FormatSpec,
+    model: BaseModel,
+    url: str,
+    overwrite: bool,
+    strict: bool,
+    storage_options: Mapping[str, Any] | None,
+    options: Mapping[str, Any],
+) -> list[Any]:
+    from neurodatahub.core import summary
+
+    if spec.write is None:
+        raise UsageError(f"format {spec.name!r} cannot be written")
+    _check_declared(options, spec.write_options, spec, "writer")
+    losses = _allowed_losses(spec, model, strict, options)
+    with _staged(spec, url, overwrite, storage_options) as tmp:
+        spec.write(model, tmp, **options)
+        try:
+            if spec.verify is not None:
+                spec.verify(model, tmp, **options)
+            elif spec.read is not None:
+                hint = {"class_name": type(model).__name__} if "class_name" in spec.read_options else {}
+                reopened = read_as(spec, str(tmp), **hint)
+                if not losses and not summary.same(summary.fingerprint(reopened), summary.fingerprint(model)):
+                    raise OutputError("it reads back as other data")
+        except HubError as error:
+            raise OutputError(f"{url}: what was written does not read back right ({error})") from error
+    return losses
+
+
+@contextlib.contextmanager
+def _staged(
+    spec: FormatSpec, url: str, overwrite: bool, storage_options: Mapping[str, Any] | None
+) -> Iterator[Any]:
+    """The local path a writer fills; it replaces `url` only once written and checked.
+
+    A format with sidecars (FormatSpec.sidecars) writes them beside that path under their final names,
+    in a private folder; they are placed first and the main file last, each atomically, so the main
+    file never appears without them (a failure while placing the main file can leave the new sidecars
+    beside the old one). Existing ones are refused together, before anything is written.
+    """
+    if spec.sidecars is None:
+        with storage.atomic_write(
+            url, overwrite=overwrite, directory=spec.directory, storage_options=storage_options
+        ) as tmp:
+            yield tmp
+        return
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    placed = [*spec.sidecars(url), url]
+    for each in placed:
+        if not overwrite and storage.exists(each, storage_options):
+            raise OutputError(f"{each} exists; pass --overwrite (overwrite=True) to replace it")
+    with tempfile.TemporaryDirectory(prefix="neurodatahub-") as folder:
+        yield Path(folder) / Path(url.rstrip("/")).name
+        for each in placed:
+            written = Path(folder) / Path(each).name
+            if not written.is_file():
+                raise OutputError(f"the writer produced no {each}")
+            with storage.atomic_write(each, overwrite=True, storage_options=storage_options) as tmp:
+                shutil.copyfile(written, tmp)
+
+
+def _allowed_losses(spec: FormatSpec, model: BaseModel, strict: bool, options: Mapping[str, Any]) -> list:
+    losses = losses_of(spec, model, **options)
+    if strict and losses:
+        listed = "; ".join(f"{loss.field}: {loss.reason}" for loss in losses)
+        raise LossError(f"{spec.name} cannot store everything (--strict): {listed}")
+    return losses
+
+
+def write_stream_checked(
+    spec: FormatSpec,
+    stream: Any,
+    url: str,
+    overwrite: bool,
+    strict: bool,
+    storage_options: Mapping[str, Any] | None,
+    options: Mapping[str, Any],
+) -> tuple[list[Any], dict[str, Any]]:
+    """Write a stream chunk by chunk, then read the output back as a stream and compare the tallies.
+
+    Memory stays at a few chunks whatever the size of the data; the check compares counts and sums of
+    every bulk array the writer did not declare it drops.
+    """
+    from neurodatahub.core import streaming
+
+    if spec.write_stream is None:
+        raise UsageError(f"format {spec.name!r} cannot be written piece by piece")
+    _check_declared(options, spec.write_options, spec, "writer")
+    losses = _allowed_losses(spec, stream.header, strict, options)
+    written: dict[str, Any] = {}
+    with storage.atomic_write(
+        url, overwrite=overwrite, directory=spec.directory, storage_options=storage_options
+    ) as tmp:
+        counted = streaming.Stream(stream.header, streaming.tallied(stream.chunks, written))
+        spec.write_stream(counted, tmp, **options)
+        if spec.read_stream is not None:
+            try:
+                with open_stream(spec, str(tmp)) as back:
+                    found = streaming.tally(back.chunks)
+            except HubError as error:
+                raise OutputError(f"{url}: what was written does not read back ({error})") from error
+            problems = streaming.differences(written, found, dropped=[loss.field for loss in losses])
+            if problems:
+                raise OutputError(f"{url}: what was written reads back as other data: {'; '.join(problems)}")
+    return losses, written
+
+
+def convert(
+    source: str,
+    target: str,
+    *,
+    from_format: str | None = None,
+    to_format: str | None = None,
+    overwrite: bool = False,
+    strict: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
+    read_options: Mapping[str, Any] | None = None,
+    write_options: Mapping[str, Any] | None = None,
+    options: Mapping[str, Any] | None = None,
+    checksum: bool = True,
+    on_step: Callable[[str], None] | None = None,
+) -> Any:
+    """Convert one file to another format of the same kind; returns a ConversionReport.
+
+    `read_options` and `write_options` go to the reader and the writer; `options` (the CLI's --style,
+    --time-unit, --fs...) go to whichever of the two declares each one. `on_step` hears each of STEPS.
+    """
+    from neurodatahub.core import summary
+    from neurodatahub.core.models import ActivityRecord
+
+    started = time.perf_counter()
+    source_spec = input_format(source, from_format, storage_options)
+    kind = None if source_spec.kind == "document" else source_spec.kind
+    if kind is None:  # a document holds any class: the class names the kind (documents are small)
+        kind = _kind_of(read_as(source_spec, source, storage_options, **dict(read_options or {})))
+    target_spec = target_format(target, kind, to_format)
+    routed_read, routed_write = route_options(source_spec, target_spec, options or {}, write_options)
+    read_options = {**routed_read, **dict(read_options or {})}
+    write_options = routed_write
+    announce = on_step or (lambda name: None)
+    announce("reading")
+    if source_spec.read_stream is not None and target_spec.write_stream is not None:
+        return _convert_stream(
+            source_spec, source, target_spec, target, overwrite, strict, storage_options,
+            read_options, write_options, checksum, announce, started,
+        )  # fmt: skip
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the input's digest while it is read (2 cores)
+        source_digest = pool.submit(_checksum, source, storage_options, checksum)
+        model = read_as(source_spec, source, storage_options, **read_options)
+        announce("checksums")
+        source_record = _file_record(source, source_spec, storage_options, source_digest.result())
+    if "provenance" in type(model).model_fields:
+        step = ActivityRecord(
+            timestamp=datetime.now(UTC),
+            function="neurodatahub.conversion",
+            software="neurodatahub",
+            version=__version__,
+            parameters={"from": source_spec.name, "to": target_spec.name, **write_options},
+            inputs=[source_record],
+        )
+        model = model.model_copy(update={"provenance": [*(model.provenance or []), step]})
+    announce("writing and checking")
+    losses = _write_checked(target_spec, model, target, overwrite, strict, storage_options, write_options)
+    announce("done")
+    return _report(
+        source_spec.kind,
+        source_record,
+        target_spec,
+        target,
+        storage_options,
+        checksum,
+        summary.summarize(model),
+        losses,
+        started,
+    )
+
+
+def _convert_stream(
+    source_spec: FormatSpec,
+    source: str,
+    target_spec: FormatSpec,
+    target: str,
+    overwrite: bool,
+    strict: bool,
+    storage_options: Mapping[str, Any] | None,
+    read_options: Mapping[str, Any],
+    write_options: Mapping[str, Any],
+    checksum: bool,
+    announce: Callable[[str], None],
+    started: float,
+) -> Any:
+    """convert() for data read and written piece by piece (tractograms, functional chunks)."""
+    from neurodatahub.core import streaming
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        source_digest = pool.submit(_checksum, source, storage_options, checksum)
+        with open_stream(source_spec, source, storage_options, **read_options) as stream:
+            announce("writing and checking")
+            losses, written = write_stream_checked(
+                target_spec, stream, target, overwrite, strict, storage_options, write_options
+            )
+            header = stream.header
+        announce("checksums")
+        source_record = _file_record(source, source_spec, storage_options, source_digest.result())
+    announce("done")
+    counts = streaming.summarize_stream(header, written)
+    return _report(
+        source_spec.kind,
+        source_record,
+        target_spec,
+        target,
+        storage_options,
+        checksum,
+        counts,
+        losses,
+        started,
+    )
+
+
+def _file_record(
+    url: str, spec: FormatSpec, storage_options: Mapping[str, Any] | None, digest: dict[str, Any]
+) -> Any:
+    from neurodatahub.core.models import FileRecord
+
+    return FileRecord(url=url, format=spec.name, size_bytes=storage.size_of(url, storage_options), **digest)
+
+
+def _report(
+    kind: str,
+    source_record: Any,
+    target_spec: FormatSpec,
+    target: str,
+    storage_options: Mapping[str, Any] | None,
+    checksum: bool,
+    counts: dict[str, Any],
+    losses: list[Any],
+    started: float,
+) -> Any:
+    from neurodatahub.core.models import ConversionReport
+
+    target_record = _file_record(
+        target, target_spec, storage_options, _checksum(target, storage_options, checksum)
+    )
+    return ConversionReport(
+        source=source_record,
+        target=target_record,
+        kind=kind,
+        model_class=counts["class"],
+        counts=counts,
+        losses=losses,
+        duration_seconds=time.perf_counter() - started,
+        software_version=__version__,
+    )
+
+
+def _checksum(url: str, storage_options: Mapping[str, Any] | None, wanted: bool) -> dict[str, Any]:
+    digest = storage.checksum_of(url, CHECKSUM_ALGORITHM, storage_options) if wanted else None
+    return {"checksum": digest, "checksum_algorithm": CHECKSUM_ALGORITHM} if digest else {}

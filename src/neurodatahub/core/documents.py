@@ -1,0 +1,184 @@
+"""Model documents: any data class as a JSON or YAML mapping, exactly as the JSON Schema describes it.
+
+A document does not name its class; the reader infers it from the keys (or takes `class_name`), so a
+catalog entry, a provenance record or a whole SpikeData can be validated and converted the same way.
+Documents are checked against the generated JSON Schema first, so `hub validate` agrees with any other
+JSON Schema validator (pydantic alone would coerce "yes" to True), then against the models' invariants.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from neurodatahub.core import storage
+from neurodatahub.core.errors import InputError, InvalidDataError, UsageError
+from neurodatahub.core.registry import FormatSpec, Probe, register_format
+
+DOCUMENT_OPTIONS = {"class_name": "data class of the document (default: inferred from its keys)"}
+YAML_KEY_LINE = re.compile(rb"^(---\s*$|[A-Za-z_][\w .-]*:(\s|$))")
+
+
+def concrete_classes() -> dict[str, Any]:
+    from neurodatahub_models.facts import CLASSES
+
+    from neurodatahub.core.models import MODEL_CLASSES
+
+    return {name: cls for name, cls in MODEL_CLASSES.items() if not CLASSES[name]["abstract"]}
+
+
+def infer_class(data: Any, url: str) -> str:
+    """The concrete class whose fields cover every key and whose required fields are all there.
+
+    When none has all its required fields, the one class whose fields still cover every key is taken,
+    so that validation can say what is missing instead of "no class fits".
+    """
+    if not isinstance(data, dict):
+        raise InputError(f"{url}: a model document is a mapping of field names to values")
+    keys = set(data)
+    classes = concrete_classes()
+    covering = {name: cls for name, cls in classes.items() if keys <= set(cls.model_fields)}
+    complete = [
+        name
+        for name, cls in covering.items()
+        if all(field in keys for field, info in cls.model_fields.items() if info.is_required())
+    ]
+    candidates = complete or list(covering)
+    if len(candidates) > 1:  # the most specific class (the largest share of its fields used) wins
+        share = {name: len(keys) / len(classes[name].model_fields) for name in candidates}
+        candidates = [name for name in candidates if share[name] == max(share.values())]
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates:
+        raise InputError(
+            f"{url}: the document fits several classes ({', '.join(sorted(candidates))});"
+            " name one with --class"
+        )
+    raise InputError(
+        f"{url}: the document fits no data class (unknown keys); name one with --class to see why"
+    )
+
+
+@cache
+def _json_schema_validator(class_name: str) -> Any:
+    import jsonschema
+
+    from neurodatahub.core.schema import class_schema
+
+    schema = class_schema(class_name)
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def _schema_problems(data: Any, class_name: str) -> list[dict[str, str]]:
+    errors = sorted(
+        _json_schema_validator(class_name).iter_errors(data), key=lambda error: list(error.absolute_path)
+    )
+    return [
+        {
+            "location": ".".join(str(part) for part in error.absolute_path) or "(document)",
+            "message": error.message,
+        }
+        for error in errors
+    ]
+
+
+def to_model(data: Any, url: str, class_name: str | None) -> Any:
+    classes = concrete_classes()
+    if class_name is not None and class_name not in classes:
+        raise UsageError(f"unknown class {class_name!r}; classes: {', '.join(sorted(classes))}")
+    name = class_name or infer_class(data, url)
+    problems = _schema_problems(data, name)
+    if problems:
+        first = problems[0]
+        raise InvalidDataError(
+            f"{url} is not valid {name}: {first['location']}: {first['message']}", problems
+        )
+    return classes[name].model_validate(data)
+
+
+def _load_text(url: str, storage_options: Any) -> str:
+    with storage.open_read(url, storage_options) as handle:
+        raw = handle.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{url}: not UTF-8 text ({error.reason} at byte {error.start})") from error
+
+
+def read_json(url: str, *, storage_options: Any = None, class_name: str | None = None) -> Any:
+    try:
+        data = json.loads(_load_text(url, storage_options))
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"{url}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from error
+    return to_model(data, url, class_name)
+
+
+def read_yaml(url: str, *, storage_options: Any = None, class_name: str | None = None) -> Any:
+    import yaml
+
+    try:
+        data = yaml.safe_load(_load_text(url, storage_options))
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        position = f" at line {where.line + 1} column {where.column + 1}" if where else ""
+        raise InputError(f"{url}: invalid YAML{position}: {getattr(error, 'problem', error)}") from error
+    return to_model(data, url, class_name)
+
+
+def _document(model: Any) -> Any:
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+def write_json(model: Any, path: Path) -> None:
+    path.write_text(json.dumps(_document(model), indent=2, allow_nan=True) + "\n", encoding="utf-8")
+
+
+def write_yaml(model: Any, path: Path) -> None:
+    import yaml
+
+    path.write_text(yaml.safe_dump(_document(model), sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def _first_text(probe: Probe) -> bytes:
+    return probe.head.lstrip(b"\xef\xbb\xbf \t\r\n")
+
+
+def sniff_json(probe: Probe) -> bool:
+    return _first_text(probe)[:1] == b"{"
+
+
+def sniff_yaml(probe: Probe) -> bool:
+    """YAML is a superset of JSON, so a JSON-looking file is YAML too; the extension then decides."""
+    lines = [line for line in _first_text(probe).splitlines() if line.strip() and not line.startswith(b"#")]
+    return bool(lines) and (sniff_json(probe) or YAML_KEY_LINE.match(lines[0]) is not None)
+
+
+register_format(
+    FormatSpec(
+        name="json",
+        kind="document",
+        description="Any data class as a JSON document (the generated JSON Schema describes it)",
+        extensions=(".json",),
+        read=read_json,
+        write=write_json,
+        sniff=sniff_json,
+        read_options=DOCUMENT_OPTIONS,
+    )
+)
+register_format(
+    FormatSpec(
+        name="yaml",
+        kind="document",
+        description="Any data class as a YAML document (same content as JSON)",
+        extensions=(".yaml", ".yml"),
+        read=read_yaml,
+        write=write_yaml,
+        sniff=sniff_yaml,
+        read_options=DOCUMENT_OPTIONS,
+    )
+)

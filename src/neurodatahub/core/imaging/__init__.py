@@ -1,0 +1,1 @@
+"""Imaging helpers several kinds share: NIfTI headers and images, template spaces and grids."""

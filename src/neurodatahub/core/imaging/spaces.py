@@ -1,0 +1,106 @@
+"""Which template space and voxel size a mask is in: from what the user, the metadata, the BIDS name or
+sidecar say, checked against each other and against the image's own affine.
+
+Only grids that identify one template are used for detection from the affine. The 197x233x189 1 mm grid
+is shared by the original MNI 2009a and 2009c releases, so it detects nothing; a grid not listed here
+needs its space named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurodatahub.core.checks import RESOLUTION_TOLERANCE_MM
+from neurodatahub.core.errors import InvalidDataError
+
+AFFINE_TOLERANCE_MM = 1e-3
+
+
+@dataclass(frozen=True)
+class TemplateGrid:
+    space: str
+    shape: tuple[int, int, int]
+    zooms: tuple[float, float, float]  # signed voxel sizes along the diagonal (-: stored left to right)
+    origin: tuple[float, float, float]  # world position of voxel (0, 0, 0)
+
+    def affine(self) -> np.ndarray:
+        matrix = np.diag([*self.zooms, 1.0])
+        matrix[:3, 3] = self.origin
+        return matrix
+
+
+# TemplateFlow grids (FSL's MNI152 for 6Asym) and the original MNI 2009 release grid
+TEMPLATE_GRIDS = (
+    TemplateGrid("MNI152NLin6Asym", (182, 218, 182), (-1.0, 1.0, 1.0), (90.0, -126.0, -72.0)),
+    TemplateGrid("MNI152NLin6Asym", (91, 109, 91), (-2.0, 2.0, 2.0), (90.0, -126.0, -72.0)),
+    TemplateGrid("MNI152NLin2009cAsym", (193, 229, 193), (1.0, 1.0, 1.0), (-96.0, -132.0, -78.0)),
+    TemplateGrid("MNI152NLin2009cAsym", (97, 115, 97), (2.0, 2.0, 2.0), (-96.0, -132.0, -78.0)),
+    TemplateGrid("MNI152NLin2009aAsym", (197, 233, 189), (1.0, 1.0, 1.0), (-98.0, -134.0, -72.0)),
+    TemplateGrid("MNI152NLin2009cAsym", (197, 233, 189), (1.0, 1.0, 1.0), (-98.0, -134.0, -72.0)),
+)
+
+
+class SpaceUnknownError(InvalidDataError):
+    """No source names the coordinate space (lacuna skips such files when loading a dataset)."""
+
+
+def detect_space(shape: Sequence[int], affine: np.ndarray) -> str | None:
+    """The template whose grid the image is on, when exactly one template has that grid."""
+    spaces = {
+        grid.space
+        for grid in TEMPLATE_GRIDS
+        if tuple(shape[:3]) == grid.shape and np.allclose(affine, grid.affine(), atol=AFFINE_TOLERANCE_MM)
+    }
+    return spaces.pop() if len(spaces) == 1 else None
+
+
+def voxel_sizes(affine: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)
+
+
+def detect_resolution(affine: np.ndarray) -> float | None:
+    """The isotropic voxel size of the affine (None when the voxels are not cubes within tolerance)."""
+    sizes = voxel_sizes(affine)
+    if np.ptp(sizes) > RESOLUTION_TOLERANCE_MM:
+        return None
+    return round(float(sizes.mean()), 6)
+
+
+def resolve_space(url: str, claims: dict[str, str | None], detected: str | None) -> str:
+    """The space every source agrees on; `claims` are in priority order (argument, metadata, ...)."""
+    given = {source: str(value) for source, value in claims.items() if value is not None}
+    if detected is not None:
+        given["affine"] = detected
+    if len(set(given.values())) > 1:
+        listed = ", ".join(f"{source} says {value}" for source, value in given.items())
+        raise InvalidDataError(f"{url}: the coordinate space is ambiguous: {listed}")
+    if not given:
+        raise SpaceUnknownError(
+            f"{url}: cannot tell the coordinate space (not on a known template grid); name it with"
+            " space=..., --space, a space- entity or a sidecar"
+        )
+    return next(iter(given.values()))
+
+
+def resolve_resolution(url: str, claims: dict[str, float | None], affine: np.ndarray) -> float:
+    """The highest-priority stated voxel size, each checked against the affine within 0.1 mm."""
+    sizes = voxel_sizes(affine)
+    for source, value in claims.items():
+        if value is not None and np.abs(sizes - value).max() > RESOLUTION_TOLERANCE_MM:
+            raise InvalidDataError(
+                f"{url}: {source} says the resolution is {value} mm but the affine's voxel sizes are"
+                f" {np.round(sizes, 3).tolist()} mm (tolerance {RESOLUTION_TOLERANCE_MM} mm)"
+            )
+    stated = [float(value) for value in claims.values() if value is not None]
+    if stated:
+        return stated[0]
+    detected = detect_resolution(affine)
+    if detected is None:
+        raise InvalidDataError(
+            f"{url}: voxels are not isotropic ({np.round(sizes, 3).tolist()} mm); a lesion mask needs one"
+            " resolution"
+        )
+    return detected

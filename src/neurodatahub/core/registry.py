@@ -1,0 +1,281 @@
+"""The format registry: what each format is, reads, writes and cannot store.
+
+Every module in a kind's `formats` package (`neurodatahub.<package>.formats`, packages named by the
+schema) is a format module, as is `core.documents`: it calls `register_format` at import and keeps its
+heavy imports inside its functions. They are found and imported on first use, so adding a format is
+adding a module, and `hub --help` stays fast. A format's pivot class is its kind's, from the schema.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from neurodatahub.core import kinds, storage
+from neurodatahub.core.errors import InputError, UsageError
+
+CORE_FORMAT_MODULES = ("neurodatahub.core.documents",)
+
+Reader = Callable[..., Any]  # (url, *, storage_options, **options) -> validated model
+Writer = Callable[..., None]  # (model, local_path, **options) -> None, writes one file or folder
+Verifier = Callable[..., None]  # (model, local_path, **options) -> None, raises when the output is wrong
+LossCheck = Callable[..., list]  # (model, **options) -> list of Loss records
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What sniffers look at: the first bytes of a file, or the names in a folder."""
+
+    url: str
+    storage_options: Mapping[str, Any] | None = None
+
+    @cached_property
+    def is_dir(self) -> bool:
+        return storage.is_dir(self.url, self.storage_options)
+
+    @cached_property
+    def head(self) -> bytes:
+        return b"" if self.is_dir else storage.read_head(self.url, storage_options=self.storage_options)
+
+    @cached_property
+    def names(self) -> list[str]:
+        return storage.list_names(self.url, self.storage_options) if self.is_dir else []
+
+    @cached_property
+    def hdf5_root(self) -> tuple[dict[str, str], set[str]] | None:
+        """Root attributes (as text) and the paths of the first two levels of an HDF5 file, else None.
+
+        Several formats are HDF5 inside (NWB, spike styles, spectral caches); they tell themselves
+        apart by these, read once per probe.
+        """
+        from neurodatahub.core.codecs.hdf5 import is_hdf5, open_hdf5, text
+
+        if self.is_dir or not is_hdf5(self.head):
+            return None
+        try:
+            with open_hdf5(self.url, self.storage_options) as file:
+                paths = set(file.keys())
+                for name in list(paths):
+                    if hasattr(file[name], "keys"):
+                        paths.update(f"{name}/{child}" for child in file[name])
+                return {key: text(value) for key, value in file.attrs.items()}, paths
+        except InputError:
+            return None
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """One file format of one kind of data."""
+
+    name: str
+    kind: str  # a value of the schema's DataKind
+    description: str
+    extensions: tuple[str, ...]
+    read: Reader | None = None
+    write: Writer | None = None
+    sniff: Callable[[Probe], bool] | None = None
+    read_options: Mapping[str, str] = field(default_factory=dict)
+    write_options: Mapping[str, str] = field(default_factory=dict)
+    cannot_store: tuple[str, ...] = ()
+    losses: LossCheck | None = None
+    directory: bool = False
+    # a cheap check that a file just written holds the model; without one it is read back in full
+    verify: Verifier | None = None
+    # False: an input is this format only when its content says so (the extension belongs to a format
+    # of another kind); the extension still names it as an output
+    claims_extension: bool = True
+    # companion files the writer puts beside the main file (a JSON sidecar): main url -> their urls;
+    # conversions refuse existing ones without overwrite and place them together with the main file
+    sidecars: Callable[[str], tuple[str, ...]] | None = None
+    # formats of data larger than memory read and write a `streaming.Stream` (header, then chunks);
+    # `read` and `write` are derived from them when not given
+    read_stream: Callable[..., Any] | None = None
+    write_stream: Callable[..., None] | None = None
+    # a summary from the header alone, (url, *, storage_options, **read options) -> dict with "class":
+    # `hub info` uses it so that data too big to read through is described in a few reads
+    describe: Callable[..., dict[str, Any]] | None = None
+
+    @property
+    def model(self) -> str:
+        """The pivot class of the format's kind ("*": documents hold any class)."""
+        return kinds.pivot_class(self.kind) or "*"
+
+    def matches_extension(self, url: str) -> bool:
+        name = Path(url.rstrip("/")).name.lower()
+        return any(name.endswith(ext) for ext in self.extensions)
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "model": self.model,
+            "extensions": list(self.extensions),
+            "read": self.read is not None,
+            "write": self.write is not None,
+            "directory": self.directory,
+            "description": self.description,
+            "read_options": dict(self.read_options),
+            "write_options": dict(self.write_options),
+            "cannot_store": list(self.cannot_store),
+            "streams": self.read_stream is not None or self.write_stream is not None,
+        }
+
+
+# keyed by (kind, name): formats of different kinds may share a name (spike and region tables are both "tsv")
+_FORMATS: dict[tuple[str, str], FormatSpec] = {}
+_loaded = False
+
+
+def register_format(spec: FormatSpec) -> FormatSpec:
+    if spec.kind not in kinds.kind_names():
+        raise ValueError(f"format {spec.name!r}: {spec.kind!r} is not a kind of the schema (DataKind)")
+    if (spec.kind, spec.name) in _FORMATS:
+        raise ValueError(f"format {spec.name!r} of {spec.kind} data is registered twice")
+    if spec.read is None and spec.read_stream is not None:
+        spec = replace(spec, read=_reader_from_stream(spec.read_stream))
+    if spec.write is None and spec.write_stream is not None:
+        spec = replace(spec, write=_writer_from_stream(spec.write_stream))
+    _FORMATS[(spec.kind, spec.name)] = spec
+    return spec
+
+
+def _reader_from_stream(read_stream: Callable[..., Any]) -> Reader:
+    def read(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> Any:
+        from neurodatahub.core.streaming import collect
+
+        with read_stream(url, storage_options=storage_options, **options) as stream:
+            return collect(stream)
+
+    return read
+
+
+def _writer_from_stream(write_stream: Callable[..., None]) -> Writer:
+    def write(model: Any, path: Path, **options: Any) -> None:
+        from neurodatahub.core.streaming import Stream
+
+        write_stream(Stream.of(model), path, **options)
+
+    return write
+
+
+def format_modules() -> list[str]:
+    """Names of the built-in format modules, in a stable order (found on disk, not imported)."""
+    root = Path(__file__).resolve().parent.parent
+    found = list(CORE_FORMAT_MODULES)
+    for package in kinds.kind_packages():
+        folder = root / package / "formats"
+        found += sorted(
+            f"neurodatahub.{package}.formats.{info.name}"
+            for info in pkgutil.iter_modules([str(folder)])
+            if not info.ispkg
+        )
+    return found
+
+
+def _ensure_loaded() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in format_modules():
+            importlib.import_module(module)
+
+
+def all_formats() -> list[FormatSpec]:
+    _ensure_loaded()
+    return sorted(_FORMATS.values(), key=lambda spec: (spec.kind, spec.name))
+
+
+def get_format(name: str, kind: str | None = None) -> FormatSpec:
+    """The format called `name` (of `kind`, when several kinds have a format of that name)."""
+    candidates = formats_named(name, kind)
+    if len(candidates) > 1:
+        kinds = ", ".join(spec.kind for spec in candidates)
+        raise UsageError(f"format {name!r} exists for {kinds} data; say which kind")
+    return candidates[0]
+
+
+def formats_named(name: str, kind: str | None = None) -> list[FormatSpec]:
+    _ensure_loaded()
+    found = [
+        spec
+        for (spec_kind, spec_name), spec in _FORMATS.items()
+        if spec_name == name and kind in (None, spec_kind)
+    ]
+    if not found:
+        known = ", ".join(sorted({spec_name for _, spec_name in _FORMATS}))
+        raise UsageError(
+            f"unknown format {name!r}{f' for {kind} data' if kind else ''}; known formats: {known}"
+        )
+    return found
+
+
+def input_format(
+    url: str, name: str | None = None, storage_options: Mapping[str, Any] | None = None
+) -> FormatSpec:
+    """The format to read `url` as: the one named (its content decides between kinds), else detected."""
+    if name is None:
+        return detect_format(url, storage_options)
+    candidates = formats_named(name)
+    if len(candidates) > 1:
+        probe = Probe(url, storage_options)
+        candidates = (
+            [spec for spec in candidates if spec.sniff is not None and spec.sniff(probe)]
+            or [spec for spec in candidates if spec.claims_extension]
+            or candidates
+        )
+    if len(candidates) > 1:
+        kinds = ", ".join(spec.kind for spec in candidates)
+        raise UsageError(
+            f"{url}: format {name!r} exists for {kinds} data and the content does not tell which"
+        )
+    return candidates[0]
+
+
+def detect_format(url: str, storage_options: Mapping[str, Any] | None = None) -> FormatSpec:
+    """The format of an existing input: by content first, by extension second."""
+    _ensure_loaded()
+    if not storage.exists(url, storage_options):
+        raise InputError(f"{url}: no such file or directory")
+    probe = Probe(url, storage_options)
+    readable = [spec for spec in all_formats() if spec.read is not None and spec.directory == probe.is_dir]
+    by_content = [spec for spec in readable if spec.sniff is not None and spec.sniff(probe)]
+    by_extension = [spec for spec in readable if spec.matches_extension(url)]
+    both = [spec for spec in by_content if spec in by_extension]
+    by_extension = [spec for spec in by_extension if spec.claims_extension]
+    for candidates in (both, by_content, by_extension):
+        if candidates:
+            return candidates[0]
+    raise InputError(f"cannot tell the format of {url}; name it with --from (see `hub formats`)")
+
+
+def target_format(url: str, kind: str | None = None, name: str | None = None) -> FormatSpec:
+    """The format to write `url` in: the one named, else the one its extension says, within a kind.
+
+    Documents hold any kind of data, so they are a fallback for every kind.
+    """
+    kinds = (kind, "document") if kind else None
+    if name is not None:
+        candidates = [spec for spec in formats_named(name) if kinds is None or spec.kind in kinds]
+        if not candidates:
+            raise UsageError(f"format {name!r} does not hold {kind} data")
+    else:
+        candidates = [
+            spec for spec in all_formats() if spec.write is not None and spec.matches_extension(url)
+        ]
+        candidates = [spec for spec in candidates if kinds is None or spec.kind in kinds]
+        if not candidates:
+            hint = f" for {kind} data" if kind else ""
+            raise UsageError(f"no writable format{hint} has the extension of {url}; name one with --to")
+    # the data's own kind first, then documents (which hold anything); with no kind known, documents
+    candidates.sort(key=lambda spec: (spec.kind != kind, spec.kind != "document"))
+    if kind is None and len({spec.kind for spec in candidates}) > 1 and candidates[0].kind != "document":
+        raise UsageError(f"{url}: several kinds of data use that format; name the kind")
+    spec = candidates[0]
+    if spec.write is None:
+        raise UsageError(f"format {spec.name!r} cannot be written")
+    return spec

@@ -1,0 +1,287 @@
+"""The only place that opens files: fsspec URLs in, block-cached reads, atomic writes.
+
+Readers get a file object (`open_read`) or, for libraries that need a real path, a local copy
+(`local_copy`). Writers never touch the destination: they write into a local temporary path handed out
+by `atomic_write`, which moves it into place (or uploads it, for object stores) only when the writer
+and its checks succeed. A failed conversion therefore leaves no half file and never damages an
+existing one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import mmap
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from neurodatahub.core.errors import InputError, OutputError, StorageError
+
+REMOTE_BLOCK_SIZE = 2 * 1024 * 1024  # 2 MiB blocks: few requests, little over-read (FORMATS.md 5)
+HASH_CHUNK = 8 * 1024 * 1024
+S3_PROTOCOLS = ("s3", "s3a")
+
+
+def protocol_of(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else "file"
+
+
+def is_local(url: str) -> bool:
+    return protocol_of(url) in ("file", "local")
+
+
+def local_path(url: str) -> Path:
+    """Path of a local URL (plain path or file://)."""
+    return Path(url[len("file://") :] if url.startswith("file://") else url).expanduser()
+
+
+def returned(url: str | Path) -> Path | str:
+    """What a peer-compatible function returns for a file it wrote: a Path, as the peers do, for local
+    files; the URL itself for remote ones (a Path would mangle `s3://`)."""
+    url = str(url)
+    return local_path(url) if is_local(url) else url
+
+
+def s3_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """s3fs options from the standard AWS variables plus explicit ones, which win.
+
+    Credentials and regions come from botocore's usual chain (AWS_ACCESS_KEY_ID, AWS_PROFILE,
+    ~/.aws/config...). The endpoint is resolved here because older botocore releases ignore
+    AWS_ENDPOINT_URL, and S3-compatible stores (MinIO, Ceph, moto) need it.
+    """
+    resolved: dict[str, Any] = {}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        resolved["endpoint_url"] = endpoint
+    if os.environ.get("AWS_PROFILE"):
+        resolved["profile"] = os.environ["AWS_PROFILE"]
+    resolved.update(options or {})
+    return resolved
+
+
+def filesystem(url: str, storage_options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
+    """The fsspec filesystem and the path within it for a URL."""
+    import fsspec
+
+    protocol = protocol_of(url)
+    options = s3_options(storage_options) if protocol in S3_PROTOCOLS else dict(storage_options or {})
+    try:
+        fs, path = fsspec.core.url_to_fs(url, **options)
+    except (ImportError, ValueError) as error:
+        raise InputError(f"cannot open {url}: {error}") from error
+    return fs, path
+
+
+@contextlib.contextmanager
+def _storage_errors(url: str) -> Iterator[None]:
+    """Turn backend failures into hub errors that name the URL."""
+    try:
+        yield
+    except FileNotFoundError as error:
+        raise InputError(f"{url}: no such file or directory") from error
+    except IsADirectoryError as error:
+        raise InputError(f"{url} is a directory, not a file") from error
+    except PermissionError as error:
+        raise StorageError(f"{url}: permission denied ({error})") from error
+    except (ConnectionError, TimeoutError) as error:
+        raise StorageError(f"{url}: storage backend unreachable ({error})") from error
+
+
+def exists(url: str, storage_options: Mapping[str, Any] | None = None) -> bool:
+    if is_local(url):
+        return local_path(url).exists()
+    fs, path = filesystem(url, storage_options)
+    with _storage_errors(url):
+        return fs.exists(path)
+
+
+def is_dir(url: str, storage_options: Mapping[str, Any] | None = None) -> bool:
+    if is_local(url):
+        return local_path(url).is_dir()
+    fs, path = filesystem(url, storage_options)
+    with _storage_errors(url):
+        return fs.isdir(path)
+
+
+def list_names(url: str, storage_options: Mapping[str, Any] | None = None) -> list[str]:
+    """Names of the entries of a directory (not recursive)."""
+    if is_local(url):
+        return sorted(entry.name for entry in local_path(url).iterdir())
+    fs, path = filesystem(url, storage_options)
+    with _storage_errors(url):
+        return sorted(Path(entry).name for entry in fs.ls(path, detail=False))
+
+
+def join(url: str, name: str) -> str:
+    return str(local_path(url) / name) if is_local(url) else url.rstrip("/") + "/" + name
+
+
+@contextlib.contextmanager
+def open_read(url: str, storage_options: Mapping[str, Any] | None = None) -> Iterator[IO[bytes]]:
+    """A binary file object; remote files are read through a block cache, never in one piece."""
+    with _storage_errors(url):
+        if is_local(url):
+            with open(local_path(url), "rb") as handle:
+                yield handle
+            return
+        fs, path = filesystem(url, storage_options)
+        with fs.open(path, "rb", cache_type="blockcache", block_size=REMOTE_BLOCK_SIZE) as handle:
+            yield handle
+
+
+def read_head(url: str, size: int = 4096, storage_options: Mapping[str, Any] | None = None) -> bytes:
+    with open_read(url, storage_options) as handle:
+        return handle.read(size)
+
+
+@contextlib.contextmanager
+def local_copy(url: str, storage_options: Mapping[str, Any] | None = None) -> Iterator[Path]:
+    """A local path to the data: the file itself when local, else a temporary download (file or folder)."""
+    if is_local(url):
+        path = local_path(url)
+        if not path.exists():
+            raise InputError(f"{url}: no such file or directory")
+        yield path
+        return
+    fs, path = filesystem(url, storage_options)
+    with tempfile.TemporaryDirectory(prefix="neurodatahub-") as tmp:
+        target = Path(tmp) / (Path(path).name or "download")
+        with _storage_errors(url):
+            fs.get(path, str(target), recursive=fs.isdir(path))
+        yield target
+
+
+def _refuse_existing(url: str, overwrite: bool, storage_options: Mapping[str, Any] | None) -> None:
+    if not overwrite and exists(url, storage_options):
+        raise OutputError(f"{url} exists; pass --overwrite (overwrite=True) to replace it")
+
+
+@contextlib.contextmanager
+def atomic_write(
+    url: str,
+    *,
+    overwrite: bool = False,
+    directory: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
+) -> Iterator[Path]:
+    """Yield a local temporary path to write; on success it replaces `url`, on failure it vanishes.
+
+    Local targets get their temporary beside them (same filesystem, so the final move is atomic);
+    remote targets are written to a local temporary and uploaded once complete.
+    """
+    _refuse_existing(url, overwrite, storage_options)
+    if is_local(url):
+        target = local_path(url)
+        if not target.parent.is_dir():
+            raise OutputError(f"cannot write {url}: folder {target.parent} does not exist")
+        staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
+        try:
+            if directory:
+                staging.mkdir()
+            yield staging
+            _move_into_place(staging, target)
+        finally:
+            _remove(staging)
+        return
+    with tempfile.TemporaryDirectory(prefix="neurodatahub-") as tmp:
+        staging = Path(tmp) / Path(url.rstrip("/")).name
+        if directory:
+            staging.mkdir()
+        yield staging
+        _upload(staging, url, directory, storage_options)
+
+
+def add_files(staging: Path, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
+    """Put the files of a local folder into a folder at `url`, each atomically, leaving its other files.
+
+    For tools whose convention is to add files to an existing folder (a sorter's output folder holds
+    the recording too); the folder and its parents are created when missing.
+    """
+    if is_local(url):
+        local_path(url).mkdir(parents=True, exist_ok=True)
+    for source in sorted(staging.iterdir()):
+        with atomic_write(join(url, source.name), overwrite=True, storage_options=storage_options) as tmp:
+            shutil.copyfile(source, tmp)
+
+
+def _move_into_place(staging: Path, target: Path) -> None:
+    if not staging.exists():
+        raise OutputError(f"the writer produced nothing for {target}")
+    if staging.is_dir() and target.exists():
+        # a folder cannot be replaced in one rename: move the old one aside first, then drop it
+        retired = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
+        target.rename(retired)
+        try:
+            staging.rename(target)
+        except OSError:
+            retired.rename(target)
+            raise
+        _remove(retired)
+    else:
+        os.replace(staging, target)
+
+
+def _upload(staging: Path, url: str, directory: bool, storage_options: Mapping[str, Any] | None) -> None:
+    if not staging.exists():
+        raise OutputError(f"the writer produced nothing for {url}")
+    fs, path = filesystem(url, storage_options)
+    with _storage_errors(url):
+        if directory:
+            if fs.exists(path):
+                fs.rm(path, recursive=True)
+            fs.put(str(staging), path, recursive=True)
+        else:
+            fs.put_file(str(staging), path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def size_of(url: str, storage_options: Mapping[str, Any] | None = None) -> int:
+    """Size in bytes of a file, or of all files below a folder."""
+    if is_local(url):  # without fsspec: its import alone costs more than the call
+        path = local_path(url)
+        if path.is_dir():
+            return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
+        with _storage_errors(url):
+            return path.stat().st_size
+    fs, path = filesystem(url, storage_options)
+    with _storage_errors(url):
+        return int(fs.du(path, total=True)) if fs.isdir(path) else int(fs.size(path))
+
+
+def checksum_of(
+    url: str, algorithm: str = "sha256", storage_options: Mapping[str, Any] | None = None
+) -> str | None:
+    """Hex digest of a file's bytes, streamed; None for folders (no single digest to give).
+
+    sha256, sha1 and md5 come from hashlib (publishers give those); xxh3_128 from xxhash, fast enough
+    (about 10 GB/s) to identify every file a conversion touches without slowing it.
+    """
+    if is_dir(url, storage_options):
+        return None
+    if algorithm == "xxh3_128":
+        import xxhash
+
+        digest: Any = xxhash.xxh3_128()
+    else:
+        digest = hashlib.new(algorithm)
+    if is_local(url):  # hash the page cache in place: no copies through Python buffers
+        with open(local_path(url), "rb") as handle:
+            if os.fstat(handle.fileno()).st_size:
+                with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                    digest.update(mapped)
+        return digest.hexdigest()
+    with open_read(url, storage_options) as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,1 +1,0 @@
-"""Region statistics tables (ExtractionResult) in every table format."""

@@ -1,1 +1,0 @@
-"""Surface meshes (SurfaceMesh): GIfTI, FreeSurfer, PLY, OBJ, STL, legacy VTK and VTP."""

@@ -1,1 +1,0 @@
-"""Tractogram formats (TRK, TCK, TRX): streamed readers and writers of the Tractogram model."""

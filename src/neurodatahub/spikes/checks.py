@@ -1,0 +1,105 @@
+"""Spike trains: the invariants of SpikeData and RawData, and the summary `hub info` prints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from neurodatahub.core import arrays
+from neurodatahub.core.checks import (
+    invariant,
+    require_per_element,
+    require_unique,
+)
+from neurodatahub.core.summary import summarizes
+
+TIME_UNIT_SECONDS = {"s": 1.0, "ms": 1e-3}
+
+
+@invariant("SpikeData")
+def _spike_data(spikes: Any) -> None:
+    n_units, n_spikes = len(spikes.unit_ids), len(spikes.spike_times)
+    index = spikes.spike_times_index
+    if len(index) != n_units:
+        raise ValueError(f"spike_times_index has {len(index)} entries for {n_units} units")
+    require_unique(spikes.unit_ids, "unit_ids")
+    if n_units and (index[0] < 0 or not arrays.is_nondecreasing(index)):
+        raise ValueError("spike_times_index must be non-negative and non-decreasing")
+    last = int(index[-1]) if n_units else 0
+    if last != n_spikes:
+        raise ValueError(f"spike_times_index ends at {last} but there are {n_spikes} spike times")
+    unit_ends = np.asarray(index)
+    unit_starts = np.concatenate([[0], unit_ends[:-1]]) if n_units else unit_ends
+    filled = unit_ends > unit_starts
+    firsts = spikes.spike_times[unit_starts[filled]]
+    lasts = spikes.spike_times[unit_ends[filled] - 1]
+    # a break outside a unit start is a NaN or an unsorted unit; with none, each unit is sorted and free
+    # of NaN, so finite ends prove every time finite (see arrays.breaks)
+    if (~np.isin(arrays.breaks(spikes.spike_times), unit_starts)).any() or not (
+        np.isfinite(firsts).all() and np.isfinite(lasts).all()
+    ):
+        _explain_bad_times(spikes, unit_starts, unit_ends)
+    # each unit is sorted, so the extremes are among the first and last spikes of the units
+    if filled.any():
+        first, last = firsts.min(), lasts.max()
+        end = spikes.start_time + spikes.length
+        slack = 1e-9 * max(1.0, abs(end))
+        if first < spikes.start_time - slack or last > end + slack:
+            raise ValueError(
+                f"spike times span [{first}, {last}] outside the recording window "
+                f"[{spikes.start_time}, {end}] {spikes.time_unit}"
+            )
+    if spikes.time_unit == "samples" and not spikes.sampling_rate:
+        raise ValueError("times in samples need a sampling_rate > 0")
+    require_per_element(spikes.unit_attributes, n_units, "unit attribute")
+
+
+def _explain_bad_times(spikes: Any, unit_starts: np.ndarray, unit_ends: np.ndarray) -> None:
+    """The precise (slower) scan, run only when the fast one found something: which spike, which unit."""
+    bad, descents = arrays.scan_times(spikes.spike_times)
+    if bad is not None:
+        raise ValueError(f"spike time {bad} is {spikes.spike_times[bad]}: spike times must be finite")
+    unsorted = descents[~np.isin(descents, unit_starts)]
+    if unsorted.size:
+        unit = int(np.searchsorted(unit_ends, unsorted[0], side="right"))
+        raise ValueError(f"spike times of unit {spikes.unit_ids[unit]} are not sorted")
+
+
+@invariant("RawData")
+def _raw_data(raw: Any) -> None:
+    if raw.time is None and not raw.sampling_rate:
+        raise ValueError("raw data needs a time vector or a sampling_rate")
+    if raw.time is not None and len(raw.time) != raw.data.shape[1]:
+        raise ValueError(f"raw time has {len(raw.time)} entries for {raw.data.shape[1]} samples")
+
+
+def _extremes(spikes: Any) -> tuple[float, float] | None:
+    """First and last spike: each unit is sorted, so only its ends are looked at."""
+    ends = np.asarray(spikes.spike_times_index, dtype=np.int64)
+    starts = np.concatenate([[0], ends[:-1]]) if ends.size else ends
+    filled = ends > starts
+    if not filled.any():
+        return None
+    return float(spikes.spike_times[starts[filled]].min()), float(spikes.spike_times[ends[filled] - 1].max())
+
+
+@summarizes("SpikeData")
+def _spikes(spikes: Any) -> dict[str, Any]:
+    n_units, n_spikes = len(spikes.unit_ids), len(spikes.spike_times)
+    scale = TIME_UNIT_SECONDS.get(spikes.time_unit) or (1.0 / spikes.sampling_rate)
+    duration_s = spikes.length * scale
+    bounds = _extremes(spikes)
+    return {
+        "units": n_units,
+        "spikes": n_spikes,
+        "time_unit": spikes.time_unit,
+        "start_time": spikes.start_time,
+        "duration_s": duration_s,
+        "first_spike_s": bounds[0] * scale if bounds else None,
+        "last_spike_s": bounds[1] * scale if bounds else None,
+        "mean_rate_hz": (n_spikes / n_units / duration_s) if n_units and duration_s > 0 else None,
+        "empty_units": int(np.count_nonzero(np.diff(np.asarray(spikes.spike_times_index), prepend=0) == 0)),
+        "sampling_rate_hz": spikes.sampling_rate,
+        "unit_attributes": [column.name for column in spikes.unit_attributes or ()],
+    }

@@ -1,0 +1,444 @@
+"""Generic HDF5 spike files in spikelab's four styles: ragged, group, paired and raster.
+
+Files are written so spikelab 0.1.2's loader reads them (same datasets, dtypes, root attributes
+`start_time` and `length_ms`), and read from files spikelab wrote, the style detected from the datasets.
+What spikelab has no place for (unit ids, unit attributes, metadata, the model's own time unit) goes
+into a `/neurodatahub` group that spikelab never looks at, so a hub-to-hub round trip is lossless.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurodatahub.core.codecs.hdf5 import open_hdf5, text
+from neurodatahub.core.codecs.metadata import to_json
+from neurodatahub.core.errors import InputError, OutputError, UsageError
+from neurodatahub.core.registry import FormatSpec, Probe, register_format
+from neurodatahub.spikes import common
+
+STYLES = ("ragged", "group", "paired", "raster")
+# what spikelab's exporter writes by default; files without a unit attribute are read the same way
+EXPORT_DEFAULT_UNIT = {"ragged": "s", "group": "s", "paired": "ms"}
+HUB_GROUP = "neurodatahub"
+DATASET_DEFAULTS = {
+    "spike_times_dataset": "spike_times",
+    "spike_times_index_dataset": "spike_times_index",
+    "group_per_unit": "units",
+    "idces_dataset": "idces",
+    "times_dataset": "times",
+    "raster_dataset": "raster",
+}
+DATASET_HELP = {
+    "spike_times_dataset": "ragged: dataset of all spike times (default spike_times)",
+    "spike_times_index_dataset": "ragged: dataset of end offsets (default spike_times_index)",
+    "group_per_unit": "group: group with one dataset per unit (default units)",
+    "idces_dataset": "paired: dataset of unit indices (default idces)",
+    "times_dataset": "paired: dataset of spike times (default times)",
+    "raster_dataset": "raster: dataset of counts, units x bins (default raster)",
+    "raw_dataset": "dataset of raw data, channels x samples (with raw_time_dataset)",
+    "raw_time_dataset": "dataset of the raw data's time vector (with raw_dataset)",
+    "raw_time_unit": "unit of the raw time vector: s, ms or samples (default ms)",
+}
+READ_OPTIONS = {
+    "style": "ragged, group, paired or raster (default: detected from the datasets)",
+    "time_unit": "unit of times the file does not state (default: spikelab's export default, s or ms)",
+    "sampling_rate": "sampling rate in Hz, for times in samples",
+    "bin_size_ms": "raster: bin size when the dataset has no bin_size_ms attribute",
+    **DATASET_HELP,
+}
+WRITE_OPTIONS = {
+    "style": "ragged (default), group, paired or raster",
+    "time_unit": "s, ms or samples (default: spikelab's default for the style: s, s, ms)",
+    "sampling_rate": "sampling rate in Hz, needed for samples when the data has none",
+    "bin_size_ms": "raster: bin size in ms (required for raster)",
+    **DATASET_HELP,
+}
+
+
+def _names(options: Mapping[str, Any]) -> dict[str, str]:
+    return {key: options.get(key) or default for key, default in DATASET_DEFAULTS.items()}
+
+
+def detect_style(file: Any, names: Mapping[str, str]) -> str:
+    """The style whose datasets the file holds; several or none is an error naming what was found."""
+    present = {
+        "ragged": names["spike_times_dataset"] in file and names["spike_times_index_dataset"] in file,
+        "group": isinstance(file.get(names["group_per_unit"]), _group_type())
+        and all(key.isdigit() for key in file[names["group_per_unit"]]),
+        "paired": names["idces_dataset"] in file and names["times_dataset"] in file,
+        "raster": names["raster_dataset"] in file,
+    }
+    found = [style for style, here in present.items() if here]
+    if len(found) != 1:
+        listing = ", ".join(sorted(file.keys())) or "nothing"
+        what = "several styles" if found else "no spike style"
+        raise InputError(f"{what} found ({', '.join(found) or listing}); name one with the style option")
+    return found[0]
+
+
+def _group_type() -> type:
+    import h5py
+
+    return h5py.Group
+
+
+def _unit_of(dataset: Any, fallback: str) -> str:
+    return text(dataset.attrs.get("unit", fallback))
+
+
+def read(url: str, *, storage_options: Any = None, **options: Any) -> Any:
+    """Read any of the four styles; the hub's own group, when present, restores what spikelab drops."""
+    with open_hdf5(url, storage_options) as file:
+        names = _names(options)
+        style = options.get("style") or detect_style(file, names)
+        if style not in STYLES:
+            raise UsageError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
+        hub = _read_hub_group(file)
+        rate = options.get("sampling_rate") or hub.get("sampling_rate")
+        start_ms = float(file.attrs.get("start_time", 0.0))
+        length_ms = file.attrs.get("length_ms")
+        if style == "raster":
+            file_unit, times, index = _read_raster(file, names, options, start_ms)
+        else:
+            fallback = options.get("time_unit") or EXPORT_DEFAULT_UNIT[style]
+            known_units = len(hub["unit_ids"]) if "unit_ids" in hub else None
+            file_unit, times, index = _read_trains(file, style, names, fallback, known_units)
+        target = hub.get("time_unit", file_unit)  # no hub record: keep the file's unit, no conversion
+        raw = _read_raw(file, options, hub, rate, target)
+    common.check_time_unit(file_unit, rate, f"{url}: spike time unit")
+    common.check_time_unit(target, rate, f"{url}: time unit")
+    model_times = common.convert_times(times, file_unit, target, rate)
+    if "start_time" in hub:
+        start, length = hub["start_time"], hub["length"]
+    else:
+        start = common.convert_scalar(start_ms, "ms", target, rate)
+        length = None if length_ms is None else common.convert_scalar(float(length_ms), "ms", target, rate)
+    if (file_unit == "samples" or style == "raster") and length is not None:  # rounding or binning
+        start, length = common.widen_window(model_times, start, length)
+    return common.build(
+        spike_times=model_times,
+        spike_times_index=index,
+        unit_ids=hub.get("unit_ids"),
+        time_unit=target,
+        start_time=start,
+        length=length,
+        sampling_rate=rate,
+        unit_attributes=hub.get("unit_attributes"),
+        metadata=hub.get("metadata"),
+        raw_data=raw,
+        provenance=hub.get("provenance"),
+    )
+
+
+def _read_trains(
+    file: Any, style: str, names: Mapping[str, str], fallback: str, known_units: int | None
+) -> tuple[str, np.ndarray, np.ndarray]:
+    """(unit of the times, times in unit order, end offsets) as stored; unsorted trains stay unsorted."""
+    if style == "ragged":
+        times_ds = file[names["spike_times_dataset"]]
+        times = np.asarray(times_ds[()]).reshape(-1)
+        raw_index = np.asarray(file[names["spike_times_index_dataset"]][()], dtype=np.int64).reshape(-1)
+        index = end_offsets(raw_index, known_units)
+        if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != times.size):
+            raise InputError(
+                f"{names['spike_times_index_dataset']} must rise from 0 to the {times.size} spike times,"
+                f" ends at {index[-1]}"
+            )
+        return _unit_of(times_ds, fallback), times, index
+    if style == "group":
+        group = file[names["group_per_unit"]]
+        keys = sorted(group.keys(), key=int)  # natural order: "10" after "9"
+        trains = [np.asarray(group[key][()]).reshape(-1) for key in keys]
+        if known_units is not None and len(trains) != known_units:
+            raise InputError(f"{len(trains)} unit datasets for {known_units} units")
+        unit = _unit_of(group[keys[0]], fallback) if keys else fallback
+        index = np.cumsum([train.size for train in trains], dtype=np.int64)
+        return unit, (np.concatenate(trains) if trains else np.empty(0)), index
+    idces = np.asarray(file[names["idces_dataset"]][()], dtype=np.int64).reshape(-1)
+    times_ds = file[names["times_dataset"]]
+    times = np.asarray(times_ds[()]).reshape(-1)
+    if idces.size != times.size:
+        raise InputError(f"{idces.size} unit indices for {times.size} spike times")
+    if idces.size and idces.min() < 0:
+        raise InputError("unit indices must not be negative")
+    n_units = max(known_units or 0, int(idces.max()) + 1 if idces.size else 0)
+    order = np.lexsort((times, idces))  # pairs may come in any order: group by unit, then time
+    index = np.cumsum(np.bincount(idces, minlength=n_units), dtype=np.int64)
+    return _unit_of(times_ds, fallback), times[order], index
+
+
+def end_offsets(index: np.ndarray, known_units: int | None) -> np.ndarray:
+    """Exclusive end offsets from an index with or without a leading 0 (both exist in the wild).
+
+    With the unit count known the length decides; without it, spikelab's rule: a leading 0 followed
+    by a non-zero end means N + 1 entries.
+    """
+    if known_units is not None:
+        if index.size == known_units + 1 and index.size and index[0] == 0:
+            return index[1:]
+        if index.size != known_units:
+            raise InputError(f"spike_times_index has {index.size} entries for {known_units} units")
+        return index
+    return index[1:] if index.size >= 2 and index[0] == 0 and index[-1] > 0 else index
+
+
+def _read_raster(
+    file: Any, names: Mapping[str, str], options: Mapping[str, Any], start_ms: float
+) -> tuple[str, np.ndarray, np.ndarray]:
+    """Counts to times spread evenly inside each bin, as spikelab's from_raster does (in ms)."""
+    dataset = file[names["raster_dataset"]]
+    counts = np.asarray(dataset[()])
+    if counts.ndim != 2:
+        raise InputError(f"raster must be units x bins, got shape {counts.shape}")
+    if (counts < 0).any():
+        raise InputError("raster counts must not be negative")
+    bin_ms = float(dataset.attrs.get("bin_size_ms", options.get("bin_size_ms") or 0))
+    if bin_ms <= 0:
+        raise UsageError("the raster has no bin_size_ms attribute: give the bin_size_ms option")
+    origin = float(dataset.attrs.get("time_origin_ms", start_ms))
+    _, bins = np.nonzero(counts)  # row-major: unit by unit, bins ascending
+    n = counts[counts > 0].astype(np.int64)
+    repeat_bins, repeat_n = np.repeat(bins, n), np.repeat(n, n)
+    rank = np.arange(repeat_n.size) - np.repeat(np.cumsum(n) - n, n)  # 0..n-1 within each bin
+    times = origin + repeat_bins * bin_ms + bin_ms * (rank + 1) / (repeat_n + 1)
+    return "ms", times, np.cumsum(counts.sum(axis=1), dtype=np.int64)
+
+
+def _read_raw(
+    file: Any, options: Mapping[str, Any], hub: Mapping[str, Any], rate: float | None, target: str
+) -> Any:
+    data_name = options.get("raw_dataset") or hub.get("raw_dataset")
+    time_name = options.get("raw_time_dataset") or hub.get("raw_time_dataset")
+    if not (data_name and time_name):
+        return None
+    unit = options.get("raw_time_unit") or hub.get("raw_time_unit") or "ms"
+    time = common.convert_times(file[time_name][()], unit, target, rate)
+    return {
+        "data": np.asarray(file[data_name][()], dtype=np.float64),
+        "time": np.asarray(time, dtype=np.float64),
+    }
+
+
+def _read_hub_group(file: Any) -> dict[str, Any]:
+    group = file.get(HUB_GROUP)
+    if group is None:
+        return {}
+    attrs = {key: group.attrs[key] for key in group.attrs}
+    found: dict[str, Any] = {
+        key: text(attrs[key])
+        for key in ("time_unit", "raw_dataset", "raw_time_dataset", "raw_time_unit")
+        if key in attrs
+    }
+    for key in ("start_time", "length", "sampling_rate"):
+        if key in attrs and np.isfinite(attrs[key]):
+            found[key] = float(attrs[key])
+    for key in ("metadata", "provenance"):
+        if f"{key}_json" in attrs:
+            found[key] = json.loads(text(attrs[f"{key}_json"]))
+    if "unit_ids" in group:
+        found["unit_ids"] = group["unit_ids"][()]
+    if "unit_attributes" in group:
+        columns = group["unit_attributes"]
+        order = json.loads(text(columns.attrs.get("order", "[]"))) or sorted(columns.keys())
+        found["unit_attributes"] = {name: _column(columns[name][()]) for name in order}
+    return found
+
+
+def _column(values: np.ndarray) -> np.ndarray:
+    return np.array([text(value) for value in values]) if values.dtype.kind in "OS" else values
+
+
+def write(model: Any, path: Path, **options: Any) -> None:
+    """Write one style; options are checked before the file is created."""
+    style, unit, rate = _checked(model, options)
+    names = _names(options)
+    import h5py
+
+    with h5py.File(path, "w") as file:
+        start_ms, length_ms = common.window_in(model, "ms")
+        file.attrs["start_time"] = start_ms
+        file.attrs["length_ms"] = length_ms
+        if style == "raster":
+            bin_ms = float(options["bin_size_ms"])
+            _write_raster(file, model, names["raster_dataset"], bin_ms, common.times_in(model, "ms"))
+        else:
+            values = common.times_in(model, unit, rate)  # the model's own array when the unit is the same
+            _write_times(file, model, style, names, values, unit)
+        _write_raw(file, model, options, rate)
+        _write_hub_group(file, model, options, rate)
+
+
+def _checked(model: Any, options: Mapping[str, Any]) -> tuple[str, str, float | None]:
+    style = options.get("style") or "ragged"
+    if style not in STYLES:
+        raise UsageError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
+    unit = options.get("time_unit") or EXPORT_DEFAULT_UNIT.get(style, "ms")
+    rate = options.get("sampling_rate") or model.sampling_rate
+    if style != "raster":
+        common.check_time_unit(unit, rate)
+    elif not options.get("bin_size_ms") or float(options["bin_size_ms"]) <= 0:
+        raise UsageError("the raster style needs bin_size_ms > 0 (--bin-size-ms)")
+    raw_names = [options.get("raw_dataset"), options.get("raw_time_dataset")]
+    if any(raw_names) and not all(raw_names):
+        raise UsageError("raw data needs both raw_dataset and raw_time_dataset")
+    return style, unit, rate
+
+
+def _write_times(
+    file: Any, model: Any, style: str, names: Mapping[str, str], values: np.ndarray, unit: str
+) -> None:
+    index = np.asarray(model.spike_times_index, dtype=np.int64)
+    if style == "ragged":
+        file.create_dataset(names["spike_times_dataset"], data=values).attrs["unit"] = unit
+        if index.size >= 2 and index[0] == 0 and index[-1] > 0:
+            # an empty first unit would read in spikelab as a leading 0: write the leading 0 explicitly
+            index = np.concatenate([[0], index])
+        file.create_dataset(names["spike_times_index_dataset"], data=index)
+    elif style == "group":
+        group = file.create_group(names["group_per_unit"])
+        for position, train in enumerate(common.split_by_units(values, index)):
+            group.create_dataset(str(position), data=train).attrs["unit"] = unit
+    else:
+        file.create_dataset(names["idces_dataset"], data=common.unit_of_each_spike(model))
+        file.create_dataset(names["times_dataset"], data=values).attrs["unit"] = unit
+
+
+def _write_raster(file: Any, model: Any, name: str, bin_ms: float, times_ms: np.ndarray) -> None:
+    """spikelab's binning: right-closed bins from start_time, a spike at start_time in bin 0."""
+    start_ms, length_ms = common.window_in(model, "ms")
+    n_bins = int(np.ceil(length_ms / bin_ms))
+    bins = np.clip(np.ceil((times_ms - start_ms) / bin_ms).astype(np.int64) - 1, 0, max(n_bins - 1, 0))
+    counts = np.zeros((len(model.unit_ids), n_bins), dtype=np.int64)
+    if bins.size:
+        np.add.at(counts, (common.unit_of_each_spike(model), bins), 1)
+    dataset = file.create_dataset(name, data=counts)
+    dataset.attrs["bin_size_ms"] = bin_ms
+    dataset.attrs["time_origin_ms"] = start_ms
+
+
+def _write_raw(file: Any, model: Any, options: Mapping[str, Any], rate: float | None) -> None:
+    if model.raw_data is None or not options.get("raw_dataset"):
+        return
+    raw = model.raw_data
+    unit = options.get("raw_time_unit") or "ms"
+    time = raw.time
+    if time is None:  # a sampled signal starting with the recording window
+        offsets = common.convert_times(
+            np.arange(raw.data.shape[1]) / raw.sampling_rate, "s", model.time_unit, rate
+        )
+        time = model.start_time + offsets
+    file.create_dataset(options["raw_dataset"], data=raw.data)
+    file.create_dataset(
+        options["raw_time_dataset"], data=common.convert_times(time, model.time_unit, unit, rate)
+    )
+
+
+def _write_hub_group(file: Any, model: Any, options: Mapping[str, Any], rate: float | None) -> None:
+    import h5py
+
+    group = file.create_group(HUB_GROUP)
+    group.attrs["description"] = (
+        "neurodatahub: what the spikelab layout has no place for; spikelab ignores it"
+    )
+    group.attrs["time_unit"] = model.time_unit
+    group.attrs["start_time"] = model.start_time
+    group.attrs["length"] = model.length
+    group.attrs["sampling_rate"] = rate or np.nan  # the rate the file's samples were computed with
+    group.create_dataset("unit_ids", data=np.asarray(model.unit_ids))
+    if model.metadata:
+        group.attrs["metadata_json"] = to_json(model.metadata)
+    if model.provenance:
+        group.attrs["provenance_json"] = json.dumps(
+            [record.model_dump(mode="json") for record in model.provenance]
+        )
+    for key in ("raw_dataset", "raw_time_dataset", "raw_time_unit"):
+        if options.get(key) and model.raw_data is not None:
+            group.attrs[key] = options[key]
+    if model.unit_attributes:
+        columns = group.create_group("unit_attributes")
+        columns.attrs["order"] = json.dumps([column.name for column in model.unit_attributes])
+        for column in model.unit_attributes:
+            values = np.asarray(column.values)
+            if values.dtype.kind in "UO":
+                values = np.asarray(values, dtype=h5py.string_dtype())
+            columns.create_dataset(column.name, data=values)
+
+
+def verify(model: Any, path: Path, **options: Any) -> None:
+    """The style's datasets hold the model's spikes (spot-checked) and the hub record its units."""
+    import h5py
+
+    style, unit, rate = _checked(model, options)
+    names = _names(options)
+    with h5py.File(path, "r") as file:
+        if not np.array_equal(file[f"{HUB_GROUP}/unit_ids"][()], np.asarray(model.unit_ids)):
+            raise OutputError("unit ids written differ from the data's")
+        if style == "raster":
+            if int(file[names["raster_dataset"]][()].sum()) != len(model.spike_times):
+                raise OutputError("the raster's counts do not add up to the spikes")
+            return
+        expected = common.times_in(model, unit, rate)
+        if style == "ragged":
+            index = file[names["spike_times_index_dataset"]][()]
+            offsets = index[1:] if index.size == len(model.unit_ids) + 1 else index
+            common.verify_flat(file[names["spike_times_dataset"]], offsets, expected, model.spike_times_index)
+        elif style == "group":
+            group = file[names["group_per_unit"]]
+            counts = [len(group[str(position)]) for position in range(len(group))]
+            if not np.array_equal(np.cumsum(counts), np.asarray(model.spike_times_index)):
+                raise OutputError("the unit datasets written do not hold the data's spike counts")
+        else:
+            paired = np.cumsum(np.bincount(file[names["idces_dataset"]][()], minlength=len(model.unit_ids)))
+            common.verify_flat(file[names["times_dataset"]], paired, expected, model.spike_times_index)
+
+
+def losses(model: Any, **options: Any) -> list[Any]:
+    style, unit, rate = _checked(model, options)
+    found = []
+    if style == "raster" and len(model.spike_times):
+        found.append(
+            common.loss(
+                "spike_times",
+                f"binned into {options['bin_size_ms']} ms raster counts",
+                len(model.spike_times),
+            )
+        )
+    elif style != "raster":
+        found += common.sample_rounding_loss(model, unit, rate)
+    if model.raw_data is not None and not options.get("raw_dataset"):
+        found.append(common.loss("raw_data", "not written: give raw_dataset and raw_time_dataset"))
+    return found
+
+
+def sniff(probe: Probe) -> bool:
+    """spikelab's styles: their datasets, or its root window attributes; never an NWB file."""
+    root = probe.hdf5_root
+    if root is None:
+        return False
+    attrs, paths = root
+    if attrs.get("neurodata_type") == "NWBFile" or "units/spike_times" in paths:
+        return False
+    return bool(paths & {"spike_times", "idces", "raster", "units", HUB_GROUP}) or "length_ms" in attrs
+
+
+register_format(
+    FormatSpec(
+        name="hdf5",
+        kind=common.KIND,
+        description="Generic HDF5 spike trains in spikelab's styles: ragged, group, paired, raster",
+        extensions=(".h5", ".hdf5"),
+        read=read,
+        write=write,
+        sniff=sniff,
+        read_options=READ_OPTIONS,
+        write_options=WRITE_OPTIONS,
+        cannot_store=("raster style: exact spike times (binned)",),
+        losses=losses,
+        verify=verify,
+    )
+)

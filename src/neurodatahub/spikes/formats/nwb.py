@@ -1,0 +1,493 @@
+"""NWB 2.x Units tables, read and written with h5py alone (FORMATS.md 1.2).
+
+Reading finds every table whose `neurodata_type` is Units, wherever it lives (pynwb, matnwb and
+NeuroConv files), resolves reference and region columns to plain values, and also reads spikelab's
+non-standard "NWB". Writing produces NWB that pynwb opens and validates: pynwb itself is not needed,
+and writing the arrays directly is several times faster than pynwb's object layer (benchmarks/).
+What NWB has no field for (free metadata, provenance, the model's own time unit and window) is kept
+in a ScratchData object, so a hub-to-hub round trip is lossless.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurodatahub import __version__
+from neurodatahub.core.codecs.hdf5 import open_hdf5, text, texts
+from neurodatahub.core.codecs.metadata import to_json
+from neurodatahub.core.errors import InputError, OutputError, UsageError
+from neurodatahub.core.registry import FormatSpec, Probe, register_format
+from neurodatahub.spikes import common
+
+NWB_VERSION = "2.8.0"
+HDMF = "hdmf-common"
+SCRATCH = "scratch/neurodatahub"
+# Units columns the NWB schema defines with a fixed meaning; attributes of these names are renamed
+RESERVED_COLUMNS = {
+    "id",
+    "spike_times",
+    "obs_intervals",
+    "electrodes",
+    "electrode_group",
+    "waveform_mean",
+    "waveform_sd",
+    "waveforms",
+}
+SESSION_TEXT_FIELDS = (
+    "session_description",
+    "identifier",
+    "experiment_description",
+    "session_id",
+    "lab",
+    "institution",
+    "notes",
+    "protocol",
+    "surgery",
+    "pharmacology",
+    "stimulus",
+    "virus",
+)
+READ_OPTIONS = {
+    "units_path": "path of the Units table when the file has several (e.g. /processing/ecephys/units)"
+}
+WRITE_OPTIONS = {"sampling_rate": "sampling rate in Hz: sets the spike times' resolution (1/rate)"}
+
+
+def find_units_tables(file: Any) -> list[str]:
+    """Paths of every Units table in the file, by neurodata_type, not by path."""
+    found: list[str] = []
+
+    def visit(name: str, obj: Any) -> None:
+        if text(obj.attrs.get("neurodata_type", "")) == "Units":
+            found.append("/" + name)
+
+    file.visititems(visit)
+    return sorted(found)
+
+
+def is_spikelab_nwb(file: Any) -> bool:
+    """spikelab's export: NWB-like names, but no NWB version or types."""
+    return "nwb_version" not in file.attrs and "units" in file and "spike_times" in file["units"]
+
+
+def read(url: str, *, storage_options: Any = None, units_path: str | None = None) -> Any:
+    with open_hdf5(url, storage_options) as file:
+        if units_path is None:
+            tables = find_units_tables(file) or (["/units"] if is_spikelab_nwb(file) else [])
+            if not tables:
+                raise InputError(f"{url}: no Units table (no group with neurodata_type Units)")
+            if len(tables) > 1:
+                raise UsageError(
+                    f"{url} has several Units tables ({', '.join(tables)}); choose one with --units-path"
+                )
+            units_path = tables[0]
+        if units_path not in file:
+            raise UsageError(f"{url}: no {units_path} in the file")
+        return _read_table(file, units_path)
+
+
+def _read_table(file: Any, path: str) -> Any:
+    table = file[path]
+    if "spike_times" not in table:
+        raise InputError(f"{path} has no spike_times column")
+    times = np.asarray(table["spike_times"][()], dtype=np.float64).reshape(-1)
+    ids = np.asarray(table["id"][()]) if "id" in table else None
+    known = len(ids) if ids is not None else None
+    index = _end_offsets(table, "spike_times", times.size, known)
+    scratch = json.loads(text(file[SCRATCH][()])) if SCRATCH in file else {}
+    # obs_intervals written by the hub hold the window, restored below from the scratch record
+    skip = {"obs_intervals"} if scratch.get("window_in_obs_intervals") else set()
+    attributes, ragged = _columns(file, table, len(index), scratch.get("renamed_columns", {}), skip)
+    rate = scratch.get("sampling_rate") or _rate_from_resolution(table["spike_times"])
+    unit = scratch.get("time_unit", "s")
+    common.check_time_unit(unit, rate, "stored time unit")
+    if "start_time" in scratch:
+        start, length = scratch["start_time"], scratch["length"]
+    else:
+        start_s, length_s = _window(file, ragged, times)
+        start = common.convert_scalar(start_s, "s", unit, rate)
+        length = None if length_s is None else common.convert_scalar(length_s, "s", unit, rate)
+    if "metadata" in scratch:
+        metadata = scratch["metadata"]
+    else:
+        metadata = {**_session(file, path, table), **({"nwb_units": ragged} if ragged else {})}
+    return common.build(
+        spike_times=common.convert_times(times, "s", unit, rate),
+        spike_times_index=index,
+        time_unit=unit,
+        unit_ids=ids,
+        start_time=start,
+        length=length,
+        sampling_rate=rate,
+        unit_attributes=attributes,
+        metadata=metadata or None,
+        provenance=scratch.get("provenance"),
+    )
+
+
+def _end_offsets(table: Any, column: str, n_values: int, known_units: int | None) -> np.ndarray:
+    name = f"{column}_index"
+    if name not in table:
+        if known_units not in (None, 1) and n_values:
+            raise InputError(f"{column} has no {name}")
+        return np.array([n_values] if known_units else [], dtype=np.int64)
+    from neurodatahub.spikes.formats.hdf5 import end_offsets
+
+    index = end_offsets(np.asarray(table[name][()], dtype=np.int64).reshape(-1), known_units)
+    if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != n_values):
+        raise InputError(f"{name} must rise to the {n_values} values of {column}, ends at {index[-1]}")
+    return index
+
+
+def _columns(
+    file: Any, table: Any, n_units: int, renamed: Mapping[str, str], skip: set[str]
+) -> tuple[dict, dict]:
+    """Unit attributes (one value per unit) and the ragged columns NWB allows (kept as lists)."""
+    names = texts(table.attrs.get("colnames", [])) or [
+        key for key in table if not key.endswith("_index") and key != "id"
+    ]
+    attributes: dict[str, Any] = {}
+    ragged: dict[str, Any] = {}
+    for name in names:
+        if name == "spike_times" or name in skip or name not in table:
+            continue
+        dataset = table[name]
+        kind = text(dataset.attrs.get("neurodata_type", ""))
+        if f"{name}_index" in table:
+            values = _values(file, dataset, kind)
+            index = _end_offsets(table, name, len(values), n_units)
+            per_unit = np.split(values, index[:-1]) if n_units else []
+            if kind == "DynamicTableRegion":
+                attributes[name] = np.array([";".join(map(str, rows)) for rows in per_unit])
+            else:
+                ragged[name] = [np.asarray(rows).tolist() for rows in per_unit]
+            continue
+        values = _values(file, dataset, kind)
+        if kind == "DynamicTableRegion":
+            attributes.update(_electrode_columns(file, dataset, values))
+        elif len(values) == n_units:
+            attributes[renamed.get(name, name)] = values
+        else:
+            raise InputError(f"column {name} has {len(values)} rows for {n_units} units")
+    return attributes, ragged
+
+
+def _values(file: Any, dataset: Any, kind: str) -> np.ndarray:
+    import h5py
+
+    values = dataset[()]
+    if kind == "DynamicTableRegion":
+        target = file[dataset.attrs["table"]]
+        ids = np.asarray(target["id"][()]) if "id" in target else np.arange(len(target))
+        return ids[np.asarray(values, dtype=np.int64)]
+    if h5py.check_dtype(ref=dataset.dtype) is not None:
+        return np.array([file[ref].name.rsplit("/", 1)[-1] if ref else "" for ref in values])
+    if dataset.dtype.kind in "OS":
+        return np.array(texts(values))
+    return np.asarray(values)
+
+
+def _electrode_columns(file: Any, dataset: Any, electrode_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """A single-electrode region: the electrode id per unit, with its position and location when known."""
+    target = file[dataset.attrs["table"]]
+    rows = np.asarray(dataset[()], dtype=np.int64)
+    found = {"electrode": electrode_ids}
+    for column in ("x", "y", "z", "location"):
+        if column in target:
+            values = target[column][()]
+            found[f"electrode_{column}"] = (
+                np.array(texts(values))[rows] if values.dtype.kind in "OS" else values[rows]
+            )
+    return found
+
+
+def _session(file: Any, path: str, table: Any) -> dict[str, Any]:
+    """Session fields NWB defines, found at the root or under /general."""
+    import h5py
+
+    def dataset(name: str) -> Any:
+        obj = file.get(name)
+        return obj if isinstance(obj, h5py.Dataset) else None
+
+    session: dict[str, Any] = {"nwb_version": text(file.attrs.get("nwb_version", "none (spikelab layout)"))}
+    for field in (*SESSION_TEXT_FIELDS, "session_start_time", "timestamps_reference_time"):
+        found = dataset(field) or dataset(f"general/{field}")
+        if found is not None:
+            session[field] = text(found[()])
+    if dataset("general/experimenter") is not None:
+        session["experimenter"] = texts(file["general/experimenter"][()])
+    subject = file.get("general/subject")
+    if isinstance(subject, h5py.Group):
+        session["subject"] = {
+            key: text(item[()]) for key, item in subject.items() if isinstance(item, h5py.Dataset)
+        }
+    session["units_path"] = path
+    if "description" in table.attrs:
+        session["units_description"] = text(table.attrs["description"])
+    return {"nwb": session}
+
+
+def _window(file: Any, ragged: Mapping[str, Any], times: np.ndarray) -> tuple[float, float | None]:
+    """The recording window in seconds: spikelab's root attributes, else a shared observation interval."""
+    if "length_ms" in file.attrs:
+        return float(file.attrs.get("start_time", 0.0)) / 1e3, float(file.attrs["length_ms"]) / 1e3
+    intervals = ragged.get("obs_intervals")
+    if intervals and all(unit == intervals[0] and len(unit) == 1 for unit in intervals):
+        begin, end = intervals[0][0]
+        return float(begin), float(end - begin)
+    start = min(0.0, float(times.min())) if times.size else 0.0
+    return start, None
+
+
+def _rate_from_resolution(dataset: Any) -> float | None:
+    resolution = dataset.attrs.get("resolution")
+    if resolution is None or not np.isfinite(resolution) or resolution <= 0:
+        return None
+    return float(round(1.0 / float(resolution), 6))
+
+
+def write(model: Any, path: Path, *, sampling_rate: float | None = None) -> None:
+    """NWB 2.x with one Units table; everything typed carries its namespace and an object id."""
+    import h5py
+
+    rate = sampling_rate or model.sampling_rate
+    session = _session_fields(model)
+    with h5py.File(path, "w") as file:
+        _typed(file, "NWBFile", "core")
+        file.attrs["nwb_version"] = NWB_VERSION
+        for name in (
+            "acquisition",
+            "analysis",
+            "processing",
+            "stimulus/presentation",
+            "stimulus/templates",
+            "scratch",
+        ):
+            file.require_group(name)
+        general = file.require_group("general")
+        file_created = datetime.now(UTC).isoformat()
+        _text(file, "identifier", session.get("identifier") or str(uuid.uuid4()))
+        _text(
+            file,
+            "session_description",
+            session.get("session_description") or "spike trains converted by neurodatahub",
+        )
+        start_time = session.get("session_start_time") or file_created
+        _text(file, "session_start_time", start_time)
+        _text(file, "timestamps_reference_time", session.get("timestamps_reference_time") or start_time)
+        file.create_dataset("file_create_date", data=np.array([file_created], dtype=h5py.string_dtype()))
+        for field in SESSION_TEXT_FIELDS[2:]:
+            if session.get(field):
+                _text(general, field, str(session[field]))
+        if session.get("experimenter"):
+            experimenters = session["experimenter"]
+            experimenters = [experimenters] if isinstance(experimenters, str) else list(experimenters)
+            general.create_dataset("experimenter", data=np.array(experimenters, dtype=h5py.string_dtype()))
+        _write_subject(general, model)
+        renamed = _write_units(file, model, rate)
+        _write_scratch(file, model, rate, renamed)
+
+
+SUBJECT_FIELDS = (
+    "subject_id",
+    "species",
+    "sex",
+    "age",
+    "date_of_birth",
+    "description",
+    "genotype",
+    "strain",
+    "weight",
+)
+
+
+# NWB's own words for "not known", so inspectors accept the file without data being made up
+UNKNOWN_SUBJECT = {"subject_id": "unknown", "sex": "U", "age": "P0D/"}
+
+
+def subject_fields(model: Any) -> tuple[dict[str, str], list[str]]:
+    """The Subject to write, and which required fields had to be written as unknown."""
+    subject = _session_fields(model).get("subject")
+    known = {
+        key: str(value)
+        for key, value in (subject if isinstance(subject, dict) else {}).items()
+        if key in SUBJECT_FIELDS and value not in ("", None)
+    }
+    filled = [
+        key for key in UNKNOWN_SUBJECT if key not in known and not (key == "age" and "date_of_birth" in known)
+    ]
+    return {**{key: UNKNOWN_SUBJECT[key] for key in filled}, **known}, filled
+
+
+def _write_subject(general: Any, model: Any) -> None:
+    group = _typed(general.create_group("subject"), "Subject", "core")
+    fields, _ = subject_fields(model)
+    for key, value in fields.items():
+        _text(group, key, value)
+    if "age" in fields:
+        group["age"].attrs["reference"] = "birth"
+
+
+def _session_fields(model: Any) -> dict[str, Any]:
+    """Session fields from metadata: the nwb block a reader left, or the same names at the top level."""
+    metadata = model.metadata or {}
+    nested = metadata.get("nwb", {}) if isinstance(metadata.get("nwb"), dict) else {}
+    return {**{key: value for key, value in metadata.items() if isinstance(value, str | list)}, **nested}
+
+
+def _typed(obj: Any, neurodata_type: str, namespace: str) -> Any:
+    obj.attrs["neurodata_type"] = neurodata_type
+    obj.attrs["namespace"] = namespace
+    obj.attrs["object_id"] = str(uuid.uuid4())
+    return obj
+
+
+def _text(group: Any, name: str, value: str) -> None:
+    import h5py
+
+    group.create_dataset(name, data=value, dtype=h5py.string_dtype())
+
+
+def _column(units: Any, name: str, data: Any, description: str) -> Any:
+    dataset = units.create_dataset(name, data=data)
+    dataset.attrs["description"] = description
+    return _typed(dataset, "VectorData", HDMF)
+
+
+def _index(units: Any, target: Any, offsets: np.ndarray) -> None:
+    """A VectorIndex: exclusive end offsets in the smallest unsigned type, as pynwb writes them."""
+    dtype = np.min_scalar_type(int(offsets[-1])) if offsets.size else np.dtype(np.uint8)
+    dataset = units.create_dataset(f"{target.name.rsplit('/', 1)[-1]}_index", data=offsets.astype(dtype))
+    dataset.attrs["description"] = f"Index for VectorData '{target.name.rsplit('/', 1)[-1]}'"
+    dataset.attrs["target"] = target.ref
+    _typed(dataset, "VectorIndex", HDMF)
+
+
+def _write_units(file: Any, model: Any, rate: float | None) -> dict[str, str]:
+    import h5py
+
+    units = _typed(file.create_group("units"), "Units", "core")
+    units.attrs["description"] = "units written by neurodatahub"
+    colnames = ["spike_times"]
+    times = common.times_in(model, "s", rate).astype(np.float64, copy=False)
+    spike_times = _column(units, "spike_times", times, "the spike times for each unit in seconds")
+    if rate:
+        spike_times.attrs["resolution"] = 1.0 / rate
+    _index(units, spike_times, np.asarray(model.spike_times_index, dtype=np.int64))
+    ids = units.create_dataset("id", data=np.asarray(model.unit_ids, dtype=np.int64))
+    _typed(ids, "ElementIdentifiers", HDMF)
+    start, length = common.window_in(model, "s", rate)
+    obs = _column(
+        units,
+        "obs_intervals",
+        np.tile([[start, start + length]], (len(model.unit_ids), 1)),
+        "the observation intervals for each unit: the recording window",
+    )
+    _index(units, obs, np.arange(1, len(model.unit_ids) + 1, dtype=np.int64))
+    colnames.append("obs_intervals")
+    renamed: dict[str, str] = {}
+    for attribute in model.unit_attributes or ():
+        name = f"{attribute.name}_value" if attribute.name in RESERVED_COLUMNS else attribute.name
+        if name != attribute.name:
+            renamed[name] = attribute.name
+        values = np.asarray(attribute.values)
+        if values.dtype.kind in "UO":
+            values = np.array([str(value) for value in values.reshape(-1)], dtype=h5py.string_dtype())
+        _column(units, name, values, attribute.description or f"unit attribute {attribute.name}")
+        colnames.append(name)
+    units.attrs["colnames"] = np.array(colnames, dtype=h5py.string_dtype())
+    return renamed
+
+
+def _write_scratch(file: Any, model: Any, rate: float | None, renamed: Mapping[str, str]) -> None:
+    """What NWB has no field for, as JSON in a ScratchData object (a standard NWB place for notes)."""
+    import h5py
+
+    record = {
+        "written_by": f"neurodatahub {__version__}",
+        "time_unit": model.time_unit,
+        "start_time": model.start_time,
+        "length": model.length,
+        "sampling_rate": rate,
+        "window_in_obs_intervals": True,
+        "renamed_columns": dict(renamed),
+        "metadata": model.metadata or {},
+        "provenance": [step.model_dump(mode="json") for step in model.provenance or ()],
+    }
+    dataset = file.create_dataset(SCRATCH, data=to_json(record), dtype=h5py.string_dtype())
+    dataset.attrs["notes"] = "neurodatahub: model fields NWB has no place for (JSON)"
+    dataset.attrs["description"] = "neurodatahub round-trip record"
+    _typed(dataset, "ScratchData", "core")
+
+
+def verify(model: Any, path: Path, *, sampling_rate: float | None = None) -> None:
+    """The Units table holds the model's units and spikes (spot-checked), in seconds."""
+    import h5py
+
+    rate = sampling_rate or model.sampling_rate
+    with h5py.File(path, "r") as file:
+        units = file["units"]
+        if not np.array_equal(units["id"][()], np.asarray(model.unit_ids)):
+            raise OutputError("unit ids written differ from the data's")
+        expected = common.times_in(model, "s", rate).astype(np.float64, copy=False)
+        common.verify_flat(
+            units["spike_times"], units["spike_times_index"], expected, model.spike_times_index
+        )
+
+
+def losses(model: Any, *, sampling_rate: float | None = None) -> list[Any]:
+    found = []
+    if not _session_fields(model).get("session_start_time"):
+        found.append(
+            common.loss(
+                "metadata.session_start_time",
+                "NWB requires one and none was known: the file's creation time was written instead",
+            )
+        )
+    _, filled = subject_fields(model)
+    if filled:
+        written = ", ".join(f"{key} {UNKNOWN_SUBJECT[key]!r}" for key in filled)
+        found.append(
+            common.loss("metadata.subject", f"not known; NWB requires it, so written as unknown: {written}")
+        )
+    if model.raw_data is not None:
+        found.append(
+            common.loss("raw_data", "not written: an NWB ElectricalSeries needs an electrodes table")
+        )
+    return found
+
+
+def sniff(probe: Probe) -> bool:
+    """An NWB file, or spikelab's NWB-like layout (units/spike_times without NWB attributes)."""
+    root = probe.hdf5_root
+    if root is None:
+        return False
+    attrs, paths = root
+    return attrs.get("neurodata_type") == "NWBFile" or (
+        "units/spike_times" in paths and "nwb_version" not in attrs
+    )
+
+
+register_format(
+    FormatSpec(
+        name="nwb",
+        kind=common.KIND,
+        description="NWB 2.x Units table (pynwb, matnwb, NeuroConv; spikelab's NWB-like files too)",
+        extensions=(".nwb",),
+        read=read,
+        write=write,
+        sniff=sniff,
+        read_options=READ_OPTIONS,
+        write_options=WRITE_OPTIONS,
+        cannot_store=("raw data (needs an electrodes table)",),
+        losses=losses,
+        verify=verify,
+    )
+)

@@ -1,0 +1,101 @@
+"""What `hub info` says about lesion masks and subjects: grid, lesion size, space, results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from neurodatahub.core import arrays
+from neurodatahub.core.checks import (
+    invariant,
+    require_affine,
+    require_resolution,
+    require_unique,
+)
+from neurodatahub.core.imaging.spaces import voxel_sizes
+from neurodatahub.core.summary import summarizes
+
+
+@summarizes("LesionMask")
+def _mask(mask: Any) -> dict[str, Any]:
+    voxels = arrays.count_nonzero(mask.data)
+    return {
+        "shape": list(mask.data.shape),
+        "space": mask.space,
+        "resolution_mm": mask.resolution,
+        "lesion_voxels": voxels,
+        "lesion_volume_mm3": float(voxels * np.prod(voxel_sizes(mask.affine))),
+    }
+
+
+@summarizes("SubjectData")
+def _subject(subject: Any) -> dict[str, Any]:
+    meta = subject.subject_metadata
+    namespaces: dict[str, int] = {}
+    for result in subject.results or ():
+        namespaces[result.namespace] = namespaces.get(result.namespace, 0) + 1
+    return {
+        "subject_id": meta.subject_id,
+        "session_id": meta.session_id,
+        **_mask(subject.mask),
+        "space": meta.space,
+        "resolution_mm": meta.resolution,
+        "results": namespaces,
+        "provenance_records": len(subject.provenance or ()),
+    }
+
+
+@invariant("ImageVolume")
+def _image_volume(image: Any) -> None:
+    require_affine(image.affine)
+    if image.resolution is not None:
+        require_resolution(image.affine, image.resolution, "resolution", "the affine's")
+
+
+@invariant("LesionMask")
+def _lesion_mask(mask: Any) -> None:
+    if mask.data.ndim != 3:
+        raise ValueError(f"a lesion mask must be 3D, got shape {mask.data.shape}")
+    if not arrays.is_binary(mask.data):
+        raise ValueError("a lesion mask must be binary (only 0 and 1)")
+    if arrays.count_nonzero(mask.data) == 0:
+        raise ValueError("the lesion mask is empty (no voxel is 1)")
+
+
+@invariant("ParcelData")
+def _parcel_data(parcels: Any) -> None:
+    if len(parcels.region_labels) != len(parcels.values):
+        raise ValueError(f"{len(parcels.region_labels)} region labels for {len(parcels.values)} values")
+    require_unique(parcels.region_labels, "region_labels")
+
+
+RESULT_SLOTS = (
+    "voxel_map",
+    "parcel_data",
+    "connectivity",
+    "surface_mesh",
+    "tractogram",
+    "scalar_metric",
+    "value",
+)
+
+
+@invariant("AnalysisResult")
+def _analysis_result(result: Any) -> None:
+    present = [slot for slot in RESULT_SLOTS if getattr(result, slot) is not None]
+    if len(present) != 1:
+        raise ValueError(
+            f"result {result.namespace}/{result.key} must hold exactly one value, has {present or 'none'}"
+        )
+
+
+@invariant("SubjectData")
+def _subject(subject: Any) -> None:
+    keys = [(result.namespace, result.key) for result in subject.results or ()]
+    if len(set(keys)) != len(keys):
+        raise ValueError("results must be unique by (namespace, key)")
+    meta, mask = subject.subject_metadata, subject.mask
+    if mask.space is not None and mask.space != meta.space:
+        raise ValueError(f"mask space {mask.space} disagrees with metadata space {meta.space}")
+    require_resolution(mask.affine, meta.resolution, "metadata resolution", "the mask's")

@@ -1,0 +1,87 @@
+"""`hub tract`: lacuna's TRK to TCK conversions (one file, or a folder of tracts merged into one).
+
+Other tractogram conversions (TCK to TRK with a reference, TRX) go through `hub convert`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from neurodatahub.core.terminal import EndpointOption, StorageOption
+
+tract_app = typer.Typer(
+    name="tract",
+    help="Tractograms: TRK to TCK for MRtrix (lacuna's trk_to_tck and merge_trk_to_tck), streamed.",
+    no_args_is_help=True,
+)
+
+Overwrite = Annotated[bool, typer.Option(help="Replace an existing output.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(tract_app)
+
+
+@tract_app.command("trk-to-tck")
+def trk_to_tck(
+    source: Annotated[str, typer.Argument(metavar="TRK", help="Input .trk or .trk.gz file or URL.")],
+    target: Annotated[str, typer.Argument(metavar="TCK", help="Output .tck file or URL.")],
+    overwrite: Overwrite = False,
+    storage_option: StorageOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Convert a TrackVis .trk to an MRtrix .tck (scalars and properties are dropped: TCK has no place)."""
+    from neurodatahub.core.terminal import storage_options
+    from neurodatahub.tractograms import trk_to_tck as run
+
+    written = run(
+        source, target, overwrite=overwrite, storage_options=storage_options(storage_option, endpoint_url)
+    )
+    typer.echo(f"wrote {written} from {source}")
+
+
+@tract_app.command("merge")
+def merge(
+    source: Annotated[str, typer.Argument(metavar="DIR", help="Folder of .trk/.trk.gz files (recursive).")],
+    target: Annotated[str, typer.Argument(metavar="TCK", help="Output .tck file or URL.")],
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            metavar="TEXT",
+            help="Skip files whose path contains TEXT (case-insensitive; repeatable; replaces the default"
+            " cranial-nerve list).",
+        ),
+    ] = None,
+    keep_all: Annotated[
+        bool, typer.Option("--keep-all", help="Merge every file: no default exclusion of cranial nerves.")
+    ] = False,
+    list_only: Annotated[
+        bool, typer.Option("--list", help="Print the files that would be merged, only.")
+    ] = False,
+    overwrite: Overwrite = False,
+    storage_option: StorageOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Merge every tract of a folder into one .tck, without the cranial nerves unless told otherwise.
+
+    Example: `hub tract merge hcp1065_avg_tracts_trk hcp1065.tck`.
+    """
+    from neurodatahub.core.errors import UsageError
+    from neurodatahub.core.terminal import storage_options
+    from neurodatahub.tractograms import find_trk_files, merge_trk_to_tck
+
+    if keep_all and exclude:
+        raise UsageError("--keep-all and --exclude contradict each other")
+    patterns = [] if keep_all else exclude
+    options = storage_options(storage_option, endpoint_url)
+    if list_only:
+        for url in find_trk_files(source, patterns, options):
+            typer.echo(url)
+        return
+    written = merge_trk_to_tck(
+        source, target, exclude_patterns=patterns, overwrite=overwrite, storage_options=options
+    )
+    typer.echo(f"wrote {written} from the tracts under {source}")
