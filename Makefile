@@ -24,6 +24,7 @@ demo: $(VENV)/.installed  ## install and run the main job on the bundled example
 test: $(VENV)/.installed-test  ## install the test extras, lint, check the catalog, run the whole suite
 	$(BIN)/ruff check src tests tools benchmarks
 	$(BIN)/ruff format --check src tests tools benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/hub validate catalog/
 	$(BIN)/python -m pytest
 
@@ -31,8 +32,9 @@ generate: $(VENV)/.installed-test  ## regenerate generated/ from schema/ and the
 	$(BIN)/python tools/generate.py
 	$(BIN)/python tools/build_catalog_index.py
 
-lint: $(VENV)/.installed-test  ## lint the code and the schema
+lint: $(VENV)/.installed-test  ## lint the code, the import layers and the schema
 	$(BIN)/ruff check src tests tools benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/linkml lint schema/
 
 bench: $(VENV)/.installed-test  ## run the benchmarks and write benchmarks/results.json

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any
 
 import numpy as np
 
-from neurodatahub.core.codecs.metadata import to_json
 from neurodatahub.core.errors import InputError, UsageError
 
 KIND = "connectivity"
@@ -18,10 +16,6 @@ EXACT = "%r"  # Python's shortest text that reads back to the same float
 NAN_SPELLINGS = ("n/a", "N/A")  # besides numpy's own (nan, NaN...): what BIDS writers put in a cell
 OPTIONAL_FIELDS = ("measure", "atlas", "symmetric", "description", "metadata")
 FLOAT_FORMAT_HELP = "printf format of the values, e.g. %.6f; %r writes the shortest exact text"
-COMPRESSION_OPTIONS = {
-    "compression": "HDF5 filter: gzip (default), lzf or none",
-    "compression_opts": "gzip level 0-9 (default 4)",
-}
 
 
 def build(matrix: Any, region_labels: Sequence[str], **fields: Any) -> Any:
@@ -49,26 +43,6 @@ def default_labels(count: int, first: int = 0) -> list[str]:
 
 
 # ---- HDF5 (shared with the spectral cache) ----
-
-COMPRESSIONS = ("gzip", "lzf", "none")
-
-
-def dataset_options(compression: Any, compression_opts: Any) -> dict[str, Any]:
-    """h5py filter arguments from the writer options, checked before anything is written."""
-    if compression not in COMPRESSIONS:
-        raise UsageError(f"compression must be one of {', '.join(COMPRESSIONS)}, got {compression!r}")
-    if compression == "none":
-        return {}
-    if compression == "lzf":
-        return {"compression": "lzf"}
-    if (
-        isinstance(compression_opts, bool)
-        or not isinstance(compression_opts, int)
-        or not 0 <= compression_opts <= 9
-    ):
-        raise UsageError(f"compression_opts must be a gzip level 0-9, got {compression_opts!r}")
-    return {"compression": "gzip", "compression_opts": compression_opts}
-
 
 # ---- numbers as text ----
 
@@ -241,28 +215,6 @@ def quote(label: str, delimiter: str) -> str:
 
 
 # ---- metadata and losses ----
-
-
-def metadata_json(metadata: Any) -> str:
-    return to_json(metadata)
-
-
-def metadata_from_json(text: Any, url: str) -> Any:
-    try:
-        return json.loads(str(text))
-    except ValueError as error:
-        raise InputError(f"{url}: metadata is not JSON text ({error})") from error
-
-
-def optional_text(value: Any) -> str | None:
-    """Text fields from a container (bytes, numpy strings, JSON numbers) as str; absent as None."""
-    if isinstance(value, np.ndarray | np.generic):
-        value = value.item()
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return str(value)
 
 
 def lost_fields(conn: Any, reason: str, fields: Iterable[str] = OPTIONAL_FIELDS) -> list[Any]:

@@ -205,3 +205,9 @@ class ByteBlocks:
                 self.at_end = True
                 break
             self.end += got
+
+
+def grid(shape: Any, affine: Any) -> Any:
+    from neurodatahub.core.models import ImageGrid
+
+    return ImageGrid(shape=np.asarray(shape, dtype=np.int64)[:3], affine=np.asarray(affine, dtype=np.float64))

@@ -20,6 +20,7 @@ import numpy as np
 from neurodatahub.core import storage
 from neurodatahub.core.codecs.gzip import gunzipped_head
 from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.tractograms.common import grid
 
 OPTIONS = {
     "reference": "grid of the streamlines: URL of a NIfTI image, TRK or TRX file (its header only)",
@@ -31,12 +32,6 @@ NEEDS_REFERENCE = (
     " (hub convert in.tck out.trk -O reference=t1.nii.gz)"
 )
 HEADER_BYTES = 1 << 16  # enough for any NIfTI-1/2 header with extensions' start, and a TRK header
-
-
-def grid(shape: Any, affine: Any) -> Any:
-    from neurodatahub.core.models import ImageGrid
-
-    return ImageGrid(shape=np.asarray(shape, dtype=np.int64)[:3], affine=np.asarray(affine, dtype=np.float64))
 
 
 def resolve(
@@ -142,7 +137,7 @@ def from_url(url: str, storage_options: Mapping[str, Any] | None = None) -> Any:
         return _trx_grid(url, storage_options)
     raw = gunzipped_head(head, url, HEADER_BYTES)
     if raw.startswith(b"TRACK"):
-        from neurodatahub.tractograms.formats.trk import parse_header
+        from neurodatahub.tractograms.trk_header import parse_header
 
         parsed = parse_header(raw[:1000], url)
         if parsed.grid is None:

@@ -31,6 +31,7 @@ import numpy as np
 
 from neurodatahub.connectivity import common
 from neurodatahub.core import storage
+from neurodatahub.core.codecs.metadata import to_json
 from neurodatahub.core.codecs.parquet import (
     HUB_METADATA_KEY,
     HUB_METADATA_VERSION,
@@ -252,7 +253,7 @@ def write_parquet(conn: Any, path: Path) -> None:
         "region_labels": [str(label) for label in conn.region_labels],
         **{name: value for name, value in common.fields_of(conn).items() if value is not None},
     }
-    metadata = {HUB_METADATA_KEY: common.metadata_json(header).encode("utf-8")}
+    metadata = {HUB_METADATA_KEY: to_json(header).encode("utf-8")}
     pq.write_table(table.replace_schema_metadata(metadata), str(path))
 
 

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from neurodatahub.connectivity import common
-from neurodatahub.core.codecs.hdf5 import open_hdf5, text
+from neurodatahub.core.codecs.hdf5 import COMPRESSION_OPTIONS, dataset_options, open_hdf5, text
+from neurodatahub.core.codecs.metadata import metadata_from_json, to_json
 from neurodatahub.core.errors import InputError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 
@@ -29,7 +30,7 @@ TEXT_FIELDS = ("measure", "atlas", "description")
 def write(conn: Any, path: Path, *, compression: str = "gzip", compression_opts: int = 4) -> None:
     import h5py
 
-    options = common.dataset_options(compression, compression_opts)
+    options = dataset_options(compression, compression_opts)
     with h5py.File(path, "w") as file:
         file.attrs[MARKER] = MARKER_VALUE
         file.attrs["neurodatahub_layout"] = LAYOUT
@@ -42,7 +43,7 @@ def write(conn: Any, path: Path, *, compression: str = "gzip", compression_opts:
         if conn.symmetric is not None:
             file.attrs["symmetric"] = bool(conn.symmetric)
         if conn.metadata is not None:
-            file.attrs["metadata_json"] = common.metadata_json(conn.metadata)
+            file.attrs["metadata_json"] = to_json(conn.metadata)
 
 
 def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
@@ -62,7 +63,7 @@ def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
         matrix,
         labels,
         symmetric=None if symmetric is None else bool(symmetric),
-        metadata=None if metadata is None else common.metadata_from_json(text(metadata), url),
+        metadata=None if metadata is None else metadata_from_json(text(metadata), url),
         **{name: None if attrs.get(name) is None else text(attrs[name]) for name in TEXT_FIELDS},
     )
 
@@ -81,7 +82,7 @@ register_format(
         read=read,
         write=write,
         sniff=sniff,
-        write_options=common.COMPRESSION_OPTIONS,
+        write_options=COMPRESSION_OPTIONS,
         claims_extension=False,  # spike HDF5 owns .h5; this layout is known by its marker attribute
     )
 )

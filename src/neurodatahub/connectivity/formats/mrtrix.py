@@ -26,6 +26,7 @@ from typing import Any
 
 from neurodatahub.connectivity import common
 from neurodatahub.core import storage
+from neurodatahub.core.codecs.metadata import optional_text, to_json
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 
@@ -78,10 +79,10 @@ def _fields(sidecar: dict[str, Any], n_rows: int, url: str) -> tuple[list[str], 
         raise InputError(f"{where}: symmetric must be true, false or null, got {symmetric!r}")
     extra = {key: value for key, value in sidecar.items() if key not in RESERVED_KEYS}
     fields = {
-        "atlas": common.optional_text(sidecar.get("atlas_name")),
-        "measure": common.optional_text(sidecar.get("measure")),
+        "atlas": optional_text(sidecar.get("atlas_name")),
+        "measure": optional_text(sidecar.get("measure")),
         "symmetric": symmetric,
-        "description": common.optional_text(sidecar.get("description")),
+        "description": optional_text(sidecar.get("description")),
         "metadata": extra or None,
     }
     return [str(label) for label in labels], fields
@@ -156,7 +157,7 @@ def write(conn: Any, path: Path, *, float_format: str = common.EXACT) -> None:
     if conn.description is not None:
         sidecar["description"] = conn.description
     sidecar.update(_storable_metadata(conn))
-    text = json.dumps(json.loads(common.metadata_json(sidecar)), indent=2, ensure_ascii=False)
+    text = json.dumps(json.loads(to_json(sidecar)), indent=2, ensure_ascii=False)
     Path(sidecar_of(str(path))).write_text(text + "\n", encoding="utf-8")
 
 

@@ -9,7 +9,6 @@ Reading a foreign archive: `labels` is accepted for `region_labels`; without eit
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,11 @@ from typing import Any
 import numpy as np
 
 from neurodatahub.connectivity import common
-from neurodatahub.core import storage
-from neurodatahub.core.codecs.npz import npz_array
+from neurodatahub.core.codecs.metadata import metadata_from_json, optional_text, to_json
+from neurodatahub.core.codecs.npz import load, member_names, save_arrays
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 
-ZIP_MAGIC = b"PK\x03\x04"
 TEXT_FIELDS = ("measure", "atlas", "description")
 WRITE_OPTIONS = {"compress": "deflate the arrays (savez_compressed); default true"}
 
@@ -40,34 +38,8 @@ def write(conn: Any, path: Path, *, compress: bool = True) -> None:
     if conn.symmetric is not None:
         arrays["symmetric"] = np.bool_(conn.symmetric)
     if conn.metadata is not None:
-        arrays["metadata_json"] = np.str_(common.metadata_json(conn.metadata))
+        arrays["metadata_json"] = np.str_(to_json(conn.metadata))
     save_arrays(path, arrays, compress=compress)
-
-
-def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], *, compress: bool) -> None:
-    """What np.savez(_compressed) writes: one `<name>.npy` per array in a zip, deflated or stored.
-
-    Written member by member because numpy's functions take the names as keyword arguments, so an
-    array could not be called "file" or "allow_pickle"; objects are refused, never pickled.
-    """
-    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    with zipfile.ZipFile(path, "w", compression=method, allowZip64=True) as archive:
-        for name, value in arrays.items():
-            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
-
-
-def load(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
-    """Every member of an NPZ archive, without unpickling anything (shared with the spectral NPZ)."""
-    with storage.open_read(url, storage_options) as handle:
-        try:
-            archive = np.load(handle, allow_pickle=False)
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-            raise InputError(f"{url}: not a readable NPZ archive ({error})") from error
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise InputError(f"{url} holds a single .npy array, not an NPZ archive")
-        with archive:
-            return {name: npz_array(archive, name, url) for name in archive.files}
 
 
 def _labels(arrays: Mapping[str, np.ndarray], count: int, url: str) -> list[str]:
@@ -101,27 +73,13 @@ def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
         matrix,
         _labels(arrays, len(matrix), url),
         symmetric=_symmetric(arrays.get("symmetric"), url),
-        metadata=None if metadata is None else common.metadata_from_json(metadata, url),
-        **{name: common.optional_text(arrays.get(name)) for name in TEXT_FIELDS},
+        metadata=None if metadata is None else metadata_from_json(metadata, url),
+        **{name: optional_text(arrays.get(name)) for name in TEXT_FIELDS},
     )
 
 
-def member_names(probe: Probe) -> set[str]:
-    """Array names of a zip archive (from its central directory), or an empty set for anything else."""
-    if not probe.head.startswith(ZIP_MAGIC):
-        return set()
-    try:
-        with (
-            storage.open_read(probe.url, probe.storage_options) as handle,
-            zipfile.ZipFile(handle) as archive,
-        ):
-            return {name.removesuffix(".npy") for name in archive.namelist()}
-    except (zipfile.BadZipFile, OSError, InputError):
-        return set()
-
-
 def sniff(probe: Probe) -> bool:
-    return "matrix" in member_names(probe)
+    return "matrix" in member_names(probe.url, probe.head, probe.storage_options)
 
 
 register_format(

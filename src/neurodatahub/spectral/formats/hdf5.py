@@ -18,8 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from neurodatahub.connectivity.common import COMPRESSION_OPTIONS, dataset_options
-from neurodatahub.core.codecs.hdf5 import open_hdf5, text
+from neurodatahub.core.codecs.hdf5 import COMPRESSION_OPTIONS, dataset_options, open_hdf5, text
 from neurodatahub.core.errors import InputError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spectral import common

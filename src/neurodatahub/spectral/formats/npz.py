@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from neurodatahub.connectivity.common import metadata_from_json, metadata_json, optional_text
-from neurodatahub.connectivity.formats.npz import load, member_names, save_arrays
+from neurodatahub.core.codecs.metadata import metadata_from_json, optional_text, to_json
+from neurodatahub.core.codecs.npz import load, member_names, save_arrays
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spectral import common
@@ -61,7 +61,7 @@ def write(spec: Any, path: Path, *, compress: bool = True) -> None:
     if spec.software_version is not None:
         arrays[common.VERSION_KEY] = np.str_(spec.software_version)
     if spec.metadata:
-        arrays[METADATA] = np.str_(metadata_json(spec.metadata))
+        arrays[METADATA] = np.str_(to_json(spec.metadata))
     if notes:
         arrays[NOTES] = np.str_(json.dumps(notes))
     save_arrays(path, arrays, compress=compress)
@@ -87,7 +87,7 @@ def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
 
 
 def sniff(probe: Probe) -> bool:
-    names = member_names(probe)
+    names = member_names(probe.url, probe.head, probe.storage_options)
     return bool(names & {"eigenvalues", "eigenvectors", common.VERSION_KEY}) or any(
         name.startswith(PREFIX) for name in names
     )

@@ -1,0 +1,25 @@
+"""The layout the import contract checks is the one the schema names: one layer entry per kind package."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from neurodatahub.core import kinds
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_import_contract_lists_every_kind_package() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    layers = next(c for c in config["tool"]["importlinter"]["contracts"] if c["id"] == "layers")["layers"]
+    kind_layer = next(layer for layer in layers if "|" in layer)
+    listed = sorted(name.strip().removeprefix("neurodatahub.") for name in kind_layer.split("|"))
+    assert listed == sorted(kinds.kind_packages())
+
+
+def test_every_kind_package_has_its_checks_and_formats() -> None:
+    source = ROOT / "src" / "neurodatahub"
+    for package in kinds.kind_packages():
+        assert (source / package / "checks.py").is_file(), package
+        assert (source / package / "formats" / "__init__.py").is_file(), package
