@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import DOCUMENTS
 
-from neurodatahub.core import conversion as api
-from neurodatahub.core import registry
+from neurodatahub.core import conversion as api, registry
 from neurodatahub.core.errors import InputError, LossError, OutputError, UsageError
 
 SPIKES = DOCUMENTS / "valid" / "SpikeData.yaml"

@@ -38,16 +38,22 @@ EXTRA_IMPORTS = (
 
 INIT = (
     HEADER
-    + '''"""Pydantic models generated from the neurodatahub LinkML schema.
+    + '''"""Models generated from the neurodatahub LinkML schema, and the facts the models do not carry.
 
-Use `neurodatahub.models` instead: it adds the invariants the schema cannot express.
+Use `neurodatahub.models` instead: it adds the invariants the schema cannot express. The classes are
+imported on first use (`neurodatahub_models.SpikeData`), so reading `facts` costs no pydantic or numpy.
 """
 
 from pathlib import Path
-
-from .models import *  # noqa: F403
+from typing import Any
 
 JSON_SCHEMA_PATH = Path(__file__).with_name("neurodatahub.schema.json")
+
+
+def __getattr__(name: str) -> Any:
+    from . import models
+
+    return getattr(models, name)
 '''
 )
 

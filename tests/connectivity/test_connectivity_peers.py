@@ -17,8 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from connectivity_helpers import FILE_NAMES, write_read
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from spectralbrain.io import export as sb
 
 from neurodatahub.compat.spectralbrain import save_connectome

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from conftest import DOCUMENTS
 from functional_helpers import GRID, make_gsp, raw_chunk, where_order
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from neurodatahub.cli import main
 from neurodatahub.core import registry

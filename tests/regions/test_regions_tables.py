@@ -14,8 +14,13 @@ from region_helpers import assert_same_table, synthetic_case
 from neurodatahub.cli import main
 from neurodatahub.core import conversion
 from neurodatahub.core.summary import summarize
-from neurodatahub.regions import extract_scalar_map, load_lut, merge_extraction_results, result_frame
-from neurodatahub.regions import qsiparc as compat
+from neurodatahub.regions import (
+    extract_scalar_map,
+    load_lut,
+    merge_extraction_results,
+    qsiparc as compat,
+    result_frame,
+)
 
 FORMATS = ("tsv", "csv", "json", "parquet")
 

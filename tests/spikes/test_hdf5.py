@@ -9,8 +9,7 @@ import h5py
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from spikelab.data_loaders import data_exporters as spikelab_export
-from spikelab.data_loaders import data_loaders as spikelab_load
+from spikelab.data_loaders import data_exporters as spikelab_export, data_loaders as spikelab_load
 from spikelab.spikedata import SpikeData as SpikelabSpikeData
 from strategies import assert_same_spikes, losses_named, spike_data
 

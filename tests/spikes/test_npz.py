@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import DOCUMENTS
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from strategies import losses_named, spike_data
 from test_tables import assert_only_declared_losses, round_trip
 

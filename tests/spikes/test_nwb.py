@@ -12,14 +12,12 @@ import pynwb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from nwbinspector import inspect_nwbfile
-from spikelab.data_loaders import data_exporters as spikelab_export
-from spikelab.data_loaders import data_loaders as spikelab_load
+from spikelab.data_loaders import data_exporters as spikelab_export, data_loaders as spikelab_load
 from spikelab.spikedata import SpikeData as SpikelabSpikeData
 from strategies import assert_same_spikes, losses_named, spike_data
 
 from neurodatahub.cli import main
-from neurodatahub.core import conversion as api
-from neurodatahub.core import registry
+from neurodatahub.core import conversion as api, registry
 from neurodatahub.core.errors import ExitCode, UsageError
 from neurodatahub.spikes import common
 

@@ -10,17 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import DOCUMENTS
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from strategies import assert_same_spikes, losses_named, spike_data
 
 from neurodatahub.cli import main
-from neurodatahub.core import conversion as api
-from neurodatahub.core import registry, storage
+from neurodatahub.core import conversion as api, registry, storage
 from neurodatahub.core.errors import ExitCode, InputError, OutputError, UsageError
 from neurodatahub.models import SpikeData
-from neurodatahub.spikes import common
-from neurodatahub.spikes import params as params_py
+from neurodatahub.spikes import common, params as params_py
 from neurodatahub.spikes.formats import phy
 
 FS = 30000.0
@@ -189,8 +186,10 @@ def test_samples_written_in_time_order_with_unit_ids_as_clusters(tmp_path: Path)
 @pytest.mark.filterwarnings("ignore:Cluster IDs are not sequential")  # spikelab's own, about its folder
 def test_spikelab_exports_read_equal_in_the_hub(tmp_path: Path) -> None:
     from spikelab import SpikeData as LabSpikeData
-    from spikelab.data_loaders import export_spikedata_to_kilosort as lab_export
-    from spikelab.data_loaders import load_spikedata_from_kilosort as lab_load
+    from spikelab.data_loaders import (
+        export_spikedata_to_kilosort as lab_export,
+        load_spikedata_from_kilosort as lab_load,
+    )
 
     rng = np.random.default_rng(3)
     trains_ms = [np.sort(rng.uniform(0, 2000, count)) for count in (30, 0, 12, 55)]

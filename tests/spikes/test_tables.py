@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import DOCUMENTS
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from strategies import assert_same_spikes, losses_named, spike_data
 
 from neurodatahub.cli import main

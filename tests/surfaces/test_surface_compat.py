@@ -10,8 +10,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from spectralbrain.io import export as sb_export
-from spectralbrain.io import loaders as sb_loaders
+from spectralbrain.io import export as sb_export, loaders as sb_loaders
 
 from neurodatahub import surfaces
 from neurodatahub.core.errors import InvalidDataError, UsageError

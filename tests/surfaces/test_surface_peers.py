@@ -13,8 +13,7 @@ import nibabel as nib
 import nilearn
 import numpy as np
 import pytest
-from spectralbrain.io import export as sb_export
-from spectralbrain.io import loaders as sb_loaders
+from spectralbrain.io import export as sb_export, loaders as sb_loaders
 
 from neurodatahub.cli import main
 from neurodatahub.core import conversion

@@ -8,8 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from surface_helpers import EXTENSION, WRITABLE, assert_kept, lost_fields, surface_meshes, write_read
 
 from neurodatahub.core import conversion

@@ -158,8 +158,7 @@ def fetch(
     as_json: JsonFlag = False,
 ) -> None:
     """Download, verify, extract, process and register a catalog entry (resumes interrupted downloads)."""
-    from neurodatahub.catalog.fetching import fetch as run
-    from neurodatahub.catalog.fetching import human, plan_fetch
+    from neurodatahub.catalog.fetching import fetch as run, human, plan_fetch
     from neurodatahub.core.terminal import print_json
 
     options = {

@@ -6,35 +6,46 @@ and `load_chunk` read chunk files subject by subject or whole, validated against
 
 from __future__ import annotations
 
-from neurodatahub.functional.chunks import (
-    CHUNK_NAME,
-    iter_subjects,
-    load_chunk,
-    mask_indices_rows,
-    open_chunk,
-    write_chunk,
-)
-from neurodatahub.functional.errors import (
-    ArgumentError,
-    ChunkExistsError,
-    GridMismatchError,
-    MissingInputError,
-    NoRunsError,
-)
-from neurodatahub.functional.gsp import gsp1000_to_hdf5, open_folder
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "CHUNK_NAME",
-    "ArgumentError",
-    "ChunkExistsError",
-    "GridMismatchError",
-    "MissingInputError",
-    "NoRunsError",
-    "gsp1000_to_hdf5",
-    "iter_subjects",
-    "load_chunk",
-    "mask_indices_rows",
-    "open_chunk",
-    "open_folder",
-    "write_chunk",
-]
+from neurodatahub.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from neurodatahub.functional.chunks import (
+        CHUNK_NAME as CHUNK_NAME,
+        iter_subjects as iter_subjects,
+        load_chunk as load_chunk,
+        mask_indices_rows as mask_indices_rows,
+        open_chunk as open_chunk,
+        write_chunk as write_chunk,
+    )
+    from neurodatahub.functional.errors import (
+        ArgumentError as ArgumentError,
+        ChunkExistsError as ChunkExistsError,
+        GridMismatchError as GridMismatchError,
+        MissingInputError as MissingInputError,
+        NoRunsError as NoRunsError,
+    )
+    from neurodatahub.functional.gsp import (
+        gsp1000_to_hdf5 as gsp1000_to_hdf5,
+        open_folder as open_folder,
+    )
+
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "ArgumentError": "errors",
+        "CHUNK_NAME": "chunks",
+        "ChunkExistsError": "errors",
+        "GridMismatchError": "errors",
+        "MissingInputError": "errors",
+        "NoRunsError": "errors",
+        "gsp1000_to_hdf5": "gsp",
+        "iter_subjects": "chunks",
+        "load_chunk": "chunks",
+        "mask_indices_rows": "chunks",
+        "open_chunk": "chunks",
+        "open_folder": "gsp",
+        "write_chunk": "chunks",
+    },
+)

@@ -56,8 +56,7 @@ def gsp1000_to_hdf5(
     MNI152_T1_2mm_Brain_Mask.nii.gz /data/gsp1000_chunks --subjects-per-chunk 10`.
     """
     from neurodatahub.core.terminal import storage_options
-    from neurodatahub.functional import gsp1000_to_hdf5 as convert
-    from neurodatahub.functional import open_folder
+    from neurodatahub.functional import gsp1000_to_hdf5 as convert, open_folder
 
     options = storage_options(storage_option, endpoint_url)
     total = max_subjects

@@ -1,6 +1,26 @@
 """Surface meshes: SurfaceMesh's checks, its formats (GIfTI, FreeSurfer, PLY, OBJ, STL, VTK, VTP), the VTK
 codecs the hub writes itself, and spectralbrain's mesh functions (`neurodatahub.surfaces.spectralbrain`)."""
 
-from neurodatahub.surfaces.spectralbrain import load_gifti_func, load_mesh, save_gifti_func, save_mesh
+from __future__ import annotations
 
-__all__ = ["load_gifti_func", "load_mesh", "save_gifti_func", "save_mesh"]
+from typing import TYPE_CHECKING
+
+from neurodatahub.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from neurodatahub.surfaces.spectralbrain import (
+        load_gifti_func as load_gifti_func,
+        load_mesh as load_mesh,
+        save_gifti_func as save_gifti_func,
+        save_mesh as save_mesh,
+    )
+
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "load_gifti_func": "spectralbrain",
+        "load_mesh": "spectralbrain",
+        "save_gifti_func": "spectralbrain",
+        "save_mesh": "spectralbrain",
+    },
+)

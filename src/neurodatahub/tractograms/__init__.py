@@ -4,26 +4,36 @@
 stream in bounded memory on any storage URL (see `conversion`).
 """
 
-from neurodatahub.tractograms.conversion import (
-    DEFAULT_EXCLUDE_PATTERNS,
-    NoTractogramsError,
-    OutputExistsError,
-    TractogramConversionError,
-    TractogramNotFoundError,
-    TractogramRequestError,
-    find_trk_files,
-    merge_trk_to_tck,
-    trk_to_tck,
-)
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_EXCLUDE_PATTERNS",
-    "NoTractogramsError",
-    "OutputExistsError",
-    "TractogramConversionError",
-    "TractogramNotFoundError",
-    "TractogramRequestError",
-    "find_trk_files",
-    "merge_trk_to_tck",
-    "trk_to_tck",
-]
+from typing import TYPE_CHECKING
+
+from neurodatahub.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from neurodatahub.tractograms.conversion import (
+        DEFAULT_EXCLUDE_PATTERNS as DEFAULT_EXCLUDE_PATTERNS,
+        NoTractogramsError as NoTractogramsError,
+        OutputExistsError as OutputExistsError,
+        TractogramConversionError as TractogramConversionError,
+        TractogramNotFoundError as TractogramNotFoundError,
+        TractogramRequestError as TractogramRequestError,
+        find_trk_files as find_trk_files,
+        merge_trk_to_tck as merge_trk_to_tck,
+        trk_to_tck as trk_to_tck,
+    )
+
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "DEFAULT_EXCLUDE_PATTERNS": "conversion",
+        "NoTractogramsError": "conversion",
+        "OutputExistsError": "conversion",
+        "TractogramConversionError": "conversion",
+        "TractogramNotFoundError": "conversion",
+        "TractogramRequestError": "conversion",
+        "find_trk_files": "conversion",
+        "merge_trk_to_tck": "conversion",
+        "trk_to_tck": "conversion",
+    },
+)

@@ -32,8 +32,7 @@ import numpy as np
 from neurodatahub.core import storage
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
-from neurodatahub.spikes import common
-from neurodatahub.spikes import params as params_py
+from neurodatahub.spikes import common, params as params_py
 
 SPIKE_TIMES = "spike_times.npy"
 SPIKE_CLUSTERS = "spike_clusters.npy"

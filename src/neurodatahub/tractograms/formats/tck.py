@@ -25,8 +25,7 @@ import numpy as np
 from neurodatahub.core import storage, streaming
 from neurodatahub.core.errors import InputError, OutputError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
-from neurodatahub.tractograms import common
-from neurodatahub.tractograms import reference as references
+from neurodatahub.tractograms import common, reference as references
 
 MAGIC = b"mrtrix tracks"
 DATATYPES = {"Float32LE": "<f4", "Float32BE": ">f4", "Float64LE": "<f8", "Float64BE": ">f8"}

@@ -27,8 +27,7 @@ from neurodatahub.core import storage, streaming
 from neurodatahub.core.codecs.gzip import GZIP_MAGIC, gunzipped_head
 from neurodatahub.core.errors import InputError, OutputError, UsageError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
-from neurodatahub.tractograms import common
-from neurodatahub.tractograms import reference as references
+from neurodatahub.tractograms import common, reference as references
 from neurodatahub.tractograms.trk_header import (
     EXACT_IN_FLOAT32,
     HEADER_SIZE,

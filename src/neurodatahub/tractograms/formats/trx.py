@@ -33,8 +33,7 @@ import numpy as np
 from neurodatahub.core import storage, streaming
 from neurodatahub.core.errors import InputError, OutputError, UsageError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
-from neurodatahub.tractograms import common
-from neurodatahub.tractograms import reference as references
+from neurodatahub.tractograms import common, reference as references
 
 ZIP_MAGIC = b"PK\x03\x04"
 LOCAL_HEADER = struct.Struct("<4s5H3I2H")  # the 30 bytes before a member's name
