@@ -578,7 +578,7 @@ def test_write_options_and_refusals(tmp_path: Path) -> None:
         api.write(in_seconds, str(tmp_path / "a.phy"))
     with pytest.raises(UsageError, match="would resample"):
         api.write(model, str(tmp_path / "b.phy"), sampling_rate=20000.0)
-    with pytest.raises(UsageError, match="time unit must be one of"):
+    with pytest.raises(UsageError, match="time_unit must be one of"):
         api.write(model, str(tmp_path / "c.phy"), time_unit="minutes")
     early = common.from_trains(
         [[-3.0, 5.0]], time_unit="samples", sampling_rate=FS, start_time=-3.0, length=9.0

@@ -35,8 +35,8 @@ def test_surface_formats_are_registered_with_their_options(capsys: pytest.Captur
     surfaces = {spec.name: spec for spec in all_formats() if spec.kind == "surface"}
     assert set(surfaces) == {"gifti", "gifti-func", "freesurfer", "ply", "obj", "stl", "vtk", "vtp"}
     assert surfaces["freesurfer"].write is None
-    assert "geometry" in surfaces["gifti-func"].read_options
-    assert "allow_vertex_reorder" in surfaces["stl"].write_options
+    assert surfaces["gifti-func"].reads_option("geometry")
+    assert surfaces["stl"].writes_option("allow_vertex_reorder")
     assert main(["formats", "--kind", "surface", "--json"]) == 0
     assert {row["name"] for row in json.loads(capsys.readouterr().out)} == set(surfaces)
     for suffix, name in ((".surf.gii", "gifti"), (".func.gii", "gifti-func"), (".shape.gii", "gifti-func")):

@@ -64,7 +64,7 @@ def test_tck_to_trk_with_a_reference_image_or_a_template(
         (["space=MNI152NLin2009cAsym", "resolution=1"], "several template grids"),
         (["space=MNI152NLin2009cAsym"], "several template grids"),
         (["space=MNI152NLin2009bAsym", "resolution=0.5"], "no template grid is known"),
-        (["space=Talairach"], "unknown space"),
+        (["space=Talairach"], "space must be one of"),
         (["resolution=2"], "resolution needs space"),
         (["space=MNI152NLin6Asym", "resolution=3"], "no 3 mm template grid"),
         (["resolution=abc", "space=MNI152NLin6Asym"], "must be a number"),

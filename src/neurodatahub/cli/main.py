@@ -21,6 +21,7 @@ from neurodatahub.core.terminal import (
     print_json,
     print_table,
     storage_options,
+    with_shortcuts,
 )
 
 app = typer.Typer(
@@ -31,21 +32,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-FsOption = Annotated[
-    float | None,
-    typer.Option("--fs", metavar="HZ", help="Sampling rate in Hz (times in samples, NWB resolution, Phy)."),
-]
-UnitsPathOption = Annotated[
-    str | None,
-    typer.Option("--units-path", metavar="PATH", help="NWB: the Units table to read when there are several."),
-]
-AllowPickleOption = Annotated[
-    bool,
-    typer.Option(
-        "--allow-pickle",
-        help="Load pickle files. Unpickling runs code from the file: only for files you trust.",
-    ),
-]
 FromOption = Annotated[
     str | None, typer.Option("--from", metavar="FORMAT", help="Input format (default: detected).")
 ]
@@ -67,20 +53,20 @@ def _root(
     """Schema-first catalog and converter hub for neuroscience data."""
 
 
-def _reader_options(units_path: str | None, fs: float | None, allow_pickle: bool) -> dict[str, Any]:
-    """The typed reading options that were given (an absent one is not passed at all)."""
-    options = {"units_path": units_path, "sampling_rate": fs, "allow_pickle": allow_pickle or None}
-    return {name: value for name, value in options.items() if value is not None}
-
-
 @app.command()
 def formats(
+    name: Annotated[
+        str | None, typer.Argument(metavar="[FORMAT]", help="One format: its options, types and defaults.")
+    ] = None,
     as_json: JsonFlag = False,
     kind: Annotated[str | None, typer.Option(help="Only formats of this kind of data.")] = None,
 ) -> None:
-    """List every format with what it reads, writes and cannot store."""
-    from neurodatahub.core.registry import all_formats
+    """List every format with what it reads, writes and cannot store; or one format's options."""
+    from neurodatahub.core.registry import all_formats, formats_named
 
+    if name is not None:
+        _print_format_options(formats_named(name, kind), as_json)
+        return
     specs = [spec for spec in all_formats() if kind is None or spec.kind == kind]
     if as_json:
         print_json([spec.as_row() for spec in specs])
@@ -97,6 +83,32 @@ def formats(
         for spec in specs
     ]
     print_table("formats", ["kind", "format", "extensions", "read", "write", "cannot store"], rows)
+
+
+def _print_format_options(specs: list[Any], as_json: bool) -> None:
+    if as_json:
+        print_json([spec.as_row() for spec in specs])
+        return
+    for spec in specs:
+        typer.echo(f"{spec.name} ({spec.kind}, {spec.model}): {spec.description}")
+        for role, described in (
+            ("reader", spec.as_row()["read_options"]),
+            ("writer", spec.as_row()["write_options"]),
+        ):
+            if not described:
+                continue
+            rows = [
+                [
+                    option,
+                    facts["type"] + (f" {facts['bounds']}" if facts["bounds"] else ""),
+                    "required"
+                    if facts["required"]
+                    else ("-" if facts["default"] is None else str(facts["default"])),
+                    facts["help"],
+                ]
+                for option, facts in described.items()
+            ]
+            print_table(f"{spec.name} {role} options", ["option", "type", "default", "help"], rows)
 
 
 @app.command()
@@ -116,17 +128,16 @@ def schema(
 
 
 @app.command()
+@with_shortcuts
 def info(
     source: Annotated[str, typer.Argument(metavar="SRC", help="File, folder or URL.")],
     from_format: FromOption = None,
     class_name: Annotated[str | None, typer.Option("--class", help="Data class of a document.")] = None,
-    units_path: UnitsPathOption = None,
-    fs: FsOption = None,
-    allow_pickle: AllowPickleOption = False,
     as_json: JsonFlag = False,
     read_option: ReadOption = None,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
+    shortcuts: dict[str, Any] | None = None,
 ) -> None:
     """Show the kind, format and a summary of a file (units, spikes, duration, rates, attributes...)."""
     from neurodatahub.core.conversion import describe_file
@@ -134,8 +145,8 @@ def info(
 
     options = storage_options(storage_option, endpoint_url)
     spec = input_format(source, from_format, options)
-    hint = {"class_name": class_name} if class_name and "class_name" in spec.read_options else {}
-    hint.update(_reader_options(units_path, fs, allow_pickle))
+    hint = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
+    hint.update(shortcuts or {})
     hint.update(pairs(read_option, "--read-option"))
     summary = {
         "path": source,
@@ -150,17 +161,16 @@ def info(
 
 
 @app.command()
+@with_shortcuts
 def validate(
     paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, folders or URLs to check.")],
     from_format: FromOption = None,
     class_name: Annotated[str | None, typer.Option("--class", help="Data class of the documents.")] = None,
-    units_path: UnitsPathOption = None,
-    fs: FsOption = None,
-    allow_pickle: AllowPickleOption = False,
     as_json: JsonFlag = False,
     read_option: ReadOption = None,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
+    shortcuts: dict[str, Any] | None = None,
 ) -> None:
     """Check files against the schema.
 
@@ -175,10 +185,7 @@ def validate(
             format=from_format,
             class_name=class_name,
             storage_options=options,
-            read_options={
-                **_reader_options(units_path, fs, allow_pickle),
-                **pairs(read_option, "--read-option"),
-            },
+            read_options={**(shortcuts or {}), **pairs(read_option, "--read-option")},
         )
         for path in paths
     ]
@@ -200,6 +207,7 @@ def validate(
 
 
 @app.command()
+@with_shortcuts
 def convert(
     source: Annotated[str, typer.Argument(metavar="SRC", help="Input file, folder or URL.")],
     target: Annotated[str, typer.Argument(metavar="DST", help="Output file, folder or URL.")],
@@ -207,18 +215,6 @@ def convert(
     to_format: Annotated[
         str | None, typer.Option("--to", metavar="FORMAT", help="Output format (default: by extension).")
     ] = None,
-    style: Annotated[
-        str | None, typer.Option(help="HDF5 spike layout: ragged (default), group, paired or raster.")
-    ] = None,
-    time_unit: Annotated[
-        str | None, typer.Option("--time-unit", help="Output time unit: s, ms or samples (needs --fs).")
-    ] = None,
-    fs: FsOption = None,
-    bin_size_ms: Annotated[
-        float | None, typer.Option("--bin-size-ms", metavar="MS", help="Raster bin size in milliseconds.")
-    ] = None,
-    units_path: UnitsPathOption = None,
-    allow_pickle: AllowPickleOption = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
     strict: Annotated[
         bool, typer.Option(help="Fail instead of dropping what the output cannot store.")
@@ -236,15 +232,11 @@ def convert(
     read_option: ReadOption = None,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
+    shortcuts: dict[str, Any] | None = None,
 ) -> None:
     """Convert between formats of the same kind of data, on local disk or any fsspec URL."""
     from neurodatahub.core.conversion import convert as run
 
-    typed = {"style": style, "time_unit": time_unit, "bin_size_ms": bin_size_ms}
-    options = {
-        **_reader_options(units_path, fs, allow_pickle),
-        **{k: v for k, v in typed.items() if v is not None},
-    }
     store = storage_options(storage_option, endpoint_url)
     with _progress(source, store) as step:
         result = run(
@@ -257,7 +249,7 @@ def convert(
             storage_options=store,
             read_options=pairs(read_option, "--read-option"),
             write_options=pairs(option, "--option"),
-            options=options,
+            options=shortcuts or {},
             checksum=checksum,
             on_step=step,
         )

@@ -15,7 +15,6 @@ PROBE_SIZE = 4096  # bytes a Probe reads (storage.read_head's default)
 EXACT = "%r"  # Python's shortest text that reads back to the same float
 NAN_SPELLINGS = ("n/a", "N/A")  # besides numpy's own (nan, NaN...): what BIDS writers put in a cell
 OPTIONAL_FIELDS = ("measure", "atlas", "symmetric", "description", "metadata")
-FLOAT_FORMAT_HELP = "printf format of the values, e.g. %.6f; %r writes the shortest exact text"
 
 
 def build(matrix: Any, region_labels: Sequence[str], **fields: Any) -> Any:
@@ -45,18 +44,6 @@ def default_labels(count: int, first: int = 0) -> list[str]:
 # ---- HDF5 (shared with the spectral cache) ----
 
 # ---- numbers as text ----
-
-
-def check_float_format(float_format: Any) -> str:
-    """A printf format that writes every float (NaN included) as text a float parser reads back."""
-    if not isinstance(float_format, str):
-        raise UsageError(f"float_format must be a printf format such as %.6f, got {float_format!r}")
-    try:
-        for sample in (1.5, -2.5e-9, float("nan")):
-            float(float_format % sample)
-    except (TypeError, ValueError) as error:
-        raise UsageError(f"float_format {float_format!r} does not write numbers ({error})") from error
-    return float_format
 
 
 def format_rows(matrix: np.ndarray, float_format: str, delimiter: str) -> list[str]:

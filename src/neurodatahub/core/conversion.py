@@ -67,8 +67,8 @@ def route_options(
     read_options: dict[str, Any] = {}
     write_options: dict[str, Any] = {}
     for name, value in options.items():
-        to_writer = target is not None and name in target.write_options
-        reader_takes = source is not None and name in source.read_options
+        to_writer = target is not None and target.writes_option(name)
+        reader_takes = source is not None and source.reads_option(name)
         to_reader = reader_takes and (not to_writer or name in SHARED_OPTIONS)
         if not (to_writer or to_reader):
             formats = " -> ".join(spec.name for spec in (source, target) if spec is not None)
@@ -80,20 +80,11 @@ def route_options(
     for name, value in (output_options or {}).items():
         for_reader = (
             source is not None
-            and name in source.read_options
-            and (target is None or name not in target.write_options)
+            and source.reads_option(name)
+            and (target is None or not target.writes_option(name))
         )
         (read_options if for_reader else write_options)[name] = value
     return read_options, write_options
-
-
-def _check_declared(
-    options: Mapping[str, Any], declared: Mapping[str, str], spec: FormatSpec, role: str
-) -> None:
-    unknown = sorted(set(options) - set(declared))
-    if unknown:
-        known = ", ".join(sorted(declared)) or "none"
-        raise UsageError(f"the {spec.name} {role} takes no option {', '.join(unknown)} (it takes: {known})")
 
 
 def read_as(
@@ -101,9 +92,9 @@ def read_as(
 ) -> BaseModel:
     if spec.read is None:
         raise UsageError(f"format {spec.name!r} cannot be read")
-    _check_declared(options, spec.read_options, spec, "reader")
+    checked = spec.checked_read_options(options)
     with invalid_data_of(url):
-        return spec.read(url, storage_options=storage_options, **options)
+        return spec.read(url, storage_options=storage_options, **checked)
 
 
 @contextlib.contextmanager
@@ -125,8 +116,8 @@ def open_stream(
     """A `streaming.Stream` of `url`; chunks are validated as they are read."""
     if spec.read_stream is None:
         raise UsageError(f"format {spec.name!r} cannot be read piece by piece")
-    _check_declared(options, spec.read_options, spec, "reader")
-    with invalid_data_of(url), spec.read_stream(url, storage_options=storage_options, **options) as stream:
+    checked = spec.checked_read_options(options)
+    with invalid_data_of(url), spec.read_stream(url, storage_options=storage_options, **checked) as stream:
         yield stream
 
 
@@ -152,9 +143,9 @@ def describe_file(
     """
     if spec.describe is None:
         return summarize_file(spec, url, storage_options, **options)
-    _check_declared(options, spec.read_options, spec, "reader")
+    checked = spec.checked_read_options(options)
     with invalid_data_of(url):
-        return spec.describe(url, storage_options=storage_options, **options)
+        return spec.describe(url, storage_options=storage_options, **checked)
 
 
 def losses_of(spec: FormatSpec, model: BaseModel, **options: Any) -> list[Any]:
@@ -197,7 +188,7 @@ def _write_checked(
 
     if spec.write is None:
         raise UsageError(f"format {spec.name!r} cannot be written")
-    _check_declared(options, spec.write_options, spec, "writer")
+    options = spec.checked_write_options(options)
     losses = _allowed_losses(spec, model, strict, options)
     with _staged(spec, url, overwrite, storage_options) as tmp:
         spec.write(model, tmp, **options)
@@ -205,7 +196,7 @@ def _write_checked(
             if spec.verify is not None:
                 spec.verify(model, tmp, **options)
             elif spec.read is not None:
-                hint = {"class_name": type(model).__name__} if "class_name" in spec.read_options else {}
+                hint = {"class_name": type(model).__name__} if spec.reads_option("class_name") else {}
                 reopened = read_as(spec, str(tmp), **hint)
                 if not losses and not summary.same(summary.fingerprint(reopened), summary.fingerprint(model)):
                     raise OutputError("it reads back as other data")
@@ -275,7 +266,7 @@ def write_stream_checked(
 
     if spec.write_stream is None:
         raise UsageError(f"format {spec.name!r} cannot be written piece by piece")
-    _check_declared(options, spec.write_options, spec, "writer")
+    options = spec.checked_write_options(options)
     losses = _allowed_losses(spec, stream.header, strict, options)
     written: dict[str, Any] = {}
     with storage.atomic_write(

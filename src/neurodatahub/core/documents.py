@@ -14,11 +14,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from neurodatahub.core import storage
 from neurodatahub.core.errors import InputError, InvalidDataError, UsageError
+from neurodatahub.core.options import Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 
-DOCUMENT_OPTIONS = {"class_name": "data class of the document (default: inferred from its keys)"}
+
+class ReadOptions(Options):
+    class_name: str | None = Field(
+        None, description="data class of the document (default: inferred from its keys)"
+    )
+
+
 YAML_KEY_LINE = re.compile(rb"^(---\s*$|[A-Za-z_][\w .-]*:(\s|$))")
 
 
@@ -167,7 +176,7 @@ register_format(
         read=read_json,
         write=write_json,
         sniff=sniff_json,
-        read_options=DOCUMENT_OPTIONS,
+        read_options=ReadOptions,
     )
 )
 register_format(
@@ -179,6 +188,6 @@ register_format(
         read=read_yaml,
         write=write_yaml,
         sniff=sniff_yaml,
-        read_options=DOCUMENT_OPTIONS,
+        read_options=ReadOptions,
     )
 )

@@ -11,13 +11,14 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from neurodatahub.core import kinds, storage
+from neurodatahub.core import kinds, options, storage
 from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.core.options import Options
 
 CORE_FORMAT_MODULES = ("neurodatahub.core.documents",)
 
@@ -79,8 +80,9 @@ class FormatSpec:
     read: Reader | None = None
     write: Writer | None = None
     sniff: Callable[[Probe], bool] | None = None
-    read_options: Mapping[str, str] = field(default_factory=dict)
-    write_options: Mapping[str, str] = field(default_factory=dict)
+    # what the reader and the writer take, as typed models (core.options); None: no options
+    read_options: type[Options] | None = None
+    write_options: type[Options] | None = None
     cannot_store: tuple[str, ...] = ()
     losses: LossCheck | None = None
     directory: bool = False
@@ -105,6 +107,20 @@ class FormatSpec:
         """The pivot class of the format's kind ("*": documents hold any class)."""
         return kinds.pivot_class(self.kind) or "*"
 
+    def reads_option(self, name: str) -> bool:
+        return name in options.names(self.read_options)
+
+    def writes_option(self, name: str) -> bool:
+        return name in options.names(self.write_options)
+
+    def checked_read_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The reader's options validated, defaults filled in (UsageError before anything is read)."""
+        return options.validated(self.read_options, given, f"the {self.name} reader")
+
+    def checked_write_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The writer's options validated, defaults filled in (UsageError before anything is written)."""
+        return options.validated(self.write_options, given, f"the {self.name} writer")
+
     def matches_extension(self, url: str) -> bool:
         name = Path(url.rstrip("/")).name.lower()
         return any(name.endswith(ext) for ext in self.extensions)
@@ -119,8 +135,8 @@ class FormatSpec:
             "write": self.write is not None,
             "directory": self.directory,
             "description": self.description,
-            "read_options": dict(self.read_options),
-            "write_options": dict(self.write_options),
+            "read_options": options.describe(self.read_options),
+            "write_options": options.describe(self.write_options),
             "cannot_store": list(self.cannot_store),
             "streams": self.read_stream is not None or self.write_stream is not None,
         }

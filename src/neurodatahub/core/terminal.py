@@ -6,7 +6,12 @@ In the core so that the command groups of the kinds (`neurodatahub.<kind>.comman
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
@@ -63,7 +68,84 @@ def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 
     table = Table(title=title)
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # wrapped, never cut: names are what users type next
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     Console().print(table)
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """A flag that stands for the option of the same name of whichever format declares it."""
+
+    option: str
+    flag: str
+    type: type
+    metavar: str | None
+    help: str
+
+
+# the flags `hub info`, `validate` and `convert` take besides -R/-O; each is routed like -R/-O KEY=VALUE
+SHORTCUTS = (
+    Shortcut("sampling_rate", "--fs", float, "HZ", "Sampling rate in Hz (times in samples, NWB, Phy)."),
+    Shortcut(
+        "style", "--style", str, "NAME", "Layout of the output (HDF5 spikes: ragged, group, paired, raster)."
+    ),
+    Shortcut("time_unit", "--time-unit", str, "UNIT", "Time unit: s, ms or samples (samples need --fs)."),
+    Shortcut("bin_size_ms", "--bin-size-ms", float, "MS", "Bin size in milliseconds (rasters)."),
+    Shortcut("units_path", "--units-path", str, "PATH", "The table to read when a file holds several (NWB)."),
+    Shortcut(
+        "allow_pickle",
+        "--allow-pickle",
+        bool,
+        None,
+        "Load pickle files. Unpickling runs code from the file: only for files you trust.",
+    ),
+)
+
+
+def with_shortcuts(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the SHORTCUTS flags to a command; it receives the ones given as `shortcuts={option: value}`.
+
+    One table instead of the same flags written into each command: the format that declares an option
+    decides what it means (`hub formats FORMAT` lists them), and one that no format involved declares
+    is a usage error, as with -R/-O.
+    """
+    signature = inspect.signature(command)
+    own = [parameter for name, parameter in signature.parameters.items() if name != "shortcuts"]
+    added = []
+    for shortcut in SHORTCUTS:
+        help_text = f"{shortcut.help} [option {shortcut.option}]"
+        if shortcut.type is bool:
+            annotation: Any = Annotated[bool, typer.Option(shortcut.flag, help=help_text)]
+            default: Any = False
+        else:
+            annotation = Annotated[
+                shortcut.type | None, typer.Option(shortcut.flag, metavar=shortcut.metavar, help=help_text)
+            ]
+            default = None
+        added.append(
+            inspect.Parameter(
+                shortcut.option, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+            )
+        )
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        given = {shortcut.option: kwargs.pop(shortcut.option) for shortcut in SHORTCUTS}
+        return command(
+            shortcuts={name: value for name, value in given.items() if value not in (None, False)}, **kwargs
+        )
+
+    hints = typing.get_type_hints(command, include_extras=True)
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[
+            parameter.replace(annotation=hints.get(parameter.name, parameter.annotation)) for parameter in own
+        ]
+        + added
+    )
+    wrapper.__annotations__ = {
+        parameter.name: parameter.annotation for parameter in wrapper.__signature__.parameters.values()
+    }  # type: ignore[attr-defined]
+    del wrapper.__wrapped__  # typer must see the new signature, not the command's
+    return wrapper

@@ -42,9 +42,9 @@ def validate_path(
     try:
         spec = input_format(url, format, storage_options)
         outcome.format, outcome.kind = spec.name, spec.kind
-        options = {"class_name": class_name} if class_name and "class_name" in spec.read_options else {}
+        options = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
         options.update(
-            {name: value for name, value in (read_options or {}).items() if name in spec.read_options}
+            {name: value for name, value in (read_options or {}).items() if spec.reads_option(name)}
         )
         if spec.read_stream is not None:  # every chunk is validated as it is read, none kept
             model_class = summarize_file(spec, url, storage_options, **options)["class"]

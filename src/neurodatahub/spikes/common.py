@@ -6,12 +6,25 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
+from neurodatahub.core import kinds
 from neurodatahub.core.errors import UsageError
+from neurodatahub.core.options import Options, Positive, choice
 
 KIND = "spikes"
 SECONDS_PER = {"s": 1.0, "ms": 1e-3}
-TIME_UNITS = ("s", "ms", "samples")
+TIME_UNITS = tuple(kinds.enum_values("TimeUnit"))
+TimeUnit = choice("TimeUnit")
+
+
+class TimeOptions(Options):
+    """The unit and rate of spike times, which most spike readers and writers take."""
+
+    time_unit: TimeUnit | None = Field(None, description="unit of the spike times (default: the data's own)")
+    sampling_rate: Positive | None = Field(
+        None, description="sampling rate in Hz, needed for times in samples when the data has none"
+    )
 
 
 def check_time_unit(unit: str, sampling_rate: float | None, what: str = "time unit") -> None:

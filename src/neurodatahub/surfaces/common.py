@@ -18,17 +18,28 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.core.options import Flag, Options
 
 KIND = "surface"
 HEAD_SIZE = 4096  # what Probe.head holds (storage.read_head's default)
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-ASCII_OPTION = {"ascii": "write text instead of binary (larger and slower to read; default false)"}
-TRIANGULATE_OPTION = {
-    "triangulate": "split quads and other polygons into triangle fans (default false: they are an error,"
-    " since a SurfaceMesh holds triangles only)"
-}
+
+
+class ReadOptions(Options):
+    triangulate: Flag = Field(
+        False,
+        description="split quads and other polygons into triangle fans (otherwise they are an error, since a"
+        " SurfaceMesh holds triangles only)",
+    )
+
+
+class WriteOptions(Options):
+    ascii: Flag = Field(False, description="write text instead of binary (larger and slower to read)")
+
+
 HEMISPHERES = ("L", "R", "bilateral")
 
 
@@ -72,21 +83,6 @@ def build(
         space=space,
         metadata=metadata if metadata else None,
     )
-
-
-def flag(value: Any, name: str) -> bool:
-    """A boolean option: True/False from Python, or the words a command line gives."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no"):
-        return value.strip().lower() in ("true", "yes")
-    raise UsageError(f"{name} must be true or false, got {value!r}")
-
-
-def optional_flag(value: Any, name: str) -> bool | None:
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null")):
-        return None
-    return flag(value, name)
 
 
 def loss(field: str, reason: str, count: int | None = None) -> Any:

@@ -16,17 +16,31 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.core import storage
 from neurodatahub.core.codecs.gzip import gunzipped_head
 from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.core.options import Options, Positive, choice
 from neurodatahub.tractograms.common import grid
 
-OPTIONS = {
-    "reference": "grid of the streamlines: URL of a NIfTI image, TRK or TRX file (its header only)",
-    "space": "template space of the grid, e.g. MNI152NLin2009cAsym (with resolution if it has several)",
-    "resolution": "voxel size in mm of the template grid that space names",
-}
+
+class ReferenceOptions(Options):
+    """The grid of streamlines for formats that need one (TRK, TRX): a file's header, or a template grid."""
+
+    reference: str | None = Field(
+        None, description="grid of the streamlines: URL of a NIfTI image, TRK or TRX file (its header only)"
+    )
+    space: choice("CoordinateSpace") | None = Field(
+        None,
+        description="template space of the grid, e.g. MNI152NLin2009cAsym (with resolution when it has"
+        " several)",
+    )
+    resolution: Positive | None = Field(
+        None, description="voxel size in mm of the template grid that space names"
+    )
+
+
 NEEDS_REFERENCE = (
     "give reference=<NIfTI, TRK or TRX URL> or space=<template> resolution=<mm>"
     " (hub convert in.tck out.trk -O reference=t1.nii.gz)"

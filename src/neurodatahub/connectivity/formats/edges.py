@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.connectivity import common
 from neurodatahub.core import storage
@@ -39,11 +40,20 @@ from neurodatahub.core.codecs.parquet import (
     read_parquet_table,
 )
 from neurodatahub.core.errors import InputError
+from neurodatahub.core.options import FloatFormat, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 
 COLUMNS = ("i", "j", "region_i", "region_j", "weight")
 REQUIRED = {"i", "j", "weight"}
-TSV_WRITE_OPTIONS = {"float_format": f"{common.FLOAT_FORMAT_HELP} (default %r: exact)"}
+
+
+class ExactWriteOptions(Options):
+    float_format: FloatFormat = Field(
+        common.EXACT,
+        description="printf format of the values, e.g. %.6f (default %r: the shortest exact text)",
+    )
+
+
 TSV_CANNOT_STORE = ("measure", "atlas", "symmetric flag", "description", "metadata")
 
 
@@ -134,7 +144,6 @@ def matrix_of(
 
 
 def write_tsv(conn: Any, path: Path, *, float_format: str = common.EXACT) -> None:
-    float_format = common.check_float_format(float_format)
     rows, cols, weights, _ = edges_of(conn.matrix)
     labels = [common.quote(str(label), "\t") for label in conn.region_labels]
     texts = common.format_rows(weights, float_format, "\t")
@@ -213,7 +222,6 @@ def _warn_unread(header: list[str], url: str) -> None:
 
 
 def tsv_losses(conn: Any, *, float_format: str = common.EXACT) -> list[Any]:
-    float_format = common.check_float_format(float_format)
     _, _, weights, _ = edges_of(conn.matrix)
     return [
         *common.lost_fields(conn, "an edge-list TSV holds only indices, labels and weights"),
@@ -325,7 +333,7 @@ register_format(
         read=read_tsv,
         write=write_tsv,
         sniff=sniff_tsv,
-        write_options=TSV_WRITE_OPTIONS,
+        write_options=ExactWriteOptions,
         cannot_store=TSV_CANNOT_STORE,
         losses=tsv_losses,
         claims_extension=False,

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from neurodatahub.connectivity import common
-from neurodatahub.core.codecs.hdf5 import COMPRESSION_OPTIONS, dataset_options, open_hdf5, text
+from neurodatahub.core.codecs.hdf5 import dataset_options, open_hdf5, text
 from neurodatahub.core.codecs.metadata import metadata_from_json, to_json
 from neurodatahub.core.errors import InputError
+from neurodatahub.core.options import Hdf5Compression
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 
 MARKER = "neurodatahub_format"
@@ -82,7 +83,7 @@ register_format(
         read=read,
         write=write,
         sniff=sniff,
-        write_options=COMPRESSION_OPTIONS,
+        write_options=Hdf5Compression,
         claims_extension=False,  # spike HDF5 owns .h5; this layout is known by its marker attribute
     )
 )

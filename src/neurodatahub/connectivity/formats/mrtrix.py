@@ -24,16 +24,25 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from neurodatahub.connectivity import common
 from neurodatahub.core import storage
 from neurodatahub.core.codecs.metadata import optional_text, to_json
 from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.core.options import FloatFormat, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 
 HEADER_KEY = "mrtrix_header"
 SIDECAR_KEYS = ("atlas_name", "measure", "n_regions", "region_labels", "symmetric")
 RESERVED_KEYS = (*SIDECAR_KEYS, "description")
-WRITE_OPTIONS = {"float_format": f"{common.FLOAT_FORMAT_HELP} (default %r: exact)"}
+
+
+class ExactWriteOptions(Options):
+    float_format: FloatFormat = Field(
+        common.EXACT,
+        description="printf format of the values, e.g. %.6f (default %r: the shortest exact text)",
+    )
 
 
 def sidecar_of(url: str) -> str:
@@ -142,7 +151,6 @@ def _storable_metadata(conn: Any) -> dict[str, Any]:
 
 
 def write(conn: Any, path: Path, *, float_format: str = common.EXACT) -> None:
-    float_format = common.check_float_format(float_format)
     rows = common.format_rows(conn.matrix, float_format, ",")
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.writelines(f"# {line}\n" for line in _header_lines(conn) or ())
@@ -164,7 +172,7 @@ def write(conn: Any, path: Path, *, float_format: str = common.EXACT) -> None:
 def losses(conn: Any, *, float_format: str = common.EXACT) -> list[Any]:
     from neurodatahub.core.models import Loss
 
-    found = common.rounding_loss(conn.matrix, common.check_float_format(float_format))
+    found = common.rounding_loss(conn.matrix, float_format)
     metadata = conn.metadata
     if metadata is not None and not isinstance(metadata, dict):
         found.append(Loss(field="metadata", reason="the sidecar keeps metadata only as a mapping"))
@@ -198,7 +206,7 @@ register_format(
         read=read,
         write=write,
         sniff=sniff,
-        write_options=WRITE_OPTIONS,
+        write_options=ExactWriteOptions,
         cannot_store=("metadata that is no mapping or uses the sidecar's own keys",),
         losses=losses,
         claims_extension=False,  # spike and region tables own .csv; a matrix is known by its numbers

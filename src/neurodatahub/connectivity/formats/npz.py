@@ -14,20 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.connectivity import common
 from neurodatahub.core.codecs.metadata import metadata_from_json, optional_text, to_json
 from neurodatahub.core.codecs.npz import load, member_names, save_arrays
-from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.core.errors import InputError
+from neurodatahub.core.options import Flag, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 
 TEXT_FIELDS = ("measure", "atlas", "description")
-WRITE_OPTIONS = {"compress": "deflate the arrays (savez_compressed); default true"}
+
+
+class WriteOptions(Options):
+    compress: Flag = Field(True, description="deflate the arrays (savez_compressed)")
 
 
 def write(conn: Any, path: Path, *, compress: bool = True) -> None:
-    if not isinstance(compress, bool):
-        raise UsageError(f"compress must be true or false, got {compress!r}")
     arrays: dict[str, np.ndarray] = {
         "matrix": np.asarray(conn.matrix),
         "region_labels": np.array([str(label) for label in conn.region_labels], dtype=np.str_),
@@ -91,7 +94,7 @@ register_format(
         read=read,
         write=write,
         sniff=sniff,
-        write_options=WRITE_OPTIONS,
+        write_options=WriteOptions,
         claims_extension=False,  # spike archives own .npz; a matrix archive is known by its arrays
     )
 )

@@ -23,16 +23,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.connectivity import common
 from neurodatahub.core import storage
 from neurodatahub.core.errors import InputError
+from neurodatahub.core.options import FloatFormat, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 
 DEFAULT_FLOAT_FORMAT = "%.10g"  # spectralbrain 0.1.0's default
-WRITE_OPTIONS = {
-    "float_format": f"{common.FLOAT_FORMAT_HELP} (default {DEFAULT_FLOAT_FORMAT}, as spectralbrain)"
-}
+
+
+class WriteOptions(Options):
+    float_format: FloatFormat = Field(
+        DEFAULT_FLOAT_FORMAT, description="printf format of the values, as spectralbrain's (%r: exact)"
+    )
+
+
 CANNOT_STORE = ("measure", "atlas", "symmetric flag", "description", "metadata")
 
 
@@ -100,7 +107,6 @@ def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
 
 
 def write(conn: Any, path: Path, *, float_format: str = DEFAULT_FLOAT_FORMAT) -> None:
-    float_format = common.check_float_format(float_format)
     labels = [common.quote(str(label), "\t") for label in conn.region_labels]
     rows = common.format_rows(conn.matrix, float_format, "\t")
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
@@ -109,7 +115,6 @@ def write(conn: Any, path: Path, *, float_format: str = DEFAULT_FLOAT_FORMAT) ->
 
 
 def losses(conn: Any, *, float_format: str = DEFAULT_FLOAT_FORMAT) -> list[Any]:
-    float_format = common.check_float_format(float_format)
     return [
         *common.lost_fields(conn, "a labelled TSV holds only labels and values"),
         *common.rounding_loss(conn.matrix, float_format),
@@ -136,7 +141,7 @@ register_format(
         read=read,
         write=write,
         sniff=sniff,
-        write_options=WRITE_OPTIONS,
+        write_options=WriteOptions,
         cannot_store=CANNOT_STORE,
         losses=losses,
         claims_extension=False,  # spike tables own .tsv; a matrix is known by its shape

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from neurodatahub.core import storage
-from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.core.errors import InputError
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -55,25 +55,10 @@ def texts(values: Any) -> list[str]:
     return [text(value) for value in np.asarray(values).reshape(-1)]
 
 
-COMPRESSION_OPTIONS = {
-    "compression": "HDF5 filter: gzip (default), lzf or none",
-    "compression_opts": "gzip level 0-9 (default 4)",
-}
-COMPRESSIONS = ("gzip", "lzf", "none")
-
-
-def dataset_options(compression: Any, compression_opts: Any) -> dict[str, Any]:
-    """h5py filter arguments from the writer options, checked before anything is written."""
-    if compression not in COMPRESSIONS:
-        raise UsageError(f"compression must be one of {', '.join(COMPRESSIONS)}, got {compression!r}")
+def dataset_options(compression: str, compression_opts: int) -> dict[str, Any]:
+    """h5py filter arguments from the writer options (already checked by core.options.Hdf5Compression)."""
     if compression == "none":
         return {}
     if compression == "lzf":
         return {"compression": "lzf"}
-    if (
-        isinstance(compression_opts, bool)
-        or not isinstance(compression_opts, int)
-        or not 0 <= compression_opts <= 9
-    ):
-        raise UsageError(f"compression_opts must be a gzip level 0-9, got {compression_opts!r}")
     return {"compression": "gzip", "compression_opts": compression_opts}

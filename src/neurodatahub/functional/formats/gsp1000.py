@@ -9,19 +9,33 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from neurodatahub.core.errors import UsageError
+from neurodatahub.core.options import Options, choice
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.functional.formats.hdf5 import KIND
 
-READ_OPTIONS = {
-    "mask": "brain mask NIfTI (required): its non-zero voxels become the columns, in np.where order",
-    "max_subjects": "only the first N subjects (sorted by path)",
-    "space": "space of the mask grid (default MNI152NLin6Asym, GSP1000's)",
-    "description": "what the chunk holds (default: GSP1000 functional connectome)",
-    "source": "where the runs come from (default: GSP1000's Dataverse DOI)",
-}
+
+class ReadOptions(Options):
+    mask: str | None = Field(
+        None,
+        description="brain mask NIfTI (required): its non-zero voxels become the columns, in np.where order",
+    )
+    max_subjects: Annotated[int, Field(gt=0)] | None = Field(
+        None, description="only the first N subjects (sorted by path)"
+    )
+    space: choice("CoordinateSpace") | None = Field(
+        None, description="space of the mask grid (default MNI152NLin6Asym, GSP1000's)"
+    )
+    description: str | None = Field(
+        None, description="what the chunk holds (default: GSP1000 functional connectome)"
+    )
+    source: str | None = Field(
+        None, description="where the runs come from (default: GSP1000's Dataverse DOI)"
+    )
 
 
 def sniff(probe: Probe) -> bool:
@@ -98,7 +112,7 @@ register_format(
         read_stream=read_stream,
         describe=describe,
         sniff=sniff,
-        read_options=READ_OPTIONS,
+        read_options=ReadOptions,
         directory=True,
     )
 )

@@ -18,9 +18,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from neurodatahub.core import storage
 from neurodatahub.core.codecs import parquet
 from neurodatahub.core.errors import InputError
+from neurodatahub.core.options import FloatFormat, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.regions.diffmap import write_table_text
 from neurodatahub.regions.lut import atlas_name_of
@@ -32,7 +35,14 @@ NAME_COLUMNS = {"label", "region_name"}
 TEXT_COLUMNS = [
     column for columns in TIER_COLUMNS.values() for column, field in columns if field in TEXT_FIELDS
 ]
-TEXT_WRITE_OPTIONS = {"float_format": "printf format of the numbers, e.g. %.6f as qsiparc (default: exact)"}
+
+
+class TextWriteOptions(Options):
+    float_format: FloatFormat | None = Field(
+        None, description="printf format of the numbers, e.g. %.6f as qsiparc (default: exact)"
+    )
+
+
 TEXT_CANNOT_STORE = ("atlas name (kept by a sidecar or an atlas- file name)", "provenance")
 
 
@@ -205,7 +215,7 @@ for _name, _delimiter in (("tsv", "\t"), ("csv", ",")):
             read=_text_reader(_delimiter),
             write=_text_writer(_delimiter),
             sniff=_text_sniffer(_delimiter),
-            write_options=TEXT_WRITE_OPTIONS,
+            write_options=TextWriteOptions,
             cannot_store=TEXT_CANNOT_STORE,
             losses=_losses(True),
             claims_extension=False,  # spike tables own .tsv/.csv; region tables are known by their columns

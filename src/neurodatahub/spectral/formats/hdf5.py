@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from neurodatahub.core.codecs.hdf5 import COMPRESSION_OPTIONS, dataset_options, open_hdf5, text
+from neurodatahub.core.codecs.hdf5 import dataset_options, open_hdf5, text
 from neurodatahub.core.errors import InputError
+from neurodatahub.core.options import Hdf5Compression
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spectral import common
 
@@ -115,7 +116,7 @@ register_format(
         read=read,
         write=write,
         sniff=sniff,
-        write_options=COMPRESSION_OPTIONS,
+        write_options=Hdf5Compression,
         claims_extension=False,  # spike HDF5 owns .h5; a cache is known by its datasets and version
     )
 )

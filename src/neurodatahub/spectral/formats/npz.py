@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.core.codecs.metadata import metadata_from_json, optional_text, to_json
 from neurodatahub.core.codecs.npz import load, member_names, save_arrays
-from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.core.errors import InputError
+from neurodatahub.core.options import Flag, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spectral import common
 
@@ -29,7 +31,10 @@ PREFIX = "descriptors/"
 METADATA = "metadata_json"
 NOTES = "descriptor_notes_json"
 RESERVED = {*common.ARRAY_FIELDS, common.VERSION_KEY, METADATA, NOTES}
-WRITE_OPTIONS = {"compress": "deflate the arrays (savez_compressed, as spectralbrain); default true"}
+
+
+class WriteOptions(Options):
+    compress: Flag = Field(True, description="deflate the arrays (savez_compressed)")
 
 
 def key_of(name: str) -> str:
@@ -41,8 +46,6 @@ def name_of(key: str) -> str:
 
 
 def write(spec: Any, path: Path, *, compress: bool = True) -> None:
-    if not isinstance(compress, bool):
-        raise UsageError(f"compress must be true or false, got {compress!r}")
     arrays: dict[str, np.ndarray] = {
         name: np.asarray(getattr(spec, name))
         for name in common.ARRAY_FIELDS
@@ -102,7 +105,7 @@ register_format(
         read=read,
         write=write,
         sniff=sniff,
-        write_options=WRITE_OPTIONS,
+        write_options=WriteOptions,
         claims_extension=False,  # spike archives own .npz; a spectral archive is known by its arrays
     )
 )

@@ -14,54 +14,74 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.core.codecs.hdf5 import open_hdf5, text
 from neurodatahub.core.codecs.metadata import to_json
 from neurodatahub.core.errors import InputError, OutputError, UsageError
+from neurodatahub.core.options import Options, Positive, choice
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
 
-STYLES = ("ragged", "group", "paired", "raster")
 # what spikelab's exporter writes by default; files without a unit attribute are read the same way
 EXPORT_DEFAULT_UNIT = {"ragged": "s", "group": "s", "paired": "ms"}
 HUB_GROUP = "neurodatahub"
-DATASET_DEFAULTS = {
-    "spike_times_dataset": "spike_times",
-    "spike_times_index_dataset": "spike_times_index",
-    "group_per_unit": "units",
-    "idces_dataset": "idces",
-    "times_dataset": "times",
-    "raster_dataset": "raster",
-}
-DATASET_HELP = {
-    "spike_times_dataset": "ragged: dataset of all spike times (default spike_times)",
-    "spike_times_index_dataset": "ragged: dataset of end offsets (default spike_times_index)",
-    "group_per_unit": "group: group with one dataset per unit (default units)",
-    "idces_dataset": "paired: dataset of unit indices (default idces)",
-    "times_dataset": "paired: dataset of spike times (default times)",
-    "raster_dataset": "raster: dataset of counts, units x bins (default raster)",
-    "raw_dataset": "dataset of raw data, channels x samples (with raw_time_dataset)",
-    "raw_time_dataset": "dataset of the raw data's time vector (with raw_dataset)",
-    "raw_time_unit": "unit of the raw time vector: s, ms or samples (default ms)",
-}
-READ_OPTIONS = {
-    "style": "ragged, group, paired or raster (default: detected from the datasets)",
-    "time_unit": "unit of times the file does not state (default: spikelab's export default, s or ms)",
-    "sampling_rate": "sampling rate in Hz, for times in samples",
-    "bin_size_ms": "raster: bin size when the dataset has no bin_size_ms attribute",
-    **DATASET_HELP,
-}
-WRITE_OPTIONS = {
-    "style": "ragged (default), group, paired or raster",
-    "time_unit": "s, ms or samples (default: spikelab's default for the style: s, s, ms)",
-    "sampling_rate": "sampling rate in Hz, needed for samples when the data has none",
-    "bin_size_ms": "raster: bin size in ms (required for raster)",
-    **DATASET_HELP,
-}
+
+
+Style = choice("Hdf5SpikeStyle")
+
+
+class DatasetNames(Options):
+    """Where each style keeps its arrays: spikelab's export parameters, with its defaults."""
+
+    spike_times_dataset: str = Field("spike_times", description="ragged: dataset of all spike times")
+    spike_times_index_dataset: str = Field("spike_times_index", description="ragged: dataset of end offsets")
+    group_per_unit: str = Field("units", description="group: group with one dataset per unit")
+    idces_dataset: str = Field("idces", description="paired: dataset of unit indices")
+    times_dataset: str = Field("times", description="paired: dataset of spike times")
+    raster_dataset: str = Field("raster", description="raster: dataset of counts, units x bins")
+    raw_dataset: str | None = Field(
+        None, description="dataset of raw data, channels x samples (with raw_time_dataset)"
+    )
+    raw_time_dataset: str | None = Field(
+        None, description="dataset of the raw data's time vector (with raw_dataset)"
+    )
+    raw_time_unit: common.TimeUnit | None = Field(
+        None, description="unit of the raw time vector (default: the hub's record, else ms)"
+    )
+
+
+DATASET_FIELDS = (
+    "spike_times_dataset",
+    "spike_times_index_dataset",
+    "group_per_unit",
+    "idces_dataset",
+    "times_dataset",
+    "raster_dataset",
+)
+
+
+class ReadOptions(common.TimeOptions, DatasetNames):
+    style: Style | None = Field(None, description="the layout (default: detected from the datasets)")
+    time_unit: common.TimeUnit | None = Field(
+        None,
+        description="unit of times the file does not state (default: spikelab's export default, s or ms)",
+    )
+    bin_size_ms: Positive | None = Field(
+        None, description="raster: bin size when the dataset has no bin_size_ms attribute"
+    )
+
+
+class WriteOptions(common.TimeOptions, DatasetNames):
+    style: Style = Field("ragged", description="the layout spikelab's exporter writes")
+    time_unit: common.TimeUnit | None = Field(
+        None, description="unit of the times (default: spikelab's default for the style: s, s, ms)"
+    )
+    bin_size_ms: Positive | None = Field(None, description="raster: bin size in ms (required for raster)")
 
 
 def _names(options: Mapping[str, Any]) -> dict[str, str]:
-    return {key: options.get(key) or default for key, default in DATASET_DEFAULTS.items()}
+    return {key: options.get(key) or DatasetNames.model_fields[key].default for key in DATASET_FIELDS}
 
 
 def detect_style(file: Any, names: Mapping[str, str]) -> str:
@@ -96,8 +116,6 @@ def read(url: str, *, storage_options: Any = None, **options: Any) -> Any:
     with open_hdf5(url, storage_options) as file:
         names = _names(options)
         style = options.get("style") or detect_style(file, names)
-        if style not in STYLES:
-            raise UsageError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
         hub = _read_hub_group(file)
         rate = options.get("sampling_rate") or hub.get("sampling_rate")
         start_ms = float(file.attrs.get("start_time", 0.0))
@@ -275,8 +293,6 @@ def write(model: Any, path: Path, **options: Any) -> None:
 
 def _checked(model: Any, options: Mapping[str, Any]) -> tuple[str, str, float | None]:
     style = options.get("style") or "ragged"
-    if style not in STYLES:
-        raise UsageError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
     unit = options.get("time_unit") or EXPORT_DEFAULT_UNIT.get(style, "ms")
     rate = options.get("sampling_rate") or model.sampling_rate
     if style != "raster":
@@ -435,8 +451,8 @@ register_format(
         read=read,
         write=write,
         sniff=sniff,
-        read_options=READ_OPTIONS,
-        write_options=WRITE_OPTIONS,
+        read_options=ReadOptions,
+        write_options=WriteOptions,
         cannot_store=("raster style: exact spike times (binned)",),
         losses=losses,
         verify=verify,

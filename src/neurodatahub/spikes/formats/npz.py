@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.core import storage
 from neurodatahub.core.codecs.npz import npz_array
-from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.core.errors import InputError
+from neurodatahub.core.options import Flag, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
 from neurodatahub.spikes.formats import tables
@@ -33,14 +35,20 @@ from neurodatahub.spikes.formats import tables
 ATTRIBUTE_PREFIX = "attr__"
 ZIP_MAGIC = b"PK\x03\x04"
 
-READ_OPTIONS = {
-    "time_unit": "unit of spike_times when the archive has no time_unit array: s (default), ms, samples",
-    "sampling_rate": "sampling rate in Hz, for times in samples when the archive does not record it",
-}
-WRITE_OPTIONS = {
-    **tables.WRITE_OPTIONS,
-    "compress": "deflate the arrays (smaller, several times slower to write and read); default false",
-}
+
+class ReadOptions(common.TimeOptions):
+    time_unit: common.TimeUnit | None = Field(
+        None, description="unit of spike_times when the archive has no time_unit array (default s)"
+    )
+    sampling_rate: Positive | None = Field(
+        None, description="sampling rate in Hz, for times in samples when the archive does not record it"
+    )
+
+
+class WriteOptions(tables.WriteOptions):
+    compress: Flag = Field(
+        False, description="deflate the arrays (smaller, several times slower to write and read)"
+    )
 
 
 def write_npz(
@@ -51,8 +59,6 @@ def write_npz(
     sampling_rate: Any = None,
     compress: bool = False,
 ) -> None:
-    if not isinstance(compress, bool):
-        raise UsageError(f"compress must be true or false, got {compress!r}")
     unit, rate = tables.target_unit(spikes, time_unit, sampling_rate)
     times = tables.file_times(spikes, unit, rate)
     start, length = tables.file_window(spikes, unit, rate, times)
@@ -215,8 +221,8 @@ register_format(
         read=read_npz,
         write=write_npz,
         sniff=sniff_npz,
-        read_options=READ_OPTIONS,
-        write_options=WRITE_OPTIONS,
+        read_options=ReadOptions,
+        write_options=WriteOptions,
         losses=npz_losses,
     )
 )

@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub import __version__
 from neurodatahub.core.codecs.hdf5 import open_hdf5, text, texts
 from neurodatahub.core.codecs.metadata import to_json
 from neurodatahub.core.errors import InputError, OutputError, UsageError
+from neurodatahub.core.options import Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
 
@@ -54,10 +56,18 @@ SESSION_TEXT_FIELDS = (
     "stimulus",
     "virus",
 )
-READ_OPTIONS = {
-    "units_path": "path of the Units table when the file has several (e.g. /processing/ecephys/units)"
-}
-WRITE_OPTIONS = {"sampling_rate": "sampling rate in Hz: sets the spike times' resolution (1/rate)"}
+
+
+class ReadOptions(Options):
+    units_path: str | None = Field(
+        None, description="path of the Units table when the file has several (e.g. /processing/ecephys/units)"
+    )
+
+
+class WriteOptions(Options):
+    sampling_rate: Positive | None = Field(
+        None, description="sampling rate in Hz: sets the spike times' resolution (1/rate)"
+    )
 
 
 def find_units_tables(file: Any) -> list[str]:
@@ -484,8 +494,8 @@ register_format(
         read=read,
         write=write,
         sniff=sniff,
-        read_options=READ_OPTIONS,
-        write_options=WRITE_OPTIONS,
+        read_options=ReadOptions,
+        write_options=WriteOptions,
         cannot_store=("raw data (needs an electrodes table)",),
         losses=losses,
         verify=verify,

@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.core import storage
 from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.core.options import Flag, Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common, params as params_py
 
@@ -53,23 +55,48 @@ SPIKELAB_KEPT_LABELS = {"good", "mua", "mua good"}
 MAX_EXACT_SAMPLE = 2**53  # SpikeData times are float64, exact for whole numbers up to here
 _ABSENT = object()
 
-READ_OPTIONS = {
-    "sampling_rate": "sample rate in Hz; overrides params.py (needed without one, as in spikelab's exports)",
-    "time_unit": "unit of the spike times file: samples (Phy), or s / ms for spikelab's float exports"
-    " (default: samples, or what params.py says for folders the hub wrote)",
-    "keep_groups": "keep only clusters with these labels, e.g. good,mua (group from cluster_group.tsv, else"
-    " KSLabel; unlabelled clusters are unsorted); default: every cluster",
-    "drop_groups": "drop clusters with these labels, e.g. noise; default: none (spikelab's loader drops noise"
-    " and unsorted clusters when given a cluster TSV)",
-    "spike_times_file": f"file of spike times (default {SPIKE_TIMES})",
-    "spike_clusters_file": f"file of cluster ids per spike (default {SPIKE_CLUSTERS}, else templates)",
-}
-WRITE_OPTIONS = {
-    "sampling_rate": "sample rate in Hz written to params.py (default: the data's own)",
-    "time_unit": "samples (default, what Phy reads) or s / ms as floats, as spikelab can write"
-    f" (params.py then says {UNIT_KEY}, for the hub's reader; Phy and read_phy expect samples)",
-    "renumber_clusters": "write cluster ids 0..N-1 in unit order, not the unit ids (needed for negative ids)",
-}
+Labels = list[str] | str  # a list, or comma-separated text as the CLI gives it
+
+
+class ReadOptions(Options):
+    sampling_rate: Positive | None = Field(
+        None,
+        description="sample rate in Hz; overrides params.py (needed without one, as in spikelab's exports)",
+    )
+    time_unit: common.TimeUnit | None = Field(
+        None,
+        description="unit of the spike times file: samples (Phy), or s / ms for spikelab's float exports"
+        " (default: samples, or what params.py says for folders the hub wrote)",
+    )
+    keep_groups: Labels | None = Field(
+        None,
+        description="keep only clusters with these labels, e.g. good,mua (group from cluster_group.tsv, else"
+        " KSLabel; unlabelled clusters are unsorted); default: every cluster",
+    )
+    drop_groups: Labels | None = Field(
+        None,
+        description="drop clusters with these labels, e.g. noise; default: none (spikelab's loader drops"
+        " noise and unsorted clusters when given a cluster TSV)",
+    )
+    spike_times_file: str = Field(SPIKE_TIMES, description="file of spike times")
+    spike_clusters_file: str = Field(
+        SPIKE_CLUSTERS, description="file of cluster ids per spike (else templates)"
+    )
+
+
+class WriteOptions(Options):
+    sampling_rate: Positive | None = Field(
+        None, description="sample rate in Hz written to params.py (default: the data's own)"
+    )
+    time_unit: common.TimeUnit = Field(
+        "samples",
+        description="samples (what Phy reads) or s / ms as floats, as spikelab can write"
+        f" (params.py then says {UNIT_KEY}, for the hub's reader; Phy and read_phy expect samples)",
+    )
+    renumber_clusters: Flag = Field(
+        False,
+        description="write cluster ids 0..N-1 in unit order, not the unit ids (needed for negative ids)",
+    )
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -742,8 +769,6 @@ def write(
 
 
 def _renumbered(model: Any, renumber: Any) -> np.ndarray | None:
-    if not isinstance(renumber, bool):
-        raise UsageError(f"renumber_clusters must be true or false, got {renumber!r}")
     return np.arange(len(model.unit_ids)) if renumber else None
 
 
@@ -947,8 +972,8 @@ register_format(
         read=read,
         write=write,
         sniff=sniff,
-        read_options=READ_OPTIONS,
-        write_options=WRITE_OPTIONS,
+        read_options=ReadOptions,
+        write_options=WriteOptions,
         cannot_store=(
             "start time and recording length (samples count from 0)",
             "unit order (clusters read back by id)",

@@ -17,9 +17,11 @@ from datetime import date, time
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.core import storage
-from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.core.errors import InputError
+from neurodatahub.core.options import Flag, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
 from neurodatahub.spikes.formats import tables
@@ -27,17 +29,19 @@ from neurodatahub.spikes.formats import tables
 PICKLE_PROTOCOLS = range(2, 6)  # protocols 2-5 open with b"\x80" and the protocol number
 SPIKELAB_FIELDS = ("train", "start_time", "length", "neuron_attributes", "metadata")
 
-READ_OPTIONS = {
-    "allow_pickle": "load the pickle although that runs code from the file (only for files you trust)",
-}
+
+class ReadOptions(Options):
+    allow_pickle: Flag = Field(
+        False, description="load the pickle although that runs code from the file (only for files you trust)"
+    )
 
 
 def read_pickle(
     url: str, *, storage_options: Mapping[str, Any] | None = None, allow_pickle: bool = False
 ) -> Any:
     """Refuse unless allowed; then unpickle (the whole file: pickles cannot be read in parts)."""
-    if not isinstance(allow_pickle, bool):
-        raise UsageError(f"allow_pickle must be true or false, got {allow_pickle!r}")
+    if allow_pickle is not True:  # the one boolean rule, also for direct calls: only True unpickles
+        allow_pickle = False
     if not allow_pickle:
         raise InputError(
             f"{url} is a Python pickle: loading one runs code from the file, so the hub opens it only when"
@@ -163,6 +167,6 @@ register_format(
         extensions=(".pkl", ".pickle"),
         read=read_pickle,
         sniff=sniff_pickle,
-        read_options=READ_OPTIONS,
+        read_options=ReadOptions,
     )
 )

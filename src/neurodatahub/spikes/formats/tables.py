@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.core import storage
 from neurodatahub.core.errors import InputError, InvalidDataError, UsageError
+from neurodatahub.core.options import Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
 
@@ -40,19 +42,30 @@ UNIT_OF_COLUMN = {"time_s": "s", "time_ms": "ms", "time_samples": "samples"}
 STORABLE_KINDS = "biufU"  # booleans, integers, floats and text: what JSON, NPZ and text tables all hold
 TEXT_UNITS = ("s", "ms")
 
-READ_OPTIONS = {
-    "time_unit": "unit of the time column when neither its name nor the file says: s (default), ms, samples",
-    "sampling_rate": "sampling rate in Hz, for times in samples when the file does not record it",
-    "unit_column": "name of the unit id column (default: first of " + ", ".join(UNIT_COLUMNS) + ")",
-    "time_column": "name of the spike time column (default: first of " + ", ".join(TIME_COLUMNS) + ")",
-}
-WRITE_OPTIONS = {
-    "time_unit": "unit of the time column: s, ms or samples (default: the data's own unit)",
-    "sampling_rate": "sampling rate in Hz, needed for samples when the data has none",
-}
-TEXT_WRITE_OPTIONS = {
-    "time_unit": "unit of the time column: s or ms (default: the data's unit; seconds for samples)",
-}
+
+class ReadOptions(common.TimeOptions):
+    time_unit: common.TimeUnit | None = Field(
+        None, description="unit of the time column when neither its name nor the file says (default s)"
+    )
+    sampling_rate: Positive | None = Field(
+        None, description="sampling rate in Hz, for times in samples when the file does not record it"
+    )
+    unit_column: str | None = Field(
+        None, description="name of the unit id column (default: first of " + ", ".join(UNIT_COLUMNS) + ")"
+    )
+    time_column: str | None = Field(
+        None, description="name of the spike time column (default: first of " + ", ".join(TIME_COLUMNS) + ")"
+    )
+
+
+class WriteOptions(common.TimeOptions):
+    """The unit of the time column (default: the data's own) and the rate samples need."""
+
+
+class TextWriteOptions(Options):
+    time_unit: common.TimeUnit | None = Field(
+        None, description="s or ms (default: the data's unit; seconds for samples, which need a rate)"
+    )
 
 
 # ---- shared with the other spike formats (npz) ----
@@ -710,8 +723,8 @@ register_format(
         read=read_parquet,
         write=write_parquet,
         sniff=sniff_parquet,
-        read_options=READ_OPTIONS,
-        write_options=WRITE_OPTIONS,
+        read_options=ReadOptions,
+        write_options=WriteOptions,
         cannot_store=HUB_CANNOT_STORE,
         losses=hub_losses,
     )
@@ -725,8 +738,8 @@ register_format(
         read=read_arrow,
         write=write_arrow,
         sniff=sniff_arrow,
-        read_options=READ_OPTIONS,
-        write_options=WRITE_OPTIONS,
+        read_options=ReadOptions,
+        write_options=WriteOptions,
         cannot_store=HUB_CANNOT_STORE,
         losses=hub_losses,
     )
@@ -743,8 +756,8 @@ def _register_text(name: str, delimiter: str) -> None:
             read=_text_reader(delimiter),
             write=_text_writer(delimiter),
             sniff=_text_sniffer(delimiter),
-            read_options=READ_OPTIONS,
-            write_options=TEXT_WRITE_OPTIONS,
+            read_options=ReadOptions,
+            write_options=TextWriteOptions,
             cannot_store=TEXT_CANNOT_STORE,
             losses=_text_losses(delimiter),
         )

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.core.errors import InvalidDataError
+from neurodatahub.core.options import Options, Positive, choice
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 
 MASK_NAMES = ("mask.nii.gz", "mask.nii")  # BIDS suffix _mask; other NIfTI files need --from nifti-mask
@@ -39,6 +41,13 @@ def is_nifti(head: bytes) -> bool:
 def _sniff(probe: Probe) -> bool:
     name = probe.url.rstrip("/").rsplit("/", 1)[-1].lower()
     return not probe.is_dir and name.endswith(MASK_NAMES) and is_nifti(probe.head)
+
+
+class ReadOptions(Options):
+    space: choice("CoordinateSpace") | None = Field(
+        None, description="coordinate space, when nothing else says it"
+    )
+    resolution: Positive | None = Field(None, description="voxel size in mm")
 
 
 def read(url: str, *, storage_options: Any = None, space: str | None = None, resolution: Any = None) -> Any:
@@ -91,10 +100,7 @@ SPEC = register_format(
         write=write,
         verify=verify,
         sniff=_sniff,
-        read_options={
-            "space": "coordinate space, when nothing else says it",
-            "resolution": "voxel size in mm",
-        },
+        read_options=ReadOptions,
         cannot_store=("space (kept by a space- entity in the name or a sidecar)",),
         losses=losses,
     )

@@ -32,9 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.core import storage
 from neurodatahub.core.errors import HubError, InputError, OutputError, UsageError
+from neurodatahub.core.options import Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.surfaces import common
 from neurodatahub.surfaces.common import KIND, DataRules
@@ -401,6 +403,14 @@ def func_arrays(mesh: Any) -> list[tuple[np.ndarray, dict[str, str], str]]:
     return arrays
 
 
+class FuncReadOptions(Options):
+    geometry: str | None = Field(
+        None,
+        description="the surface file (any surface format, any URL) whose vertices the data belong to;"
+        " needed to read a .func.gii as a mesh",
+    )
+
+
 def read_func(
     url: str, *, storage_options: Mapping[str, Any] | None = None, geometry: str | None = None
 ) -> Any:
@@ -508,10 +518,7 @@ register_format(
         read=read_func,
         write=write_func,
         sniff=sniff_func,
-        read_options={
-            "geometry": "the surface file (any surface format, any URL) whose vertices the data belong to;"
-            " needed to read a .func.gii as a mesh"
-        },
+        read_options=FuncReadOptions,
         cannot_store=("vertices and faces", "space, hemisphere, metadata", "float64 precision", "text data"),
         losses=func_losses,
         verify=verify_func,

@@ -27,15 +27,17 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.core import storage
 from neurodatahub.core.errors import HubError, InputError, OutputError, UsageError
+from neurodatahub.core.options import Flag
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.surfaces import common
-from neurodatahub.surfaces.common import ASCII_OPTION, KIND, TRIANGULATE_OPTION, DataRules
+from neurodatahub.surfaces.common import KIND, DataRules, ReadOptions, WriteOptions
 
 
 def _ply_name_problem(name: str) -> str | None:
@@ -132,12 +134,11 @@ def _faces32(mesh: Any) -> np.ndarray:
 
 
 def read_ply(url: str, *, storage_options: Mapping[str, Any] | None = None, triangulate: Any = False) -> Any:
-    triangulate = common.flag(triangulate, "triangulate")
     return _from_meshio(_meshio_read("ply", url, storage_options, "PLY"), url, triangulate=triangulate)
 
 
 def write_ply(mesh: Any, path: Path, *, ascii: Any = False) -> None:
-    text = common.flag(ascii, "ascii")
+    text = ascii
     kept, _ = common.storable(mesh, PLY_RULES)
     _refuse_unreadable_ply(mesh, text, kept)
     # meshio's text writer fails on zero vertices; with nothing to write, binary and text hold the same
@@ -147,7 +148,7 @@ def write_ply(mesh: Any, path: Path, *, ascii: Any = False) -> None:
 
 def ply_losses(mesh: Any, *, ascii: Any = False) -> list[Any]:
     kept, losses = common.storable(mesh, PLY_RULES)
-    _refuse_unreadable_ply(mesh, common.flag(ascii, "ascii"), kept)
+    _refuse_unreadable_ply(mesh, ascii, kept)
     return common.header_losses(mesh, "PLY") + losses
 
 
@@ -168,7 +169,6 @@ def sniff_ply(probe: Probe) -> bool:
 
 
 def read_obj(url: str, *, storage_options: Mapping[str, Any] | None = None, triangulate: Any = False) -> Any:
-    triangulate = common.flag(triangulate, "triangulate")
     mesh = _meshio_read("obj", url, storage_options, "OBJ")
     if not len(mesh.points) and _obj_keywords(Probe(url, storage_options)) is None:
         # meshio skips every line it does not know, so any text reads as an empty OBJ
@@ -234,8 +234,8 @@ def reordered_vertices(points: np.ndarray, faces: np.ndarray) -> int:
 
 
 def stl_losses(mesh: Any, *, ascii: Any = False, allow_vertex_reorder: Any = None) -> list[Any]:
-    text = common.flag(ascii, "ascii")
-    allow = common.optional_flag(allow_vertex_reorder, "allow_vertex_reorder")
+    text = ascii
+    allow = allow_vertex_reorder
     points, rounding = _stl_points(mesh, text)
     losses = [
         *common.header_losses(mesh, "STL"),
@@ -250,10 +250,18 @@ def stl_losses(mesh: Any, *, ascii: Any = False, allow_vertex_reorder: Any = Non
     return losses
 
 
+class StlWriteOptions(WriteOptions):
+    allow_vertex_reorder: Flag | None = Field(
+        None,
+        description="as spectralbrain's save_mesh: unset, a reordering is a declared loss; false refuses to"
+        " write; true accepts it",
+    )
+
+
 def write_stl(mesh: Any, path: Path, *, ascii: Any = False, allow_vertex_reorder: Any = None) -> None:
-    text = common.flag(ascii, "ascii")
+    text = ascii
     points, _ = _stl_points(mesh, text)
-    refuse = common.optional_flag(allow_vertex_reorder, "allow_vertex_reorder") is False
+    refuse = allow_vertex_reorder is False
     if refuse and reordered_vertices(points, np.asarray(mesh.faces)):
         raise UsageError(REORDER_REFUSAL)
     _meshio_write("stl", path, points, np.asarray(mesh.faces), binary=not text)
@@ -261,7 +269,7 @@ def write_stl(mesh: Any, path: Path, *, ascii: Any = False, allow_vertex_reorder
 
 def verify_stl(mesh: Any, path: Path, *, ascii: Any = False, allow_vertex_reorder: Any = None) -> None:
     """The soup read back is the soup written: each triangle's corners, in order (vertex order may not be)."""
-    points, _ = _stl_points(mesh, common.flag(ascii, "ascii"))
+    points, _ = _stl_points(mesh, ascii)
     back = read_stl(str(path))
     expected = points[np.asarray(mesh.faces)]
     if back.faces.shape != mesh.faces.shape or not np.array_equal(back.vertices[back.faces], expected):
@@ -296,7 +304,6 @@ def sniff_stl(probe: Probe) -> bool:
 def read_vtk(url: str, *, storage_options: Mapping[str, Any] | None = None, triangulate: Any = False) -> Any:
     from neurodatahub.surfaces import polydata, vtk_legacy
 
-    triangulate = common.flag(triangulate, "triangulate")
     dataset = vtk_legacy.dataset_type(storage.read_head(url, storage_options=storage_options))
     if dataset == "POLYDATA":
         with storage.open_read(url, storage_options) as handle:
@@ -325,8 +332,16 @@ def _vtk_rules(dataset: Any) -> DataRules:
     raise UsageError(f"dataset must be polydata or unstructured_grid, got {dataset!r}")
 
 
+class VtkWriteOptions(WriteOptions):
+    dataset: Literal["polydata", "unstructured_grid"] = Field(
+        "polydata",
+        description="polydata (VTK's surface dataset, read in vertex order by pyvista and spectralbrain) or"
+        " unstructured_grid (meshio's writer, for meshio-based readers)",
+    )
+
+
 def write_vtk(mesh: Any, path: Path, *, ascii: Any = False, dataset: Any = "polydata") -> None:
-    text = common.flag(ascii, "ascii")
+    text = ascii
     kept, _ = common.storable(mesh, _vtk_rules(dataset))
     points = common.wide_vertices(mesh)
     if dataset == "polydata":
@@ -339,7 +354,6 @@ def write_vtk(mesh: Any, path: Path, *, ascii: Any = False, dataset: Any = "poly
 
 
 def vtk_losses(mesh: Any, *, ascii: Any = False, dataset: Any = "polydata") -> list[Any]:
-    common.flag(ascii, "ascii")
     return common.header_losses(mesh, "legacy VTK") + common.storable(mesh, _vtk_rules(dataset))[1]
 
 
@@ -359,8 +373,8 @@ register_format(
         read=read_ply,
         write=write_ply,
         sniff=sniff_ply,
-        read_options=TRIANGULATE_OPTION,
-        write_options=ASCII_OPTION,
+        read_options=ReadOptions,
+        write_options=WriteOptions,
         cannot_store=(NO_HEADER, "N x k vertex data", "text vertex data"),
         losses=ply_losses,
     )
@@ -374,7 +388,7 @@ register_format(
         read=read_obj,
         write=write_obj,
         sniff=sniff_obj,
-        read_options=TRIANGULATE_OPTION,
+        read_options=ReadOptions,
         cannot_store=(NO_HEADER, "vertex data"),
         losses=obj_losses,
     )
@@ -388,11 +402,7 @@ register_format(
         read=read_stl,
         write=write_stl,
         sniff=sniff_stl,
-        write_options={
-            **ASCII_OPTION,
-            "allow_vertex_reorder": "as spectralbrain's save_mesh: unset, a reordering is a declared loss;"
-            " false refuses to write; true accepts it",
-        },
+        write_options=StlWriteOptions,
         cannot_store=(NO_HEADER, "vertex data", "vertex order", "float64 precision (binary)"),
         losses=stl_losses,
         verify=verify_stl,
@@ -407,12 +417,8 @@ register_format(
         read=read_vtk,
         write=write_vtk,
         sniff=sniff_vtk,
-        read_options=TRIANGULATE_OPTION,
-        write_options={
-            **ASCII_OPTION,
-            "dataset": "polydata (default: VTK's surface dataset, read in vertex order by pyvista and"
-            " spectralbrain) or unstructured_grid (meshio's writer, for meshio-based readers)",
-        },
+        read_options=ReadOptions,
+        write_options=VtkWriteOptions,
         cannot_store=(NO_HEADER, "text vertex data", "names with spaces"),
         losses=vtk_losses,
     )

@@ -11,11 +11,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from neurodatahub.core import storage
 from neurodatahub.core.errors import InputError
+from neurodatahub.core.options import Flag
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.surfaces import common
-from neurodatahub.surfaces.common import ASCII_OPTION, KIND, TRIANGULATE_OPTION, DataRules
+from neurodatahub.surfaces.common import KIND, DataRules, ReadOptions, WriteOptions
 
 RULES = DataRules("VTP")
 
@@ -23,7 +26,6 @@ RULES = DataRules("VTP")
 def read_vtp(url: str, *, storage_options: Mapping[str, Any] | None = None, triangulate: Any = False) -> Any:
     from neurodatahub.surfaces import polydata, vtk_xml
 
-    triangulate = common.flag(triangulate, "triangulate")
     with storage.open_read(url, storage_options) as handle:
         data = handle.read()
     try:
@@ -31,6 +33,10 @@ def read_vtp(url: str, *, storage_options: Mapping[str, Any] | None = None, tria
     except polydata.VtkFormatError as error:
         raise InputError(f"{url}: not a readable VTP file ({common.described(error)})") from error
     return common.polydata_to_mesh(parsed, url=url, fmt="VTP", triangulate=triangulate)
+
+
+class VtpWriteOptions(WriteOptions):
+    compress: Flag = Field(True, description="zlib-compress the binary arrays as VTK does")
 
 
 def write_vtp(mesh: Any, path: Path, *, ascii: Any = False, compress: Any = True) -> None:
@@ -42,15 +48,13 @@ def write_vtp(mesh: Any, path: Path, *, ascii: Any = False, compress: Any = True
             common.wide_vertices(mesh),
             mesh.faces,
             {column.name: values for column, values in kept},
-            ascii=common.flag(ascii, "ascii"),
-            compress=common.flag(compress, "compress"),
+            ascii=ascii,
+            compress=compress,
         )
     )
 
 
 def vtp_losses(mesh: Any, *, ascii: Any = False, compress: Any = True) -> list[Any]:
-    common.flag(ascii, "ascii")
-    common.flag(compress, "compress")
     return common.header_losses(mesh, "VTP") + common.storable(mesh, RULES)[1]
 
 
@@ -68,11 +72,8 @@ register_format(
         read=read_vtp,
         write=write_vtp,
         sniff=sniff_vtp,
-        read_options=TRIANGULATE_OPTION,
-        write_options={
-            **ASCII_OPTION,
-            "compress": "zlib-compress the binary arrays as VTK does (default true)",
-        },
+        read_options=ReadOptions,
+        write_options=VtpWriteOptions,
         cannot_store=("space, hemisphere, metadata", "text vertex data"),
         losses=vtp_losses,
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.core import storage, streaming
 from neurodatahub.core.errors import InputError, OutputError
@@ -91,10 +92,11 @@ def _grid_from(header: Mapping[str, str], url: str) -> Any:
     return references.valid_grid(shape, matrix, url)
 
 
-READ_OPTIONS = {
-    **references.OPTIONS,
-    "reference": "grid to attach to the streamlines (TCK has none): URL of a NIfTI image, TRK or TRX file",
-}
+class ReadOptions(references.ReferenceOptions):
+    reference: str | None = Field(
+        None,
+        description="grid to attach to the streamlines (TCK has none): URL of a NIfTI image, TRK or TRX file",
+    )
 
 
 @contextlib.contextmanager
@@ -306,7 +308,7 @@ register_format(
         read_stream=read_stream,
         write_stream=write_stream,
         sniff=sniff,
-        read_options=READ_OPTIONS,
+        read_options=ReadOptions,
         cannot_store=("per-point and per-streamline data", "streamlines without points", "nested metadata"),
         losses=losses,
     )

@@ -230,9 +230,6 @@ def _storable(named_arrays: list[Any] | None, what: str) -> tuple[list[tuple[str
     return kept, lost
 
 
-WRITE_OPTIONS = dict(references.OPTIONS)
-
-
 def losses(model: Any, *, reference: Any = None, space: Any = None, resolution: Any = None) -> list[Any]:
     """What TRK cannot hold; a missing reference grid fails here, before anything is written."""
     from neurodatahub.core.models import Loss
@@ -374,7 +371,7 @@ register_format(
         read_stream=read_stream,
         write_stream=write_stream,
         sniff=sniff,
-        write_options=WRITE_OPTIONS,
+        write_options=references.ReferenceOptions,
         cannot_store=(
             "space and metadata",
             "more than 10 named scalars or properties, names over 20 characters, non-numbers",

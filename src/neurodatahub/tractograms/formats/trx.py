@@ -26,9 +26,10 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from neurodatahub.core import storage, streaming
 from neurodatahub.core.errors import InputError, OutputError, UsageError
@@ -208,9 +209,6 @@ def _groups(archive: zipfile.ZipFile, members: Mapping[str, Member], n_lines: in
     return groups
 
 
-READ_OPTIONS: dict[str, str] = {}
-
-
 @contextlib.contextmanager
 def read_stream(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Iterator[streaming.Stream]:
     """A stream of a TRX file: header and small members now, positions and per-row data chunk by chunk."""
@@ -380,11 +378,13 @@ def _plan(model: Any) -> tuple[dict[str, str], dict[str, str], list[str], list[A
     return dpv, dps, groups, lost
 
 
-WRITE_OPTIONS = {
-    **references.OPTIONS,
-    "positions_dtype": "float32 (default), float16 (about 0.05 mm off at 100 mm: a declared loss) or float64",
-    "offsets_dtype": "uint32 or uint64; default: uint32 when the points fit, else uint64",
-}
+class WriteOptions(references.ReferenceOptions):
+    positions_dtype: Literal[POSITION_DTYPES] = Field(
+        "float32", description="dtype of the points (float16 is about 0.05 mm off at 100 mm: a declared loss)"
+    )
+    offsets_dtype: Literal["uint32", "uint64"] | None = Field(
+        None, description="dtype of the offsets (default: uint32 when the points fit, else uint64)"
+    )
 
 
 def _positions_choice(value: Any) -> np.dtype:
@@ -605,8 +605,7 @@ register_format(
         read_stream=read_stream,
         write_stream=write_stream,
         sniff=sniff,
-        read_options=READ_OPTIONS,
-        write_options=WRITE_OPTIONS,
+        write_options=WriteOptions,
         cannot_store=(
             "names with . or /",
             "non-numeric per-point or per-streamline data",
