@@ -17,6 +17,9 @@ _LAZY = {
     "validate_path": "neurodatahub.core.validation",
     "models": "neurodatahub.models",
     "storage": "neurodatahub.core.storage",
+    "register_format": "neurodatahub.core.registry",
+    "FormatSpec": "neurodatahub.core.registry",
+    "Options": "neurodatahub.core.options",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -26,4 +29,5 @@ def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'neurodatahub' has no attribute {name!r}")
     module = import_module(_LAZY[name])
-    return module if module.__name__ == f"{__name__}.{name}" else getattr(module, name)
+    # a name that is its module's own last part (models, storage) is the module itself
+    return module if module.__name__.rsplit(".", 1)[-1] == name else getattr(module, name)

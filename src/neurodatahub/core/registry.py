@@ -4,12 +4,19 @@ Every module in a kind's `formats` package (`neurodatahub.<package>.formats`, pa
 schema) is a format module, as is `core.documents`: it calls `register_format` at import and keeps its
 heavy imports inside its functions. They are found and imported on first use, so adding a format is
 adding a module, and `hub --help` stays fast. A format's pivot class is its kind's, from the schema.
+
+Other packages add formats through the entry-point group `neurodatahub.formats`: each entry is named
+after its format and points at a module that calls `register_format` (or at a FormatSpec). A plugin is
+imported when its format is asked for by name (`--from`, `--to`, `get_format`), or when every format is
+needed (detection by content or extension, `hub formats`), as fsspec loads its implementations.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -145,9 +152,12 @@ class FormatSpec:
 # keyed by (kind, name): formats of different kinds may share a name (spike and region tables are both "tsv")
 _FORMATS: dict[tuple[str, str], FormatSpec] = {}
 _loaded = False
+ENTRY_POINT_GROUP = "neurodatahub.formats"
+_plugins_loaded: set[str] = set()
 
 
 def register_format(spec: FormatSpec) -> FormatSpec:
+    """Add a format; its kind must be one of the schema's (plugins call this at import too)."""
     if spec.kind not in kinds.kind_names():
         raise ValueError(f"format {spec.name!r}: {spec.kind!r} is not a kind of the schema (DataKind)")
     if (spec.kind, spec.name) in _FORMATS:
@@ -201,8 +211,33 @@ def _ensure_loaded() -> None:
             importlib.import_module(module)
 
 
+@functools.cache
+def plugin_entry_points() -> dict[str, Any]:
+    """The installed plugins' entry points by format name (read once: it scans installed metadata)."""
+    from importlib.metadata import entry_points
+
+    return {entry.name: entry for entry in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_plugin(name: str) -> None:
+    """Import the plugin that provides format `name`; a broken plugin is a warning, not a crash."""
+    entry = plugin_entry_points().get(name)
+    if entry is None or name in _plugins_loaded:
+        return
+    _plugins_loaded.add(name)
+    try:
+        loaded = entry.load()
+    except Exception as error:  # a third party's import error must not break the hub's own formats
+        warnings.warn(f"format plugin {name!r} ({entry.value}) failed to load: {error}", stacklevel=2)
+        return
+    if isinstance(loaded, FormatSpec) and _FORMATS.get((loaded.kind, loaded.name)) is not loaded:
+        register_format(loaded)
+
+
 def all_formats() -> list[FormatSpec]:
     _ensure_loaded()
+    for name in plugin_entry_points():
+        load_plugin(name)
     return sorted(_FORMATS.values(), key=lambda spec: (spec.kind, spec.name))
 
 
@@ -217,13 +252,14 @@ def get_format(name: str, kind: str | None = None) -> FormatSpec:
 
 def formats_named(name: str, kind: str | None = None) -> list[FormatSpec]:
     _ensure_loaded()
+    load_plugin(name)
     found = [
         spec
         for (spec_kind, spec_name), spec in _FORMATS.items()
         if spec_name == name and kind in (None, spec_kind)
     ]
     if not found:
-        known = ", ".join(sorted({spec_name for _, spec_name in _FORMATS}))
+        known = ", ".join(sorted({spec_name for _, spec_name in _FORMATS} | set(plugin_entry_points())))
         raise UsageError(
             f"unknown format {name!r}{f' for {kind} data' if kind else ''}; known formats: {known}"
         )

@@ -1,0 +1,1 @@
+"""A neurodatahub format plugin: space-separated connectivity matrices."""
