@@ -63,7 +63,9 @@ FACTS = (
     + '''"""What the schema says beyond the models' fields, as plain data (no pydantic, nothing to build).
 
 CLASSES: each class's schema module, the package that holds its code (the module's `package`
-annotation), its kind where it is a kind's pivot class, whether it is abstract, and its parents.
+annotation), its kind where it is a kind's pivot class, whether it is abstract, its parents, and its
+bulk attributes (annotated `bulk`: streamed in chunks; the value names the field an offset array
+indexes, None for plain per-row data).
 KINDS: each value of DataKind with its description, pivot class and package.
 ENUMS: each enum's values with their descriptions; ENUM_ANNOTATIONS: the annotations of the values
 that have some (the byte length of a hash, the kind that implements a processing step...).
@@ -74,8 +76,21 @@ that have some (the byte length of a hash, the kind that implements a processing
 
 
 def _annotation(element: object, name: str) -> str | None:
-    found = (getattr(element, "annotations", None) or {}).get(name)
-    return None if found is None else str(found.value)
+    annotations = getattr(element, "annotations", None) or {}
+    found = annotations.get(name) if isinstance(annotations, dict) else getattr(annotations, name, None)
+    if found is None:
+        return None
+    return str(found.value if hasattr(found, "value") else found)
+
+
+def _bulk(view: object, class_name: str) -> dict[str, str | None]:
+    """Attributes annotated `bulk` (data that streams in chunks): `rows`, or `offsets of FIELD`."""
+    found: dict[str, str | None] = {}
+    for slot in view.class_induced_slots(class_name):
+        value = _annotation(slot, "bulk")
+        if value is not None:
+            found[slot.name] = value.removeprefix("offsets of ") if value.startswith("offsets of ") else None
+    return found
 
 
 def facts_source() -> str:
@@ -94,6 +109,7 @@ def facts_source() -> str:
             "kind": _annotation(element, "kind"),
             "abstract": bool(element.abstract),
             "parents": view.class_ancestors(name, reflexive=False),
+            "bulk": _bulk(view, name),
         }
     enums = {
         name: {value: (pv.description or "") for value, pv in element.permissible_values.items()}

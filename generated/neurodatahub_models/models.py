@@ -331,7 +331,7 @@ class HashAlgorithm(str, Enum):
 
 class CatalogKind(str, Enum):
     """
-    What a catalog entry holds.
+    What a catalog entry holds; each value names, as `entry_class`, the class of its entries.
     """
     functional_connectome = "functional_connectome"
     """

@@ -15,11 +15,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from neurodatahub.core import kinds
 from neurodatahub.core.errors import InputError, InvalidDataError
 
 INDEX_NAME = "index.json"
 INDEX_FORMAT = "neurodatahub-catalog-index"
-CONNECTOME_KINDS = {"functional_connectome": "ConnectomeSource", "structural_connectome": "ConnectomeSource"}
+# the class of each kind of entry, from the entry_class annotations of the schema's CatalogKind
+ENTRY_CLASSES = kinds.enum_annotation("CatalogKind", "entry_class")
+CONNECTOME_KINDS = [kind for kind, entry_class in ENTRY_CLASSES.items() if entry_class == "ConnectomeSource"]
 ENTRY_SUFFIXES = (".yaml", ".yml")
 
 
@@ -42,7 +45,7 @@ def entry_files(directory: Path) -> list[Path]:
 def class_for(document: Any) -> str:
     """ConnectomeSource or Atlas, decided by the entry's kind (the document says it; no guessing)."""
     kind = document.get("kind") if isinstance(document, dict) else None
-    return CONNECTOME_KINDS.get(kind, "Atlas")
+    return ENTRY_CLASSES.get(str(kind), "Atlas")
 
 
 def load_entry(path: Path) -> dict[str, Any]:

@@ -37,6 +37,12 @@ def kind_of_class(class_name: str) -> str | None:
     return None
 
 
+def bulk_fields(class_name: str) -> dict[str, str | None]:
+    """The attributes of a class that stream in chunks: field -> the field it offsets, or None."""
+    facts = CLASSES.get(class_name)
+    return dict(facts["bulk"]) if facts else {}
+
+
 def description(kind: str) -> str:
     return KINDS[kind]["description"]
 

@@ -5,9 +5,9 @@ of such data read a `Stream`: a header (a model of the pivot class whose bulk ar
 iterator of chunks (models of the same class holding consecutive pieces of the bulk arrays). Each chunk is
 validated like any model, so every import is still checked by the schema, one piece at a time.
 
-What the bulk of a class is, and how its pieces join, is declared once here (`BULK`): arrays are
-concatenated along their first axis, named per-element arrays by name, and offset arrays are shifted by
-the rows of the array they index.
+What the bulk of a class is comes from the schema (attributes annotated `bulk`, in the generated facts):
+arrays are concatenated along their first axis, named per-element arrays by name, and offset arrays
+(`bulk: offsets of FIELD`) are shifted by the rows of the array they index.
 """
 
 from __future__ import annotations
@@ -22,17 +22,6 @@ import numpy as np
 from pydantic import BaseModel
 
 from neurodatahub.core import kinds
-
-# class name -> bulk field -> the field its values index (offsets), or None for plain per-row data
-BULK: dict[str, dict[str, str | None]] = {
-    "Tractogram": {
-        "positions": None,
-        "offsets": "positions",
-        "data_per_point": None,
-        "data_per_streamline": None,
-    },
-    "FunctionalConnectomeChunk": {"timeseries": None, "subject_ids": None},
-}
 
 StreamReader = Callable[..., contextlib.AbstractContextManager["Stream"]]  # (url, *, storage_options, **o)
 StreamWriter = Callable[..., None]  # (stream, local_path, **options)
@@ -63,9 +52,10 @@ class Stream:
 
 def bulk_fields(model_or_class: Any) -> dict[str, str | None]:
     name = model_or_class.__name__ if isinstance(model_or_class, type) else type(model_or_class).__name__
-    if name not in BULK:
+    bulk = kinds.bulk_fields(name)
+    if not bulk:
         raise KeyError(f"{name} has no bulk fields declared for streaming")
-    return BULK[name]
+    return bulk
 
 
 def collect(stream: Stream) -> BaseModel:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from neurodatahub.core import kinds
 from neurodatahub.core.errors import UsageError
 from neurodatahub.regions import statistics
 from neurodatahub.regions.images import Image, check_same_grid, describe, label_volume, scalar_volume
@@ -15,7 +16,7 @@ from neurodatahub.regions.lut import build_lut, load_lut
 from neurodatahub.regions.segments import group_voxels
 from neurodatahub.regions.tables import build_result, merge_frames
 
-STAT_TIERS = ("basic", "extended")
+STAT_TIERS = tuple(kinds.enum_values("StatTier"))
 
 
 def as_lut(lut: Any, dseg: Image, storage_options: Mapping[str, Any] | None = None) -> Any:

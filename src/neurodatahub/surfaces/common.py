@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from neurodatahub.core import kinds
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import Flag, Options
 
@@ -40,7 +41,7 @@ class WriteOptions(Options):
     ascii: Flag = Field(False, description="write text instead of binary (larger and slower to read)")
 
 
-HEMISPHERES = ("L", "R", "bilateral")
+HEMISPHERES = tuple(kinds.enum_values("Hemisphere"))
 
 
 def native(values: Any) -> np.ndarray:
