@@ -1,7 +1,7 @@
 """The catalog of connectomes and atlases: queries, trustworthy fetching and the local registry.
 
 Names are resolved lazily so that `hub catalog search` loads only the compiled index and the query code,
-never the HTTP, archive or model machinery it does not use (start-up time, DESIGN.md principle 7).
+never the HTTP, archive or model machinery it does not use (start-up time: heavy imports where needed).
 """
 
 from __future__ import annotations

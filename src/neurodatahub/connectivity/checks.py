@@ -15,12 +15,15 @@ conversion that reopens its output compares values and names, not only the shape
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from neurodatahub.core.checks import invariant, require_unique
 from neurodatahub.core.summary import summarizes
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import ConnectivityMatrix
 
 SYMMETRY_RTOL = 1e-5
 SYMMETRY_ATOL = 1e-8
@@ -39,7 +42,7 @@ def is_exactly_symmetric(matrix: np.ndarray) -> bool:
 
 
 @invariant("ConnectivityMatrix")
-def _connectivity(conn: Any) -> None:
+def _connectivity(conn: ConnectivityMatrix) -> None:
     rows, cols = conn.matrix.shape
     if rows != cols:
         raise ValueError(f"a connectivity matrix must be square, got {rows} x {cols}")
@@ -66,7 +69,7 @@ def labels_digest(labels: Any) -> str:
 
 
 @summarizes("ConnectivityMatrix")
-def _summary(conn: Any) -> dict[str, Any]:
+def _summary(conn: ConnectivityMatrix) -> dict[str, Any]:
     values = np.asarray(conn.matrix, dtype=np.float64)
     finite = values[~np.isnan(values)]
     off_diagonal = ~np.eye(len(values), dtype=bool)

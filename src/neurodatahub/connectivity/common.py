@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from neurodatahub.core.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import ConnectivityMatrix
 
 KIND = "connectivity"
 PROBE_SIZE = 4096  # bytes a Probe reads (storage.read_head's default)
@@ -204,12 +207,12 @@ def quote(label: str, delimiter: str) -> str:
 # ---- metadata and losses ----
 
 
-def lost_fields(conn: Any, reason: str, fields: Iterable[str] = OPTIONAL_FIELDS) -> list[Any]:
+def lost_fields(conn: ConnectivityMatrix, reason: str, fields: Iterable[str] = OPTIONAL_FIELDS) -> list[Any]:
     """A Loss for every optional field the model sets that the format has no place for."""
     from neurodatahub.core.models import Loss
 
     return [Loss(field=name, reason=reason) for name in fields if getattr(conn, name) is not None]
 
 
-def fields_of(conn: Any) -> Mapping[str, Any]:
+def fields_of(conn: ConnectivityMatrix) -> Mapping[str, Any]:
     return {name: getattr(conn, name) for name in OPTIONAL_FIELDS}

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -15,6 +15,9 @@ from neurodatahub import __version__
 from neurodatahub.core import storage
 from neurodatahub.core.errors import HubError, InvalidDataError, LossError, OutputError, UsageError
 from neurodatahub.core.registry import FormatSpec, input_format, target_format
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import ConversionReport, FileRecord, Loss
 
 
 def problems_of(error: ValidationError) -> list[dict[str, str]]:
@@ -161,7 +164,7 @@ def write(
     strict: bool = False,
     storage_options: Mapping[str, Any] | None = None,
     **options: Any,
-) -> list[Any]:
+) -> list[Loss]:
     """Write a validated model atomically; returns what the format could not store."""
     spec = target_format(url, _kind_of(model), format)
     return _write_checked(spec, model, url, overwrite, strict, storage_options, options)
@@ -300,7 +303,7 @@ def convert(
     options: Mapping[str, Any] | None = None,
     checksum: bool = True,
     on_step: Callable[[str], None] | None = None,
-) -> Any:
+) -> ConversionReport:
     """Convert one file to another format of the same kind; returns a ConversionReport.
 
     `read_options` and `write_options` go to the reader and the writer; `options` (the CLI's --style,
@@ -369,7 +372,7 @@ def _convert_stream(
     checksum: bool,
     announce: Callable[[str], None],
     started: float,
-) -> Any:
+) -> ConversionReport:
     """convert() for data read and written piece by piece (tractograms, functional chunks)."""
     from neurodatahub.core import streaming
 
@@ -400,7 +403,7 @@ def _convert_stream(
 
 def _file_record(
     url: str, spec: FormatSpec, storage_options: Mapping[str, Any] | None, digest: dict[str, Any]
-) -> Any:
+) -> FileRecord:
     from neurodatahub.core.models import FileRecord
 
     return FileRecord(url=url, format=spec.name, size_bytes=storage.size_of(url, storage_options), **digest)
@@ -416,7 +419,7 @@ def _report(
     counts: dict[str, Any],
     losses: list[Any],
     started: float,
-) -> Any:
+) -> ConversionReport:
     from neurodatahub.core.models import ConversionReport
 
     target_record = _file_record(

@@ -6,7 +6,7 @@ tally of the stream gives the number of subjects), so `hub info` prints the same
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,9 +14,12 @@ from neurodatahub.core import arrays, streaming
 from neurodatahub.core.checks import invariant, require_affine
 from neurodatahub.core.summary import summarizes
 
+if TYPE_CHECKING:
+    from neurodatahub.core.models import FunctionalConnectomeChunk
+
 
 @invariant("FunctionalConnectomeChunk")
-def _functional_chunk(chunk: Any) -> None:
+def _functional_chunk(chunk: FunctionalConnectomeChunk) -> None:
     """Columns map to distinct voxels of the grid; values are finite (NaN would poison every correlation)."""
     n_subjects, n_timepoints, n_voxels = chunk.timeseries.shape
     if n_timepoints == 0 or n_voxels == 0:
@@ -46,7 +49,7 @@ def _functional_chunk(chunk: Any) -> None:
             raise ValueError("subject ids must be unique (a subject twice would count double)")
 
 
-def _fields(chunk: Any, n_subjects: int) -> dict[str, Any]:
+def _fields(chunk: FunctionalConnectomeChunk, n_subjects: int) -> dict[str, Any]:
     _, n_timepoints, n_voxels = chunk.timeseries.shape
     return {
         "subjects": int(n_subjects),
@@ -61,10 +64,10 @@ def _fields(chunk: Any, n_subjects: int) -> dict[str, Any]:
 
 
 @summarizes("FunctionalConnectomeChunk")
-def _summary(chunk: Any) -> dict[str, Any]:
+def _summary(chunk: FunctionalConnectomeChunk) -> dict[str, Any]:
     return _fields(chunk, chunk.timeseries.shape[0])
 
 
 @streaming.summarizes_stream("FunctionalConnectomeChunk")
-def _stream_summary(header: Any, tally: dict[str, Any]) -> dict[str, Any]:
+def _stream_summary(header: FunctionalConnectomeChunk, tally: dict[str, Any]) -> dict[str, Any]:
     return _fields(header, tally.get("timeseries", {}).get("rows", 0))

@@ -17,11 +17,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from neurodatahub.core.errors import InvalidDataError, OutputError
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import FunctionalConnectomeChunk
 
 CHUNK_NAME = "gsp1000_chunk_{idx:03d}.h5"
 GZIP_LEVEL = 1  # lacuna's choice: writing speed over size
@@ -160,7 +163,9 @@ class ChunkFile:
             yield self.subject(index)
 
 
-def with_subjects(header: Any, timeseries: np.ndarray, subject_ids: list[str] | None) -> Any:
+def with_subjects(
+    header: FunctionalConnectomeChunk, timeseries: np.ndarray, subject_ids: list[str] | None
+) -> Any:
     """A validated chunk of these subjects' time series sharing the header's mask arrays (not copied)."""
     fields = {name: getattr(header, name) for name in type(header).model_fields}
     fields.update(timeseries=timeseries, subject_ids=subject_ids)
@@ -240,7 +245,7 @@ def write_chunk(path: Path, header: Any, chunks: Iterable[Any], n_subjects: int 
     return written
 
 
-def _rows_of(chunk: Any, header: Any, n_timepoints: int, n_voxels: int) -> np.ndarray:
+def _rows_of(chunk: FunctionalConnectomeChunk, header: Any, n_timepoints: int, n_voxels: int) -> np.ndarray:
     """A chunk's time series as float32, after checking it belongs to the header's mask."""
     rows = chunk.timeseries
     if tuple(rows.shape[1:]) != (n_timepoints, n_voxels):

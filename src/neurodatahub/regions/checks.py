@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neurodatahub.core.checks import (
     invariant,
     require_unique,
 )
 from neurodatahub.core.summary import summarizes
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import ExtractionResult
 
 PERCENTILES = ("percentile_5", "percentile_25", "percentile_75", "percentile_95")
 
@@ -29,7 +32,7 @@ def _region_statistics(row: Any) -> None:
 
 
 @invariant("ExtractionResult")
-def _one_tier(result: Any) -> None:
+def _one_tier(result: ExtractionResult) -> None:
     """Every row fills the columns of the result's tier (a basic row has n_voxels, an extended one sum)."""
     needed = "n_voxels" if str(result.stat_tier) == "basic" else "voxel_count"
     bare = [row.region_index for row in result.rows if getattr(row, needed) is None]
@@ -38,7 +41,7 @@ def _one_tier(result: Any) -> None:
 
 
 @summarizes("ExtractionResult")
-def _summary(result: Any) -> dict[str, Any]:
+def _summary(result: ExtractionResult) -> dict[str, Any]:
     means = [row.mean for row in result.rows if row.mean is not None and not math.isnan(row.mean)]
     return {
         "scalar_name": result.scalar_name,
@@ -66,7 +69,7 @@ def _atlas_lut(lut: Any) -> None:
 
 
 @invariant("ExtractionResult")
-def _extraction(result: Any) -> None:
+def _extraction(result: ExtractionResult) -> None:
     require_unique([row.region_index for row in result.rows], "region indices")
     others = {row.scalar for row in result.rows} - {result.scalar_name}
     if others:

@@ -9,12 +9,15 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neurodatahub import __version__
 from neurodatahub.core import storage
 from neurodatahub.core.errors import OutputError
 from neurodatahub.regions.tables import result_frame
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import ExtractionResult
 
 FLOAT_FORMAT = "%.6f"
 
@@ -48,7 +51,7 @@ def diffmap_tsv_path(
     return storage.join(str(output_dir), f"{folder}/{name}.tsv")
 
 
-def sidecar(result: Any, **fields: Any) -> dict[str, Any]:
+def sidecar(result: ExtractionResult, **fields: Any) -> dict[str, Any]:
     """qsiparc's sidecar keys, filled from the result and what the caller knows about the inputs."""
     parameters = next(
         (record.parameters for record in result.provenance or () if getattr(record, "parameters", None)), {}
@@ -79,7 +82,9 @@ def sidecar(result: Any, **fields: Any) -> dict[str, Any]:
     }
 
 
-def write_table_text(result: Any, path: Path, delimiter: str = "\t", float_format: str | None = None) -> None:
+def write_table_text(
+    result: ExtractionResult, path: Path, delimiter: str = "\t", float_format: str | None = None
+) -> None:
     """The result's table as text: NaN empty, floats as given (default: shortest exact form)."""
     result_frame(result).to_csv(path, sep=delimiter, index=False, na_rep="", float_format=float_format)
 

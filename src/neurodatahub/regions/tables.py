@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from neurodatahub.core.errors import InvalidDataError
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import ExtractionResult
 
 # (table column, model field), in table order
 BASIC_COLUMNS = tuple(
@@ -124,7 +127,7 @@ def build_result(
     )
 
 
-def result_frame(result: Any) -> Any:
+def result_frame(result: ExtractionResult) -> Any:
     """The result as qsiparc's stats_df: the tier's columns in order, NaN where a value is missing."""
     import pandas as pd
 

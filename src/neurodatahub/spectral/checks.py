@@ -13,7 +13,7 @@ Every part is optional, as in spectralbrain's save_hdf5, but the parts present m
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,10 +21,13 @@ from neurodatahub.core import arrays
 from neurodatahub.core.checks import invariant, require_mesh, require_per_element
 from neurodatahub.core.summary import summarizes
 
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SpectralDecomposition
+
 VERSION_ATTRIBUTE = "spectralbrain_version"
 
 
-def _vertex_count(spec: Any) -> int | None:
+def _vertex_count(spec: SpectralDecomposition) -> int | None:
     if spec.vertices is not None:
         return len(spec.vertices)
     if spec.eigenvectors is not None:
@@ -52,7 +55,7 @@ def is_attribute_value(value: Any) -> bool:
 
 
 @invariant("SpectralDecomposition")
-def _spectral(spec: Any) -> None:
+def _spectral(spec: SpectralDecomposition) -> None:
     n_vertices = _vertex_count(spec)
     if spec.eigenvectors is not None:
         rows, k = spec.eigenvectors.shape
@@ -117,7 +120,7 @@ def _has_nul(value: Any) -> bool:
 
 
 @summarizes("SpectralDecomposition")
-def _summary(spec: Any) -> dict[str, Any]:
+def _summary(spec: SpectralDecomposition) -> dict[str, Any]:
     values = None if spec.eigenvalues is None else np.asarray(spec.eigenvalues, dtype=np.float64)
     vectors = spec.eigenvectors
     return {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,11 +14,14 @@ from neurodatahub.core.checks import (
 )
 from neurodatahub.core.summary import summarizes
 
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SpikeData
+
 TIME_UNIT_SECONDS = {"s": 1.0, "ms": 1e-3}
 
 
 @invariant("SpikeData")
-def _spike_data(spikes: Any) -> None:
+def _spike_data(spikes: SpikeData) -> None:
     n_units, n_spikes = len(spikes.unit_ids), len(spikes.spike_times)
     index = spikes.spike_times_index
     if len(index) != n_units:
@@ -55,7 +58,7 @@ def _spike_data(spikes: Any) -> None:
     require_per_element(spikes.unit_attributes, n_units, "unit attribute")
 
 
-def _explain_bad_times(spikes: Any, unit_starts: np.ndarray, unit_ends: np.ndarray) -> None:
+def _explain_bad_times(spikes: SpikeData, unit_starts: np.ndarray, unit_ends: np.ndarray) -> None:
     """The precise (slower) scan, run only when the fast one found something: which spike, which unit."""
     bad, descents = arrays.scan_times(spikes.spike_times)
     if bad is not None:
@@ -74,7 +77,7 @@ def _raw_data(raw: Any) -> None:
         raise ValueError(f"raw time has {len(raw.time)} entries for {raw.data.shape[1]} samples")
 
 
-def _extremes(spikes: Any) -> tuple[float, float] | None:
+def _extremes(spikes: SpikeData) -> tuple[float, float] | None:
     """First and last spike: each unit is sorted, so only its ends are looked at."""
     ends = np.asarray(spikes.spike_times_index, dtype=np.int64)
     starts = np.concatenate([[0], ends[:-1]]) if ends.size else ends
@@ -85,7 +88,7 @@ def _extremes(spikes: Any) -> tuple[float, float] | None:
 
 
 @summarizes("SpikeData")
-def _spikes(spikes: Any) -> dict[str, Any]:
+def _spikes(spikes: SpikeData) -> dict[str, Any]:
     n_units, n_spikes = len(spikes.unit_ids), len(spikes.spike_times)
     scale = TIME_UNIT_SECONDS.get(spikes.time_unit) or (1.0 / spikes.sampling_rate)
     duration_s = spikes.length * scale

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -11,6 +11,9 @@ from pydantic import Field
 from neurodatahub.core import kinds
 from neurodatahub.core.errors import UsageError
 from neurodatahub.core.options import Options, Positive, choice
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SpikeData
 
 KIND = "spikes"
 SECONDS_PER = {"s": 1.0, "ms": 1e-3}
@@ -119,7 +122,7 @@ def from_pairs(unit_of_spike: Any, times: Any, n_units: int, **fields: Any) -> A
     return build(spike_times=times[order], spike_times_index=index, **fields)
 
 
-def starts(spikes: Any) -> np.ndarray:
+def starts(spikes: SpikeData) -> np.ndarray:
     index = np.asarray(spikes.spike_times_index, dtype=np.int64)
     return np.concatenate([[0], index[:-1]]).astype(np.int64) if index.size else index
 
@@ -130,24 +133,24 @@ def split_by_units(values: Any, spike_times_index: Any) -> list[np.ndarray]:
     return np.split(np.asarray(values), index[:-1]) if index.size else []
 
 
-def trains(spikes: Any) -> list[np.ndarray]:
+def trains(spikes: SpikeData) -> list[np.ndarray]:
     return split_by_units(spikes.spike_times, spikes.spike_times_index)
 
 
-def unit_of_each_spike(spikes: Any) -> np.ndarray:
+def unit_of_each_spike(spikes: SpikeData) -> np.ndarray:
     counts = np.diff(np.asarray(spikes.spike_times_index, dtype=np.int64), prepend=0)
     return np.repeat(np.arange(counts.size, dtype=np.int64), counts)
 
 
-def attributes(spikes: Any) -> dict[str, np.ndarray]:
+def attributes(spikes: SpikeData) -> dict[str, np.ndarray]:
     return {column.name: np.asarray(column.values) for column in spikes.unit_attributes or ()}
 
 
-def times_in(spikes: Any, unit: str, sampling_rate: float | None = None) -> np.ndarray:
+def times_in(spikes: SpikeData, unit: str, sampling_rate: float | None = None) -> np.ndarray:
     return convert_times(spikes.spike_times, spikes.time_unit, unit, sampling_rate or spikes.sampling_rate)
 
 
-def window_in(spikes: Any, unit: str, sampling_rate: float | None = None) -> tuple[float, float]:
+def window_in(spikes: SpikeData, unit: str, sampling_rate: float | None = None) -> tuple[float, float]:
     rate = sampling_rate or spikes.sampling_rate
     return (
         convert_scalar(spikes.start_time, spikes.time_unit, unit, rate),
@@ -195,11 +198,11 @@ def loss(field: str, reason: str, count: int | None = None) -> Any:
     return Loss(field=field, reason=reason, count=count)
 
 
-def empty_units(spikes: Any) -> int:
+def empty_units(spikes: SpikeData) -> int:
     return int(np.count_nonzero(np.diff(np.asarray(spikes.spike_times_index), prepend=0) == 0))
 
 
-def sample_rounding_loss(spikes: Any, target: str, sampling_rate: float | None) -> list[Any]:
+def sample_rounding_loss(spikes: SpikeData, target: str, sampling_rate: float | None) -> list[Any]:
     """Writing samples rounds times to the sampling grid: declared when any time is off the grid."""
     if target != "samples" or spikes.time_unit == "samples" or not len(spikes.spike_times):
         return []

@@ -8,7 +8,7 @@ not only by counts; dtypes are left out, since formats may store the same number
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,9 +19,12 @@ from neurodatahub.core.checks import (
 )
 from neurodatahub.core.summary import summarizes
 
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SurfaceMesh
+
 
 @summarizes("SurfaceMesh")
-def _surface_summary(mesh: Any) -> dict[str, Any]:
+def _surface_summary(mesh: SurfaceMesh) -> dict[str, Any]:
     vertices = np.asarray(mesh.vertices)
     faces = np.asarray(mesh.faces)
     n_vertices, n_faces = len(vertices), len(faces)
@@ -47,6 +50,6 @@ def _surface_summary(mesh: Any) -> dict[str, Any]:
 
 
 @invariant("SurfaceMesh")
-def _surface_mesh(mesh: Any) -> None:
+def _surface_mesh(mesh: SurfaceMesh) -> None:
     require_mesh(mesh.vertices, mesh.faces)
     require_per_element(mesh.vertex_data, len(mesh.vertices), "vertex data")

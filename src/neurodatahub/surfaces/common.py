@@ -15,7 +15,7 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -23,6 +23,9 @@ from pydantic import Field
 from neurodatahub.core import kinds
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import Flag, Options
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SurfaceMesh
 
 KIND = "surface"
 HEAD_SIZE = 4096  # what Probe.head holds (storage.read_head's default)
@@ -92,7 +95,7 @@ def loss(field: str, reason: str, count: int | None = None) -> Any:
     return Loss(field=field, reason=reason, count=count)
 
 
-def header_losses(mesh: Any, fmt: str, kept: Iterable[str] = ()) -> list[Any]:
+def header_losses(mesh: SurfaceMesh, fmt: str, kept: Iterable[str] = ()) -> list[Any]:
     """Space, hemisphere and metadata, for the formats that have no place for them."""
     return [
         loss(field, f"{fmt} has no place for it")
@@ -101,7 +104,7 @@ def header_losses(mesh: Any, fmt: str, kept: Iterable[str] = ()) -> list[Any]:
     ]
 
 
-def all_data_lost(mesh: Any, reason: str) -> list[Any]:
+def all_data_lost(mesh: SurfaceMesh, reason: str) -> list[Any]:
     n_vertices = len(mesh.vertices)
     return [loss(f"vertex_data.{column.name}", reason, n_vertices) for column in mesh.vertex_data or ()]
 
@@ -116,7 +119,7 @@ def changed_rows(values: np.ndarray, stored: np.ndarray) -> int:
     return int(np.count_nonzero(differ.reshape(len(differ), -1).any(axis=1)))
 
 
-def float32_vertices(mesh: Any, fmt: str) -> tuple[np.ndarray, list[Any]]:
+def float32_vertices(mesh: SurfaceMesh, fmt: str) -> tuple[np.ndarray, list[Any]]:
     """The coordinates as float32, and the rounding loss when that changes any of them."""
     vertices = np.asarray(mesh.vertices)
     if vertices.size and np.abs(vertices).max() > FLOAT32_MAX:
@@ -129,7 +132,7 @@ def float32_vertices(mesh: Any, fmt: str) -> tuple[np.ndarray, list[Any]]:
     return stored, ([loss("vertices", reason, moved)] if moved else [])
 
 
-def wide_vertices(mesh: Any) -> np.ndarray:
+def wide_vertices(mesh: SurfaceMesh) -> np.ndarray:
     """Coordinates for formats that hold float32 or float64: half floats widened, long doubles narrowed."""
     vertices = np.asarray(mesh.vertices)
     if vertices.dtype.itemsize < 4:
@@ -165,7 +168,7 @@ class DataRules:
     keeps_single_columns: bool = False  # whether N x 1 differs from N in the file (not in PLY or VTK)
 
 
-def storable(mesh: Any, rules: DataRules) -> tuple[list[tuple[Any, np.ndarray]], list[Any]]:
+def storable(mesh: SurfaceMesh, rules: DataRules) -> tuple[list[tuple[Any, np.ndarray]], list[Any]]:
     """(column, values as the format stores them) for each array it holds, and the losses of the others."""
     kept: list[tuple[Any, np.ndarray]] = []
     losses: list[Any] = []

@@ -8,7 +8,7 @@ file read whole and from the same file read chunk by chunk says the same thing. 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,10 +19,13 @@ from neurodatahub.core.checks import (
 )
 from neurodatahub.core.summary import summarizes
 
+if TYPE_CHECKING:
+    from neurodatahub.core.models import Tractogram
+
 VOXEL_SIZE_DECIMALS = 4  # TRK stores the affine in float32: finer digits are noise, not a difference
 
 
-def _grid(tracts: Any) -> dict[str, Any]:
+def _grid(tracts: Tractogram) -> dict[str, Any]:
     grid = tracts.reference
     if grid is None:
         return {"reference_shape": None, "voxel_sizes_mm": None}
@@ -33,7 +36,7 @@ def _grid(tracts: Any) -> dict[str, Any]:
     }
 
 
-def _common(tracts: Any, streamlines: int, points: int) -> dict[str, Any]:
+def _common(tracts: Tractogram, streamlines: int, points: int) -> dict[str, Any]:
     space = tracts.space
     return {
         "streamlines": streamlines,
@@ -47,12 +50,12 @@ def _common(tracts: Any, streamlines: int, points: int) -> dict[str, Any]:
 
 
 @summarizes("Tractogram")
-def _summary(tracts: Any) -> dict[str, Any]:
+def _summary(tracts: Tractogram) -> dict[str, Any]:
     return _common(tracts, len(tracts.offsets), len(tracts.positions))
 
 
 @streaming.summarizes_stream("Tractogram")
-def _stream_summary(header: Any, totals: dict[str, Any]) -> dict[str, Any]:
+def _stream_summary(header: Tractogram, totals: dict[str, Any]) -> dict[str, Any]:
     def rows(key: str) -> int:
         return int(totals.get(key, {}).get("rows", 0))
 
@@ -60,7 +63,7 @@ def _stream_summary(header: Any, totals: dict[str, Any]) -> dict[str, Any]:
 
 
 @invariant("Tractogram")
-def _tractogram(tracts: Any) -> None:
+def _tractogram(tracts: Tractogram) -> None:
     n_points, offsets = len(tracts.positions), tracts.offsets
     if len(offsets):
         if offsets[0] != 0 or not arrays.is_nondecreasing(offsets) or offsets[-1] > n_points:

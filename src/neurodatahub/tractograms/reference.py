@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -23,6 +23,9 @@ from neurodatahub.core.codecs.gzip import gunzipped_head
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import Options, Positive, choice
 from neurodatahub.tractograms.common import grid
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import Tractogram
 
 
 class ReferenceOptions(Options):
@@ -92,7 +95,7 @@ def space_of(space: Any) -> str | None:
     return text
 
 
-def required(model: Any, format_name: str, reference: Any, space: Any, resolution: Any) -> Any:
+def required(model: Tractogram, format_name: str, reference: Any, space: Any, resolution: Any) -> Any:
     """The grid to write (see `resolve`); none at all is a UsageError, raised before any output exists."""
     chosen, _ = resolve(reference, space, resolution, fallback=model.reference)
     if chosen is None:

@@ -25,7 +25,7 @@ import io
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -42,6 +42,9 @@ from neurodatahub.core.codecs.parquet import (
 from neurodatahub.core.errors import InputError
 from neurodatahub.core.options import FloatFormat, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import ConnectivityMatrix
 
 COLUMNS = ("i", "j", "region_i", "region_j", "weight")
 REQUIRED = {"i", "j", "weight"}
@@ -143,7 +146,7 @@ def matrix_of(
 # ---- TSV ----
 
 
-def write_tsv(conn: Any, path: Path, *, float_format: str = common.EXACT) -> None:
+def write_tsv(conn: ConnectivityMatrix, path: Path, *, float_format: str = common.EXACT) -> None:
     rows, cols, weights, _ = edges_of(conn.matrix)
     labels = [common.quote(str(label), "\t") for label in conn.region_labels]
     texts = common.format_rows(weights, float_format, "\t")
@@ -189,7 +192,7 @@ def _columns(data: bytes, url: str) -> dict[str, np.ndarray]:
     return {str(name): cells[1:, index] for index, name in enumerate(cells[0])}
 
 
-def read_tsv(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+def read_tsv(url: str, *, storage_options: Mapping[str, Any] | None = None) -> ConnectivityMatrix:
     with storage.open_read(url, storage_options) as handle:
         data = handle.read()
     column = _columns(data, url)
@@ -221,7 +224,7 @@ def _warn_unread(header: list[str], url: str) -> None:
         )
 
 
-def tsv_losses(conn: Any, *, float_format: str = common.EXACT) -> list[Any]:
+def tsv_losses(conn: ConnectivityMatrix, *, float_format: str = common.EXACT) -> list[Any]:
     _, _, weights, _ = edges_of(conn.matrix)
     return [
         *common.lost_fields(conn, "an edge-list TSV holds only indices, labels and weights"),
@@ -237,7 +240,7 @@ def sniff_tsv(probe: Probe) -> bool:
 # ---- Parquet ----
 
 
-def write_parquet(conn: Any, path: Path) -> None:
+def write_parquet(conn: ConnectivityMatrix, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -265,7 +268,7 @@ def write_parquet(conn: Any, path: Path) -> None:
     pq.write_table(table.replace_schema_metadata(metadata), str(path))
 
 
-def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None) -> ConnectivityMatrix:
     table = read_parquet_table(url, storage_options)
     missing = REQUIRED - set(table.column_names)
     if missing:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,13 +22,18 @@ from neurodatahub.core.errors import InputError
 from neurodatahub.core.options import Hdf5Compression
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 
+if TYPE_CHECKING:
+    from neurodatahub.core.models import ConnectivityMatrix
+
 MARKER = "neurodatahub_format"
 MARKER_VALUE = "ConnectivityMatrix"  # the file says which data it holds (a fact of the file format)
 LAYOUT = 1
 TEXT_FIELDS = ("measure", "atlas", "description")
 
 
-def write(conn: Any, path: Path, *, compression: str = "gzip", compression_opts: int = 4) -> None:
+def write(
+    conn: ConnectivityMatrix, path: Path, *, compression: str = "gzip", compression_opts: int = 4
+) -> None:
     import h5py
 
     options = dataset_options(compression, compression_opts)
@@ -47,7 +52,7 @@ def write(conn: Any, path: Path, *, compression: str = "gzip", compression_opts:
             file.attrs["metadata_json"] = to_json(conn.metadata)
 
 
-def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> ConnectivityMatrix:
     with open_hdf5(url, storage_options) as file:
         if text(file.attrs.get(MARKER, "")) != MARKER_VALUE:
             raise InputError(f"{url} is not a connectivity HDF5 file (no {MARKER} = {MARKER_VALUE})")

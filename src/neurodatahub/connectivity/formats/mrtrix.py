@@ -22,7 +22,7 @@ import json
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -32,6 +32,9 @@ from neurodatahub.core.codecs.metadata import optional_text, to_json
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import FloatFormat, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import ConnectivityMatrix
 
 HEADER_KEY = "mrtrix_header"
 SIDECAR_KEYS = ("atlas_name", "measure", "n_regions", "region_labels", "symmetric")
@@ -109,7 +112,7 @@ def _comments(data: bytes) -> tuple[list[str], int]:
     return lines, offset
 
 
-def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> ConnectivityMatrix:
     with storage.open_read(url, storage_options) as handle:
         data = handle.read().removeprefix(b"\xef\xbb\xbf")
     header, start = _comments(data)
@@ -129,7 +132,7 @@ def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
     return common.build(values, labels, **fields)
 
 
-def _header_lines(conn: Any) -> list[str] | None:
+def _header_lines(conn: ConnectivityMatrix) -> list[str] | None:
     """metadata["mrtrix_header"] when it can be written as comment lines: a non-empty list of one-line texts
     (anything else stays a sidecar key like the rest of the metadata)."""
     lines = conn.metadata.get(HEADER_KEY) if isinstance(conn.metadata, dict) else None
@@ -142,7 +145,7 @@ def _header_lines(conn: Any) -> list[str] | None:
     return None
 
 
-def _storable_metadata(conn: Any) -> dict[str, Any]:
+def _storable_metadata(conn: ConnectivityMatrix) -> dict[str, Any]:
     metadata = conn.metadata
     if not isinstance(metadata, dict):
         return {}
@@ -150,7 +153,7 @@ def _storable_metadata(conn: Any) -> dict[str, Any]:
     return {str(key): value for key, value in metadata.items() if str(key) not in skipped}
 
 
-def write(conn: Any, path: Path, *, float_format: str = common.EXACT) -> None:
+def write(conn: ConnectivityMatrix, path: Path, *, float_format: str = common.EXACT) -> None:
     rows = common.format_rows(conn.matrix, float_format, ",")
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.writelines(f"# {line}\n" for line in _header_lines(conn) or ())
@@ -169,7 +172,7 @@ def write(conn: Any, path: Path, *, float_format: str = common.EXACT) -> None:
     Path(sidecar_of(str(path))).write_text(text + "\n", encoding="utf-8")
 
 
-def losses(conn: Any, *, float_format: str = common.EXACT) -> list[Any]:
+def losses(conn: ConnectivityMatrix, *, float_format: str = common.EXACT) -> list[Any]:
     from neurodatahub.core.models import Loss
 
     found = common.rounding_loss(conn.matrix, float_format)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -23,6 +23,9 @@ from neurodatahub.core.errors import InputError
 from neurodatahub.core.options import Flag, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 
+if TYPE_CHECKING:
+    from neurodatahub.core.models import ConnectivityMatrix
+
 TEXT_FIELDS = ("measure", "atlas", "description")
 
 
@@ -30,7 +33,7 @@ class WriteOptions(Options):
     compress: Flag = Field(True, description="deflate the arrays (savez_compressed)")
 
 
-def write(conn: Any, path: Path, *, compress: bool = True) -> None:
+def write(conn: ConnectivityMatrix, path: Path, *, compress: bool = True) -> None:
     arrays: dict[str, np.ndarray] = {
         "matrix": np.asarray(conn.matrix),
         "region_labels": np.array([str(label) for label in conn.region_labels], dtype=np.str_),
@@ -66,7 +69,7 @@ def _symmetric(value: np.ndarray | None, url: str) -> bool | None:
     return bool(value)
 
 
-def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> ConnectivityMatrix:
     arrays = load(url, storage_options)
     if "matrix" not in arrays:
         raise InputError(f"{url} has no 'matrix' array (arrays: {', '.join(arrays) or 'none'})")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -30,6 +30,9 @@ from neurodatahub.core import storage
 from neurodatahub.core.errors import InputError
 from neurodatahub.core.options import FloatFormat, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import ConnectivityMatrix
 
 DEFAULT_FLOAT_FORMAT = "%.10g"  # spectralbrain 0.1.0's default
 
@@ -99,14 +102,14 @@ def _read_plain(data: bytes, url: str) -> tuple[list[str], np.ndarray]:
     return labels, common.parse_block([parts[1] for parts in body], "\t", url, start, 2)
 
 
-def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> ConnectivityMatrix:
     with storage.open_read(url, storage_options) as handle:
         data = handle.read()
     labels, values = (_read_quoted if b'"' in data else _read_plain)(data, url)
     return common.build(values, labels)
 
 
-def write(conn: Any, path: Path, *, float_format: str = DEFAULT_FLOAT_FORMAT) -> None:
+def write(conn: ConnectivityMatrix, path: Path, *, float_format: str = DEFAULT_FLOAT_FORMAT) -> None:
     labels = [common.quote(str(label), "\t") for label in conn.region_labels]
     rows = common.format_rows(conn.matrix, float_format, "\t")
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
@@ -114,7 +117,7 @@ def write(conn: Any, path: Path, *, float_format: str = DEFAULT_FLOAT_FORMAT) ->
         handle.writelines(f"{label}\t{row}\n" for label, row in zip(labels, rows, strict=True))
 
 
-def losses(conn: Any, *, float_format: str = DEFAULT_FLOAT_FORMAT) -> list[Any]:
+def losses(conn: ConnectivityMatrix, *, float_format: str = DEFAULT_FLOAT_FORMAT) -> list[Any]:
     return [
         *common.lost_fields(conn, "a labelled TSV holds only labels and values"),
         *common.rounding_loss(conn.matrix, float_format),

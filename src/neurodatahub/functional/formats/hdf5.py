@@ -10,12 +10,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from neurodatahub.core.errors import OutputError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import FunctionalConnectomeChunk
 
 KIND = "functional"
 
@@ -52,7 +55,7 @@ def describe(url: str, *, storage_options: Mapping[str, Any] | None = None) -> d
         return summarize_stream(chunk.header, {"timeseries": {"rows": chunk.n_subjects}})
 
 
-def losses(model: Any) -> list[Any]:
+def losses(model: FunctionalConnectomeChunk) -> list[Any]:
     """lacuna's layout stores float32: wider values are rounded (counted when the values are at hand)."""
     from neurodatahub.core.models import Loss
 
@@ -67,7 +70,7 @@ def losses(model: Any) -> list[Any]:
     return [Loss(field="timeseries", reason=f"{series.dtype} values rounded to float32", count=rounded)]
 
 
-def verify(model: Any, path: Path) -> None:
+def verify(model: FunctionalConnectomeChunk, path: Path) -> None:
     """Every subject of the file equals the model's (as float32), and so do the mask and attributes."""
     from neurodatahub.core.summary import same, summarize
     from neurodatahub.functional.chunks import open_chunk

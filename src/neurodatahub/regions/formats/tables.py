@@ -16,7 +16,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -28,6 +28,9 @@ from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.regions.diffmap import write_table_text
 from neurodatahub.regions.lut import atlas_name_of
 from neurodatahub.regions.tables import TEXT_FIELDS, TIER_COLUMNS, result_frame, result_from_frame
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import ExtractionResult
 
 KIND = "regions"
 INDEX_COLUMNS = {"index", "region_index"}
@@ -77,7 +80,7 @@ def _described(frame: Any, url: str, described: Mapping[str, Any]) -> Any:
 
 
 def _text_reader(delimiter: str) -> Callable[..., Any]:
-    def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+    def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> ExtractionResult:
         import pandas as pd
 
         with storage.open_read(url, storage_options) as handle:
@@ -96,7 +99,7 @@ def _text_reader(delimiter: str) -> Callable[..., Any]:
     return read
 
 
-def read_json(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+def read_json(url: str, *, storage_options: Mapping[str, Any] | None = None) -> ExtractionResult:
     import pandas as pd
 
     with storage.open_read(url, storage_options) as handle:
@@ -109,7 +112,7 @@ def read_json(url: str, *, storage_options: Mapping[str, Any] | None = None) -> 
     return _described(pd.DataFrame.from_records(records), url, _sidecar(url, storage_options))
 
 
-def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None) -> ExtractionResult:
     table = parquet.read_parquet_table(url, storage_options)
     return _described(table.to_pandas(), url, parquet.hub_metadata(table, url))
 
@@ -118,13 +121,13 @@ def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None) 
 
 
 def _text_writer(delimiter: str) -> Callable[..., None]:
-    def write(result: Any, path: Path, *, float_format: str | None = None) -> None:
+    def write(result: ExtractionResult, path: Path, *, float_format: str | None = None) -> None:
         write_table_text(result, path, delimiter, float_format)
 
     return write
 
 
-def write_json(result: Any, path: Path) -> None:
+def write_json(result: ExtractionResult, path: Path) -> None:
     """One object per region, NaN as null: what `pandas.read_json(orient="records")` reads."""
     records = [
         {key: None if isinstance(value, float) and math.isnan(value) else value for key, value in row.items()}
@@ -133,7 +136,7 @@ def write_json(result: Any, path: Path) -> None:
     path.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
 
 
-def write_parquet(result: Any, path: Path) -> None:
+def write_parquet(result: ExtractionResult, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -153,7 +156,7 @@ def write_parquet(result: Any, path: Path) -> None:
 
 
 def _losses(float_format_matters: bool) -> Callable[..., list[Any]]:
-    def losses(result: Any, *, float_format: str | None = None) -> list[Any]:
+    def losses(result: ExtractionResult, *, float_format: str | None = None) -> list[Any]:
         from neurodatahub.core.models import Loss
 
         found = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from neurodatahub.core.errors import InputError
 from neurodatahub.core.options import Hdf5Compression
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spectral import common
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SpectralDecomposition
 
 GROUP = "descriptors"
 NOTES = ("description", "unit")
@@ -47,7 +50,9 @@ def _data(values: np.ndarray) -> np.ndarray:
     return array
 
 
-def write(spec: Any, path: Path, *, compression: str = "gzip", compression_opts: int = 4) -> None:
+def write(
+    spec: SpectralDecomposition, path: Path, *, compression: str = "gzip", compression_opts: int = 4
+) -> None:
     import h5py
 
     options = dataset_options(compression, compression_opts)
@@ -76,7 +81,7 @@ def _dataset(file: Any, name: str, url: str) -> np.ndarray:
     return item[()]
 
 
-def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> SpectralDecomposition:
     with open_hdf5(url, storage_options) as file:
         attrs = dict(file.attrs)
         present = set(file.keys())

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -26,6 +26,9 @@ from neurodatahub.core.errors import InputError
 from neurodatahub.core.options import Flag, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spectral import common
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SpectralDecomposition
 
 PREFIX = "descriptors/"
 METADATA = "metadata_json"
@@ -45,7 +48,7 @@ def name_of(key: str) -> str:
     return key.removeprefix(PREFIX)
 
 
-def write(spec: Any, path: Path, *, compress: bool = True) -> None:
+def write(spec: SpectralDecomposition, path: Path, *, compress: bool = True) -> None:
     arrays: dict[str, np.ndarray] = {
         name: np.asarray(getattr(spec, name))
         for name in common.ARRAY_FIELDS
@@ -70,7 +73,7 @@ def write(spec: Any, path: Path, *, compress: bool = True) -> None:
     save_arrays(path, arrays, compress=compress)
 
 
-def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> SpectralDecomposition:
     arrays = load(url, storage_options)
     notes = metadata_from_json(arrays[NOTES], url) if NOTES in arrays else {}
     metadata = metadata_from_json(arrays[METADATA], url) if METADATA in arrays else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -22,6 +22,9 @@ from neurodatahub.core.errors import InputError, OutputError, UsageError
 from neurodatahub.core.options import Options, Positive, choice
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SpikeData
 
 # what spikelab's exporter writes by default; files without a unit attribute are read the same way
 EXPORT_DEFAULT_UNIT = {"ragged": "s", "group": "s", "paired": "ms"}
@@ -111,7 +114,7 @@ def _unit_of(dataset: Any, fallback: str) -> str:
     return text(dataset.attrs.get("unit", fallback))
 
 
-def read(url: str, *, storage_options: Any = None, **options: Any) -> Any:
+def read(url: str, *, storage_options: Any = None, **options: Any) -> SpikeData:
     """Read any of the four styles; the hub's own group, when present, restores what spikelab drops."""
     with open_hdf5(url, storage_options) as file:
         names = _names(options)
@@ -271,7 +274,7 @@ def _column(values: np.ndarray) -> np.ndarray:
     return np.array([text(value) for value in values]) if values.dtype.kind in "OS" else values
 
 
-def write(model: Any, path: Path, **options: Any) -> None:
+def write(model: SpikeData, path: Path, **options: Any) -> None:
     """Write one style; options are checked before the file is created."""
     style, unit, rate = _checked(model, options)
     names = _names(options)
@@ -291,7 +294,7 @@ def write(model: Any, path: Path, **options: Any) -> None:
         _write_hub_group(file, model, options, rate)
 
 
-def _checked(model: Any, options: Mapping[str, Any]) -> tuple[str, str, float | None]:
+def _checked(model: SpikeData, options: Mapping[str, Any]) -> tuple[str, str, float | None]:
     style = options.get("style") or "ragged"
     unit = options.get("time_unit") or EXPORT_DEFAULT_UNIT.get(style, "ms")
     rate = options.get("sampling_rate") or model.sampling_rate
@@ -385,7 +388,7 @@ def _write_hub_group(file: Any, model: Any, options: Mapping[str, Any], rate: fl
             columns.create_dataset(column.name, data=values)
 
 
-def verify(model: Any, path: Path, **options: Any) -> None:
+def verify(model: SpikeData, path: Path, **options: Any) -> None:
     """The style's datasets hold the model's spikes (spot-checked) and the hub record its units."""
     import h5py
 
@@ -413,7 +416,7 @@ def verify(model: Any, path: Path, **options: Any) -> None:
             common.verify_flat(file[names["times_dataset"]], paired, expected, model.spike_times_index)
 
 
-def losses(model: Any, **options: Any) -> list[Any]:
+def losses(model: SpikeData, **options: Any) -> list[Any]:
     style, unit, rate = _checked(model, options)
     found = []
     if style == "raster" and len(model.spike_times):

@@ -19,7 +19,7 @@ import json
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -31,6 +31,9 @@ from neurodatahub.core.options import Flag, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
 from neurodatahub.spikes.formats import tables
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SpikeData
 
 ATTRIBUTE_PREFIX = "attr__"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -158,7 +161,7 @@ def read_npz(
     storage_options: Mapping[str, Any] | None = None,
     time_unit: str | None = None,
     sampling_rate: Any = None,
-) -> Any:
+) -> SpikeData:
     arrays = _load(url, storage_options)
     times = _array(arrays, "spike_times", "iuf", url)
     index = _array(arrays, "spike_times_index", "iu", url)

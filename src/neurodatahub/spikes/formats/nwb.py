@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -27,6 +27,9 @@ from neurodatahub.core.errors import InputError, OutputError, UsageError
 from neurodatahub.core.options import Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SpikeData
 
 NWB_VERSION = "2.8.0"
 HDMF = "hdmf-common"
@@ -87,7 +90,7 @@ def is_spikelab_nwb(file: Any) -> bool:
     return "nwb_version" not in file.attrs and "units" in file and "spike_times" in file["units"]
 
 
-def read(url: str, *, storage_options: Any = None, units_path: str | None = None) -> Any:
+def read(url: str, *, storage_options: Any = None, units_path: str | None = None) -> SpikeData:
     with open_hdf5(url, storage_options) as file:
         if units_path is None:
             tables = find_units_tables(file) or (["/units"] if is_spikelab_nwb(file) else [])
@@ -263,7 +266,7 @@ def _rate_from_resolution(dataset: Any) -> float | None:
     return float(round(1.0 / float(resolution), 6))
 
 
-def write(model: Any, path: Path, *, sampling_rate: float | None = None) -> None:
+def write(model: SpikeData, path: Path, *, sampling_rate: float | None = None) -> None:
     """NWB 2.x with one Units table; everything typed carries its namespace and an object id."""
     import h5py
 
@@ -322,7 +325,7 @@ SUBJECT_FIELDS = (
 UNKNOWN_SUBJECT = {"subject_id": "unknown", "sex": "U", "age": "P0D/"}
 
 
-def subject_fields(model: Any) -> tuple[dict[str, str], list[str]]:
+def subject_fields(model: SpikeData) -> tuple[dict[str, str], list[str]]:
     """The Subject to write, and which required fields had to be written as unknown."""
     subject = _session_fields(model).get("subject")
     known = {
@@ -345,7 +348,7 @@ def _write_subject(general: Any, model: Any) -> None:
         group["age"].attrs["reference"] = "birth"
 
 
-def _session_fields(model: Any) -> dict[str, Any]:
+def _session_fields(model: SpikeData) -> dict[str, Any]:
     """Session fields from metadata: the nwb block a reader left, or the same names at the top level."""
     metadata = model.metadata or {}
     nested = metadata.get("nwb", {}) if isinstance(metadata.get("nwb"), dict) else {}
@@ -437,7 +440,7 @@ def _write_scratch(file: Any, model: Any, rate: float | None, renamed: Mapping[s
     _typed(dataset, "ScratchData", "core")
 
 
-def verify(model: Any, path: Path, *, sampling_rate: float | None = None) -> None:
+def verify(model: SpikeData, path: Path, *, sampling_rate: float | None = None) -> None:
     """The Units table holds the model's units and spikes (spot-checked), in seconds."""
     import h5py
 
@@ -452,7 +455,7 @@ def verify(model: Any, path: Path, *, sampling_rate: float | None = None) -> Non
         )
 
 
-def losses(model: Any, *, sampling_rate: float | None = None) -> list[Any]:
+def losses(model: SpikeData, *, sampling_rate: float | None = None) -> list[Any]:
     found = []
     if not _session_fields(model).get("session_start_time"):
         found.append(

@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -35,6 +35,9 @@ from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import Flag, Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common, params as params_py
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SpikeData
 
 SPIKE_TIMES = "spike_times.npy"
 SPIKE_CLUSTERS = "spike_clusters.npy"
@@ -166,7 +169,7 @@ def read(
     drop_groups: Any = None,
     spike_times_file: str = SPIKE_TIMES,
     spike_clusters_file: str = SPIKE_CLUSTERS,
-) -> Any:
+) -> SpikeData:
     """A Phy/KiloSort folder as SpikeData: unit ids are the cluster ids, times as the folder holds them."""
     keep, drop = _groups(keep_groups, "keep_groups"), _groups(drop_groups, "drop_groups")
     sorting = load_sorting(
@@ -513,7 +516,7 @@ class Layout:
     lost: tuple[Any, ...]  # Loss records for what the folder cannot hold
 
 
-def layout(model: Any, *, sampling_rate: Any, time_unit: str, cluster_ids: Any = None) -> Layout:
+def layout(model: SpikeData, *, sampling_rate: Any, time_unit: str, cluster_ids: Any = None) -> Layout:
     """The folder for `model`; a UsageError when it cannot be written at all."""
     rate = model.sampling_rate if sampling_rate is None else sampling_rate
     if not params_py.positive_number(rate):
@@ -541,7 +544,7 @@ def layout(model: Any, *, sampling_rate: Any, time_unit: str, cluster_ids: Any =
     )
 
 
-def _cluster_ids(model: Any, cluster_ids: Any) -> np.ndarray:
+def _cluster_ids(model: SpikeData, cluster_ids: Any) -> np.ndarray:
     count = len(model.unit_ids)
     ids = np.asarray(model.unit_ids if cluster_ids is None else cluster_ids)
     if ids.shape != (count,):
@@ -559,14 +562,14 @@ def _cluster_ids(model: Any, cluster_ids: Any) -> np.ndarray:
     return ids
 
 
-def times_out(model: Any, unit: str, rate: float) -> np.ndarray:
+def times_out(model: SpikeData, unit: str, rate: float) -> np.ndarray:
     """Each spike's time as written: whole samples (int64), or floats in s or ms."""
     if model.time_unit == "samples" and unit == "samples":
         return np.rint(np.asarray(model.spike_times)).astype(np.int64)
     return common.times_in(model, unit, rate)
 
 
-def _checked_times(model: Any, unit: str, rate: float) -> np.ndarray:
+def _checked_times(model: SpikeData, unit: str, rate: float) -> np.ndarray:
     values = times_out(model, unit, rate)
     if unit == "samples" and values.size and values.min() < 0:
         first = common.convert_scalar(float(values.min()), "samples", "s", rate)
@@ -615,7 +618,9 @@ def _same_values(written: np.ndarray, read_back: np.ndarray) -> bool:
     return False
 
 
-def _attributes(model: Any, ids: np.ndarray) -> tuple[dict[str, np.ndarray], tuple[str, ...], list[Any]]:
+def _attributes(
+    model: SpikeData, ids: np.ndarray
+) -> tuple[dict[str, np.ndarray], tuple[str, ...], list[Any]]:
     """Attribute columns to write, the ones that get their own label file, and what cannot be kept.
 
     Whether a column reads back the same is tested by reading it back: TSV cells have no type, so text
@@ -661,7 +666,7 @@ def _attributes(model: Any, ids: np.ndarray) -> tuple[dict[str, np.ndarray], tup
     return table, tuple(label_files), lost
 
 
-def _params(model: Any, rate: float, unit: str) -> tuple[dict[str, Any], list[Any]]:
+def _params(model: SpikeData, rate: float, unit: str) -> tuple[dict[str, Any], list[Any]]:
     """params.py: the data's own phy_params where it has them (Phy's defaults otherwise), with its rate."""
     given = (model.metadata or {}).get("phy_params")
     base = given if isinstance(given, Mapping) else DEFAULT_PARAMS
@@ -687,7 +692,7 @@ def _params(model: Any, rate: float, unit: str) -> tuple[dict[str, Any], list[An
     return params, [common.loss("metadata.phy_params", f"params.py holds {', '.join(changed)} differently")]
 
 
-def _channels(model: Any) -> tuple[dict[str, np.ndarray], list[Any]]:
+def _channels(model: SpikeData) -> tuple[dict[str, np.ndarray], list[Any]]:
     """channel_map.npy and channel_positions.npy from metadata phy_channels (as the reader keeps them).
 
     None are made up from unit electrodes: spikelab reads channel_map[cluster id] as a unit's electrode
@@ -768,7 +773,7 @@ def write(
     write_folder(model, plan, path)
 
 
-def _renumbered(model: Any, renumber: Any) -> np.ndarray | None:
+def _renumbered(model: SpikeData, renumber: Any) -> np.ndarray | None:
     return np.arange(len(model.unit_ids)) if renumber else None
 
 
@@ -789,7 +794,7 @@ def losses(
     return _losses(model, plan)
 
 
-def _losses(model: Any, plan: Layout) -> list[Any]:
+def _losses(model: SpikeData, plan: Layout) -> list[Any]:
     rate, unit = plan.rate, plan.unit
     found: list[Any] = []
     if not np.array_equal(plan.cluster_ids, model.unit_ids):

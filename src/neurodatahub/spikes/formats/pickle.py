@@ -14,7 +14,7 @@ import pickle
 import warnings
 from collections.abc import Mapping
 from datetime import date, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -25,6 +25,9 @@ from neurodatahub.core.options import Flag, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
 from neurodatahub.spikes.formats import tables
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SpikeData
 
 PICKLE_PROTOCOLS = range(2, 6)  # protocols 2-5 open with b"\x80" and the protocol number
 SPIKELAB_FIELDS = ("train", "start_time", "length", "neuron_attributes", "metadata")
@@ -38,7 +41,7 @@ class ReadOptions(Options):
 
 def read_pickle(
     url: str, *, storage_options: Mapping[str, Any] | None = None, allow_pickle: bool = False
-) -> Any:
+) -> SpikeData:
     """Refuse unless allowed; then unpickle (the whole file: pickles cannot be read in parts)."""
     if allow_pickle is not True:  # the one boolean rule, also for direct calls: only True unpickles
         allow_pickle = False

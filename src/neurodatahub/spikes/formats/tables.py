@@ -23,7 +23,7 @@ import json
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -33,6 +33,9 @@ from neurodatahub.core.errors import InputError, InvalidDataError, UsageError
 from neurodatahub.core.options import Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SpikeData
 
 HUB_KEY = b"neurodatahub"
 LAYOUT_VERSION = 1
@@ -71,7 +74,7 @@ class TextWriteOptions(Options):
 # ---- shared with the other spike formats (npz) ----
 
 
-def target_unit(spikes: Any, time_unit: str | None, sampling_rate: Any) -> tuple[str, float | None]:
+def target_unit(spikes: SpikeData, time_unit: str | None, sampling_rate: Any) -> tuple[str, float | None]:
     """The unit and rate to write; checked before anything is written."""
     unit = time_unit or spikes.time_unit
     rate = spikes.sampling_rate
@@ -96,7 +99,7 @@ def positive_rate(value: Any, what: str) -> float:
     return rate
 
 
-def file_times(spikes: Any, unit: str, rate: float | None) -> np.ndarray:
+def file_times(spikes: SpikeData, unit: str, rate: float | None) -> np.ndarray:
     """Times as files store them: float64 s or ms, int64 samples (float64 if sample times have fractions)."""
     times = np.asarray(spikes.spike_times, dtype=np.float64)
     if unit == "samples" and spikes.time_unit == "samples":
@@ -113,7 +116,7 @@ def scale_times(values: Any, source: str, target: str, rate: float | None) -> np
     return seconds * rate if target == "samples" else seconds / common.SECONDS_PER[target]
 
 
-def file_window(spikes: Any, unit: str, rate: float | None, times: np.ndarray) -> tuple[float, float]:
+def file_window(spikes: SpikeData, unit: str, rate: float | None, times: np.ndarray) -> tuple[float, float]:
     """The window in the file's unit, grown where rounding to samples moved a spike across its edges."""
     start, length = common.window_in(spikes, unit, rate)
     if unit == "samples" and spikes.time_unit != "samples":
@@ -131,7 +134,7 @@ def to_json(value: Any) -> str:
     return json.dumps(value, default=_numpy_to_json, allow_nan=True)
 
 
-def plain_metadata(spikes: Any) -> Any:
+def plain_metadata(spikes: SpikeData) -> Any:
     """The metadata as plain JSON values, or None when there is none or JSON cannot represent it."""
     if not spikes.metadata:
         return None
@@ -141,16 +144,16 @@ def plain_metadata(spikes: Any) -> Any:
         return None
 
 
-def plain_provenance(spikes: Any) -> list[Any] | None:
+def plain_provenance(spikes: SpikeData) -> list[Any] | None:
     return [record.model_dump(mode="json") for record in spikes.provenance] if spikes.provenance else None
 
 
-def storable_attributes(spikes: Any) -> list[Any]:
+def storable_attributes(spikes: SpikeData) -> list[Any]:
     """Unit attribute columns whose values are booleans, numbers or text (never Python objects)."""
     return [column for column in spikes.unit_attributes or () if column.values.dtype.kind in STORABLE_KINDS]
 
 
-def attribute_notes(spikes: Any) -> dict[str, dict[str, str]]:
+def attribute_notes(spikes: SpikeData) -> dict[str, dict[str, str]]:
     """Descriptions and physical units of the attribute columns that have them."""
     notes = {}
     for column in storable_attributes(spikes):
@@ -160,7 +163,7 @@ def attribute_notes(spikes: Any) -> dict[str, dict[str, str]]:
     return notes
 
 
-def annotate(spikes: Any, notes: Mapping[str, Mapping[str, str]]) -> Any:
+def annotate(spikes: SpikeData, notes: Mapping[str, Mapping[str, str]]) -> Any:
     """The same SpikeData with descriptions and units put back on its attribute columns."""
     if not notes:
         return spikes
@@ -173,7 +176,7 @@ def annotate(spikes: Any, notes: Mapping[str, Mapping[str, str]]) -> Any:
     return spikes.model_copy(update={"unit_attributes": columns})
 
 
-def common_losses(spikes: Any, unit: str, rate: float | None) -> list[Any]:
+def common_losses(spikes: SpikeData, unit: str, rate: float | None) -> list[Any]:
     """Losses of every format that keeps the model's fields: rounding, and what JSON or NumPy cannot hold."""
     losses = common.sample_rounding_loss(spikes, unit, rate)
     if losses:
@@ -217,16 +220,16 @@ def resolve_rate(recorded: float | None, option: Any, unit: str, url: str) -> fl
 # ---- writing ----
 
 
-def _counts(spikes: Any) -> np.ndarray:
+def _counts(spikes: SpikeData) -> np.ndarray:
     return np.diff(np.asarray(spikes.spike_times_index, dtype=np.int64), prepend=0)
 
 
-def _long_columns(spikes: Any, unit: str, rate: float | None) -> dict[str, np.ndarray]:
+def _long_columns(spikes: SpikeData, unit: str, rate: float | None) -> dict[str, np.ndarray]:
     unit_ids = np.asarray(spikes.unit_ids, dtype=np.int64)
     return {"unit_id": np.repeat(unit_ids, _counts(spikes)), f"time_{unit}": file_times(spikes, unit, rate)}
 
 
-def _hub_header(spikes: Any, unit: str, rate: float | None, times: np.ndarray) -> bytes:
+def _hub_header(spikes: SpikeData, unit: str, rate: float | None, times: np.ndarray) -> bytes:
     start, length = file_window(spikes, unit, rate, times)
     notes = attribute_notes(spikes)
     header = {
@@ -251,7 +254,7 @@ def _hub_header(spikes: Any, unit: str, rate: float | None, times: np.ndarray) -
     return to_json(header).encode("utf-8")
 
 
-def _hub_table(spikes: Any, time_unit: str | None, sampling_rate: Any) -> Any:
+def _hub_table(spikes: SpikeData, time_unit: str | None, sampling_rate: Any) -> Any:
     import pyarrow as pa
 
     unit, rate = target_unit(spikes, time_unit, sampling_rate)
@@ -268,7 +271,9 @@ def write_parquet(
     pq.write_table(_hub_table(spikes, time_unit, sampling_rate), str(path))
 
 
-def write_arrow(spikes: Any, path: Path, *, time_unit: str | None = None, sampling_rate: Any = None) -> None:
+def write_arrow(
+    spikes: SpikeData, path: Path, *, time_unit: str | None = None, sampling_rate: Any = None
+) -> None:
     """Uncompressed, so readers can memory-map it and every Arrow implementation (JS too) can open it."""
     import pyarrow as pa
 
@@ -277,7 +282,7 @@ def write_arrow(spikes: Any, path: Path, *, time_unit: str | None = None, sampli
         writer.write_table(table)
 
 
-def hub_losses(spikes: Any, *, time_unit: str | None = None, sampling_rate: Any = None) -> list[Any]:
+def hub_losses(spikes: SpikeData, *, time_unit: str | None = None, sampling_rate: Any = None) -> list[Any]:
     unit, rate = target_unit(spikes, time_unit, sampling_rate)
     losses = common_losses(spikes, unit, rate)
     if spikes.raw_data is not None:
@@ -285,7 +290,7 @@ def hub_losses(spikes: Any, *, time_unit: str | None = None, sampling_rate: Any 
     return losses
 
 
-def _text_unit(spikes: Any, time_unit: str | None) -> str:
+def _text_unit(spikes: SpikeData, time_unit: str | None) -> str:
     """s or ms: a text table cannot record the sampling rate that sample times need to be read back."""
     unit = time_unit or (spikes.time_unit if spikes.time_unit in TEXT_UNITS else "s")
     if unit == "samples":
@@ -297,7 +302,7 @@ def _text_unit(spikes: Any, time_unit: str | None) -> str:
     return unit
 
 
-def _text_attribute_problems(spikes: Any) -> dict[str, str]:
+def _text_attribute_problems(spikes: SpikeData) -> dict[str, str]:
     """Attribute columns a text table cannot hold at all, with the reason."""
     reserved = set(UNIT_COLUMNS) | set(TIME_COLUMNS)
     problems = {}
@@ -311,7 +316,7 @@ def _text_attribute_problems(spikes: Any) -> dict[str, str]:
     return problems
 
 
-def _text_table(spikes: Any, unit: str) -> Any:
+def _text_table(spikes: SpikeData, unit: str) -> Any:
     import pyarrow as pa
 
     columns: dict[str, Any] = _long_columns(spikes, unit, spikes.sampling_rate)
@@ -323,7 +328,7 @@ def _text_table(spikes: Any, unit: str) -> Any:
     return pa.table(columns)
 
 
-def _needs_quotes(spikes: Any, delimiter: str) -> bool:
+def _needs_quotes(spikes: SpikeData, delimiter: str) -> bool:
     """Whether any name or text value holds a delimiter, quote or line break (checked per unit, not spike)."""
     special = (delimiter, '"', "\n", "\r")
     texts = [column.name for column in spikes.unit_attributes or ()]
@@ -333,7 +338,7 @@ def _needs_quotes(spikes: Any, delimiter: str) -> bool:
     return any(mark in text for text in texts for mark in special)
 
 
-def _write_text(spikes: Any, target: IO[bytes], delimiter: str, unit: str) -> None:
+def _write_text(spikes: SpikeData, target: IO[bytes], delimiter: str, unit: str) -> None:
     """Unquoted like BIDS tables unless a value needs quotes; floats in shortest round-trip form.
 
     Arrow quotes header names even when told not to quote, so an unquoted header is written here.
@@ -351,7 +356,7 @@ def _write_text(spikes: Any, target: IO[bytes], delimiter: str, unit: str) -> No
 
 
 def _text_writer(delimiter: str) -> Callable[..., None]:
-    def write(spikes: Any, path: Path, *, time_unit: str | None = None) -> None:
+    def write(spikes: SpikeData, path: Path, *, time_unit: str | None = None) -> None:
         unit = _text_unit(spikes, time_unit)
         with open(path, "wb") as target:
             _write_text(spikes, target, delimiter, unit)
@@ -359,7 +364,7 @@ def _text_writer(delimiter: str) -> Callable[..., None]:
     return write
 
 
-def _attribute_read_back_losses(spikes: Any, delimiter: str) -> list[Any]:
+def _attribute_read_back_losses(spikes: SpikeData, delimiter: str) -> list[Any]:
     """Text has no types: send one row per unit through the same writer and reader, compare exactly."""
     filled = np.flatnonzero(_counts(spikes) > 0)
     problems = _text_attribute_problems(spikes)
@@ -398,7 +403,7 @@ def _same_values(got: np.ndarray, expected: np.ndarray) -> bool:
 
 
 def _text_losses(delimiter: str) -> Callable[..., list[Any]]:
-    def losses(spikes: Any, *, time_unit: str | None = None) -> list[Any]:
+    def losses(spikes: SpikeData, *, time_unit: str | None = None) -> list[Any]:
         unit = _text_unit(spikes, time_unit)
         found = []
         empty = common.empty_units(spikes)
@@ -449,7 +454,7 @@ def _arrow_errors(url: str, what: str) -> Iterator[None]:
         raise InputError(f"{url}: not a readable {what} file ({error})") from error
 
 
-def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> Any:
+def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> SpikeData:
     import pyarrow.parquet as pq
 
     with storage.open_read(url, storage_options) as handle, _arrow_errors(url, "Parquet"):
@@ -457,7 +462,7 @@ def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None, 
     return _table_spikes(table, url, **options)
 
 
-def read_arrow(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> Any:
+def read_arrow(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> SpikeData:
     import pyarrow as pa
 
     with storage.open_read(url, storage_options) as handle, _arrow_errors(url, "Arrow IPC"):
@@ -476,7 +481,7 @@ def _read_csv(source: Any, delimiter: str, url: str) -> Any:
 
 
 def _text_reader(delimiter: str) -> Callable[..., Any]:
-    def read(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> Any:
+    def read(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> SpikeData:
         with storage.open_read(url, storage_options) as handle:
             table = _read_csv(handle, delimiter, url)
         return _table_spikes(table, url, **options)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from neurodatahub.core.errors import InputError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.surfaces import common
 from neurodatahub.surfaces.common import KIND
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SurfaceMesh
 
 TRIANGLE_MAGIC = b"\xff\xff\xfe"
 SURFACE_NAMES = (
@@ -33,7 +36,7 @@ def sniff_freesurfer(probe: Probe) -> bool:
     return head.startswith(TRIANGLE_MAGIC) and b"\n\n" in head[3:1024]
 
 
-def read_freesurfer(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+def read_freesurfer(url: str, *, storage_options: Mapping[str, Any] | None = None) -> SurfaceMesh:
     from nibabel.freesurfer import read_geometry
 
     with storage.local_copy(url, storage_options) as path, warnings.catch_warnings():

@@ -29,7 +29,7 @@ import re
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -40,6 +40,9 @@ from neurodatahub.core.options import Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.surfaces import common
 from neurodatahub.surfaces.common import KIND, DataRules
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SurfaceMesh
 
 POINTSET, TRIANGLE, SHAPE, LABEL = (
     "NIFTI_INTENT_POINTSET",
@@ -199,7 +202,7 @@ def data_columns(arrays: list[Any], n_vertices: int | None, url: str) -> tuple[l
     return columns, headers
 
 
-def read_gifti(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+def read_gifti(url: str, *, storage_options: Mapping[str, Any] | None = None) -> SurfaceMesh:
     image = load_image(url, storage_options)
     pointsets = [array for array in image.darrays if intent_of(array) == POINTSET]
     triangles = [array for array in image.darrays if intent_of(array) == TRIANGLE]
@@ -302,7 +305,7 @@ def _file_meta(stored: Mapping[str, Any] | None, rest: Any) -> Any:
     return GiftiMetaData(meta)
 
 
-def surface_image(mesh: Any) -> Any:
+def surface_image(mesh: SurfaceMesh) -> Any:
     from nibabel.gifti import GiftiCoordSystem, GiftiDataArray, GiftiImage, GiftiMetaData
     from nibabel.nifti1 import xform_codes
 
@@ -344,11 +347,11 @@ def surface_image(mesh: Any) -> Any:
     return GiftiImage(darrays=arrays, meta=_file_meta(gifti.get("meta"), rest))
 
 
-def write_gifti(mesh: Any, path: Path) -> None:
+def write_gifti(mesh: SurfaceMesh, path: Path) -> None:
     path.write_bytes(surface_image(mesh).to_bytes())
 
 
-def gifti_losses(mesh: Any) -> list[Any]:
+def gifti_losses(mesh: SurfaceMesh) -> list[Any]:
     _, rounding = common.float32_vertices(mesh, "GIfTI")
     reason = "a .surf.gii holds geometry only; write per-vertex data to a .func.gii (format gifti-func)"
     return rounding + common.all_data_lost(mesh, reason)
@@ -374,12 +377,12 @@ def func_image(arrays: list[tuple[np.ndarray, Mapping[str, str], str]], file_met
     return GiftiImage(darrays=darrays, meta=file_meta)
 
 
-def _func_part(mesh: Any) -> dict[str, Any]:
+def _func_part(mesh: SurfaceMesh) -> dict[str, Any]:
     part = mesh.metadata.get("gifti_func") if isinstance(mesh.metadata, dict) else None
     return part if isinstance(part, dict) else {}
 
 
-def func_arrays(mesh: Any) -> list[tuple[np.ndarray, dict[str, str], str]]:
+def func_arrays(mesh: SurfaceMesh) -> list[tuple[np.ndarray, dict[str, str], str]]:
     """One data array per column (an N x 1 array stays one 2-D array), named after its vertex_data."""
     headers = _func_part(mesh).get("arrays") or {}
     kept, _ = common.storable(mesh, FUNC_RULES)
@@ -413,7 +416,7 @@ class FuncReadOptions(Options):
 
 def read_func(
     url: str, *, storage_options: Mapping[str, Any] | None = None, geometry: str | None = None
-) -> Any:
+) -> SurfaceMesh:
     from neurodatahub.core.conversion import read as read_any
     from neurodatahub.core.models import SurfaceMesh
 
@@ -457,7 +460,7 @@ def read_func(
     )
 
 
-def write_func(mesh: Any, path: Path) -> None:
+def write_func(mesh: SurfaceMesh, path: Path) -> None:
     from nibabel.gifti import GiftiMetaData
 
     arrays = func_arrays(mesh)
@@ -470,7 +473,7 @@ def write_func(mesh: Any, path: Path) -> None:
     path.write_bytes(func_image(arrays, file_meta).to_bytes())
 
 
-def func_losses(mesh: Any) -> list[Any]:
+def func_losses(mesh: SurfaceMesh) -> list[Any]:
     geometry = "a .func.gii holds per-vertex data only (read it back with geometry=<surface file>)"
     losses = [
         common.loss("vertices", geometry, len(mesh.vertices)),
@@ -483,7 +486,7 @@ def func_losses(mesh: Any) -> list[Any]:
     return losses + common.storable(mesh, FUNC_RULES)[1]
 
 
-def verify_func(mesh: Any, path: Path) -> None:
+def verify_func(mesh: SurfaceMesh, path: Path) -> None:
     """The file holds the vertex data as stored (it cannot be reread as a mesh without its geometry)."""
     image = load_image(str(path))
     got, _ = data_columns(list(image.darrays), None, str(path))

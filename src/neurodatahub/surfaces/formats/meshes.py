@@ -27,7 +27,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -38,6 +38,9 @@ from neurodatahub.core.options import Flag
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.surfaces import common
 from neurodatahub.surfaces.common import KIND, DataRules, ReadOptions, WriteOptions
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SurfaceMesh
 
 
 def _ply_name_problem(name: str) -> str | None:
@@ -126,18 +129,20 @@ def _from_meshio(
     )
 
 
-def _faces32(mesh: Any) -> np.ndarray:
+def _faces32(mesh: SurfaceMesh) -> np.ndarray:
     return np.asarray(mesh.faces).astype(np.int32)
 
 
 # ---- PLY ----
 
 
-def read_ply(url: str, *, storage_options: Mapping[str, Any] | None = None, triangulate: Any = False) -> Any:
+def read_ply(
+    url: str, *, storage_options: Mapping[str, Any] | None = None, triangulate: Any = False
+) -> SurfaceMesh:
     return _from_meshio(_meshio_read("ply", url, storage_options, "PLY"), url, triangulate=triangulate)
 
 
-def write_ply(mesh: Any, path: Path, *, ascii: Any = False) -> None:
+def write_ply(mesh: SurfaceMesh, path: Path, *, ascii: Any = False) -> None:
     text = ascii
     kept, _ = common.storable(mesh, PLY_RULES)
     _refuse_unreadable_ply(mesh, text, kept)
@@ -146,13 +151,13 @@ def write_ply(mesh: Any, path: Path, *, ascii: Any = False) -> None:
     _meshio_write("ply", path, common.wide_vertices(mesh), _faces32(mesh), kept, binary=binary)
 
 
-def ply_losses(mesh: Any, *, ascii: Any = False) -> list[Any]:
+def ply_losses(mesh: SurfaceMesh, *, ascii: Any = False) -> list[Any]:
     kept, losses = common.storable(mesh, PLY_RULES)
     _refuse_unreadable_ply(mesh, ascii, kept)
     return common.header_losses(mesh, "PLY") + losses
 
 
-def _refuse_unreadable_ply(mesh: Any, text: bool, kept: list) -> None:
+def _refuse_unreadable_ply(mesh: SurfaceMesh, text: bool, kept: list) -> None:
     """meshio 5.3 cannot read an ASCII PLY of a single vertex with properties (numpy gives a 0-d record)."""
     if text and kept and len(mesh.vertices) == 1:
         raise UsageError(
@@ -168,7 +173,9 @@ def sniff_ply(probe: Probe) -> bool:
 # ---- OBJ ----
 
 
-def read_obj(url: str, *, storage_options: Mapping[str, Any] | None = None, triangulate: Any = False) -> Any:
+def read_obj(
+    url: str, *, storage_options: Mapping[str, Any] | None = None, triangulate: Any = False
+) -> SurfaceMesh:
     mesh = _meshio_read("obj", url, storage_options, "OBJ")
     if not len(mesh.points) and _obj_keywords(Probe(url, storage_options)) is None:
         # meshio skips every line it does not know, so any text reads as an empty OBJ
@@ -178,12 +185,12 @@ def read_obj(url: str, *, storage_options: Mapping[str, Any] | None = None, tria
     return _from_meshio(mesh, url, triangulate=triangulate, derived=derived, prefix="obj:")
 
 
-def write_obj(mesh: Any, path: Path) -> None:
+def write_obj(mesh: SurfaceMesh, path: Path) -> None:
     # float64 so that each coordinate is printed as the shortest text that reads back exactly
     _meshio_write("obj", path, np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces))
 
 
-def obj_losses(mesh: Any) -> list[Any]:
+def obj_losses(mesh: SurfaceMesh) -> list[Any]:
     return common.header_losses(mesh, "OBJ") + common.all_data_lost(mesh, "OBJ has no per-vertex data")
 
 
@@ -204,7 +211,7 @@ def sniff_obj(probe: Probe) -> bool:
 # ---- STL ----
 
 
-def _stl_points(mesh: Any, text: bool) -> tuple[np.ndarray, list[Any]]:
+def _stl_points(mesh: SurfaceMesh, text: bool) -> tuple[np.ndarray, list[Any]]:
     if text:  # float64: each coordinate printed as the shortest text that reads back exactly
         return np.asarray(mesh.vertices, dtype=np.float64), []
     return common.float32_vertices(mesh, "binary STL")
@@ -233,7 +240,7 @@ def reordered_vertices(points: np.ndarray, faces: np.ndarray) -> int:
     return n_vertices - int(np.count_nonzero(order[:kept] == np.arange(kept)))
 
 
-def stl_losses(mesh: Any, *, ascii: Any = False, allow_vertex_reorder: Any = None) -> list[Any]:
+def stl_losses(mesh: SurfaceMesh, *, ascii: Any = False, allow_vertex_reorder: Any = None) -> list[Any]:
     text = ascii
     allow = allow_vertex_reorder
     points, rounding = _stl_points(mesh, text)
@@ -258,7 +265,7 @@ class StlWriteOptions(WriteOptions):
     )
 
 
-def write_stl(mesh: Any, path: Path, *, ascii: Any = False, allow_vertex_reorder: Any = None) -> None:
+def write_stl(mesh: SurfaceMesh, path: Path, *, ascii: Any = False, allow_vertex_reorder: Any = None) -> None:
     text = ascii
     points, _ = _stl_points(mesh, text)
     refuse = allow_vertex_reorder is False
@@ -267,7 +274,9 @@ def write_stl(mesh: Any, path: Path, *, ascii: Any = False, allow_vertex_reorder
     _meshio_write("stl", path, points, np.asarray(mesh.faces), binary=not text)
 
 
-def verify_stl(mesh: Any, path: Path, *, ascii: Any = False, allow_vertex_reorder: Any = None) -> None:
+def verify_stl(
+    mesh: SurfaceMesh, path: Path, *, ascii: Any = False, allow_vertex_reorder: Any = None
+) -> None:
     """The soup read back is the soup written: each triangle's corners, in order (vertex order may not be)."""
     points, _ = _stl_points(mesh, ascii)
     back = read_stl(str(path))
@@ -276,7 +285,7 @@ def verify_stl(mesh: Any, path: Path, *, ascii: Any = False, allow_vertex_reorde
         raise OutputError(f"{path.name}: the triangles read back differ from those written")
 
 
-def read_stl(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+def read_stl(url: str, *, storage_options: Mapping[str, Any] | None = None) -> SurfaceMesh:
     mesh = _meshio_read("stl", url, storage_options, "STL")
     return _from_meshio(mesh, url, triangulate=False, derived=["facet_normals"])
 
@@ -301,7 +310,9 @@ def sniff_stl(probe: Probe) -> bool:
 # ---- legacy VTK ----
 
 
-def read_vtk(url: str, *, storage_options: Mapping[str, Any] | None = None, triangulate: Any = False) -> Any:
+def read_vtk(
+    url: str, *, storage_options: Mapping[str, Any] | None = None, triangulate: Any = False
+) -> SurfaceMesh:
     from neurodatahub.surfaces import polydata, vtk_legacy
 
     dataset = vtk_legacy.dataset_type(storage.read_head(url, storage_options=storage_options))
@@ -340,7 +351,7 @@ class VtkWriteOptions(WriteOptions):
     )
 
 
-def write_vtk(mesh: Any, path: Path, *, ascii: Any = False, dataset: Any = "polydata") -> None:
+def write_vtk(mesh: SurfaceMesh, path: Path, *, ascii: Any = False, dataset: Any = "polydata") -> None:
     text = ascii
     kept, _ = common.storable(mesh, _vtk_rules(dataset))
     points = common.wide_vertices(mesh)
@@ -353,7 +364,7 @@ def write_vtk(mesh: Any, path: Path, *, ascii: Any = False, dataset: Any = "poly
         _meshio_write("vtk", path, points, np.asarray(mesh.faces), kept, fmt_version="4.2", binary=not text)
 
 
-def vtk_losses(mesh: Any, *, ascii: Any = False, dataset: Any = "polydata") -> list[Any]:
+def vtk_losses(mesh: SurfaceMesh, *, ascii: Any = False, dataset: Any = "polydata") -> list[Any]:
     return common.header_losses(mesh, "legacy VTK") + common.storable(mesh, _vtk_rules(dataset))[1]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -20,10 +20,15 @@ from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.surfaces import common
 from neurodatahub.surfaces.common import KIND, DataRules, ReadOptions, WriteOptions
 
+if TYPE_CHECKING:
+    from neurodatahub.core.models import SurfaceMesh
+
 RULES = DataRules("VTP")
 
 
-def read_vtp(url: str, *, storage_options: Mapping[str, Any] | None = None, triangulate: Any = False) -> Any:
+def read_vtp(
+    url: str, *, storage_options: Mapping[str, Any] | None = None, triangulate: Any = False
+) -> SurfaceMesh:
     from neurodatahub.surfaces import polydata, vtk_xml
 
     with storage.open_read(url, storage_options) as handle:
@@ -39,7 +44,7 @@ class VtpWriteOptions(WriteOptions):
     compress: Flag = Field(True, description="zlib-compress the binary arrays as VTK does")
 
 
-def write_vtp(mesh: Any, path: Path, *, ascii: Any = False, compress: Any = True) -> None:
+def write_vtp(mesh: SurfaceMesh, path: Path, *, ascii: Any = False, compress: Any = True) -> None:
     from neurodatahub.surfaces import vtk_xml
 
     kept, _ = common.storable(mesh, RULES)
@@ -54,7 +59,7 @@ def write_vtp(mesh: Any, path: Path, *, ascii: Any = False, compress: Any = True
     )
 
 
-def vtp_losses(mesh: Any, *, ascii: Any = False, compress: Any = True) -> list[Any]:
+def vtp_losses(mesh: SurfaceMesh, *, ascii: Any = False, compress: Any = True) -> list[Any]:
     return common.header_losses(mesh, "VTP") + common.storable(mesh, RULES)[1]
 
 

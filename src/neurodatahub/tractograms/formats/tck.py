@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -27,6 +27,9 @@ from neurodatahub.core import storage, streaming
 from neurodatahub.core.errors import InputError, OutputError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.tractograms import common, reference as references
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import Tractogram
 
 MAGIC = b"mrtrix tracks"
 DATATYPES = {"Float32LE": "<f4", "Float32BE": ">f4", "Float64LE": "<f8", "Float64BE": ">f8"}
@@ -216,7 +219,7 @@ def _storable_metadata(metadata: Mapping[str, Any] | None) -> tuple[dict[str, st
     return kept, lost
 
 
-def losses(model: Any) -> list[Any]:
+def losses(model: Tractogram) -> list[Any]:
     from neurodatahub.core.models import Loss
 
     found = []
@@ -231,7 +234,7 @@ def losses(model: Any) -> list[Any]:
     return found
 
 
-def _header_text(model: Any, count: int, offset: int) -> bytes:
+def _header_text(model: Tractogram, count: int, offset: int) -> bytes:
     lines = ["mrtrix tracks", f"count: {count:0{COUNT_DIGITS}d}", "datatype: Float32LE"]
     if model.reference is not None:
         lines.append("reference_dimensions: " + " ".join(str(int(v)) for v in model.reference.shape))
@@ -247,7 +250,7 @@ def _header_text(model: Any, count: int, offset: int) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def _layout(model: Any) -> tuple[bytes, int]:
+def _layout(model: Tractogram) -> tuple[bytes, int]:
     """The header with a data offset that accounts for its own digits, and where the count digits sit."""
     offset = 0
     while True:

@@ -19,7 +19,7 @@ import contextlib
 import gzip
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from neurodatahub.tractograms.trk_header import (
     TrkHeader,
     parse_header,
 )
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import Tractogram
 
 
 def _named_empties(slices: dict[str, slice]) -> list[Any]:
@@ -230,7 +233,9 @@ def _storable(named_arrays: list[Any] | None, what: str) -> tuple[list[tuple[str
     return kept, lost
 
 
-def losses(model: Any, *, reference: Any = None, space: Any = None, resolution: Any = None) -> list[Any]:
+def losses(
+    model: Tractogram, *, reference: Any = None, space: Any = None, resolution: Any = None
+) -> list[Any]:
     """What TRK cannot hold; a missing reference grid fails here, before anything is written."""
     from neurodatahub.core.models import Loss
 

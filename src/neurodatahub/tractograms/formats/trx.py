@@ -26,7 +26,7 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -35,6 +35,9 @@ from neurodatahub.core import storage, streaming
 from neurodatahub.core.errors import InputError, OutputError, UsageError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.tractograms import common, reference as references
+
+if TYPE_CHECKING:
+    from neurodatahub.core.models import Tractogram
 
 ZIP_MAGIC = b"PK\x03\x04"
 LOCAL_HEADER = struct.Struct("<4s5H3I2H")  # the 30 bytes before a member's name
@@ -352,7 +355,7 @@ def _file_name(name: str, values: np.ndarray) -> str | None:
     return f"{name}.{dim}.{dtype}" if dim > 1 else f"{name}.{dtype}"
 
 
-def _plan(model: Any) -> tuple[dict[str, str], dict[str, str], list[str], list[Any]]:
+def _plan(model: Tractogram) -> tuple[dict[str, str], dict[str, str], list[str], list[Any]]:
     """Member names of the per-point and per-streamline arrays and groups TRX holds, and Loss records."""
     from neurodatahub.core.models import Loss
 
@@ -394,7 +397,7 @@ def _positions_choice(value: Any) -> np.dtype:
     return np.dtype(text).newbyteorder("<")
 
 
-def _metadata_json(model: Any) -> dict[str, Any] | None:
+def _metadata_json(model: Tractogram) -> dict[str, Any] | None:
     metadata = {k: v for k, v in (model.metadata or {}).items() if k not in ("trx_header", "trx_dpg")}
     try:
         json.dumps(metadata, allow_nan=False)
