@@ -31,6 +31,7 @@ test: $(VENV)/.installed-test  ## install the test extras, lint, check the catal
 generate: $(VENV)/.installed-test  ## regenerate generated/ from schema/ and the catalog index
 	$(BIN)/python tools/generate.py
 	$(BIN)/python tools/build_catalog_index.py
+	$(BIN)/python tools/build_format_index.py
 
 lint: $(VENV)/.installed-test  ## lint the code, the import layers and the schema
 	$(BIN)/ruff check src tests tools benchmarks

@@ -23,3 +23,17 @@ def test_every_kind_package_has_its_checks_and_formats() -> None:
     for package in kinds.kind_packages():
         assert (source / package / "checks.py").is_file(), package
         assert (source / package / "formats" / "__init__.py").is_file(), package
+
+
+def test_the_format_index_is_what_the_modules_register() -> None:
+    """The index lookups use (core/format_index.py) is rebuilt from the modules; stale means `make generate`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "build_format_index", ROOT / "tools" / "build_format_index.py"
+    )
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    assert builder.index_text() == (ROOT / "src/neurodatahub/core/format_index.py").read_text(
+        encoding="utf-8"
+    )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from neurodatahub import __version__
-from neurodatahub.core import storage
+from neurodatahub.core import kinds, storage
 from neurodatahub.core.errors import HubError, InvalidDataError, LossError, OutputError, UsageError
 from neurodatahub.core.registry import FormatSpec, input_format, target_format
 
@@ -171,11 +171,8 @@ def write(
 
 
 def _kind_of(model: BaseModel) -> str | None:
-    from neurodatahub.core.registry import all_formats
-
-    name = type(model).__name__
-    kinds = {spec.kind for spec in all_formats() if spec.model == name}
-    return kinds.pop() if len(kinds) == 1 else None
+    """The kind whose pivot class the model is (from the schema), None for other classes."""
+    return kinds.kind_of_class(type(model).__name__)
 
 
 def _write_checked(

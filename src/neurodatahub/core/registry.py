@@ -5,6 +5,10 @@ schema) is a format module, as is `core.documents`: it calls `register_format` a
 heavy imports inside its functions. They are found and imported on first use, so adding a format is
 adding a module, and `hub --help` stays fast. A format's pivot class is its kind's, from the schema.
 
+Lookups by name or extension import only the modules that can match, found in `format_index` (written
+by `make generate` from the modules themselves); detection by content alone, `hub formats` and anything
+the index cannot answer load every module.
+
 Other packages add formats through the entry-point group `neurodatahub.formats`: each entry is named
 after its format and points at a module that calls `register_format` (or at a FormatSpec). A plugin is
 imported when its format is asked for by name (`--from`, `--to`, `get_format`), or when every format is
@@ -129,8 +133,7 @@ class FormatSpec:
         return options.validated(self.write_options, given, f"the {self.name} writer")
 
     def matches_extension(self, url: str) -> bool:
-        name = Path(url.rstrip("/")).name.lower()
-        return any(name.endswith(ext) for ext in self.extensions)
+        return _has_extension(url, self.extensions)
 
     def as_row(self) -> dict[str, Any]:
         return {
@@ -211,6 +214,28 @@ def _ensure_loaded() -> None:
             importlib.import_module(module)
 
 
+def _indexed(keep: Callable[[tuple], bool]) -> list[FormatSpec]:
+    """The built-in formats whose index rows `keep` accepts, importing only their modules.
+
+    A stale index (a module that no longer registers a row's format) falls back to loading every module.
+    """
+    from neurodatahub.core.format_index import FORMATS
+
+    rows = [row for row in FORMATS if keep(row)]
+    for module in dict.fromkeys(row[2] for row in rows):
+        importlib.import_module(module)
+    found = [_FORMATS.get((row[0], row[1])) for row in rows]
+    if None in found:
+        _ensure_loaded()
+        found = [_FORMATS[(row[0], row[1])] for row in rows if (row[0], row[1]) in _FORMATS]
+    return sorted(found, key=lambda spec: (spec.kind, spec.name))
+
+
+def _has_extension(url: str, extensions: tuple[str, ...]) -> bool:
+    name = Path(url.rstrip("/")).name.lower()
+    return any(name.endswith(ext) for ext in extensions)
+
+
 @functools.cache
 def plugin_entry_points() -> dict[str, Any]:
     """The installed plugins' entry points by format name (read once: it scans installed metadata)."""
@@ -251,14 +276,19 @@ def get_format(name: str, kind: str | None = None) -> FormatSpec:
 
 
 def formats_named(name: str, kind: str | None = None) -> list[FormatSpec]:
-    _ensure_loaded()
-    load_plugin(name)
-    found = [
-        spec
-        for (spec_kind, spec_name), spec in _FORMATS.items()
-        if spec_name == name and kind in (None, spec_kind)
-    ]
+    _indexed(lambda row: row[1] == name)  # imports the built-in modules that define it
+    if not any(spec_name == name for _, spec_name in _FORMATS):
+        load_plugin(name)
+    found = sorted(
+        (
+            spec
+            for (spec_kind, spec_name), spec in _FORMATS.items()
+            if spec_name == name and kind in (None, spec_kind)
+        ),
+        key=lambda spec: (spec.kind, spec.name),
+    )
     if not found:
+        _ensure_loaded()
         known = ", ".join(sorted({spec_name for _, spec_name in _FORMATS} | set(plugin_entry_points())))
         raise UsageError(
             f"unknown format {name!r}{f' for {kind} data' if kind else ''}; known formats: {known}"
@@ -289,11 +319,18 @@ def input_format(
 
 
 def detect_format(url: str, storage_options: Mapping[str, Any] | None = None) -> FormatSpec:
-    """The format of an existing input: by content first, by extension second."""
-    _ensure_loaded()
+    """The format of an existing input: by content first, by extension second.
+
+    The formats whose extension matches are tried first (only their modules are imported): one whose
+    content matches too wins, as it would among all formats. Otherwise every format is consulted.
+    """
     if not storage.exists(url, storage_options):
         raise InputError(f"{url}: no such file or directory")
     probe = Probe(url, storage_options)
+    likely = _indexed(lambda row: row[5] and row[4] == probe.is_dir and _has_extension(url, row[3]))
+    for spec in likely:
+        if spec.sniff is not None and spec.sniff(probe):
+            return spec
     readable = [spec for spec in all_formats() if spec.read is not None and spec.directory == probe.is_dir]
     by_content = [spec for spec in readable if spec.sniff is not None and spec.sniff(probe)]
     by_extension = [spec for spec in readable if spec.matches_extension(url)]
@@ -316,10 +353,14 @@ def target_format(url: str, kind: str | None = None, name: str | None = None) ->
         if not candidates:
             raise UsageError(f"format {name!r} does not hold {kind} data")
     else:
-        candidates = [
-            spec for spec in all_formats() if spec.write is not None and spec.matches_extension(url)
-        ]
-        candidates = [spec for spec in candidates if kinds is None or spec.kind in kinds]
+        candidates = _indexed(
+            lambda row: row[6] and _has_extension(url, row[3]) and (kinds is None or row[0] in kinds)
+        )
+        if not candidates:  # a plugin's extension, or a format registered at run time
+            candidates = [
+                spec for spec in all_formats() if spec.write is not None and spec.matches_extension(url)
+            ]
+            candidates = [spec for spec in candidates if kinds is None or spec.kind in kinds]
         if not candidates:
             hint = f" for {kind} data" if kind else ""
             raise UsageError(f"no writable format{hint} has the extension of {url}; name one with --to")
