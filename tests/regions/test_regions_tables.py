@@ -46,6 +46,22 @@ def test_round_trip_keeps_every_number(result, tmp_path: Path, name: str) -> Non
         assert back.provenance == result.provenance
 
 
+@pytest.mark.parametrize("float_format", [None, "%.6f"])
+@pytest.mark.parametrize("delimiter", ["\t", ","])
+def test_text_tables_are_what_pandas_writes(result, tmp_path: Path, delimiter: str, float_format) -> None:
+    """The csv-module writer gives pandas' to_csv bytes for qsiparc's frame: missing values, quoting."""
+    from neurodatahub.regions.diffmap import write_table_text
+
+    rows = list(result.rows)
+    rows[0] = rows[0].model_copy(update={"region_name": 'odd, "quoted"\tname', "mean": None})
+    odd = result.model_copy(update={"rows": rows})
+    write_table_text(odd, tmp_path / "hub.txt", delimiter, float_format)
+    result_frame(odd).to_csv(
+        tmp_path / "pandas.txt", sep=delimiter, index=False, na_rep="", float_format=float_format
+    )
+    assert (tmp_path / "hub.txt").read_bytes() == (tmp_path / "pandas.txt").read_bytes()
+
+
 def test_text_tables_read_back_in_pandas_with_the_same_columns(result, tmp_path: Path) -> None:
     conversion.write(result, str(tmp_path / "t.tsv"))
     conversion.write(result, str(tmp_path / "t.json"))

@@ -71,9 +71,11 @@ class Probe:
             return None
         try:
             with open_hdf5(self.url, self.storage_options) as file:
+                import h5py
+
                 paths = set(file.keys())
                 for name in list(paths):
-                    if hasattr(file[name], "keys"):
+                    if file.get(name, getclass=True) is h5py.Group:  # the class only: no object opened
                         paths.update(f"{name}/{child}" for child in file[name])
                 return {key: text(value) for key, value in file.attrs.items()}, paths
         except InputError:

@@ -36,10 +36,12 @@ EndpointOption = Annotated[
 def pairs(given: list[str] | None, what: str) -> dict[str, Any]:
     """KEY=VALUE options, values read as YAML scalars (true, 3, 0.5, text); what YAML cannot read (a
     printf format such as %.6f starts like a YAML directive) is kept as the text given."""
+    if not given:
+        return {}
     import yaml
 
     parsed: dict[str, Any] = {}
-    for pair in given or ():
+    for pair in given:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise UsageError(f"{what} must look like KEY=VALUE, got {pair!r}")

@@ -5,6 +5,7 @@ atomically; the sidecar keeps qsiparc's keys and adds the hub's provenance recor
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from neurodatahub import __version__
 from neurodatahub.core import storage
 from neurodatahub.core.errors import OutputError
-from neurodatahub.regions.tables import result_frame
+from neurodatahub.regions.tables import column_texts, result_frame, tier_columns
 
 if TYPE_CHECKING:
     from neurodatahub.core.models import ExtractionResult
@@ -85,8 +86,13 @@ def sidecar(result: ExtractionResult, **fields: Any) -> dict[str, Any]:
 def write_table_text(
     result: ExtractionResult, path: Path, delimiter: str = "\t", float_format: str | None = None
 ) -> None:
-    """The result's table as text: NaN empty, floats as given (default: shortest exact form)."""
-    result_frame(result).to_csv(path, sep=delimiter, index=False, na_rep="", float_format=float_format)
+    """The result's table as text, byte for byte what pandas' to_csv writes for qsiparc's stats_df (NaN
+    empty, floats in their shortest exact form or `float_format`), with the csv module: a region table
+    is a few hundred rows, and importing pandas would cost more than the extraction's statistics."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
+        writer.writerow(tier_columns(result))
+        writer.writerows(zip(*column_texts(result, float_format), strict=True))
 
 
 def write_diffmap(

@@ -127,6 +127,31 @@ def build_result(
     )
 
 
+def tier_columns(result: ExtractionResult) -> list[str]:
+    return [column for column, _ in TIER_COLUMNS[str(result.stat_tier)]]
+
+
+def column_texts(result: ExtractionResult, float_format: str | None = None) -> list[list[str]]:
+    """Each column of the result's table as text cells, as pandas writes the frame of `result_frame`:
+    integers as integers unless one is missing (then the column is float), NaN and None empty."""
+    texts = []
+    for _, field in TIER_COLUMNS[str(result.stat_tier)]:
+        values = [getattr(row, field) for row in result.rows]
+        if field in TEXT_FIELDS:
+            texts.append(["" if value is None else str(value) for value in values])
+        elif field in INTEGER_FIELDS and None not in values:
+            texts.append([str(int(value)) for value in values])
+        else:
+            texts.append([_float_text(value, float_format) for value in values])
+    return texts
+
+
+def _float_text(value: Any, float_format: str | None) -> str:
+    if value is None or math.isnan(value):
+        return ""
+    return float_format % value if float_format else repr(float(value))
+
+
 def result_frame(result: ExtractionResult) -> Any:
     """The result as qsiparc's stats_df: the tier's columns in order, NaN where a value is missing."""
     import pandas as pd

@@ -12,6 +12,7 @@ an `atlas-` entity of the file name, and their writers declare the loss.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -22,12 +23,19 @@ from pydantic import Field
 
 from neurodatahub.core import storage
 from neurodatahub.core.codecs import parquet
-from neurodatahub.core.errors import InputError
+from neurodatahub.core.errors import InputError, OutputError
 from neurodatahub.core.options import FloatFormat, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.regions.diffmap import write_table_text
 from neurodatahub.regions.lut import atlas_name_of
-from neurodatahub.regions.tables import TEXT_FIELDS, TIER_COLUMNS, result_frame, result_from_frame
+from neurodatahub.regions.tables import (
+    TEXT_FIELDS,
+    TIER_COLUMNS,
+    column_texts,
+    result_frame,
+    result_from_frame,
+    tier_columns,
+)
 
 if TYPE_CHECKING:
     from neurodatahub.core.models import ExtractionResult
@@ -118,6 +126,20 @@ def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None) 
 
 
 # ---- writing ----
+
+
+def _text_verifier(delimiter: str) -> Callable[..., None]:
+    """The written table holds, cell for cell, the text the writer meant to write (no pandas needed)."""
+
+    def verify(result: ExtractionResult, path: Path, *, float_format: str | None = None) -> None:
+        with open(path, encoding="utf-8", newline="") as handle:
+            found = list(csv.reader(handle, delimiter=delimiter))
+        cells = zip(*column_texts(result, float_format), strict=True)
+        expected = [tier_columns(result), *(list(row) for row in cells)]
+        if found != expected:
+            raise OutputError(f"{path.name}: the table read back differs from the result written")
+
+    return verify
 
 
 def _text_writer(delimiter: str) -> Callable[..., None]:
@@ -217,6 +239,7 @@ for _name, _delimiter in (("tsv", "\t"), ("csv", ",")):
             extensions=(f".{_name}",),
             read=_text_reader(_delimiter),
             write=_text_writer(_delimiter),
+            verify=_text_verifier(_delimiter),
             sniff=_text_sniffer(_delimiter),
             write_options=TextWriteOptions,
             cannot_store=TEXT_CANNOT_STORE,
