@@ -26,7 +26,7 @@ def test_every_kind_package_has_its_checks_and_formats() -> None:
 
 
 def test_the_format_index_is_what_the_modules_register() -> None:
-    """The index lookups use (core/format_index.py) is rebuilt from the modules; stale means `make generate`."""
+    """The index lookups use (core/format_index.py), rebuilt from the modules; stale: `make generate`."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
