@@ -320,6 +320,18 @@ def input_format(
     return candidates[0]
 
 
+def directory_format(url: str, storage_options: Mapping[str, Any] | None = None) -> FormatSpec | None:
+    """The format a folder is (Phy, BIDS derivatives, a catalog...), by content; None for a plain folder.
+
+    Only the modules of directory formats are imported; walkers ask this at every folder they visit.
+    """
+    probe = Probe(url, storage_options)
+    for spec in _indexed(lambda row: row[4] and row[5]):
+        if spec.sniff is not None and spec.sniff(probe):
+            return spec
+    return None
+
+
 def detect_format(url: str, storage_options: Mapping[str, Any] | None = None) -> FormatSpec:
     """The format of an existing input: by content first, by extension second.
 

@@ -117,6 +117,37 @@ def list_names(url: str, storage_options: Mapping[str, Any] | None = None) -> li
         return sorted(Path(entry).name for entry in fs.ls(path, detail=False))
 
 
+def list_entries(url: str, storage_options: Mapping[str, Any] | None = None) -> list[tuple[str, bool]]:
+    """(name, is a folder) of each entry of a directory, sorted by name, in one listing call."""
+    if is_local(url):
+        return sorted((entry.name, entry.is_dir()) for entry in local_path(url).iterdir())
+    fs, path = filesystem(url, storage_options)
+    with _storage_errors(url):
+        return sorted(
+            (Path(entry["name"].rstrip("/")).name, entry["type"] == "directory")
+            for entry in fs.ls(path, detail=True)
+        )
+
+
+GLOB_CHARACTERS = "*?["
+
+
+def is_glob(url: str) -> bool:
+    return any(character in url for character in GLOB_CHARACTERS)
+
+
+def glob(pattern: str, storage_options: Mapping[str, Any] | None = None) -> list[str]:
+    """URLs matching a glob (`**` crosses folders), local or remote, sorted; the protocol is kept."""
+    if is_local(pattern):
+        import glob as globbing
+
+        return sorted(globbing.glob(str(local_path(pattern)), recursive=True))
+    fs, path = filesystem(pattern, storage_options)
+    protocol = protocol_of(pattern)
+    with _storage_errors(pattern):
+        return sorted(f"{protocol}://{found}" for found in fs.glob(path))
+
+
 def join(url: str, name: str) -> str:
     return str(local_path(url) / name) if is_local(url) else url.rstrip("/") + "/" + name
 

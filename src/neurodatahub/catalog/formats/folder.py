@@ -85,11 +85,18 @@ def read_catalog(url: str, *, storage_options: Any = None) -> CatalogFolder:
 
 
 def sniff_catalog(probe: Probe) -> bool:
-    """A folder of YAML files (and perhaps the compiled index): nothing else lives in a catalog folder."""
+    """A folder of YAML entries (and perhaps the compiled index) whose first entry says a catalog kind at
+    its top level: a folder of other YAML documents is not a catalog."""
     names = [name for name in probe.names if not name.startswith(".")]
     entries = [name for name in names if name.endswith((".yaml", ".yml"))]
     others = [name for name in names if name not in entries and name not in ("index.json", "README.md")]
-    return bool(entries) and not others
+    if not entries or others:
+        return False
+    from neurodatahub.core import kinds, storage
+
+    head = storage.read_head(storage.join(probe.url, entries[0]), storage_options=probe.storage_options)
+    lines = head.decode("utf-8", errors="replace").splitlines()
+    return any(line.strip() == f"kind: {kind}" for line in lines for kind in kinds.enum_values("CatalogKind"))
 
 
 register_format(

@@ -1,0 +1,106 @@
+"""The files a dataset job visits: files, folders (recursive), globs and fsspec prefixes, expanded once.
+
+A folder that is one format (a Phy folder, BIDS derivatives, a catalog, a GSP1000 tree: any format the
+registry reads as a directory) is one item, never walked into. Hidden entries (`.git`, `.DS_Store`,
+partial downloads) are not visited. `include`/`exclude` are globs matched against each item's path
+relative to its input (`**` crosses folders; a pattern without `/` matches the name at any depth).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from neurodatahub.core import registry, storage
+from neurodatahub.core.errors import InputError
+
+
+@dataclass(frozen=True)
+class Item:
+    """One file, or one folder that is a format, found under an input."""
+
+    url: str
+    root: str  # the input it was found under (the file itself for a file given directly)
+    relpath: str  # its path below `root`, with / separators; the name for a file given directly
+    is_dir: bool = False
+
+
+def expand(
+    inputs: Sequence[str],
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> list[Item]:
+    """Every item under `inputs`, in input order then path order, each once."""
+    seen: dict[str, Item] = {}
+    for given in inputs:
+        for item in _items(given, storage_options):
+            if item.url not in seen and _selected(item.relpath, include, exclude):
+                seen[item.url] = item
+    return list(seen.values())
+
+
+def _items(given: str, storage_options: Mapping[str, Any] | None) -> Iterator[Item]:
+    if storage.is_glob(given):
+        root = _glob_root(given)
+        for url in storage.glob(given, storage_options):
+            if PurePosixPath(url).name.startswith("."):
+                continue
+            relpath = _relative(url, root)
+            if storage.is_dir(url, storage_options):
+                yield from _walk(url, root, relpath, storage_options)
+            else:
+                yield Item(url, root, relpath)
+        return
+    if not storage.exists(given, storage_options):
+        raise InputError(f"{given}: no such file or directory")
+    if storage.is_dir(given, storage_options):
+        yield from _walk(given, given, "", storage_options)
+    else:
+        yield Item(given, given, PurePosixPath(given.rstrip("/")).name)
+
+
+def _walk(url: str, root: str, relpath: str, storage_options: Mapping[str, Any] | None) -> Iterator[Item]:
+    """A folder's items: itself when it is a format folder, else its files and sub-folders' items."""
+    if registry.directory_format(url, storage_options) is not None:
+        yield Item(url, root, relpath or PurePosixPath(url.rstrip("/")).name, is_dir=True)
+        return
+    for name, is_folder in storage.list_entries(url, storage_options):
+        if name.startswith("."):
+            continue
+        child, child_path = storage.join(url, name), f"{relpath}/{name}" if relpath else name
+        if is_folder:
+            yield from _walk(child, root, child_path, storage_options)
+        else:
+            yield Item(child, root, child_path)
+
+
+def _glob_root(pattern: str) -> str:
+    """The part of a glob before its first wildcard's folder: what matches are relative to."""
+    head = pattern[
+        : min(pattern.index(character) for character in storage.GLOB_CHARACTERS if character in pattern)
+    ]
+    return head.rsplit("/", 1)[0] if "/" in head else "."
+
+
+def _relative(url: str, root: str) -> str:
+    prefix = root.rstrip("/") + "/"
+    return url[len(prefix) :] if url.startswith(prefix) else PurePosixPath(url).name
+
+
+def _selected(relpath: str, include: Iterable[str], exclude: Iterable[str]) -> bool:
+    include, exclude = list(include), list(exclude)
+    if include and not any(_matches(relpath, pattern) for pattern in include):
+        return False
+    return not any(_matches(relpath, pattern) for pattern in exclude)
+
+
+def _matches(relpath: str, pattern: str) -> bool:
+    """fnmatch on the whole relative path (`*` and `**` cross folders), or on the name for a bare pattern."""
+    if "/" not in pattern:
+        return fnmatch.fnmatchcase(PurePosixPath(relpath).name, pattern)
+    return fnmatch.fnmatchcase(relpath, pattern) or fnmatch.fnmatchcase(relpath, pattern.replace("**/", ""))

@@ -1,0 +1,76 @@
+"""Expanding dataset inputs: folders walked, format folders kept whole, globs, prefixes on S3, filters."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from neurodatahub.core import conversion
+from neurodatahub.core.errors import InputError
+from neurodatahub.datasets.inputs import expand
+
+DOCUMENTS = Path(__file__).resolve().parent.parent / "data" / "valid"
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    """sub-01/spikes.json, sub-02/ses-1/spikes.yaml, a Phy folder, hidden files, a README."""
+    root = tmp_path / "study"
+    spikes = conversion.read(str(DOCUMENTS / "SpikeData.yaml"))
+    (root / "sub-01").mkdir(parents=True)
+    conversion.write(spikes, str(root / "sub-01" / "spikes.json"))
+    (root / "sub-02" / "ses-1").mkdir(parents=True)
+    shutil.copy(DOCUMENTS / "SpikeData.yaml", root / "sub-02" / "ses-1" / "spikes.yaml")
+    conversion.write(spikes, str(root / "sub-02" / "sorting"), format="phy", sampling_rate=30000.0)
+    (root / ".git").mkdir()
+    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (root / ".DS_Store").write_bytes(b"\0")
+    (root / "README.md").write_text("# study\n")
+    return root
+
+
+def test_a_folder_is_walked_and_a_format_folder_kept_whole(dataset: Path) -> None:
+    items = expand([str(dataset)])
+    assert [item.relpath for item in items] == [
+        "README.md",
+        "sub-01/spikes.json",
+        "sub-02/ses-1/spikes.yaml",
+        "sub-02/sorting",
+    ]
+    assert [item.is_dir for item in items] == [False, False, False, True]
+    assert all(item.root == str(dataset) for item in items)
+
+
+def test_filters_match_paths_and_names(dataset: Path) -> None:
+    names = lambda **filters: [item.relpath for item in expand([str(dataset)], **filters)]  # noqa: E731
+    assert names(include=["*.json", "*.yaml"]) == ["sub-01/spikes.json", "sub-02/ses-1/spikes.yaml"]
+    assert names(include=["sub-02/**"]) == ["sub-02/ses-1/spikes.yaml", "sub-02/sorting"]
+    assert names(exclude=["README.md", "sub-02/*"]) == ["sub-01/spikes.json"]
+
+
+def test_globs_files_and_duplicates(dataset: Path) -> None:
+    items = expand([str(dataset / "**" / "spikes.*"), str(dataset / "sub-01" / "spikes.json")])
+    assert [item.relpath for item in items] == ["sub-01/spikes.json", "sub-02/ses-1/spikes.yaml"]
+    assert expand([str(dataset / "README.md")])[0].relpath == "README.md"
+    with pytest.raises(InputError, match="no such file"):
+        expand([str(dataset / "missing")])
+
+
+def test_an_s3_prefix_and_glob(dataset: Path, s3_bucket: str) -> None:
+    import s3fs
+
+    fs = s3fs.S3FileSystem()
+    fs.put(str(dataset), f"{s3_bucket}/study", recursive=True)
+    prefix = f"{s3_bucket}/study"
+    items = expand([prefix])
+    assert [item.relpath for item in items] == [
+        "README.md",
+        "sub-01/spikes.json",
+        "sub-02/ses-1/spikes.yaml",
+        "sub-02/sorting",
+    ]
+    assert items[-1].is_dir and items[1].url == f"{prefix}/sub-01/spikes.json"
+    globbed = expand([f"{prefix}/**/*.yaml"])
+    assert [item.url for item in globbed] == [f"{prefix}/sub-02/ses-1/spikes.yaml"]
