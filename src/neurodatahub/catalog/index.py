@@ -114,7 +114,9 @@ def entry_fields() -> list[str]:
     """Fields any entry may have (from the schema), so a query on an unset field is legal."""
     from neurodatahub.core import models
 
-    return sorted({field for name in set(ENTRY_CLASSES.values()) for field in models.model_class(name).model_fields})
+    return sorted(
+        {field for name in set(ENTRY_CLASSES.values()) for field in models.model_class(name).model_fields}
+    )
 
 
 def file_fields() -> list[str]:
@@ -189,7 +191,9 @@ def folder_index(directory: Path) -> dict[str, Any]:
     files = entry_files(directory)
     if stamp is not None and all(path.stat().st_mtime_ns <= stamp for path in files):
         return _load_at(directory.resolve(), stamp)
-    return _compiled(directory.resolve(), tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+    return _compiled(
+        directory.resolve(), tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    )
 
 
 @cache

@@ -154,7 +154,9 @@ def _annotate(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _check_keys(filters: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(filters) - allowed)
     if unknown:
-        raise UsageError(f"unknown catalog field(s) {', '.join(unknown)}; fields: {', '.join(sorted(allowed))}")
+        raise UsageError(
+            f"unknown catalog field(s) {', '.join(unknown)}; fields: {', '.join(sorted(allowed))}"
+        )
 
 
 def find(filters: dict[str, Any] | None = None, *, required: bool = False) -> list[dict[str, Any]]:
@@ -185,7 +187,9 @@ def files(
     chosen = find({"name": entry}) if entry else find({})
     if entry and not chosen:
         names = ", ".join(document["name"] for document in find({}))
-        raise NoMatchError(f"no catalog entry is called {entry!r}{nearest(find({}), {'name': entry})}; entries: {names}")
+        raise NoMatchError(
+            f"no catalog entry is called {entry!r}{nearest(find({}), {'name': entry})}; entries: {names}"
+        )
     found, seen = [], []
     for document in chosen:
         for file in document.get("files") or []:
@@ -203,7 +207,8 @@ def describe(filters: dict[str, Any]) -> str:
     if not filters:
         return "no filter"
     return " ".join(
-        f"{key}={','.join(map(str, value)) if isinstance(value, list) else value}" for key, value in filters.items()
+        f"{key}={','.join(map(str, value)) if isinstance(value, list) else value}"
+        for key, value in filters.items()
     )
 
 
@@ -224,8 +229,13 @@ def nearest(documents: list[dict[str, Any]], filters: dict[str, Any]) -> str:
         for value in values:
             text = str(_split_operator(value)[1]).replace("*", "")
             lowered = {item.casefold(): item for item in present}
-            close += [lowered[c] for c in difflib.get_close_matches(text.casefold(), list(lowered), n=3, cutoff=0.4)]
-        shown = list(dict.fromkeys(close)) or sorted(present, key=lambda v: (_number(v) is None, _number(v) or 0, v))[:8]
+            close += [
+                lowered[c] for c in difflib.get_close_matches(text.casefold(), list(lowered), n=3, cutoff=0.4)
+            ]
+        shown = (
+            list(dict.fromkeys(close))
+            or sorted(present, key=lambda v: (_number(v) is None, _number(v) or 0, v))[:8]
+        )
         notes.append(f"{key}: {', '.join(shown) if shown else 'no entry sets it'}")
     return f"; nearest values: {'; '.join(notes)}" if notes else ""
 
@@ -276,5 +286,7 @@ def lookup(name: str) -> dict[str, Any]:
     found = [document for document in everything if document["name"].lower() == name.lower()]
     if not found:
         names = ", ".join(document["name"] for document in everything)
-        raise UsageError(f"no catalog entry is called {name!r}{nearest(everything, {'name': name})}; entries: {names}")
+        raise UsageError(
+            f"no catalog entry is called {name!r}{nearest(everything, {'name': name})}; entries: {names}"
+        )
     return found[0]

@@ -42,7 +42,9 @@ def _read() -> dict[str, dict[str, Any]]:
 
 def _change(change: Callable[[dict[str, dict[str, Any]]], Any]) -> Any:
     """Edit the records under the registry's lock (read, change, atomic replace)."""
-    return state.update(registry_path(), REGISTRY_FORMAT, lambda document: change(document.setdefault("entries", {})))
+    return state.update(
+        registry_path(), REGISTRY_FORMAT, lambda document: change(document.setdefault("entries", {}))
+    )
 
 
 def _key(name: str) -> str:
@@ -91,7 +93,8 @@ def register(
         previous = records.get(_key(name))
         if previous and previous["path"] != str(location) and not force:
             raise OutputError(
-                f"{name} is already registered at {previous['path']}; unregister it or pass --force (force=True)"
+                f"{name} is already registered at {previous['path']};"
+                " unregister it or pass --force (force=True)"
             )
         if previous and previous.get("entry") and not entry:
             record["entry"] = previous["entry"]  # a new location of a lab entry keeps its facts

@@ -95,7 +95,9 @@ def _validated(data: bytes, url: str) -> dict[str, Any]:
     entries = index.get("entries")
     if not isinstance(entries, list):
         raise StorageError(f"{index_url(url)}: the index has no list of entries")
-    index["entries"] = [validate_entry(entry, f"{url} entry {position}") for position, entry in enumerate(entries)]
+    index["entries"] = [
+        validate_entry(entry, f"{url} entry {position}") for position, entry in enumerate(entries)
+    ]
     return index
 
 
@@ -119,7 +121,9 @@ def _ask_http(url: str, cached: dict[str, Any] | None) -> Answer:
     request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=RetryPolicy.from_env().timeout_seconds) as response:
-            return Answer(response.read(), response.headers.get("ETag"), response.headers.get("Last-Modified"))
+            return Answer(
+                response.read(), response.headers.get("ETag"), response.headers.get("Last-Modified")
+            )
     except urllib.error.HTTPError as error:
         if error.code == 304 and cached is not None:
             return Answer(None)
@@ -143,7 +147,11 @@ def _ask_fsspec(url: str, cached: dict[str, Any] | None, storage_options: dict[s
     etag = info.get("ETag") or info.get("etag")
     modified = info.get("LastModified") or info.get("last_modified") or info.get("mtime")
     stamp = str(modified) if modified is not None else None
-    if cached is not None and (etag or stamp) and (cached.get("etag"), cached.get("last_modified")) == (etag, stamp):
+    if (
+        cached is not None
+        and (etag or stamp)
+        and (cached.get("etag"), cached.get("last_modified")) == (etag, stamp)
+    ):
         return Answer(None)
     try:
         return Answer(fs.cat_file(path), etag, stamp)

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from neurodatahub.catalog.errors import FetchError
-from neurodatahub.core.errors import InputError
 from neurodatahub.catalog.http import Expected, get_json
+from neurodatahub.core.errors import InputError
 
 DATAVERSE_URL = "https://dataverse.harvard.edu"
 FIGSHARE_API_URL = "https://api.figshare.com/v2"

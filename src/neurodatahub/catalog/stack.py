@@ -48,7 +48,9 @@ def sources_file() -> Path:
 
 
 def _name_for(url: str, taken: set[str]) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", url.rstrip("/").rsplit("/", 1)[-1] or url).strip("-.") or "catalog"
+    stem = (
+        re.sub(r"[^A-Za-z0-9_.-]+", "-", url.rstrip("/").rsplit("/", 1)[-1] or url).strip("-.") or "catalog"
+    )
     name, number = stem, 2
     while name.lower() in taken:
         name, number = f"{stem}-{number}", number + 1
@@ -117,7 +119,9 @@ def add_source(url: str, name: str | None = None, overrides: bool = False) -> So
 def remove_source(name_or_url: str) -> Source:
     """Forget a catalog added with `add_source` (the others are edited where they are named)."""
     for source in configured():
-        if name_or_url in (source.name, source.url) and not source.origin.startswith("hub catalog source add"):
+        if name_or_url in (source.name, source.url) and not source.origin.startswith(
+            "hub catalog source add"
+        ):
             raise UsageError(f"catalog {source.name} comes from {source.origin}; remove it there")
 
     def change(document: dict[str, Any]) -> dict[str, Any] | None:

@@ -47,7 +47,9 @@ def locked(path: Path) -> Iterator[None]:
         with lock:
             yield
     except filelock.Timeout as error:
-        raise OutputError(f"{path} is locked by another process (waited {LOCK_TIMEOUT_SECONDS:.0f} s)") from error
+        raise OutputError(
+            f"{path} is locked by another process (waited {LOCK_TIMEOUT_SECONDS:.0f} s)"
+        ) from error
 
 
 def write(path: Path, data: str | bytes) -> None:
