@@ -1202,6 +1202,7 @@ class Atlas(CatalogEntry):
     n_regions: Optional[list[int]] = Field(default=None, description="""Region counts the atlas is published with (for example 100 to 1000).""")
     networks: Optional[list[int]] = Field(default=None, description="""Network solutions the atlas is published with (for example 7 and 17).""")
     lookup_table: Optional[str] = Field(default=None, description="""File (within files) holding the index-to-name table.""")
+    article_id: Optional[int] = Field(default=None, description="""Figshare article id of a Figshare source.""")
     repository: Optional[str] = Field(default=None, description="""GitHub repository (owner/name) of a release source.""")
     release_tag: Optional[str] = Field(default=None, description="""Release tag of a GitHub release source.""")
     download_url: Optional[str] = Field(default=None, description="""Base URL of a plain HTTP source.""")

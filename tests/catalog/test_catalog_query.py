@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from neurodatahub.catalog import get_one, list_fetchable_connectomes, search
+from neurodatahub.catalog import NoMatchError, get_one, list_fetchable_connectomes, search
 from neurodatahub.catalog.index import INDEX_NAME, build_index, index_text
 from neurodatahub.catalog.query import parse_filters
 from neurodatahub.cli import main
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(autouse=True)
 def real_catalog(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("NEURODATAHUB_CATALOG_DIR", raising=False)
+    monkeypatch.delenv("NEURODATAHUB_CATALOG_PATH", raising=False)
     monkeypatch.setenv("NEURODATAHUB_DATA_DIR", str(tmp_path / "data"))
 
 
@@ -69,8 +69,10 @@ def test_get_one_names_the_candidates_when_it_cannot_choose() -> None:
     assert get_one(name="Tian2020").n_regions == [16, 32, 50, 54]
     with pytest.raises(UsageError, match=r"3 catalog entries match.*hcp1065_tracts, schaefer2018, tian2020"):
         get_one(kind="atlas")
-    with pytest.raises(UsageError, match=r"no catalog entry matches.*entries: dtor985"):
-        get_one(name="nope")
+    with pytest.raises(
+        NoMatchError, match=r"no catalog entry matches name=tain2020; nearest values: name: tian2020"
+    ):
+        get_one(name="tain2020")
 
 
 def test_unknown_field_is_a_usage_error() -> None:

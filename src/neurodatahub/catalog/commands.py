@@ -61,11 +61,11 @@ def print_rows(title: str, columns: list[str], rows: list[list[Any]], output: st
     cells = [[_cell(cell) if cell is not None else "-" for cell in row] for row in rows]
     keep = list(range(len(columns)))
 
-    def needed(kept: list[int]) -> int:
+    def needed(kept: list[int], cap: int | None = 14) -> int:
         total = 1
         for index in kept:
             longest = max([len(columns[index]), *(len(row[index]) for row in cells)])
-            total += 3 + (longest if columns[index] in IDENTIFIERS else min(longest, 14))
+            total += 3 + (longest if columns[index] in IDENTIFIERS or cap is None else min(longest, cap))
         return total
 
     while len(keep) > 1 and needed(keep) > width:
@@ -79,7 +79,7 @@ def print_rows(title: str, columns: list[str], rows: list[list[Any]], output: st
         table.add_column(columns[index], no_wrap=identifier, overflow="fold", min_width=None)
     for row in cells:
         table.add_row(*(row[index] for index in keep))
-    Console(width=width if sys.stdout.isatty() else max(needed(keep), 80)).print(table)
+    Console(width=width if sys.stdout.isatty() else max(needed(keep, None), 80)).print(table)
 
 
 def _print_entries(documents: list[dict[str, Any]], as_json: bool, title: str, output: str = "table") -> None:
@@ -253,7 +253,7 @@ def register_entry(
     """Register local data: a catalog entry's (checked against it), or your own entry with its facts (the
     files are read through the format registry and must be what the facts say); it then shows in list,
     search, show, ls and get."""
-    from neurodatahub.catalog.lab import register
+    from neurodatahub.catalog.lab import register_entry
     from neurodatahub.catalog.query import canonical
     from neurodatahub.catalog.registry import registry_path
 
@@ -262,7 +262,7 @@ def register_entry(
         "suffix": canonical("suffix", suffix), "modality": canonical("modality", modality),
         "license": license, "citation": citation, "description": description,
     }  # fmt: skip
-    record = register(name, paths, facts=facts, entry_file=entry, force=force, processed=processed)
+    record = register_entry(name, paths, facts=facts, entry_file=entry, force=force, processed=processed)
     files = len((record.get("entry") or {}).get("files") or [])
     what = f"entry {record['name']} ({files} file(s))" if record.get("entry") else record["name"]
     typer.echo(f"registered {what} -> {record['path']} in {registry_path()}")

@@ -46,12 +46,15 @@ def local_path(entry: dict[str, Any], file: dict[str, Any]) -> Path:
     return registry.default_location(entry["name"], entry["kind"]) / file["name"]
 
 
-def hash_reference(entry: dict[str, Any], file: dict[str, Any]) -> dict[str, Any]:
+def hash_reference(
+    entry: dict[str, Any], file: dict[str, Any], trusted_hashes: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """What a file is checked against: the published digest, the first-use one, or nothing yet."""
     checksum = file.get("checksum") or {}
     if checksum.get("algorithm", "unknown") != "unknown":
         return {"algorithm": checksum["algorithm"], "digest": checksum["value"], "origin": "published"}
-    trusted = trust.lookup(entry["name"], file["name"])
+    hashes = trust.records() if trusted_hashes is None else trusted_hashes
+    trusted = hashes.get(trust.key(entry["name"], file["name"]))
     if trusted is not None:
         return {
             "algorithm": "sha256",
@@ -64,9 +67,10 @@ def hash_reference(entry: dict[str, Any], file: dict[str, Any]) -> dict[str, Any
 def ls(entry: str | None = None, **filters: Any) -> list[dict[str, Any]]:
     """One row per matching file: its facts, where it is if it is here, and what it is checked against."""
     rows = []
+    hashes = trust.records()
     for document, file in query.files(entry, filters, required=True):
         path = local_path(document, file)
-        reference = hash_reference(document, file)
+        reference = hash_reference(document, file, hashes)
         rows.append(
             {
                 "entry": document["name"],
@@ -149,11 +153,12 @@ def verify(entry: str | None = None) -> list[dict[str, Any]]:
     from neurodatahub.core.storage import checksum_of
 
     rows = []
+    hashes = trust.records()
     for document, file in query.files(entry, {}, required=False):
         path = local_path(document, file)
         if not path.is_file():
             continue
-        reference = hash_reference(document, file)
+        reference = hash_reference(document, file, hashes)
         row = {
             "entry": document["name"],
             "file": file["name"],

@@ -26,7 +26,7 @@ def _catalog_entry(name: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def register(
+def register_entry(
     name: str,
     paths: list[str | Path],
     *,
@@ -39,12 +39,13 @@ def register(
     under a new name with facts (or an entry file), a lab's own entry. Returns the registry record."""
     facts = {key: value for key, value in (facts or {}).items() if value not in (None, "", [])}
     locations = [Path(path).expanduser().resolve() for path in paths]
+    for location in locations:
+        if not location.exists():
+            raise InputError(f"cannot register {name}: {location} does not exist")
     existing = _catalog_entry(name)
     if existing is not None and not facts and entry_file is None:
         if len(locations) != 1:
             raise UsageError(f"{existing['name']} is registered at one file or folder, not {len(locations)}")
-        if not locations[0].exists():
-            raise InputError(f"cannot register {name}: {locations[0]} does not exist")
         checking.check_catalog_location(existing, locations[0])
         return registry.register(name, locations[0], downloaded=True, processed=processed, force=force)
     if existing is not None:

@@ -10,8 +10,7 @@
 - `available=true` keeps entries registered locally; a bare word searches names and descriptions.
 
 Entry queries (`search`) look at entries; file queries (`files`, behind `ls` and `get`) look at each file,
-where a field the file does not set is taken from its entry (a Schaefer file without `license` has the
-entry's). Nothing matching is a NoMatchError that names the nearest values of the fields asked about.
+where the file's facts are its own and the entry's other fields (kind, license...) apply to every file. Nothing matching is a NoMatchError that names the nearest values of the fields asked about.
 """
 
 from __future__ import annotations
@@ -180,7 +179,8 @@ def files(
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(entry, file) pairs whose file matches every filter; `entry` names one entry or a glob of them.
 
-    A field the file does not set is looked up on its entry; `file=` matches the file's name.
+    The file's own facts (space, resolution, n_regions...) are its own; the entry's other fields (kind,
+    license, modality...) apply to each of its files. `file=` matches the file's name.
     """
     filters = dict(filters or {})
     _check_keys(filters, file_keys())
@@ -191,9 +191,11 @@ def files(
             f"no catalog entry is called {entry!r}{nearest(find({}), {'name': entry})}; entries: {names}"
         )
     found, seen = [], []
+    per_file = set(_index_facts()[2]) - set(ENTRY_ONLY)
     for document in chosen:
+        shared = {key: value for key, value in document.items() if key not in per_file}
         for file in document.get("files") or []:
-            view = {**document, **{k: v for k, v in file.items() if k != "name"}, FILE_NAME_KEY: file["name"]}
+            view = {**shared, **{k: v for k, v in file.items() if k != "name"}, FILE_NAME_KEY: file["name"]}
             seen.append(view)
             if all(matches(view, key, value) for key, value in filters.items()):
                 found.append((document, file))

@@ -66,6 +66,11 @@ def _config_sources() -> list[dict[str, Any]]:
     return [item if isinstance(item, dict) else {"url": str(item)} for item in listed]
 
 
+def catalog_sources() -> list[Source]:
+    """The catalogs of the stack, in order (the public name of `configured`)."""
+    return configured()
+
+
 def configured() -> list[Source]:
     """Every catalog of the stack, in order (the shipped one first, the registered entries last)."""
     found = [Source(SHIPPED, str(catalog_index.shipped_dir()), False, "installed with neurodatahub")]

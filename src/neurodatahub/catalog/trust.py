@@ -23,7 +23,7 @@ def lock_path() -> Path:
     return get_data_dir() / LOCK_NAME
 
 
-def _key(entry: str, file: str) -> str:
+def key(entry: str, file: str) -> str:
     return f"{entry.lower()}/{file}"
 
 
@@ -33,7 +33,7 @@ def records() -> dict[str, dict[str, Any]]:
 
 def lookup(entry: str, file: str) -> dict[str, Any] | None:
     """The TrustedHash of a file of an entry, if its first download recorded one."""
-    return records().get(_key(entry, file))
+    return records().get(key(entry, file))
 
 
 def record(entry: str, file: str, url: str | None, sha256: str, size_bytes: int) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def record(entry: str, file: str, url: str | None, sha256: str, size_bytes: int)
     ).model_dump(mode="json", exclude_none=True)
 
     def change(document: dict[str, Any]) -> dict[str, Any]:
-        return document.setdefault("hashes", {}).setdefault(_key(entry, file), found)
+        return document.setdefault("hashes", {}).setdefault(key(entry, file), found)
 
     return state.update(lock_path(), LOCK_FORMAT, change)
 
@@ -63,7 +63,7 @@ def forget(entry: str, file: str | None = None) -> int:
         doomed = [
             key
             for key in hashes
-            if key == _key(entry, file or "") or (file is None and key.startswith(f"{entry.lower()}/"))
+            if key == key(entry, file or "") or (file is None and key.startswith(f"{entry.lower()}/"))
         ]
         for key in doomed:
             del hashes[key]
