@@ -2,7 +2,7 @@
 
 1. `catalogs:` in the config file (a list of URLs, or of {url, name, overrides});
 2. those added with `hub catalog source add` (kept in catalogs.json beside the config file);
-3. NEURODATAHUB_CATALOG_PATH (entries separated by `;`, or by `:` where no `//` follows);
+3. NEURODATAHUB_CATALOG_PATH (entries separated by `;`, or by `:` before a local path);
 4. the lab entries registered with `hub catalog register` (in the data directory's registry).
 
 Each is a local folder or an fsspec URL (https, s3...). An entry name defined twice is an error naming
@@ -24,7 +24,8 @@ SOURCES_FORMAT = "neurodatahub-catalog-sources"
 SHIPPED = "shipped"
 REGISTERED = "registered"
 PATH_VARIABLE = "NEURODATAHUB_CATALOG_PATH"
-PATH_SEPARATOR = re.compile(r";|:(?!//)") if os.pathsep == ":" else re.compile(r";")
+# `;` always; on POSIX also `:` before a local path (`/`, `~`, `.`), never the one of `https://` or a port
+PATH_SEPARATOR = re.compile(r";|:(?=[/~.])(?!//)") if os.pathsep == ":" else re.compile(r";")
 
 
 @dataclass(frozen=True)
