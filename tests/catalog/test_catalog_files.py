@@ -163,7 +163,7 @@ def test_changed_files_fail_their_published_or_first_use_hash(
 ) -> None:
     monkeypatch.setenv("NEURODATAHUB_CATALOG_PATH", str(write_catalog(env / "lab", publish_variants(server))))
     server.corrupt.add("/atlas/100_7_1.nii.gz")
-    with pytest.raises(IntegrityError, match="md5 is .* the source publishes"):
+    with pytest.raises(IntegrityError, match=r"md5 is .* the source publishes"):
         get("lab_variants", file="atlas_100p_7n_res-1_dseg.nii.gz")
     (lut,) = get("lab_variants", file="atlas_100p_7n.tsv")  # no published hash: trusted on first use
     lock = json.loads((env / "data" / "hashes.lock.json").read_text())["hashes"]
@@ -171,7 +171,7 @@ def test_changed_files_fail_their_published_or_first_use_hash(
     assert main(["catalog", "show", "lab_variants"]) == 0
     assert "first use" in capsys.readouterr().out
     server.files["/atlas/atlas_100p_7n.tsv"] = b"index\tname\n1\tsomething else\n"
-    with pytest.raises(IntegrityError, match="first download .* recorded"):
+    with pytest.raises(IntegrityError, match=r"first download .* recorded"):
         get("lab_variants", file="atlas_100p_7n.tsv", force=True)
     assert not lut.exists()  # the changed download was deleted, nothing unverified left
     get("lab_variants", file="atlas_400p_7n.tsv")

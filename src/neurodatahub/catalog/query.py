@@ -10,7 +10,8 @@
 - `available=true` keeps entries registered locally; a bare word searches names and descriptions.
 
 Entry queries (`search`) look at entries; file queries (`files`, behind `ls` and `get`) look at each file,
-where the file's facts are its own and the entry's other fields (kind, license...) apply to every file. Nothing matching is a NoMatchError that names the nearest values of the fields asked about.
+where the file's facts are its own and the entry's other fields (kind, license...) apply to every file.
+Nothing matching is a NoMatchError that names the nearest values of the fields asked about.
 """
 
 from __future__ import annotations
