@@ -38,7 +38,7 @@ def _entry(name: str, files: int) -> dict:
         "modality": "rs-fMRI",
         "files": [
             {
-                "name": f"{name}_n-{100 * (i % 10 + 1)}_k-{7 if i % 2 else 17}_res-{i % 3 + 1}_{i}_dseg.nii.gz",
+                "name": f"{name}_{i}_dseg.nii.gz",
                 "checksum": {"algorithm": "unknown"},
                 "suffix": "dseg",
                 "space": "MNI152NLin6Asym",

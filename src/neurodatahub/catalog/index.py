@@ -203,10 +203,9 @@ def _compiled(directory: Path, stamps: tuple[tuple[str, int, int], ...]) -> dict
     import hashlib
 
     from neurodatahub.catalog import state
-    from neurodatahub.catalog.registry import get_data_dir
 
     key = hashlib.sha256(json.dumps([str(directory), stamps]).encode()).hexdigest()[:32]
-    cached = get_data_dir() / "catalog-cache" / f"folder-{key}.json"
+    cached = state.data_dir() / "catalog-cache" / f"folder-{key}.json"
     if cached.is_file():
         return read_index(cached.read_bytes(), str(cached))
     index = build_index(directory)

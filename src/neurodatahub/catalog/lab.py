@@ -47,7 +47,15 @@ def register_entry(
         if len(locations) != 1:
             raise UsageError(f"{existing['name']} is registered at one file or folder, not {len(locations)}")
         checking.check_catalog_location(existing, locations[0])
-        return registry.register(name, locations[0], downloaded=True, processed=processed, force=force)
+        return registry.register(
+            name,
+            locations[0],
+            catalog_name=existing["name"],
+            kind=existing["kind"],
+            downloaded=True,
+            processed=processed,
+            force=force,
+        )
     if existing is not None:
         raise UsageError(
             f"{existing['name']} is an entry of catalog {existing.get('source')}; register its data without"

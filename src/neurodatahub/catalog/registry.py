@@ -9,7 +9,6 @@ written.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,17 +18,13 @@ from neurodatahub.catalog import state
 from neurodatahub.catalog.errors import NotRegisteredError
 from neurodatahub.core.errors import InputError, OutputError, UsageError
 
-REGISTRY_NAME = "registry.json"
-REGISTRY_FORMAT = "neurodatahub-registry"
+REGISTRY_NAME = state.REGISTRY_NAME
+REGISTRY_FORMAT = state.REGISTRY_FORMAT
 
 
 def get_data_dir() -> Path:
     """NEURODATAHUB_DATA_DIR, else $XDG_CACHE_HOME/neurodatahub, else ~/.cache/neurodatahub (absolute)."""
-    if os.environ.get("NEURODATAHUB_DATA_DIR"):
-        return Path(os.environ["NEURODATAHUB_DATA_DIR"]).expanduser().resolve()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return (Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "neurodatahub").resolve()
-    return (Path.home() / ".cache" / "neurodatahub").resolve()
+    return state.data_dir()
 
 
 def registry_path() -> Path:
@@ -37,7 +32,7 @@ def registry_path() -> Path:
 
 
 def _read() -> dict[str, dict[str, Any]]:
-    return (state.read_json(registry_path(), REGISTRY_FORMAT) or {}).get("entries", {})
+    return state.registry_records()
 
 
 def _change(change: Callable[[dict[str, dict[str, Any]]], Any]) -> Any:
@@ -106,16 +101,11 @@ def register(
     return record
 
 
-def lab_entries() -> list[dict[str, Any]]:
-    """The entries a lab registered with their facts (the `registered` catalog of the stack)."""
-    return [dict(record["entry"]) for _, record in sorted(_read().items()) if record.get("entry")]
-
-
 def _catalog_match(name: str, kind: str | None) -> tuple[str | None, str | None]:
     """The catalog entry a user's registration refers to, when its name is a catalog name."""
-    from neurodatahub.catalog.stack import entries
+    from neurodatahub.catalog.index import folder_index, shipped_dir
 
-    for entry in entries():
+    for entry in folder_index(shipped_dir())["entries"]:
         if entry["name"].lower() == name.lower():
             return entry["name"], kind or entry["kind"]
     return None, kind

@@ -42,9 +42,7 @@ def index_url(url: str) -> str:
 
 
 def cache_file(url: str) -> Path:
-    from neurodatahub.catalog.registry import get_data_dir
-
-    return get_data_dir() / "catalog-cache" / f"remote-{hashlib.sha256(url.encode()).hexdigest()[:32]}.json"
+    return state.data_dir() / "catalog-cache" / f"remote-{hashlib.sha256(url.encode()).hexdigest()[:32]}.json"
 
 
 def load(url: str, storage_options: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -151,10 +151,12 @@ def load(source: Source) -> list[dict[str, Any]]:
     """The entry documents of one catalog."""
     from neurodatahub.core import storage
 
-    if source.name == REGISTERED and source.url == "registry":
-        from neurodatahub.catalog.registry import lab_entries
-
-        return lab_entries()
+    if source.name == REGISTERED and source.url == "registry":  # a lab's entries, registered with facts
+        return [
+            dict(record["entry"])
+            for _, record in sorted(state.registry_records().items())
+            if record.get("entry")
+        ]
     if storage.is_local(source.url):
         return catalog_index.folder_index(storage.local_path(source.url).expanduser())["entries"]
     from neurodatahub.catalog import remote

@@ -17,6 +17,24 @@ from typing import Any
 from neurodatahub.core.errors import InputError, OutputError
 
 LOCK_TIMEOUT_SECONDS = 30.0
+REGISTRY_NAME = "registry.json"
+REGISTRY_FORMAT = "neurodatahub-registry"
+
+
+def data_dir() -> Path:
+    """NEURODATAHUB_DATA_DIR, else $XDG_CACHE_HOME/neurodatahub, else ~/.cache/neurodatahub (absolute)."""
+    import os
+
+    if os.environ.get("NEURODATAHUB_DATA_DIR"):
+        return Path(os.environ["NEURODATAHUB_DATA_DIR"]).expanduser().resolve()
+    if os.environ.get("XDG_CACHE_HOME"):
+        return (Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "neurodatahub").resolve()
+    return (Path.home() / ".cache" / "neurodatahub").resolve()
+
+
+def registry_records() -> dict[str, dict[str, Any]]:
+    """The local registry's records (registry.py writes them; the catalog stack reads lab entries here)."""
+    return (read_json(data_dir() / REGISTRY_NAME, REGISTRY_FORMAT) or {}).get("entries", {})
 
 
 def read_json(path: Path, format_name: str) -> dict[str, Any] | None:

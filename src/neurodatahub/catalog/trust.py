@@ -18,9 +18,7 @@ LOCK_FORMAT = "neurodatahub-trusted-hashes"
 
 
 def lock_path() -> Path:
-    from neurodatahub.catalog.registry import get_data_dir
-
-    return get_data_dir() / LOCK_NAME
+    return state.data_dir() / LOCK_NAME
 
 
 def key(entry: str, file: str) -> str:
