@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from neurodatahub import __version__
-from neurodatahub.core import kinds, storage
+from neurodatahub.core import kinds, remote, storage
 from neurodatahub.core.errors import HubError, InvalidDataError, LossError, OutputError, UsageError
 from neurodatahub.core.registry import FormatSpec, input_format, target_format
 
@@ -37,6 +38,22 @@ def _first_problem(problems: list[dict[str, str]]) -> str:
     return f"{first['location']}: {first['message']}{more}"
 
 
+def _one_reading(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Run `function(url, ...)` in one storage.reading() scope: each byte of a remote input is fetched
+    once, to detect its format, to read it and to hash it; what was fetched is dropped at the end."""
+
+    @functools.wraps(function)
+    def scoped(url: str, *args: Any, **kwargs: Any) -> Any:
+        with storage.reading():
+            try:
+                return function(url, *args, **kwargs)
+            finally:
+                storage.forget(url)
+
+    return scoped
+
+
+@_one_reading
 def read(
     url: str,
     *,
@@ -49,7 +66,7 @@ def read(
     return read_as(spec, url, storage_options, **options)
 
 
-CHECKSUM_ALGORITHM = "xxh3_128"  # identifies inputs and outputs at memory speed (storage.checksum_of)
+CHECKSUM_ALGORITHM = remote.DIGEST_ALGORITHM  # XXH3-128 identifies inputs and outputs at memory speed
 STEPS = ("reading", "checksums", "writing and checking", "done")
 SHARED_OPTIONS = {"sampling_rate"}  # needed to read times in samples as much as to write them
 
@@ -131,10 +148,11 @@ def summarize_file(
     from neurodatahub.core import streaming
     from neurodatahub.core.summary import summarize
 
-    if spec.read_stream is None:
-        return summarize(read_as(spec, url, storage_options, **options))
-    with open_stream(spec, url, storage_options, **options) as stream:
-        return streaming.summarize_stream(stream.header, streaming.tally(stream.chunks))
+    with storage.reading():
+        if spec.read_stream is None:
+            return summarize(read_as(spec, url, storage_options, **options))
+        with open_stream(spec, url, storage_options, **options) as stream:
+            return streaming.summarize_stream(stream.header, streaming.tally(stream.chunks))
 
 
 def describe_file(
@@ -147,7 +165,7 @@ def describe_file(
     if spec.describe is None:
         return summarize_file(spec, url, storage_options, **options)
     checked = spec.checked_read_options(options)
-    with invalid_data_of(url):
+    with storage.reading(), invalid_data_of(url):
         return spec.describe(url, storage_options=storage_options, **checked)
 
 
@@ -183,7 +201,10 @@ def _write_checked(
     strict: bool,
     storage_options: Mapping[str, Any] | None,
     options: Mapping[str, Any],
+    written: dict[str, Any] | None = None,
+    digest: bool = False,
 ) -> list[Any]:
+    """Write, check and place; `written` (when given) receives the output's size and digest."""
     from neurodatahub.core import summary
 
     if spec.write is None:
@@ -202,7 +223,15 @@ def _write_checked(
                     raise OutputError("it reads back as other data")
         except HubError as error:
             raise OutputError(f"{url}: what was written does not read back right ({error})") from error
+        _describe_output(tmp, written, digest)
     return losses
+
+
+def _describe_output(tmp: Any, written: dict[str, Any] | None, digest: bool) -> None:
+    """Size and digest of an output taken from its local staging copy before it is placed: a remote
+    output is never downloaded again to be described."""
+    if written is not None:
+        written.update({"size_bytes": storage.size_of(str(tmp)), **_checksum(str(tmp), None, digest)})
 
 
 @contextlib.contextmanager
@@ -256,6 +285,8 @@ def write_stream_checked(
     strict: bool,
     storage_options: Mapping[str, Any] | None,
     options: Mapping[str, Any],
+    output: dict[str, Any] | None = None,
+    digest: bool = False,
 ) -> tuple[list[Any], dict[str, Any]]:
     """Write a stream chunk by chunk, then read the output back as a stream and compare the tallies.
 
@@ -283,9 +314,11 @@ def write_stream_checked(
             problems = streaming.differences(written, found, dropped=[loss.field for loss in losses])
             if problems:
                 raise OutputError(f"{url}: what was written reads back as other data: {'; '.join(problems)}")
+        _describe_output(tmp, output, digest)
     return losses, written
 
 
+@_one_reading
 def convert(
     source: str,
     target: str,
@@ -305,6 +338,7 @@ def convert(
 
     `read_options` and `write_options` go to the reader and the writer; `options` (the CLI's --style,
     --time-unit, --fs...) go to whichever of the two declares each one. `on_step` hears each of STEPS.
+    A remote input is fetched once: its digest comes from the bytes the reader fetched (storage.read_digest).
     """
     from neurodatahub.core import summary
     from neurodatahub.core.models import ActivityRecord
@@ -325,11 +359,10 @@ def convert(
             source_spec, source, target_spec, target, overwrite, strict, storage_options,
             read_options, write_options, checksum, announce, started,
         )  # fmt: skip
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the input's digest while it is read (2 cores)
-        source_digest = pool.submit(_checksum, source, storage_options, checksum)
+    with _digest_beside_read(source, storage_options, checksum) as source_digest:
         model = read_as(source_spec, source, storage_options, **read_options)
         announce("checksums")
-        source_record = _file_record(source, source_spec, storage_options, source_digest.result())
+        source_record = _file_record(source, source_spec, storage_options, source_digest())
     if "provenance" in type(model).model_fields:
         step = ActivityRecord(
             timestamp=datetime.now(UTC),
@@ -341,15 +374,17 @@ def convert(
         )
         model = model.model_copy(update={"provenance": [*(model.provenance or []), step]})
     announce("writing and checking")
-    losses = _write_checked(target_spec, model, target, overwrite, strict, storage_options, write_options)
+    written: dict[str, Any] = {}
+    losses = _write_checked(
+        target_spec, model, target, overwrite, strict, storage_options, write_options, written, checksum
+    )
     announce("done")
     return _report(
         source_spec.kind,
         source_record,
         target_spec,
         target,
-        storage_options,
-        checksum,
+        written,
         summary.summarize(model),
         losses,
         started,
@@ -373,29 +408,48 @@ def _convert_stream(
     """convert() for data read and written piece by piece (tractograms, functional chunks)."""
     from neurodatahub.core import streaming
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        source_digest = pool.submit(_checksum, source, storage_options, checksum)
+    output: dict[str, Any] = {}
+    with _digest_beside_read(source, storage_options, checksum) as source_digest:
         with open_stream(source_spec, source, storage_options, **read_options) as stream:
             announce("writing and checking")
             losses, written = write_stream_checked(
-                target_spec, stream, target, overwrite, strict, storage_options, write_options
+                target_spec,
+                stream,
+                target,
+                overwrite,
+                strict,
+                storage_options,
+                write_options,
+                output,
+                checksum,
             )
             header = stream.header
         announce("checksums")
-        source_record = _file_record(source, source_spec, storage_options, source_digest.result())
+        source_record = _file_record(source, source_spec, storage_options, source_digest())
     announce("done")
     counts = streaming.summarize_stream(header, written)
-    return _report(
-        source_spec.kind,
-        source_record,
-        target_spec,
-        target,
-        storage_options,
-        checksum,
-        counts,
-        losses,
-        started,
-    )
+    return _report(source_spec.kind, source_record, target_spec, target, output, counts, losses, started)
+
+
+@contextlib.contextmanager
+def _digest_beside_read(
+    url: str, storage_options: Mapping[str, Any] | None, wanted: bool
+) -> Iterator[Callable[[], dict[str, Any]]]:
+    """The input's digest from the same pass as the read; call what this yields once reading is done.
+
+    A remote file is hashed from the bytes the reader fetches, as they arrive (storage.read_digest: the
+    ranges it skipped are fetched once more, only for the digest; or the store's own SHA-256). A local
+    file is hashed in a thread while it is read, from the page cache (2 cores).
+    """
+    if not wanted:
+        yield dict
+        return
+    if not storage.is_local(url):
+        yield lambda: storage.read_digest(url, storage_options) or {}
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(_checksum, url, storage_options, True)
+        yield future.result
 
 
 def _file_record(
@@ -411,20 +465,16 @@ def _report(
     source_record: Any,
     target_spec: FormatSpec,
     target: str,
-    storage_options: Mapping[str, Any] | None,
-    checksum: bool,
+    written: dict[str, Any],
     counts: dict[str, Any],
     losses: list[Any],
     started: float,
 ) -> ConversionReport:
-    from neurodatahub.core.models import ConversionReport
+    from neurodatahub.core.models import ConversionReport, FileRecord
 
-    target_record = _file_record(
-        target, target_spec, storage_options, _checksum(target, storage_options, checksum)
-    )
     return ConversionReport(
         source=source_record,
-        target=target_record,
+        target=FileRecord(url=target, format=target_spec.name, **written),
         kind=kind,
         model_class=counts["class"],
         counts=counts,
@@ -436,4 +486,6 @@ def _report(
 
 def _checksum(url: str, storage_options: Mapping[str, Any] | None, wanted: bool) -> dict[str, Any]:
     digest = storage.checksum_of(url, CHECKSUM_ALGORITHM, storage_options) if wanted else None
-    return {"checksum": digest, "checksum_algorithm": CHECKSUM_ALGORITHM} if digest else {}
+    if not digest:
+        return {}
+    return {"checksum": digest, "checksum_algorithm": CHECKSUM_ALGORITHM, "checksum_source": "content"}

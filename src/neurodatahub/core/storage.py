@@ -20,9 +20,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from neurodatahub.core import remote
 from neurodatahub.core.errors import InputError, OutputError, StorageError
 
-REMOTE_BLOCK_SIZE = 2 * 1024 * 1024  # 2 MiB blocks: few requests, little over-read (FORMATS.md 5)
 HASH_CHUNK = 8 * 1024 * 1024
 S3_PROTOCOLS = ("s3", "s3a")
 
@@ -154,15 +154,16 @@ def join(url: str, name: str) -> str:
 
 @contextlib.contextmanager
 def open_read(url: str, storage_options: Mapping[str, Any] | None = None) -> Iterator[IO[bytes]]:
-    """A binary file object; remote files are read through a block cache, never in one piece."""
+    """A binary file object; remote files are read through core.remote: fetched in ranges, never in one
+    piece, and never twice within a `reading()` scope."""
     with _storage_errors(url):
         if is_local(url):
             with open(local_path(url), "rb") as handle:
                 yield handle
             return
         fs, path = filesystem(url, storage_options)
-        with fs.open(path, "rb", cache_type="blockcache", block_size=REMOTE_BLOCK_SIZE) as handle:
-            yield handle
+        with remote.opened(fs, path, url) as source:
+            yield remote.RemoteFile(source)
 
 
 def read_head(url: str, size: int = 4096, storage_options: Mapping[str, Any] | None = None) -> bytes:
@@ -180,10 +181,18 @@ def local_copy(url: str, storage_options: Mapping[str, Any] | None = None) -> It
         yield path
         return
     fs, path = filesystem(url, storage_options)
+    with _storage_errors(url):
+        folder = fs.isdir(path)
+    if not folder:  # a file: through core.remote, so that bytes already fetched are not fetched again
+        with contextlib.ExitStack() as stack:
+            with _storage_errors(url):
+                copy = stack.enter_context(remote.local_copy(fs, path, url))
+            yield copy
+        return
     with tempfile.TemporaryDirectory(prefix="neurodatahub-") as tmp:
         target = Path(tmp) / (Path(path).name or "download")
         with _storage_errors(url):
-            fs.get(path, str(target), recursive=fs.isdir(path))
+            fs.get(path, str(target), recursive=True)
         yield target
 
 
@@ -225,6 +234,7 @@ def atomic_write(
             staging.mkdir()
         yield staging
         _upload(staging, url, directory, storage_options)
+        forget(url)  # what this scope fetched of the old object is not the new one
 
 
 def add_files(staging: Path, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
@@ -285,6 +295,9 @@ def size_of(url: str, storage_options: Mapping[str, Any] | None = None) -> int:
             return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
         with _storage_errors(url):
             return path.stat().st_size
+    opened = remote.find(url)
+    if opened is not None:
+        return opened.size
     fs, path = filesystem(url, storage_options)
     with _storage_errors(url):
         return int(fs.du(path, total=True)) if fs.isdir(path) else int(fs.size(path))
@@ -316,3 +329,77 @@ def checksum_of(
         while chunk := handle.read(HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# Remote inputs read once (core.remote) --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def reading() -> Iterator[None]:
+    """A scope in which each remote file is fetched at most once, however many times it is opened (to
+    detect its format, to read it, to hash it); nested scopes share the outermost. Conversions,
+    validation and summaries each run in one."""
+    with remote.session():
+        yield
+
+
+def read_digest(url: str, storage_options: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The provenance facts of a remote file read in this scope: its whole-file digest (from the bytes
+    the reader fetched plus, once, those it skipped; or the store's own SHA-256) and the bytes fetched.
+
+    None for folders (no single digest) and local files (hash those with checksum_of).
+    """
+    if is_local(url):
+        return None
+    fs, path = filesystem(url, storage_options)
+    with _storage_errors(url):
+        if fs.isdir(path):
+            return None
+        with reading(), remote.opened(fs, path, url) as source:
+            digest = source.digest()
+    return {
+        "checksum": digest.value,
+        "checksum_algorithm": digest.algorithm,
+        "checksum_source": digest.source,
+        "fetched_bytes": digest.fetched_bytes,
+        "checksum_fetched_bytes": digest.checksum_fetched_bytes,
+    }
+
+
+def read_ranges(
+    url: str, ranges: list[tuple[int, int]], storage_options: Mapping[str, Any] | None = None
+) -> list[bytes]:
+    """The bytes of each (start, end) range of a file; remote ranges not yet fetched in this scope are
+    fetched together, exactly, in one round of concurrent requests."""
+    if is_local(url):
+        with open(local_path(url), "rb") as handle:
+            return [os.pread(handle.fileno(), end - start, start) for start, end in ranges]
+    fs, path = filesystem(url, storage_options)
+    with _storage_errors(url), remote.opened(fs, path, url) as source:
+        return source.read_ranges(ranges)
+
+
+def prefetch(
+    url: str, ranges: list[tuple[int, int]], storage_options: Mapping[str, Any] | None = None
+) -> None:
+    """Fetch these byte ranges of a remote file now, together (a library will read them next, one small
+    read at a time); nothing for local files or outside a `reading()` scope."""
+    found = remote.find(url)
+    if found is not None:
+        with _storage_errors(url):
+            found.prefetch(ranges)
+
+
+def read_block_size(url: str, size: int) -> None:
+    """Fetch random reads of a remote file opened in this scope in blocks of `size` bytes (an HDF5 file's
+    page size, so that one request brings a whole page of metadata)."""
+    found = remote.find(url)
+    if found is not None and 0 < size <= remote.READAHEAD_MAX:
+        found.block = size
+
+
+def forget(url: str) -> None:
+    """Drop what this scope fetched of `url` (written anew, or not to be read again)."""
+    scope = remote.current()
+    if scope is not None:
+        scope.forget(url)

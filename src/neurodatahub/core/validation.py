@@ -34,7 +34,26 @@ def validate_path(
     storage_options: Mapping[str, Any] | None = None,
     read_options: Mapping[str, Any] | None = None,
 ) -> Outcome:
-    """Read a path through the registry; reading validates, so any failure is reported, not raised."""
+    """Read a path through the registry; reading validates, so any failure is reported, not raised.
+
+    Detection and reading share one storage.reading() scope: a remote file is fetched once.
+    """
+    from neurodatahub.core import storage
+
+    with storage.reading():
+        try:
+            return _validate(url, format, class_name, storage_options, read_options)
+        finally:
+            storage.forget(url)
+
+
+def _validate(
+    url: str,
+    format: str | None,
+    class_name: str | None,
+    storage_options: Mapping[str, Any] | None,
+    read_options: Mapping[str, Any] | None,
+) -> Outcome:
     from neurodatahub.core.conversion import read_as, summarize_file
     from neurodatahub.core.registry import input_format
 

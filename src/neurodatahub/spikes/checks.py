@@ -89,20 +89,43 @@ def _extremes(spikes: SpikeData) -> tuple[float, float] | None:
 
 @summarizes("SpikeData")
 def _spikes(spikes: SpikeData) -> dict[str, Any]:
-    n_units, n_spikes = len(spikes.unit_ids), len(spikes.spike_times)
-    scale = TIME_UNIT_SECONDS.get(spikes.time_unit) or (1.0 / spikes.sampling_rate)
-    duration_s = spikes.length * scale
-    bounds = _extremes(spikes)
+    return spike_summary(
+        index=spikes.spike_times_index,
+        time_unit=spikes.time_unit,
+        start_time=spikes.start_time,
+        length=spikes.length,
+        sampling_rate=spikes.sampling_rate,
+        extremes=_extremes(spikes),
+        attribute_names=[column.name for column in spikes.unit_attributes or ()],
+    )
+
+
+def spike_summary(
+    *,
+    index: Any,
+    time_unit: str,
+    start_time: float,
+    length: float,
+    sampling_rate: float | None,
+    extremes: tuple[float, float] | None,
+    attribute_names: list[str],
+) -> dict[str, Any]:
+    """What `hub info` prints for spike trains, from the facts a header-only reader can gather too: the end
+    offsets of the units, the window, and the first and last spike (in the data's time unit)."""
+    ends = np.asarray(index, dtype=np.int64)
+    n_units, n_spikes = len(ends), int(ends[-1]) if len(ends) else 0
+    scale = TIME_UNIT_SECONDS.get(time_unit) or (1.0 / sampling_rate)
+    duration_s = length * scale
     return {
         "units": n_units,
         "spikes": n_spikes,
-        "time_unit": spikes.time_unit,
-        "start_time": spikes.start_time,
+        "time_unit": time_unit,
+        "start_time": start_time,
         "duration_s": duration_s,
-        "first_spike_s": bounds[0] * scale if bounds else None,
-        "last_spike_s": bounds[1] * scale if bounds else None,
+        "first_spike_s": extremes[0] * scale if extremes else None,
+        "last_spike_s": extremes[1] * scale if extremes else None,
         "mean_rate_hz": (n_spikes / n_units / duration_s) if n_units and duration_s > 0 else None,
-        "empty_units": int(np.count_nonzero(np.diff(np.asarray(spikes.spike_times_index), prepend=0) == 0)),
-        "sampling_rate_hz": spikes.sampling_rate,
-        "unit_attributes": [column.name for column in spikes.unit_attributes or ()],
+        "empty_units": int(np.count_nonzero(np.diff(ends, prepend=0) == 0)),
+        "sampling_rate_hz": sampling_rate,
+        "unit_attributes": attribute_names,
     }

@@ -105,12 +105,46 @@ def lesion_mask(
     """A validated LesionMask with its space and resolution settled from every source."""
     from neurodatahub.core.models import LesionMask
 
-    metadata, sidecar = metadata or {}, sidecar or {}
     data = image.data
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
     if data.ndim != 3:
         raise InvalidDataError(f"{url}: a lesion mask must be 3D, got shape {list(data.shape)}")
+    settled_space, settled_resolution = settled_grid(
+        url,
+        data.shape,
+        image.affine,
+        space=space,
+        resolution=resolution,
+        metadata=metadata,
+        sidecar=sidecar,
+        require_space=require_space,
+    )
+    try:
+        return LesionMask(
+            data=data.astype("float32", copy=False),
+            affine=image.affine,
+            space=settled_space,
+            resolution=settled_resolution,
+        )
+    except ValidationError as error:
+        raise _invalid(url, error) from error
+
+
+def settled_grid(
+    url: str,
+    shape: Sequence[int],
+    affine: Any,
+    *,
+    space: str | None = None,
+    resolution: float | None = None,
+    metadata: Metadata | None = None,
+    sidecar: Mapping[str, Any] | None = None,
+    require_space: bool = True,
+) -> tuple[str | None, float | None]:
+    """The space and resolution of an image from every source that names them, checked to agree (a
+    header's shape and affine are enough: `hub info` settles them without reading the voxels)."""
+    metadata, sidecar = metadata or {}, sidecar or {}
     entities = split_name(url.rstrip("/").rsplit("/", 1)[-1])[0]
     space_claims = {
         "the argument": space,
@@ -119,7 +153,7 @@ def lesion_mask(
         "the sidecar": sidecar.get("Space"),
     }
     try:
-        settled_space: str | None = resolve_space(url, space_claims, detect_space(data.shape, image.affine))
+        settled_space: str | None = resolve_space(url, space_claims, detect_space(tuple(shape), affine))
     except SpaceUnknownError:
         if require_space:
             raise
@@ -130,16 +164,7 @@ def lesion_mask(
         "the file name": resolution_from_label(entities["res"]) if "res" in entities else None,
         "the sidecar": _sidecar_resolution(sidecar),
     }
-    settled_resolution = resolve_resolution(url, resolution_claims, image.affine)
-    try:
-        return LesionMask(
-            data=data.astype("float32", copy=False),
-            affine=image.affine,
-            space=settled_space,
-            resolution=settled_resolution,
-        )
-    except ValidationError as error:
-        raise _invalid(url, error) from error
+    return settled_space, resolve_resolution(url, resolution_claims, affine)
 
 
 def from_nifti(

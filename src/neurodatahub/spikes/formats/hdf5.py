@@ -134,11 +134,7 @@ def read(url: str, *, storage_options: Any = None, **options: Any) -> SpikeData:
     common.check_time_unit(file_unit, rate, f"{url}: spike time unit")
     common.check_time_unit(target, rate, f"{url}: time unit")
     model_times = common.convert_times(times, file_unit, target, rate)
-    if "start_time" in hub:
-        start, length = hub["start_time"], hub["length"]
-    else:
-        start = common.convert_scalar(start_ms, "ms", target, rate)
-        length = None if length_ms is None else common.convert_scalar(float(length_ms), "ms", target, rate)
+    start, length = _window(hub, start_ms, length_ms, target, rate)
     if (file_unit == "samples" or style == "raster") and length is not None:  # rounding or binning
         start, length = common.widen_window(model_times, start, length)
     return common.build(
@@ -156,21 +152,36 @@ def read(url: str, *, storage_options: Any = None, **options: Any) -> SpikeData:
     )
 
 
+def _window(
+    hub: Mapping[str, Any], start_ms: float, length_ms: Any, target: str, rate: float | None
+) -> tuple[float, float | None]:
+    """The window in the data's unit: the hub's record, else spikelab's root attributes (in ms)."""
+    if "start_time" in hub:
+        return hub["start_time"], hub["length"]
+    start = common.convert_scalar(start_ms, "ms", target, rate)
+    return start, None if length_ms is None else common.convert_scalar(float(length_ms), "ms", target, rate)
+
+
+def _ragged(file: Any, names: Mapping[str, str], known_units: int | None) -> tuple[Any, np.ndarray]:
+    """The ragged style's times dataset (not read) and its checked end offsets."""
+    times_ds = file[names["spike_times_dataset"]]
+    raw_index = np.asarray(file[names["spike_times_index_dataset"]][()], dtype=np.int64).reshape(-1)
+    index = end_offsets(raw_index, known_units)
+    if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != times_ds.size):
+        raise InputError(
+            f"{names['spike_times_index_dataset']} must rise from 0 to the {times_ds.size} spike times,"
+            f" ends at {index[-1]}"
+        )
+    return times_ds, index
+
+
 def _read_trains(
     file: Any, style: str, names: Mapping[str, str], fallback: str, known_units: int | None
 ) -> tuple[str, np.ndarray, np.ndarray]:
     """(unit of the times, times in unit order, end offsets) as stored; unsorted trains stay unsorted."""
     if style == "ragged":
-        times_ds = file[names["spike_times_dataset"]]
-        times = np.asarray(times_ds[()]).reshape(-1)
-        raw_index = np.asarray(file[names["spike_times_index_dataset"]][()], dtype=np.int64).reshape(-1)
-        index = end_offsets(raw_index, known_units)
-        if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != times.size):
-            raise InputError(
-                f"{names['spike_times_index_dataset']} must rise from 0 to the {times.size} spike times,"
-                f" ends at {index[-1]}"
-            )
-        return _unit_of(times_ds, fallback), times, index
+        times_ds, index = _ragged(file, names, known_units)
+        return _unit_of(times_ds, fallback), np.asarray(times_ds[()]).reshape(-1), index
     if style == "group":
         group = file[names["group_per_unit"]]
         keys = sorted(group.keys(), key=int)  # natural order: "10" after "9"
@@ -191,6 +202,54 @@ def _read_trains(
     order = np.lexsort((times, idces))  # pairs may come in any order: group by unit, then time
     index = np.cumsum(np.bincount(idces, minlength=n_units), dtype=np.int64)
     return _unit_of(times_ds, fallback), times[order], index
+
+
+def describe(url: str, *, storage_options: Any = None, **options: Any) -> dict[str, Any]:
+    """`hub info` of the ragged style from the index, the hub's record and each unit's first and last
+    spike (a few small reads); the other styles keep no index to find those by, so they are read whole."""
+    from neurodatahub.core.codecs.hdf5 import page_size, read_rows
+    from neurodatahub.core.summary import summarize
+    from neurodatahub.spikes.checks import spike_summary
+
+    with open_hdf5(url, storage_options) as file:
+        names = _names(options)
+        style = options.get("style") or detect_style(file, names)
+        if style == "ragged":
+            hub = _read_hub_group(file)
+            times_ds, index = _ragged(file, names, len(hub["unit_ids"]) if "unit_ids" in hub else None)
+            file_unit = _unit_of(times_ds, options.get("time_unit") or EXPORT_DEFAULT_UNIT[style])
+            starts = np.concatenate([[0], index[:-1]]).astype(np.int64)
+            filled = index > starts
+            ends = read_rows(
+                times_ds, np.concatenate([starts[filled], index[filled] - 1]), url, storage_options
+            )
+            start_ms, length_ms = float(file.attrs.get("start_time", 0.0)), file.attrs.get("length_ms")
+            page = page_size(file)
+    if style != "ragged":
+        return summarize(read(url, storage_options=storage_options, **options))
+    rate = options.get("sampling_rate") or hub.get("sampling_rate")
+    target = hub.get("time_unit", file_unit)
+    common.check_time_unit(file_unit, rate, f"{url}: spike time unit")
+    common.check_time_unit(target, rate, f"{url}: time unit")
+    ends = np.asarray(common.convert_times(np.asarray(ends).reshape(-1), file_unit, target, rate), np.float64)
+    start, length = _window(hub, start_ms, length_ms, target, rate)
+    if file_unit == "samples" and length is not None:
+        start, length = common.widen_window(ends, start, length)
+    if length is None:  # as common.build: up to the last spike
+        length = max(float(ends.max()) - start, 0.0) if ends.size else 0.0
+    return {
+        "class": "SpikeData",
+        **spike_summary(
+            index=index,
+            time_unit=target,
+            start_time=float(start),
+            length=float(length),
+            sampling_rate=rate,
+            extremes=(float(ends.min()), float(ends.max())) if ends.size else None,
+            attribute_names=list(hub.get("unit_attributes") or {}),
+        ),
+        "hdf5_page_size": page,
+    }
 
 
 def end_offsets(index: np.ndarray, known_units: int | None) -> np.ndarray:
@@ -459,5 +518,6 @@ register_format(
         cannot_store=("raster style: exact spike times (binned)",),
         losses=losses,
         verify=verify,
+        describe=describe,
     )
 )

@@ -64,6 +64,45 @@ def read(url: str, *, storage_options: Any = None, space: str | None = None, res
     )
 
 
+def describe(
+    url: str, *, storage_options: Any = None, space: str | None = None, resolution: Any = None
+) -> dict[str, Any]:
+    """`hub info` from the header alone (the first bytes, also of a .nii.gz): shape, space, resolution and
+    voxel sizes. Whether the voxels make a binary, non-empty mask, and its volume, need them all: that
+    is `hub validate`'s to say."""
+    from neurodatahub.core.errors import InputError
+    from neurodatahub.core.imaging.nifti import read_header
+    from neurodatahub.core.imaging.spaces import voxel_sizes
+    from neurodatahub.subjects.loading import read_sidecar, settled_grid
+
+    header = read_header(url, storage_options)
+    if header is None:
+        raise InputError(f"{url}: not a NIfTI image")
+    shape = [int(size) for size in header.get_data_shape()]
+    if len(shape) == 4 and shape[3] == 1:
+        shape = shape[:3]
+    if len(shape) != 3:
+        raise InvalidDataError(f"{url}: a lesion mask must be 3D, got shape {shape}")
+    affine = header.get_best_affine()
+    settled_space, settled_resolution = settled_grid(
+        url,
+        shape,
+        affine,
+        space=space,
+        resolution=float(resolution) if resolution is not None else None,
+        sidecar=read_sidecar(url, storage_options),
+        require_space=False,
+    )
+    return {
+        "class": "LesionMask",
+        "shape": shape,
+        "space": settled_space,
+        "resolution_mm": settled_resolution,
+        "voxel_sizes_mm": [round(float(size), 4) for size in voxel_sizes(affine)],
+        "data_type": str(header.get_data_dtype()),
+    }
+
+
 def write(mask: Any, path: Path) -> None:
     from neurodatahub.core.imaging.nifti import write_image
 
@@ -99,6 +138,7 @@ SPEC = register_format(
         read=read,
         write=write,
         verify=verify,
+        describe=describe,
         sniff=_sniff,
         read_options=ReadOptions,
         cannot_store=("space (kept by a space- entity in the name or a sidecar)",),

@@ -215,6 +215,23 @@ def _groups(archive: zipfile.ZipFile, members: Mapping[str, Member], n_lines: in
 @contextlib.contextmanager
 def read_stream(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Iterator[streaming.Stream]:
     """A stream of a TRX file: header and small members now, positions and per-row data chunk by chunk."""
+    with _opened(url, storage_options) as (archive, header, members, groups, head, stack):
+        local = storage.local_path(url) if storage.is_local(url) else None
+        yield streaming.Stream(head, _chunks(archive, header, members, groups, local, url, stack))
+
+
+def describe(url: str, *, storage_options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`hub info` from header.json (NB_STREAMLINES, NB_VERTICES, checked against the members' sizes)
+    and the small members; the positions and per-row data are not read."""
+    with _opened(url, storage_options) as (_, header, _, _, head, _):
+        lines = header["NB_STREAMLINES"]
+        totals = {"offsets": {"rows": lines}, "positions": {"rows": header["NB_VERTICES"] if lines else 0}}
+        return streaming.summarize_stream(head, totals)
+
+
+@contextlib.contextmanager
+def _opened(url: str, storage_options: Mapping[str, Any] | None) -> Iterator[tuple[Any, ...]]:
+    """The archive, its header, its members, the groups, the header model, and the stack that closes them."""
     with storage.open_read(url, storage_options) as handle, contextlib.ExitStack() as stack:
         try:
             archive = stack.enter_context(zipfile.ZipFile(handle))
@@ -245,8 +262,7 @@ def read_stream(url: str, *, storage_options: Mapping[str, Any] | None = None) -
             source_url=url,
             positions_dtype=_positions_dtype(members.get("positions")),
         )
-        local = storage.local_path(url) if storage.is_local(url) else None
-        yield streaming.Stream(head, _chunks(archive, header, members, groups, local, url, stack))
+        yield archive, header, members, groups, head, stack
 
 
 def _known_space(space: Any) -> bool:
@@ -607,6 +623,7 @@ register_format(
         extensions=(".trx",),
         read_stream=read_stream,
         write_stream=write_stream,
+        describe=describe,
         sniff=sniff,
         write_options=WriteOptions,
         cannot_store=(
