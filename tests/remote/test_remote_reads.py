@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -18,23 +18,29 @@ from neurodatahub.core import remote, storage
 
 
 class RecordingMemory(MemoryFileSystem):
-    """fsspec's in-memory filesystem, remembering every byte range fetched from it."""
+    """fsspec's in-memory filesystem, remembering every byte range fetched from each of its files."""
 
     cachable = False
+    fetched_from: ClassVar[dict[str, list[tuple[int, int]]]] = {}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fetched: list[tuple[int, int]] = []
+    @property
+    def fetched(self) -> list[tuple[int, int]]:
+        return self.fetched_from.setdefault(self.recorded, [])
+
+    def record(self, path: str) -> RecordingMemory:
+        self.recorded = self._strip_protocol(path)
+        self.fetched_from[self.recorded] = []
+        return self
 
     def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
         data = super().cat_file(path, start=start, end=end, **kwargs)
         begin = start or 0
-        self.fetched.append((begin, begin + len(data)))
+        self.fetched_from.setdefault(self._strip_protocol(path), []).append((begin, begin + len(data)))
         return data
 
 
 def _object(data: bytes, name: str = "/data.bin") -> tuple[RecordingMemory, remote.RemoteObject]:
-    fs = RecordingMemory()
+    fs = RecordingMemory().record(name)
     fs.pipe_file(name, data)
     return fs, remote.RemoteObject.open(fs, name, f"memory://{name}")
 
@@ -135,7 +141,7 @@ def test_the_file_object_reads_lines_and_seeks_like_a_file() -> None:
 
 def test_a_session_fetches_a_file_once_however_often_it_is_opened() -> None:
     data = np.random.default_rng(4).bytes(100_000)
-    fs = RecordingMemory()
+    fs = RecordingMemory().record("/shared.bin")
     fs.pipe_file("/shared.bin", data)
     with remote.session():
         for _ in range(3):
@@ -176,3 +182,47 @@ def test_storage_reads_ranges_of_local_and_remote_files_alike(tmp_path: Any) -> 
         digest = storage.read_digest("memory:///ranges/a.bin")
     assert digest["checksum"] == _xxh3(data) and digest["fetched_bytes"] == len(data)
     assert storage.read_digest(str(tmp_path / "a.bin")) is None  # local files: storage.checksum_of
+
+
+def _recording_url(data: bytes, name: str) -> tuple[RecordingMemory, str]:
+    """A file on a recording memory filesystem that storage.filesystem() hands out for memory:// URLs."""
+    import fsspec
+
+    fs = RecordingMemory().record(name)
+    fs.pipe_file(name, data)
+    fsspec.register_implementation("memory", RecordingMemory, clobber=True)
+    return fs, f"memory://{name}"
+
+
+@pytest.fixture
+def recording_memory() -> Any:
+    import fsspec
+
+    yield
+    fsspec.register_implementation("memory", MemoryFileSystem, clobber=True)
+
+
+def test_chunked_hdf5_is_read_in_few_requests_and_its_rows_by_chunk(
+    tmp_path: Any, recording_memory: Any
+) -> None:
+    """HDF5 reads a chunked dataset one chunk at a time: the readahead turns that into a few large
+    requests; reading a handful of rows fetches only the chunks that hold them."""
+    import h5py
+
+    from neurodatahub.core.codecs.hdf5 import open_hdf5, read_rows
+
+    values = np.cumsum(np.random.default_rng(6).random(2_000_000))
+    with h5py.File(tmp_path / "chunked.h5", "w") as file:
+        file.create_dataset("times", data=values, chunks=(20_000,), compression="gzip", shuffle=True)
+    data = (tmp_path / "chunked.h5").read_bytes()
+    fs, url = _recording_url(data, "/chunked.h5")
+    with open_hdf5(url) as file:
+        assert np.array_equal(file["times"][()], values)
+    assert 0 < len(fs.fetched) < 20  # 100 chunks of about 150 kB
+    _never_twice(fs.fetched)
+    fs.fetched.clear()
+    rows = [5, 1_999_999, 700_000, 5]
+    with open_hdf5(url) as file:
+        assert np.array_equal(read_rows(file["times"], rows, url), values[rows])
+    chunk = len(data) / 100
+    assert 0 < sum(end - start for start, end in fs.fetched) < 4 * chunk + 8 * remote.BLOCK

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from neurodatahub.core.errors import StorageError
+
 BLOCK = 64 * 1024  # a random read fetches whole blocks: HDF5 metadata, headers, footers
 READAHEAD_MAX = 16 * 1024 * 1024  # what a sequential reader is fetched ahead of, at most
 PART = 8 * 1024 * 1024  # the largest single request; larger ranges are split and fetched concurrently
@@ -322,7 +324,7 @@ class RemoteObject:
             if isinstance(data, BaseException):
                 raise data
             if len(data) != end - start:
-                raise OSError(
+                raise StorageError(
                     f"{self.url}: {len(data)} bytes came for the {end - start} asked at offset {start}"
                     " (the object changed or was cut while it was read)"
                 )

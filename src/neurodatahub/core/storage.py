@@ -353,7 +353,7 @@ def read_digest(url: str, storage_options: Mapping[str, Any] | None = None) -> d
         return None
     fs, path = filesystem(url, storage_options)
     with _storage_errors(url):
-        if fs.isdir(path):
+        if remote.find(url) is None and fs.isdir(path):  # what this scope opened is a file
             return None
         with reading(), remote.opened(fs, path, url) as source:
             digest = source.digest()
