@@ -4,14 +4,16 @@ A moto server on 127.0.0.1 holds the inputs; every `hub` command runs as a whole
 byte-counting TCP proxy in front of it (tests/byte_proxy.py), so the figures are what crossed the wire,
 HTTP headers included: bytes (against the input's size) and requests. Each command is timed beside the
 same command on the local file. Targets: convert <= 1.1x the input for every format, validate <= 1.1x,
-info of an NWB/HDF5 spike file <= 5% of it, of a tractogram or a NIfTI mask its header (< 1%).
+info of an NWB/HDF5 spike file or a Parquet table <= 5% of it, of a tractogram its header and counts (< 1%),
+of a NIfTI mask its header (a 64 KiB block of the 1 MB file).
 
-Inputs: the 84 MB NWB of bench_spikes.make_inputs (2,000 units, 10 M spikes) with its HDF5 ragged and Phy
-copies and a Parquet table the hub makes from it; a 300 MB TRK from bench_tractograms.make_trk (830 k
-streamlines) with the TCK and TRX the hub makes from it; a random binary mask on the 1 mm MNI grid as
-.nii.gz. Uploaded the way boto3 uploads big files (multipart, so S3 holds no whole-object SHA-256 and the
-hub hashes the bytes it reads); one more case uploads the NWB in one part with a SHA-256, which the hub
-takes as the digest instead.
+Inputs: the NWB of bench_spikes.make_inputs (2,000 units, 10 M spikes, 80 MB) with its HDF5 ragged and Phy
+copies, the same spikes as pynwb writes them (bulk columns, chunked, no hub record: `hub info` reads each
+unit's first and last spike, one exact range per unit; the hub's own files record them) and a Parquet table
+the hub makes; a 300 MB TRK from bench_tractograms.make_trk (830 k streamlines) with the TCK and TRX the hub
+makes from it; a random binary mask on the 1 mm MNI grid as .nii.gz. Uploaded the way boto3 uploads big
+files (multipart, so S3 holds no whole-object SHA-256 and the hub hashes the bytes it reads); one more case
+uploads the NWB in one part with a SHA-256, which the hub takes as the digest instead.
 
 Peers, same proxy, same run: h5py over remfile 0.1.15 (HTTP range requests with adaptive chunks; h5py's
 wheels are built without the ros3 driver, `h5py.get_config().ros3` is False) and h5py over s3fs's default
@@ -39,10 +41,11 @@ sys.path.insert(0, str(HERE.parent / "tests"))  # the byte-counting proxy the re
 
 BUCKET = "bench-remote"
 TRK_STREAMLINES = 830_000  # about 300 MB with 20-40 points per streamline
-MB = 1024 * 1024
+MB = 1e6
 
 CONVERSIONS = {  # input key -> output file name
     "nwb": "out.h5",
+    "pynwb": "out.h5",
     "h5": "out.nwb",
     "parquet": "out.nwb",
     "phy": "out.nwb",
@@ -51,7 +54,16 @@ CONVERSIONS = {  # input key -> output file name
     "trx": "out.trk",
     "mask": "out_mask.nii",
 }
-INFO_TARGETS = {"nwb": 0.05, "h5": 0.05, "parquet": 0.05, "trk": 0.01, "tck": 0.01, "trx": 0.01, "mask": 0.1}
+INFO_TARGETS = {
+    "nwb": 0.05,
+    "pynwb": 0.05,
+    "h5": 0.05,
+    "parquet": 0.05,
+    "trk": 0.01,
+    "tck": 0.01,
+    "trx": 0.01,
+    "mask": 0.1,
+}
 
 PEER_SCRIPT = r"""
 import json, sys, time
@@ -90,13 +102,19 @@ def _hub() -> str:
 
 
 def _inputs(folder: Path) -> dict[str, Path]:
+    import h5py
     import nibabel as nib
-    from bench_spikes import make_inputs
+    from bench_spikes import _pynwb_write, make_inputs
     from bench_tractograms import make_trk
 
     from neurodatahub.core import conversion
 
     paths = make_inputs(folder)
+    paths["pynwb"] = folder / "pynwb.nwb"  # the same spikes as pynwb writes them (chunked, no hub record)
+    with h5py.File(paths["nwb"], "r") as source:
+        _pynwb_write(
+            source["units/spike_times"][()], source["units/spike_times_index"][()], str(paths["pynwb"])
+        )
     paths["parquet"] = folder / "in.parquet"
     conversion.convert(str(paths["nwb"]), str(paths["parquet"]))
     paths["trk"] = folder / "in.trk"
@@ -183,9 +201,10 @@ def _peer_rows(proxy: Any, path: Path, url: str, env: dict[str, str]) -> list[di
             counts = proxy.reset()
             if done.returncode:
                 raise RuntimeError(f"h5py over {how}, {job}: {done.stderr.strip()[-500:]}")
+            name = f"h5py over {how}: {job} of the pynwb NWB ({size / MB:.0f} MB)"
             rows.append(
                 {
-                    "name": f"h5py over {how}: {job} of the NWB ({size / MB:.0f} MB), downloaded / file size",
+                    "name": f"{name}: downloaded / file size",
                     "value": counts.downloaded / size,
                     "unit": "x file size",
                     "downloaded_mb": counts.downloaded / MB,
@@ -232,7 +251,7 @@ def run() -> list[dict]:
                 remote = _measure(proxy, [hub, "info", urls[key], "--json"], env)
                 local = _timed([hub, "info", str(path), "--json"], env)
                 rows.append(_row("info", key, size, remote, local, INFO_TARGETS.get(key)))
-            for key in ("nwb", "h5", "parquet", "phy", "trk", "tck", "trx", "mask"):
+            for key in CONVERSIONS:
                 size = _size(paths[key])
                 remote = _measure(proxy, [hub, "validate", urls[key]], env)
                 local = _timed([hub, "validate", str(paths[key])], env)
@@ -255,7 +274,7 @@ def run() -> list[dict]:
                 "single-part upload with x-amz-checksum-sha256: recorded as the digest (object_store)"
             )
             rows.append(row)
-            rows += _peer_rows(proxy, paths["nwb"], urls["nwb"], env)
+            rows += _peer_rows(proxy, paths["pynwb"], urls["pynwb"], env)
     finally:
         server.stop()
     return rows

@@ -63,6 +63,25 @@ def _tractogram(path: Path, n_streamlines: int = 6000, seed: int = 1) -> None:
     nib.streamlines.save(TrkFile(tractogram, header=header), str(path))
 
 
+def _pynwb_file(spikes: Any, path: Path) -> None:
+    """The same spikes in an NWB file pynwb writes (bulk columns): no hub record in it."""
+    from datetime import UTC, datetime
+
+    from hdmf.common import ElementIdentifiers, VectorData, VectorIndex
+    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.misc import Units
+
+    nwbfile = NWBFile("remote test", "pynwb-made", datetime(2026, 1, 1, tzinfo=UTC))
+    times = VectorData(name="spike_times", description="times", data=np.asarray(spikes.spike_times))
+    index = VectorIndex(
+        name="spike_times_index", data=np.asarray(spikes.spike_times_index, np.uint32), target=times
+    )
+    ids = ElementIdentifiers(name="id", data=np.asarray(spikes.unit_ids))
+    nwbfile.units = Units(name="units", description="bulk", id=ids, columns=[times, index])
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwbfile)
+
+
 def _mask(path: Path) -> None:
     """A binary mask whose voxels do not compress away: the header is a small part of the file."""
     import nibabel as nib
@@ -85,9 +104,11 @@ def local_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "tck": folder / "in.tck",
         "trx": folder / "in.trx",
         "mask": folder / "sub-01_label-lesion_mask.nii.gz",
+        "pynwb": folder / "pynwb.nwb",
     }
     for key in ("nwb", "h5", "parquet"):
         conversion.write(spikes, str(paths[key]))
+    _pynwb_file(spikes, paths["pynwb"])
     conversion.write(spikes, str(paths["phy"]), format="phy")
     _tractogram(paths["trk"])
     conversion.convert(str(paths["trk"]), str(paths["tck"]))  # keeps the grid in its header keys
@@ -102,6 +123,7 @@ def _size(path: Path) -> int:
 
 CONVERSIONS = [
     ("nwb", "out.h5"),
+    ("pynwb", "out.h5"),
     ("h5", "out.nwb"),
     ("parquet", "out.nwb"),
     ("phy", "out.nwb"),
@@ -152,8 +174,9 @@ def _info(url: str, capsys: pytest.CaptureFixture) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("key", "budget"),
     [
-        ("nwb", 0.05),  # the index, the attributes and each unit's first and last spike
+        ("nwb", 0.05),  # the index, the attributes, the hub's record of the first and last spike
         ("h5", 0.05),
+        ("pynwb", 0.05),  # no record: each unit's first and last spike, one exact range per unit
         ("parquet", 0.05),  # the footer and the run-length encoded unit column
         ("trk", BLOCK + 4 * HEADERS),  # the header; points from the file size
         ("tck", BLOCK + 6 * HEADERS),  # the header and the end marker
@@ -170,6 +193,8 @@ def test_info_reads_what_it_shows(
     limit = budget * _size(local) if budget < 1 else budget
     assert traffic.downloaded <= limit, f"{key}: {traffic.downloaded} bytes, at most {limit:.0f}"
     assert traffic.downloaded < 0.5 * _size(local)
+    if key in ("nwb", "h5"):  # the hub's own files say where their spikes start and end
+        assert len(traffic.requests) <= 12, [request.range for request in traffic.requests]
     # the same facts as a full read of the local file (what `hub info` said before it read only headers)
     spec = input_format(str(local))
     full = conversion.summarize_file(spec, str(local))

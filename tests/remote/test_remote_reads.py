@@ -226,3 +226,26 @@ def test_chunked_hdf5_is_read_in_few_requests_and_its_rows_by_chunk(
         assert np.array_equal(read_rows(file["times"], rows, url), values[rows])
     chunk = len(data) / 100
     assert 0 < sum(end - start for start, end in fs.fetched) < 4 * chunk + 8 * remote.BLOCK
+
+
+def test_rows_of_every_hdf5_layout_read_as_h5py_reads_them(tmp_path: Any) -> None:
+    import h5py
+
+    from neurodatahub.core.codecs.hdf5 import open_hdf5, read_rows
+
+    path = tmp_path / "layouts.h5"
+    values = np.arange(100_000, dtype=np.float64)
+    with h5py.File(path, "w") as file:
+        file.create_dataset("contiguous_big_endian", data=values.astype(">f8"))
+        file.create_dataset("chunked", data=values, chunks=(1000,))  # pynwb's default: raw chunks
+        file.create_dataset("gzip", data=values, chunks=(1000,), compression="gzip")
+        file.create_dataset("rows", data=values.reshape(-1, 4), chunks=(500, 4))
+        file.create_dataset("sparse", shape=(5000,), chunks=(1000,), dtype="i4", fillvalue=7)
+        file["sparse"][:1000] = 1  # the other chunks are never written: their fill value
+        file.create_dataset("strings", data=np.array([b"a", b"bc", b"def"]))
+    rows = [99_999, 5, 5, 0, 24_999, 61_234]
+    with open_hdf5(str(path)) as file:
+        for name, dataset in file.items():
+            picked = [row % dataset.shape[0] for row in rows]
+            assert np.array_equal(read_rows(dataset, picked, str(path)), dataset[()][picked]), name
+        assert read_rows(file["chunked"], [], str(path)).shape == (0,)

@@ -39,16 +39,14 @@ def _first_problem(problems: list[dict[str, str]]) -> str:
 
 
 def _one_reading(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Run `function(url, ...)` in one storage.reading() scope: each byte of a remote input is fetched
-    once, to detect its format, to read it and to hash it; what was fetched is dropped at the end."""
+    """Run `function` in a storage.reading() scope: each byte of a remote input is fetched once, to detect
+    its format, to read it and to hash it. What was fetched goes when the scope ends (the caller's, when
+    it opened one: a batch decides what to keep between files)."""
 
     @functools.wraps(function)
-    def scoped(url: str, *args: Any, **kwargs: Any) -> Any:
+    def scoped(*args: Any, **kwargs: Any) -> Any:
         with storage.reading():
-            try:
-                return function(url, *args, **kwargs)
-            finally:
-                storage.forget(url)
+            return function(*args, **kwargs)
 
     return scoped
 

@@ -231,6 +231,11 @@ class RemoteObject:
         info = fs.info(path)
         if info.get("type") == "directory":
             raise IsADirectoryError(url)
+        if info.get("size") is None:  # a server that does not say (HTTP without Content-Length): get it all
+            data = fs.cat_file(path)
+            made = cls(fs, path, url, len(data))
+            made._store(0, data)
+            return made
         return cls(fs, path, url, int(info["size"]))
 
     # reading ------------------------------------------------------------------------------------------
@@ -302,12 +307,15 @@ class RemoteObject:
     def _fetch(self, ranges: list[tuple[int, int]]) -> None:
         """Fetch ranges into the spool, PART at most per request, a round of requests at a time."""
         for batch in _batches(_parts(ranges)):
-            for (start, end), data in zip(batch, self._get(batch), strict=True):
-                self._spool.write(start, data)
-                self._held.add(start, end)
-                self._count(data, for_checksum=False)
-                self._feed(start, data)
+            for (start, _), data in zip(batch, self._get(batch), strict=True):
+                self._store(start, data)
             self._catch_up()
+
+    def _store(self, start: int, data: bytes) -> None:
+        self._spool.write(start, data)
+        self._held.add(start, start + len(data))
+        self._count(data, for_checksum=False)
+        self._feed(start, data)
 
     def _get(self, ranges: list[tuple[int, int]]) -> list[bytes]:
         if len(ranges) == 1:

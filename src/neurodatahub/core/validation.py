@@ -41,10 +41,7 @@ def validate_path(
     from neurodatahub.core import storage
 
     with storage.reading():
-        try:
-            return _validate(url, format, class_name, storage_options, read_options)
-        finally:
-            storage.forget(url)
+        return _validate(url, format, class_name, storage_options, read_options)
 
 
 def _validate(

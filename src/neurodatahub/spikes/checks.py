@@ -13,6 +13,7 @@ from neurodatahub.core.checks import (
     require_unique,
 )
 from neurodatahub.core.summary import summarizes
+from neurodatahub.spikes import common
 
 if TYPE_CHECKING:
     from neurodatahub.core.models import SpikeData
@@ -77,16 +78,6 @@ def _raw_data(raw: Any) -> None:
         raise ValueError(f"raw time has {len(raw.time)} entries for {raw.data.shape[1]} samples")
 
 
-def _extremes(spikes: SpikeData) -> tuple[float, float] | None:
-    """First and last spike: each unit is sorted, so only its ends are looked at."""
-    ends = np.asarray(spikes.spike_times_index, dtype=np.int64)
-    starts = np.concatenate([[0], ends[:-1]]) if ends.size else ends
-    filled = ends > starts
-    if not filled.any():
-        return None
-    return float(spikes.spike_times[starts[filled]].min()), float(spikes.spike_times[ends[filled] - 1].max())
-
-
 @summarizes("SpikeData")
 def _spikes(spikes: SpikeData) -> dict[str, Any]:
     return spike_summary(
@@ -95,7 +86,7 @@ def _spikes(spikes: SpikeData) -> dict[str, Any]:
         start_time=spikes.start_time,
         length=spikes.length,
         sampling_rate=spikes.sampling_rate,
-        extremes=_extremes(spikes),
+        extremes=common.extremes(spikes),
         attribute_names=[column.name for column in spikes.unit_attributes or ()],
     )
 

@@ -60,13 +60,12 @@ def page_size(file: Any) -> int | None:
 def read_rows(dataset: Any, rows: Any, url: str, storage_options: Mapping[str, Any] | None = None) -> Any:
     """`dataset[rows]` (rows of the first axis, in any order, repeats allowed), fetching only their bytes.
 
-    Contiguous numbers are cut from the exact byte ranges the rows occupy, fetched in one round
-    (storage.read_ranges): h5py would read each lone element through HDF5's sieve buffer, 64 KiB apiece,
-    which for one value per unit of a spike table is the whole table. Chunked data: the chunks holding
-    the rows are fetched at once, then h5py decodes them (filters included). Anything else: h5py alone.
+    Numbers stored raw (contiguous, or in unfiltered chunks as wide as the dataset: pynwb's default) are
+    cut from the exact byte ranges the rows occupy, fetched in one round (storage.read_ranges): h5py
+    would read each lone element through HDF5's sieve buffer or its whole chunk, which for one value per
+    unit of a spike table is the whole table. Filtered chunks: the chunks holding the rows are fetched at
+    once, then h5py decodes them. Anything else: h5py alone.
     """
-    import itertools
-
     import h5py
 
     rows = np.asarray(rows, dtype=np.int64).reshape(-1)
@@ -74,30 +73,53 @@ def read_rows(dataset: Any, rows: Any, url: str, storage_options: Mapping[str, A
     if not unique.size:
         return np.empty((0, *dataset.shape[1:]), dtype=dataset.dtype)
     plist = dataset.id.get_create_plist()
-    layout = plist.get_layout()
-    offset = dataset.id.get_offset() if layout == h5py.h5d.CONTIGUOUS else None
-    if offset is not None and plist.get_external_count() == 0 and dataset.dtype.kind in "iuf":
-        row_bytes = dataset.dtype.itemsize * int(np.prod(dataset.shape[1:], dtype=np.int64))
-        starts = offset + unique * row_bytes
-        pieces = storage.read_ranges(
-            url, list(zip(starts.tolist(), (starts + row_bytes).tolist(), strict=True)), storage_options
-        )
-        values = np.frombuffer(b"".join(pieces), dtype=dataset.dtype).reshape(
-            (unique.size, *dataset.shape[1:])
-        )
-        return values[inverse]
-    if layout == h5py.h5d.CHUNKED:
-        across = [
-            range(0, size, step) for size, step in zip(dataset.shape[1:], dataset.chunks[1:], strict=True)
+    row_bytes = dataset.dtype.itemsize * int(np.prod(dataset.shape[1:], dtype=np.int64))
+    starts = _row_offsets(dataset, plist, unique, row_bytes)
+    if starts is not None:
+        ranges = list(zip(starts.tolist(), (starts + row_bytes).tolist(), strict=True))
+        pieces = storage.read_ranges(url, ranges, storage_options)
+        values = np.frombuffer(b"".join(pieces), dtype=dataset.dtype)
+        return values.reshape((unique.size, *dataset.shape[1:]))[inverse]
+    if plist.get_layout() == h5py.h5d.CHUNKED:
+        ranges = [
+            (offset, offset + size) for offset, size in _chunks_of(dataset, unique) if offset is not None
         ]
-        ranges = []
-        for first in np.unique(unique // dataset.chunks[0] * dataset.chunks[0]).tolist():
-            for rest in itertools.product(*across):
-                stored = dataset.id.get_chunk_info_by_coord((first, *rest))
-                if stored.byte_offset is not None:
-                    ranges.append((stored.byte_offset, stored.byte_offset + stored.size))
         storage.prefetch(url, ranges, storage_options)
     return dataset[unique][inverse]
+
+
+def _row_offsets(dataset: Any, plist: Any, rows: np.ndarray, row_bytes: int) -> np.ndarray | None:
+    """File offsets of rows stored as raw numbers (contiguous, or unfiltered full-width chunks), else None."""
+    import h5py
+
+    if dataset.dtype.kind not in "iuf" or plist.get_external_count():
+        return None
+    layout = plist.get_layout()
+    if layout == h5py.h5d.CONTIGUOUS:
+        offset = dataset.id.get_offset()
+        return None if offset is None else offset + rows * row_bytes
+    if layout != h5py.h5d.CHUNKED or plist.get_nfilters() or tuple(dataset.chunks[1:]) != dataset.shape[1:]:
+        return None
+    height = dataset.chunks[0]
+    firsts = rows // height * height
+    chunks = _chunks_of(dataset, rows)  # one per first row: the chunks span the other axes whole
+    where = {first: offset for first, (offset, _) in zip(np.unique(firsts).tolist(), chunks, strict=True)}
+    if any(offset is None for offset in where.values()):  # a chunk never written: its fill value
+        return None
+    return np.array([where[first] for first in firsts.tolist()], dtype=np.int64) + (rows - firsts) * row_bytes
+
+
+def _chunks_of(dataset: Any, rows: np.ndarray) -> list[tuple[int | None, int]]:
+    """(file offset, stored size) of every chunk holding one of `rows`, in order of their first row."""
+    import itertools
+
+    across = [range(0, size, step) for size, step in zip(dataset.shape[1:], dataset.chunks[1:], strict=True)]
+    found = []
+    for first in np.unique(rows // dataset.chunks[0] * dataset.chunks[0]).tolist():
+        for rest in itertools.product(*across):
+            stored = dataset.id.get_chunk_info_by_coord((first, *rest))
+            found.append((stored.byte_offset, stored.size))
+    return found
 
 
 def text(value: Any) -> str:

@@ -205,8 +205,9 @@ def _read_trains(
 
 
 def describe(url: str, *, storage_options: Any = None, **options: Any) -> dict[str, Any]:
-    """`hub info` of the ragged style from the index, the hub's record and each unit's first and last
-    spike (a few small reads); the other styles keep no index to find those by, so they are read whole."""
+    """`hub info` of the ragged style from the index, the hub's group and each unit's first and last spike
+    (recorded by the hub's writer, else read exactly: one small range per unit); the other styles keep
+    no index to find those by, so they are read whole."""
     from neurodatahub.core.codecs.hdf5 import page_size, read_rows
     from neurodatahub.core.summary import summarize
     from neurodatahub.spikes.checks import spike_summary
@@ -218,11 +219,14 @@ def describe(url: str, *, storage_options: Any = None, **options: Any) -> dict[s
             hub = _read_hub_group(file)
             times_ds, index = _ragged(file, names, len(hub["unit_ids"]) if "unit_ids" in hub else None)
             file_unit = _unit_of(times_ds, options.get("time_unit") or EXPORT_DEFAULT_UNIT[style])
-            starts = np.concatenate([[0], index[:-1]]).astype(np.int64)
-            filled = index > starts
-            ends = read_rows(
-                times_ds, np.concatenate([starts[filled], index[filled] - 1]), url, storage_options
-            )
+            recorded = common.recorded_range(hub, int(index[-1]) if index.size else 0)
+            if recorded is False:  # each unit's first and last spike, read exactly
+                starts = np.concatenate([[0], index[:-1]]).astype(np.int64)
+                filled = index > starts
+                rows = np.concatenate([starts[filled], index[filled] - 1])
+                ends = read_rows(times_ds, rows, url, storage_options)
+            else:
+                ends = np.asarray(recorded or [], dtype=np.float64)
             start_ms, length_ms = float(file.attrs.get("start_time", 0.0)), file.attrs.get("length_ms")
             page = page_size(file)
     if style != "ragged":
@@ -320,6 +324,9 @@ def _read_hub_group(file: Any) -> dict[str, Any]:
     for key in ("metadata", "provenance"):
         if f"{key}_json" in attrs:
             found[key] = json.loads(text(attrs[f"{key}_json"]))
+    for key in (common.SPIKE_COUNT, common.SPIKE_RANGE):
+        if key in attrs:
+            found[key] = np.asarray(attrs[key]).tolist()
     if "unit_ids" in group:
         found["unit_ids"] = group["unit_ids"][()]
     if "unit_attributes" in group:
@@ -343,14 +350,16 @@ def write(model: SpikeData, path: Path, **options: Any) -> None:
         start_ms, length_ms = common.window_in(model, "ms")
         file.attrs["start_time"] = start_ms
         file.attrs["length_ms"] = length_ms
+        extent = None
         if style == "raster":
             bin_ms = float(options["bin_size_ms"])
             _write_raster(file, model, names["raster_dataset"], bin_ms, common.times_in(model, "ms"))
         else:
             values = common.times_in(model, unit, rate)  # the model's own array when the unit is the same
             _write_times(file, model, style, names, values, unit)
+            extent = common.range_record(values, model.spike_times_index)  # in the stored unit
         _write_raw(file, model, options, rate)
-        _write_hub_group(file, model, options, rate)
+        _write_hub_group(file, model, options, rate, extent)
 
 
 def _checked(model: SpikeData, options: Mapping[str, Any]) -> tuple[str, str, float | None]:
@@ -416,7 +425,10 @@ def _write_raw(file: Any, model: Any, options: Mapping[str, Any], rate: float | 
     )
 
 
-def _write_hub_group(file: Any, model: Any, options: Mapping[str, Any], rate: float | None) -> None:
+def _write_hub_group(
+    file: Any, model: Any, options: Mapping[str, Any], rate: float | None, extent: Mapping[str, Any] | None
+) -> None:
+    """What spikelab's layout has no place for; `extent`: the spikes' first and last as written."""
     import h5py
 
     group = file.create_group(HUB_GROUP)
@@ -428,6 +440,7 @@ def _write_hub_group(file: Any, model: Any, options: Mapping[str, Any], rate: fl
     group.attrs["length"] = model.length
     group.attrs["sampling_rate"] = rate or np.nan  # the rate the file's samples were computed with
     group.create_dataset("unit_ids", data=np.asarray(model.unit_ids))
+    group.attrs.update(extent or {})
     if model.metadata:
         group.attrs["metadata_json"] = to_json(model.metadata)
     if model.provenance:

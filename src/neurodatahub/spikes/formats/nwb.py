@@ -305,9 +305,11 @@ def _window(file: Any, ragged: Mapping[str, Any], times: np.ndarray) -> tuple[fl
 
 
 def describe(url: str, *, storage_options: Any = None, units_path: str | None = None) -> dict[str, Any]:
-    """`hub info` from the index, the attributes and each unit's first and last spike: a few small reads
-    (about 0.3% of a 2,000-unit, 10 M spike file), and the same summary a full read gives. The rest of
-    the times is not read, so whether they are sorted and finite is for `hub validate` to say."""
+    """`hub info` from the index, the attributes and each unit's first and last spike, and the same summary
+    a full read gives: the hub's scratch record states the first and last spike of the file it wrote
+    (trusted while its spike count is the file's); other files have each unit's ends read exactly, one
+    small range per unit (about 1.5% of a 2,000-unit, 10 M spike file). The rest of the times is not
+    read: whether they are sorted and finite is for `hub validate` to say."""
     from neurodatahub.core.codecs.hdf5 import page_size, read_rows
     from neurodatahub.spikes.checks import spike_summary
 
@@ -318,12 +320,14 @@ def describe(url: str, *, storage_options: Any = None, units_path: str | None = 
         ids = np.asarray(table["id"][()]) if "id" in table else None
         index = _end_offsets(table, "spike_times", int(dataset.size), None if ids is None else len(ids))
         scratch, skip, rate, unit = _table_facts(file, table)
-        starts = np.concatenate([[0], index[:-1]]).astype(np.int64)
-        filled = index > starts
-        ends_s = np.asarray(
-            read_rows(dataset, np.concatenate([starts[filled], index[filled] - 1]), url, storage_options),
-            dtype=np.float64,
-        ).reshape(-1)
+        recorded = common.recorded_range(scratch, int(index[-1]) if index.size else 0)
+        if recorded is False:  # each unit's first and last spike, read exactly
+            starts = np.concatenate([[0], index[:-1]]).astype(np.int64)
+            filled = index > starts
+            rows = np.concatenate([starts[filled], index[filled] - 1])
+            ends_s = np.asarray(read_rows(dataset, rows, url, storage_options), dtype=np.float64).reshape(-1)
+        else:
+            ends_s = np.asarray(recorded or [], dtype=np.float64)
         ragged = {}
         if "start_time" not in scratch and "obs_intervals" in table and "obs_intervals_index" in table:
             obs = table["obs_intervals"]
@@ -333,9 +337,9 @@ def describe(url: str, *, storage_options: Any = None, units_path: str | None = 
         names = _attribute_names(file, table, scratch.get("renamed_columns", {}), skip)
         page = page_size(file)
     ends = common.convert_times(ends_s, "s", unit, rate).astype(np.float64)
-    if length is None:  # as common.build: up to the last spike
-        length = max(float(ends.max()) - start, 0.0) if ends.size else 0.0
     extremes = (float(ends.min()), float(ends.max())) if ends.size else None
+    if length is None:  # as common.build: up to the last spike
+        length = max(extremes[1] - start, 0.0) if extremes else 0.0
     return {
         "class": "SpikeData",
         **spike_summary(
@@ -396,8 +400,8 @@ def write(model: SpikeData, path: Path, *, sampling_rate: float | None = None) -
             experimenters = [experimenters] if isinstance(experimenters, str) else list(experimenters)
             general.create_dataset("experimenter", data=np.array(experimenters, dtype=h5py.string_dtype()))
         _write_subject(general, model)
-        renamed = _write_units(file, model, rate)
-        _write_scratch(file, model, rate, renamed)
+        renamed, extent = _write_units(file, model, rate)
+        _write_scratch(file, model, rate, renamed, extent)
 
 
 SUBJECT_FIELDS = (
@@ -475,7 +479,8 @@ def _index(units: Any, target: Any, offsets: np.ndarray) -> None:
     _typed(dataset, "VectorIndex", HDMF)
 
 
-def _write_units(file: Any, model: Any, rate: float | None) -> dict[str, str]:
+def _write_units(file: Any, model: Any, rate: float | None) -> tuple[dict[str, str], dict[str, Any]]:
+    """The Units table; returns the renamed columns and the spikes' extent as written (in seconds)."""
     import h5py
 
     units = _typed(file.create_group("units"), "Units", "core")
@@ -508,10 +513,12 @@ def _write_units(file: Any, model: Any, rate: float | None) -> dict[str, str]:
         _column(units, name, values, attribute.description or f"unit attribute {attribute.name}")
         colnames.append(name)
     units.attrs["colnames"] = np.array(colnames, dtype=h5py.string_dtype())
-    return renamed
+    return renamed, common.range_record(times, model.spike_times_index)
 
 
-def _write_scratch(file: Any, model: Any, rate: float | None, renamed: Mapping[str, str]) -> None:
+def _write_scratch(
+    file: Any, model: Any, rate: float | None, renamed: Mapping[str, str], extent: Mapping[str, Any]
+) -> None:
     """What NWB has no field for, as JSON in a ScratchData object (a standard NWB place for notes)."""
     import h5py
 
@@ -523,6 +530,7 @@ def _write_scratch(file: Any, model: Any, rate: float | None, renamed: Mapping[s
         "sampling_rate": rate,
         "window_in_obs_intervals": True,
         "renamed_columns": dict(renamed),
+        **extent,
         "metadata": model.metadata or {},
         "provenance": [step.model_dump(mode="json") for step in model.provenance or ()],
     }
