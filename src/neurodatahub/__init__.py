@@ -14,6 +14,7 @@ _LAZY = {
     "read": "neurodatahub.core.conversion",
     "write": "neurodatahub.core.conversion",
     "convert": "neurodatahub.core.conversion",
+    "convert_many": "neurodatahub.datasets.batch",
     "validate_path": "neurodatahub.core.validation",
     "models": "neurodatahub.models",
     "storage": "neurodatahub.core.storage",
