@@ -59,3 +59,22 @@ def same_trains(left: list[np.ndarray], right: list[np.ndarray]) -> bool:
     return len(left) == len(right) and all(
         np.allclose(a, b, atol=1e-9) for a, b in zip(left, right, strict=True)
     )
+
+
+def ragged_tree(root: Path, files: int, units: int = 40, spikes: int = 1000) -> Path:
+    """`files` spike files in spikelab's ragged HDF5 (sub-NN/sub-NN_spikes.h5), written by the hub."""
+    from neurodatahub.core import conversion
+    from neurodatahub.spikes import common
+
+    rng = np.random.default_rng(7)
+    for n in range(files):
+        made = common.from_trains(
+            [np.sort(rng.uniform(0, 100, spikes)) for _ in range(units)],
+            time_unit="s",
+            start_time=0.0,
+            length=100.0,
+        )
+        folder = root / f"sub-{n:02d}"
+        folder.mkdir(parents=True)
+        conversion.write(made, str(folder / f"sub-{n:02d}_spikes.h5"), style="ragged")
+    return root

@@ -167,7 +167,7 @@ def test_manifests_give_targets_and_options_per_row(
     assert same_trains(trains(str(tmp_path / "out" / "group.h5")), expected)
     listing = tmp_path / "list.yaml"
     listing.write_text(f"entries:\n  - source: {sources[2]}\n    style: paired\n")
-    code, stdout, err = hub(capsys, "convert", "--manifest", str(listing), str(tmp_path / "y" / "{stem}.h5"))
+    code, _, err = hub(capsys, "convert", "--manifest", str(listing), str(tmp_path / "y" / "{stem}.h5"))
     assert code == 0 and (tmp_path / "y" / "sub-03_ses-1_ecephys.h5").exists(), err
     listing.write_text("entries:\n  - target: nowhere.h5\n")
     code, _, err = hub(capsys, "convert", "--manifest", str(listing))

@@ -98,6 +98,17 @@ class Hidden:
         return (Hidden, (self.value,))
 
 
+def raise_first_failure(outcomes: Iterable[Outcome]) -> None:
+    """Raise the error of the first failed item (in the items' order), as a sequential run would have;
+    items left `not run` by a stop at another's failure do not count."""
+    outcomes = list(outcomes)
+    for outcome in outcomes:
+        if outcome.status == FAILED:
+            outcome.raise_failure()
+    for outcome in outcomes:
+        outcome.raise_failure()
+
+
 @dataclass(frozen=True)
 class Where:
     """Where a batch runs: here (`address` None, `workers` 1), a local cluster, or a cluster by address."""

@@ -154,8 +154,7 @@ def gsp1000_to_hdf5(
         # the conversion before any voxel is read
         reference = [urls[0]] if start else []
         headers = runner.map(runs.read_run, reference + selected, shared={"storage_options": storage_options})
-        for outcome in headers:
-            outcome.raise_failure()
+        execution.raise_first_failure(headers)
         found = [outcome.value for outcome in headers]
         for run in found:
             runs.check_run(run, mask, found[0].n_timepoints)
@@ -169,8 +168,7 @@ def gsp1000_to_hdf5(
 
         with _output_folder(output), _staged(jobs_of, storage_options):
             outcomes = runner.map(write_chunk_job, jobs_of, shared=shared, on_result=done, fail_fast=True)
-            for outcome in outcomes:
-                outcome.raise_failure()
+            execution.raise_first_failure(outcomes)
             for job in jobs_of:  # every chunk is complete: all move into place
                 storage.place(job.staged, job.target, storage_options)
     return [storage.returned(target) for target in targets]

@@ -166,8 +166,7 @@ def run_jobs(
     outcomes = execution.map(
         extract_job, jobs, jobs=workers, scheduler=scheduler, shared=shared, on_result=done, fail_fast=True
     )
-    for outcome in outcomes:
-        outcome.raise_failure()
+    execution.raise_first_failure(outcomes)
     return [outcome.value for outcome in outcomes]
 
 

@@ -63,7 +63,7 @@ def extract(
         Paths, typer.Option("--param", help="QSIRecon: only scalar maps matching these.")
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
-    jobs: JobsOption = None,
+    workers: JobsOption = None,
     scheduler: SchedulerOption = None,
     storage_option: Annotated[
         Paths, typer.Option("--storage-option", "-S", metavar="KEY=VALUE", help="fsspec storage option.")
@@ -112,7 +112,7 @@ def extract(
             overwrite=overwrite,
             storage_options=options,
             on_done=done,
-            workers=jobs,
+            workers=workers,
             scheduler=scheduler,
         )
     where = f"under {output}" if len(written) > 1 else written[0]

@@ -175,10 +175,9 @@ def _merge(
     tck = get_format("tck", kind=common.KIND)
     shared = {"storage_options": storage_options}
     with execution.session(jobs, scheduler, tasks=len(files)) as runner:
-        grids = []
-        for outcome in runner.map(bundle_grid, files, shared=shared):  # a damaged file stops it here
-            outcome.raise_failure()
-            grids.append(outcome.value)
+        headers = runner.map(bundle_grid, files, shared=shared)
+        execution.raise_first_failure(headers)  # a damaged file stops the merge before any output
+        grids = [outcome.value for outcome in headers]
         shared_grid = grids[0] if all(_same_grid(grids[0], other) for other in grids[1:]) else None
         header = common.header(reference=shared_grid)
 
