@@ -154,7 +154,7 @@ def test_manifests_give_targets_and_options_per_row(
         f"{sources[1]},out/group.h5,group,ms\n"
     )
     (tmp_path / "out").mkdir()
-    code, stdout, err = hub(capsys, "convert", "--manifest", str(manifest))
+    code, _, err = hub(capsys, "convert", "--manifest", str(manifest))
     assert code == 0, err
     expected = pynwb_trains(sources[1])
     with (

@@ -30,17 +30,25 @@ def _hub() -> str:
     return shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"
 
 
-def _start(sources: Path, out: Path, report: Path, *args: str) -> subprocess.Popen:
-    command = [
+def _command(sources: Path, out: Path, report: Path, *args: str) -> list[str]:
+    return [
         _hub(),
         "convert",
         str(sources),
         str(out / "{relpath}" / "{stem}.nwb"),
         "--report",
         str(report),
+        *args,
     ]
+
+
+def _start(sources: Path, out: Path, report: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        _command(sources, out, report, *args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
 
 
@@ -65,19 +73,7 @@ def _assert_whole(sources: Path, out: Path) -> list[Path]:
 def _resume(sources: Path, out: Path, report: Path) -> tuple[int, int]:
     """A rerun with the same report: (converted, skipped); every output whole afterwards."""
     done = subprocess.run(
-        [
-            _hub(),
-            "convert",
-            str(sources),
-            str(out / "{relpath}" / "{stem}.nwb"),
-            "--report",
-            str(report),
-            "-j",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+        _command(sources, out, report, "-j", "1"), capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
     document = json.loads(report.read_text())
@@ -94,7 +90,7 @@ def test_a_stopped_batch_leaves_whole_outputs_and_resumes(sources: Path, tmp_pat
         process.send_signal(signal.SIGTERM)
     else:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground group
-    stdout, stderr = process.communicate(timeout=120)
+    _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     last = stderr.strip().splitlines()[-1]
     assert last.startswith("hub: error: interrupted after ") and "not run" in last, stderr

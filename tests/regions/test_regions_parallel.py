@@ -68,8 +68,10 @@ def test_a_tree_extracted_on_a_cluster_is_the_sequential_bytes(
         capsys, "extract", str(tree), "-o", str(tmp_path / "seq"), "--format", folder_format, "-j", "1"
     )
     assert code == 0, err
-    code, out2, err = hub(capsys, "extract", str(tree), "-o", str(tmp_path / "par"), "--format", folder_format,
-                          "--scheduler", dask_cluster.address)  # fmt: skip
+    cluster = ["--scheduler", dask_cluster.address]
+    code, out2, err = hub(
+        capsys, "extract", str(tree), "-o", str(tmp_path / "par"), "--format", folder_format, *cluster
+    )
     assert code == 0, err
     sequential = _files(tmp_path / "seq")
     assert len([name for name in sequential if not name.endswith(".json")]) == 8  # 2 subjects x 2 atlases x 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -333,6 +334,7 @@ def _convert_batch(
         raise UsageError("give SRC and DST, several SRC and a DST, or --manifest FILE")
     sources, destination = (given[:-1], given[-1]) if given else ([], None)
     shortcuts = settings.pop("shortcuts") or {}
+    on_cluster = bool(settings["scheduler"] or os.environ.get("DASK_SCHEDULER_ADDRESS"))
     with BatchProgress() as progress:
         try:
             done = convert_many(
@@ -347,7 +349,7 @@ def _convert_batch(
                 storage_options=store,
                 on_plan=progress.start,
                 on_entry=lambda entry: progress.advance(entry.source_size_bytes or 0),
-                announce=announce if settings["scheduler"] or progress.enabled else None,
+                announce=announce if on_cluster or progress.enabled else None,
                 **settings,
             )
         except Interrupted as stop:

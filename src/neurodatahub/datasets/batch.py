@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from neurodatahub import __version__
 from neurodatahub.core import execution, storage
-from neurodatahub.core.errors import ExitCode, Interrupted, UsageError
+from neurodatahub.core.errors import ExitCode, Interrupted, OutputError, UsageError
 from neurodatahub.datasets import plan, reports
 from neurodatahub.datasets.inputs import expand
 from neurodatahub.datasets.manifest import read_manifest
@@ -136,6 +136,8 @@ def convert_many(
     resume = report_path is not None if resume is None else resume
     if resume and report_path is None:
         raise UsageError("resuming needs the report of the earlier run (--report FILE)")
+    if report_path is not None and not report_path.parent.is_dir():
+        raise OutputError(f"cannot write {report_path}: folder {report_path.parent} does not exist")
     earlier = reports.earlier_entries(report_path) if resume and report_path is not None else {}
     shared = {"storage_options": dict(storage_options or {}) or None}
     planning = {"destination": destination, "from_format": from_format, "to_format": to_format, "kind": kind}
@@ -164,7 +166,14 @@ def convert_many(
             "options": dict(options or {}),
         }
         with reports.Journal(report_path) as journal:
-            journal.write([{**task.base(), "status": reports.NOT_RUN} for task in tasks.values()])
+            # what this run means to do; an entry an earlier run finished keeps that run's record
+            journal.write(
+                [
+                    {**task.base(), "status": reports.NOT_RUN}
+                    for task in tasks.values()
+                    if not (task.earlier and task.earlier.get("status") in reports.COMPLETE)
+                ]
+            )
 
             def finished(outcome: execution.Outcome) -> None:
                 entry = _entry(outcome)
