@@ -48,6 +48,7 @@ DEFAULT_RETRIES = 2  # transient storage failures (network, throttling) of one t
 RETRY_BACKOFF_SECONDS = 0.5
 TRANSIENT = (StorageError, ConnectionError, TimeoutError)
 CONNECT_TIMEOUT = "30s"
+POLL_SECONDS = 0.05  # how often a batch on a cluster looks for results and for Ctrl-C/SIGTERM
 
 DONE, FAILED, NOT_RUN = "done", "failed", "not run"
 
@@ -199,14 +200,16 @@ class Runner:
             return fail_fast and not outcome.ok
 
         settled = True
-        with _stoppable():
+        here = self.where.inline or (len(items) < 2 and self.where.address is None)
+        with _stoppable(at_once=here) as stop:
             try:
-                if self.where.inline or (len(items) < 2 and self.where.address is None):
+                if here:
                     for index, item in enumerate(items):
                         if record(_outcome(index, item, task(item))):
                             break
+                        stop.check()
                 else:
-                    finished = _map_on_cluster(self.client(), task, items, record, _name(function))
+                    finished = _map_on_cluster(self.client(), task, items, record, _name(function), stop)
                     if not finished and self.where.address is None:
                         self.close()  # stopped early: our own workers stop with what they were doing
                     settled = finished or self.where.address is None
@@ -236,11 +239,13 @@ class Runner:
         the caller consumes in order (bundles merged into one file). Closing the iterator cancels the rest."""
         items = list(items)
         task = functools.partial(_attempt, function, Hidden(dict(shared or {})), retries)
-        with _stoppable():
+        here = self.where.inline or (len(items) < 2 and self.where.address is None)
+        with _stoppable(at_once=here) as stop:
             try:
-                if self.where.inline or (len(items) < 2 and self.where.address is None):
+                if here:
                     for index, item in enumerate(items):
                         yield _outcome(index, item, task(item))
+                        stop.check()
                     return
                 client = self.client()
                 ahead = window or 2 * max(1, _worker_count(client))
@@ -259,6 +264,9 @@ class Runner:
                 try:
                     while pending:
                         index, item, future = pending.popleft()
+                        while not future.done():
+                            stop.check()
+                            time.sleep(POLL_SECONDS)
                         outcome = _collected(index, item, future)
                         submit_next()
                         yield outcome
@@ -391,7 +399,12 @@ def _interrupted_message(outcomes: list[Outcome | None]) -> str:
 
 
 def _map_on_cluster(
-    client: Any, task: Callable[[Any], tuple], items: list[Any], record: Callable[[Outcome], bool], name: str
+    client: Any,
+    task: Callable[[Any], tuple],
+    items: list[Any],
+    record: Callable[[Outcome], bool],
+    name: str,
+    stop: _Stop,
 ) -> bool:
     """Submit every item, record outcomes as they complete; True when none was left running."""
     from distributed import as_completed
@@ -401,10 +414,16 @@ def _map_on_cluster(
         _submit(client, task, item, name, token, index): (index, item) for index, item in enumerate(items)
     }
     try:
-        for future in as_completed(futures):
-            index, item = futures[future]
-            if record(_collected(index, item, future)):
-                return False  # stopped early: tasks already running finish on their workers
+        arriving = as_completed(futures)
+        while not arriving.is_empty():
+            stop.check()
+            if not arriving.has_ready():
+                time.sleep(POLL_SECONDS)
+                continue
+            for future in arriving.next_batch(block=False):
+                index, item = futures[future]
+                if record(_collected(index, item, future)):
+                    return False  # stopped early: tasks already running finish on their workers
         return True
     finally:
         for future in futures:
@@ -476,24 +495,46 @@ def _client(place: Where, announce: Callable[[str], None] | None) -> Iterator[An
         quiet.setLevel(level)
 
 
+class _Stop:
+    """Ctrl-C or SIGTERM seen while a batch runs."""
+
+    def __init__(self) -> None:
+        self.signalled = False
+
+    def check(self) -> None:
+        if self.signalled:
+            raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
-def _stoppable() -> Iterator[None]:
-    """SIGTERM stops the batch as Ctrl-C does (a KeyboardInterrupt in the main thread), so that the
-    cleanup of temporary files and of the cluster runs; the previous handler comes back afterwards."""
+def _stoppable(at_once: bool) -> Iterator[_Stop]:
+    """Ctrl-C and SIGTERM stop a batch, then its cleanup runs (temporary files, the cluster).
+
+    Tasks run here (`at_once`) are stopped where they are: KeyboardInterrupt is raised in them, so their
+    own cleanup (atomic writes) runs, and SIGTERM does what Ctrl-C does. A batch on a cluster only notes
+    the signal and the loop waiting for results stops at once: an exception raised into Dask's client
+    code could be swallowed there (a garbage-collection callback) or leave it half-updated. The previous
+    handlers come back afterwards.
+    """
     import threading
 
+    stop = _Stop()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
 
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+    def note(signum: int, frame: Any) -> None:
+        stop.signalled = True
+        if at_once:
+            raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    handled = (signal.SIGTERM,) if at_once else (signal.SIGTERM, signal.SIGINT)
+    previous = {signum: signal.signal(signum, note) for signum in handled}
     try:
-        yield
+        yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 __all__ = [
