@@ -100,6 +100,7 @@ class DaskCluster:
             for name, value in os.environ.items()
             if not name.startswith("AWS_") and name not in ("DASK_SCHEDULER_ADDRESS",)
         }
+        self.env["DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"] = "False"  # as README advises for small tasks
         self.processes: list = []
         self.workers: dict[str, object] = {}
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurodatahub import __version__
-from neurodatahub.core import execution, storage
+from neurodatahub.core import execution, kinds, storage
 from neurodatahub.core.errors import ExitCode, Interrupted, OutputError, UsageError
 from neurodatahub.datasets import plan, reports
 from neurodatahub.datasets.inputs import expand
@@ -131,6 +131,8 @@ def convert_many(
     inputs = [inputs] if isinstance(inputs, str) else list(inputs)
     if manifest is None or destination is not None:
         plan.check_destination(destination, to_format)
+    if kind is not None and kind not in kinds.kind_names():
+        raise UsageError(f"unknown kind {kind!r}; kinds: {', '.join(kinds.kind_names())}")
     sources = _sources(inputs, manifest, include, exclude, storage_options)
     report_path = Path(report) if report is not None else None
     resume = report_path is not None if resume is None else resume

@@ -69,20 +69,19 @@ def completed_output(
     if recorded_size is not None and recorded_size != source_size:
         return None, ""
     from neurodatahub.core.conversion import CHECKSUM_ALGORITHM
-    from neurodatahub.core.storage import checksum_of, size_of
 
-    size = size_of(target, storage_options)
+    size = storage.size_of(target, storage_options)
     output = earlier.get("output") if earlier.get("status") in COMPLETE else None
     if output:
         if output.get("size_bytes") not in (None, size):
             return None, ""
         algorithm = output.get("checksum_algorithm") or CHECKSUM_ALGORITHM
-        checksum = checksum_of(target, algorithm, storage_options) if output.get("checksum") else None
+        checksum = storage.checksum_of(target, algorithm, storage_options) if output.get("checksum") else None
         if checksum != output.get("checksum"):
             return None, ""
         return dict(output), "complete in an earlier run"
     if earlier.get("status") == NOT_RUN and earlier.get("new_target"):
-        checksum = checksum_of(target, CHECKSUM_ALGORITHM, storage_options)
+        checksum = storage.checksum_of(target, CHECKSUM_ALGORITHM, storage_options)
         record = {"url": target, "size_bytes": size}
         if checksum:
             record.update(checksum=checksum, checksum_algorithm=CHECKSUM_ALGORITHM)
