@@ -64,15 +64,17 @@ def _timed(command: list[str] | str, shell: bool = False) -> float:
 def _cluster(workers: int):
     import logging
 
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        silence_logs=logging.ERROR,
-    )
+    with dask.config.set({"distributed.worker.profile.enabled": False}):  # as the hub's own local clusters
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+        )
 
 
 def _spike_rows(folder: Path) -> list[dict]:
@@ -157,6 +159,12 @@ def _peak_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def _resident_kb() -> int:
+    import psutil
+
+    return psutil.Process().memory_info().rss // 1024
+
+
 def _gsp_rows(folder: Path) -> list[dict]:
     from neurodatahub.functional import gsp1000_to_hdf5
     from neurodatahub.functional.runs import read_mask
@@ -169,7 +177,7 @@ def _gsp_rows(folder: Path) -> list[dict]:
         with _cluster(workers) as cluster, cluster.get_client() as client:
             client.run(__import__, "neurodatahub.functional.gsp")  # imports before the baseline
             client.run(lambda: __import__("h5py") and __import__("nibabel"))
-            before = client.run(_peak_kb)
+            before = client.run(_resident_kb)  # what a worker holds once its libraries are loaded
             started = time.perf_counter()
             gsp1000_to_hdf5(
                 gsp, mask, folder / f"chunks{workers}", GSP_PER_CHUNK, scheduler=cluster.scheduler_address
