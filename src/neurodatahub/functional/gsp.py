@@ -100,10 +100,10 @@ def gsp1000_to_hdf5(
     subjects_per_chunk: int = 10,
     *,
     max_subjects: int | None = None,
-    subjects: str | tuple[int, int] | None = None,
     overwrite: bool = False,
     storage_options: Options = None,
     on_subject: Callable[[str], None] | None = None,
+    subjects: str | tuple[int, int] | None = None,
     jobs: int | None = 1,
     scheduler: str | None = None,
 ) -> list[Path] | list[str]:
