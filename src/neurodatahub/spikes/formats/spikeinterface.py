@@ -81,7 +81,9 @@ def _spikes_data(
         try:
             ids = np.array([int(str(value)) for value in ids.tolist()], dtype=np.int64)
         except ValueError:
-            raise InputError(f"{url}: unit ids {ids.tolist()[:5]} are not integers, which SpikeData needs") from None
+            raise InputError(
+                f"{url}: unit ids {ids.tolist()[:5]} are not integers, which SpikeData needs"
+            ) from None
     keep = segments == chosen
     units, samples = units[keep], samples[keep]
     if units.size and (units.min() < 0 or units.max() >= len(ids)):
@@ -103,9 +105,7 @@ def _spikes_data(
 
 def _sample_vector(spikes: SpikeData, rate: float | None) -> tuple[np.ndarray, float]:
     """The spike vector SpikeInterface keeps: sorted by sample, then unit; segment 0."""
-    rate = rate or spikes.sampling_rate
-    if not rate:
-        raise UsageError("a SpikeInterface sorting counts samples: give a sampling rate (--fs or -O sampling_rate=)")
+    rate = _rate(spikes, rate)
     samples = common.times_in(spikes, "samples", rate).astype(np.int64)
     if samples.size and samples.min() < 0:
         raise UsageError("SpikeInterface sample indices start at 0: spikes before time 0 cannot be written")
@@ -115,6 +115,15 @@ def _sample_vector(spikes: SpikeData, rate: float | None) -> tuple[np.ndarray, f
     vector["sample_index"] = samples[order]
     vector["unit_index"] = units[order]
     return vector, float(rate)
+
+
+def _rate(spikes: SpikeData, given: float | None) -> float:
+    rate = given or spikes.sampling_rate
+    if not rate:
+        raise UsageError(
+            "a SpikeInterface sorting counts samples: give a sampling rate (--fs or -O sampling_rate=)"
+        )
+    return float(rate)
 
 
 def _properties(spikes: SpikeData) -> dict[str, np.ndarray]:
@@ -127,16 +136,21 @@ def _properties(spikes: SpikeData) -> dict[str, np.ndarray]:
 
 
 def losses(spikes: SpikeData, *, sampling_rate: float | None = None) -> list[Any]:
-    rate = sampling_rate or spikes.sampling_rate
+    rate = _rate(spikes, sampling_rate)
     found = list(common.sample_rounding_loss(spikes, "samples", rate))
     if spikes.time_unit != "samples":
-        found.append(common.loss("time_unit", f"SpikeInterface counts samples: times read back in samples at {rate} Hz"))
-    if rate and len(spikes.spike_times):
-        samples = common.times_in(spikes, "samples", rate)
-        start, length = common.window_in(spikes, "samples", rate)
-        default = (min(0.0, float(samples.min())), float(samples.max()) - min(0.0, float(samples.min())))
-        if (start, length) != default:
-            found.append(common.loss("start_time", "a sorting has no recording window: it reads back from the spikes"))
+        found.append(
+            common.loss(
+                "time_unit", f"SpikeInterface counts samples: times read back in samples at {rate} Hz"
+            )
+        )
+    samples = common.times_in(spikes, "samples", rate)
+    first = min(0.0, float(samples.min())) if samples.size else 0.0
+    default = (first, float(samples.max()) - first) if samples.size else (0.0, 0.0)
+    if common.window_in(spikes, "samples", rate) != default:
+        found.append(
+            common.loss("start_time", "a sorting has no recording window: it reads back from the spikes")
+        )
     for field in ("raw_data", "provenance"):
         if getattr(spikes, field):
             found.append(common.loss(field, "a SpikeInterface sorting folder has no place for it"))
@@ -161,12 +175,18 @@ def read_folder(
             annotations = json.loads(notes.read_text(encoding="utf-8")) if notes.is_file() else None
             rate, ids, count = info["sampling_frequency"], info["unit_ids"], int(info["num_segments"])
         except FileNotFoundError as error:
-            raise InputError(f"{url}: not a SpikeInterface sorting folder (missing {Path(error.filename).name})") from error
+            raise InputError(
+                f"{url}: not a SpikeInterface sorting folder (missing {Path(error.filename).name})"
+            ) from error
         except (ValueError, KeyError, TypeError, OSError, EOFError) as error:
-            raise InputError(f"{url}: damaged SpikeInterface sorting folder ({type(error).__name__}: {error})") from error
+            raise InputError(
+                f"{url}: damaged SpikeInterface sorting folder ({type(error).__name__}: {error})"
+            ) from error
     if vector.dtype.names is None or not {"sample_index", "unit_index"} <= set(vector.dtype.names):
         raise InputError(f"{url}: {SPIKES} is not a spike vector (sample_index, unit_index, segment_index)")
-    segments = vector["segment_index"] if "segment_index" in vector.dtype.names else np.zeros(len(vector), int)
+    segments = (
+        vector["segment_index"] if "segment_index" in vector.dtype.names else np.zeros(len(vector), int)
+    )
     return _spikes_data(
         vector["sample_index"], vector["unit_index"], segments, np.asarray(ids), rate, properties, annotations,
         count, segment, url,
@@ -234,7 +254,9 @@ def read_zarr(
             )
             rate, count = attrs["sampling_frequency"], int(attrs["num_segments"])
         except (KeyError, ValueError, TypeError, OSError) as error:
-            raise InputError(f"{url}: not a readable SpikeInterface zarr sorting ({type(error).__name__}: {error})") from error
+            raise InputError(
+                f"{url}: not a readable SpikeInterface zarr sorting ({type(error).__name__}: {error})"
+            ) from error
     segments = np.zeros(len(samples), dtype=np.int64)
     for index, (start, stop) in enumerate(slices.tolist()):
         segments[start:stop] = index
@@ -272,7 +294,9 @@ def write_zarr(spikes: SpikeData, path: Path, *, sampling_rate: float | None = N
         )
     group.create_dataset("segment_slices", data=np.array([[0, len(vector)]], dtype=np.int64), compressor=None)
     group.create_dataset(
-        "sample_index_chunk_firsts", data=vector["sample_index"][:: chunks[0]].astype(np.int64), compressor=None
+        "sample_index_chunk_firsts",
+        data=vector["sample_index"][:: chunks[0]].astype(np.int64),
+        compressor=None,
     )
     folder = root.create_group("properties")
     for name, values in properties.items():
