@@ -640,7 +640,7 @@ class SurfaceLabels(ConfiguredBaseModel):
     """
     space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
     metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
-    keys: NDArray[Shape["*"], int] = Field(default=..., description="""Label key of each vertex (one per vertex); -1 where a vertex has no label.""")
+    keys: NDArray[Shape["*"], int] = Field(default=..., description="""Label key of each vertex (one per vertex); a key absent from the table means no label (-1 in nibabel's annotations, 0 in mris_convert's GIfTI files).""")
     label_table: list[SurfaceLabelEntry] = Field(default=..., description="""The labels, with unique keys.""")
     hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere of the surface.""")
 

@@ -439,3 +439,21 @@ def geometry_losses(mesh: SurfaceMesh, fmt: str, kept_metadata: Iterable[str] = 
     if isinstance(metadata, dict):
         metadata = {key: value for key, value in metadata.items() if key not in set(kept_metadata)} or None
     return losses + header_losses(mesh.model_copy(update={"metadata": metadata}), fmt)
+
+
+def verifier(read: Any, losses: Any) -> Any:
+    """A FormatSpec.verify for formats that take the hemisphere from the lh./rh. file name: the file is read
+    back and compared, hemisphere aside (a staged file's name says nothing of the final one's)."""
+
+    def verify(model: Any, path: Any, **options: Any) -> None:
+        from neurodatahub.core.errors import OutputError
+        from neurodatahub.core.summary import fingerprint, same
+
+        back = read(str(path))
+        if losses(model, **options):
+            return
+        back = back.model_copy(update={"hemisphere": model.hemisphere})
+        if not same(fingerprint(back), fingerprint(model)):
+            raise OutputError("it reads back as other data")
+
+    return verify

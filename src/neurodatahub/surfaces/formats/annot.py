@@ -20,6 +20,7 @@ from neurodatahub.core import storage
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.surfaces import labels as common
+from neurodatahub.surfaces.common import verifier
 from neurodatahub.surfaces.labels import KIND, UNLABELLED
 
 if TYPE_CHECKING:
@@ -54,12 +55,14 @@ def _text(name: Any) -> str:
 
 
 def _positions(labels: SurfaceLabels) -> np.ndarray:
-    """Each vertex's entry number 0..K-1 (table order); -1 stays -1."""
+    """Each vertex's entry number 0..K-1 (table order); -1 for keys absent from the table."""
     keys = np.asarray(labels.keys)
     table = np.asarray([entry.key for entry in labels.label_table], dtype=np.int64)
+    if not len(table):
+        return np.full(len(keys), UNLABELLED)
     order = np.argsort(table, kind="stable")
-    found = order[np.searchsorted(table, keys, sorter=order).clip(0, max(len(table) - 1, 0))]
-    return np.where(keys == UNLABELLED, UNLABELLED, found) if len(table) else keys
+    found = order[np.searchsorted(table, keys, sorter=order).clip(0, len(table) - 1)]
+    return np.where(table[found] == keys, found, UNLABELLED)
 
 
 def write(labels: SurfaceLabels, path: Path) -> None:
@@ -96,8 +99,11 @@ def losses(labels: SurfaceLabels) -> list[Any]:
                 "keys", "labels of the same RGB colour are one code in .annot: read back as the first", count
             )
         )
-    if (0, 0, 0) in first and (keys == UNLABELLED).any():
-        count = int(np.count_nonzero(keys == UNLABELLED))
+    unlabelled = positions == UNLABELLED
+    if unlabelled.any() and not (keys[unlabelled] == UNLABELLED).all():
+        found.append(common.loss("keys", "keys absent from the table are written unlabelled and read back as -1"))
+    if (0, 0, 0) in first and unlabelled.any():
+        count = int(np.count_nonzero(unlabelled))
         found.append(
             common.loss("keys", "unlabelled vertices are code 0, the code of the black label", count)
         )
@@ -124,5 +130,6 @@ register_format(
         sniff=sniff,
         cannot_store=("label keys other than 0..K-1", "two labels of one colour", "space, metadata"),
         losses=losses,
+        verify=verifier(read, losses),
     )
 )

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from neurodatahub.core.models import SurfaceMesh
 
 TRIANGLE_MAGIC = b"\xff\xff\xfe"
+# the creation line written when the mesh has none (not recorded on reading, so the round trip is exact)
+DEFAULT_STAMP = "created by neurodatahub"
 SURFACE_NAMES = (
     ".white", ".pial", ".inflated", ".sphere", ".sphere.reg", ".orig", ".smoothwm", ".midthickness",
     ".graymid", ".qsphere", ".white.preaparc", ".pial.t1", ".inflated_pre", ".orig.nofix",
@@ -57,7 +59,7 @@ def read_freesurfer(url: str, *, storage_options: Mapping[str, Any] | None = Non
         vertices = single
     name = url.rstrip("/").rsplit("/", 1)[-1]
     hints = {"hemisphere": "L" if name.startswith("lh.") else "R"} if name.startswith(("lh.", "rh.")) else {}
-    details: dict[str, Any] = {"created_by": stamp} if stamp else {}
+    details: dict[str, Any] = {"created_by": stamp} if stamp and stamp != DEFAULT_STAMP else {}
     if volume_info:
         details["volume_info"] = common.plain(dict(volume_info))
     return common.build(
@@ -89,7 +91,7 @@ def write_freesurfer(mesh: SurfaceMesh, path: Path) -> None:
     from nibabel.freesurfer import write_geometry
 
     vertices, _ = common.float32_vertices(mesh, "FreeSurfer")
-    stamp = _details(mesh).get("created_by")
+    stamp = _details(mesh).get("created_by") or DEFAULT_STAMP
     try:
         write_geometry(
             str(path), vertices, np.asarray(mesh.faces).astype(np.int32), create_stamp=stamp,
@@ -122,5 +124,6 @@ register_format(
         sniff=sniff_freesurfer,
         cannot_store=("vertex data", "space, metadata", "float64 precision"),
         losses=losses,
+        verify=common.verifier(read_freesurfer, losses),
     )
 )

@@ -10,6 +10,7 @@ A label without a colour reads as transparent black.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from neurodatahub.core.codecs.metadata import to_json
-from neurodatahub.core.errors import InputError
+from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.surfaces import labels as common
 from neurodatahub.surfaces.formats.gifti import (
@@ -28,6 +29,7 @@ from neurodatahub.surfaces.formats.gifti import (
     SPACE_KEY,
     STRUCTURE_OF,
     _gifti_intents,
+    _xml_head,
     _strings,
     intent_of,
     load_image,
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from neurodatahub.core.models import SurfaceLabels
 
 INT32 = np.iinfo(np.int32)
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> SurfaceLabels:
@@ -82,6 +85,9 @@ def _color(label: Any) -> list[int]:
 
 
 def write(labels: SurfaceLabels, path: Path) -> None:
+    for entry in labels.label_table:
+        if XML_ILLEGAL.search(entry.name):
+            raise UsageError(f"label name {entry.name!r} holds control characters, which XML cannot hold")
     from nibabel.gifti import GiftiDataArray, GiftiImage, GiftiLabel, GiftiLabelTable, GiftiMetaData
 
     table = GiftiLabelTable()
@@ -112,6 +118,9 @@ def losses(labels: SurfaceLabels) -> list[Any]:
     found = []
     if labels.hemisphere not in (None, *STRUCTURE_OF):
         found.append(common.loss("hemisphere", "GIfTI names only the left and right cortex"))
+    padded = sum(entry.name != entry.name.strip() for entry in labels.label_table)
+    if padded:
+        found.append(common.loss("label_table", "GIfTI label names lose leading and trailing spaces", padded))
     keys = [entry.key for entry in labels.label_table]
     if keys and (min(keys) < INT32.min or max(keys) > INT32.max):
         raise InputError("label keys beyond int32 cannot be stored in GIfTI")
@@ -119,8 +128,10 @@ def losses(labels: SurfaceLabels) -> list[Any]:
 
 
 def sniff(probe: Probe) -> bool:
+    """A label array in the head, or a label table with entries (FreeSurfer's table comes before the
+    arrays and can fill the head; surfaces and data files have an empty one)."""
     intents = _gifti_intents(probe)
-    return intents is not None and LABEL in intents
+    return intents is not None and (LABEL in intents or b"<Label " in _xml_head(probe.head))
 
 
 register_format(

@@ -21,6 +21,7 @@ from neurodatahub.core import storage
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.surfaces import labels as common
+from neurodatahub.surfaces.common import verifier
 
 if TYPE_CHECKING:
     from neurodatahub.core.models import SurfaceLabel
@@ -123,5 +124,6 @@ register_format(
         sniff=sniff,
         cannot_store=("more than 3 decimals of coordinates", "metadata"),
         losses=losses,
+        verify=verifier(read, losses),
     )
 )
