@@ -88,7 +88,9 @@ def run_case(case: str, trk: str, labels: str, out: str) -> None:
         counts = matrix[np.ix_(ids, ids)]
     seconds = time.perf_counter() - started
     np.save(out, counts)
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": _status_mb("VmHWM"), "rss_after_imports_mb": before}))
+    print(
+        json.dumps({"seconds": seconds, "peak_rss_mb": _status_mb("VmHWM"), "rss_after_imports_mb": before})
+    )
 
 
 def _once(case: str, trk: Path, labels: Path, folder: Path) -> tuple[dict, np.ndarray]:
@@ -129,9 +131,9 @@ def run() -> list[dict]:
                 elif not np.array_equal(counts, reference):
                     raise RuntimeError(f"{case}: the count matrix differs from the hub's")
             results[case] = {
-                key: min(result[key] for result, _ in runs) if key != "peak_rss_mb" else max(
-                    result[key] for result, _ in runs
-                )
+                key: min(result[key] for result, _ in runs)
+                if key != "peak_rss_mb"
+                else max(result[key] for result, _ in runs)
                 for key in runs[0][0]
             }
     rows = []

@@ -90,7 +90,9 @@ def test_several_matrices_are_listed_by_info_and_chosen_with_variable(
     sio.savemat(target, {"fa": WEIGHTS, "md": WEIGHTS * 2, "names": cellstr(LABELS)})
     code, _, err = hub(capsys, "convert", str(target), str(tmp_path / "out.tsv"))
     assert code == ExitCode.USAGE
-    assert "several matrices: fa (3x3 double), md (3x3 double); choose one with -R variable=NAME" in one_line(err)
+    assert "several matrices: fa (3x3 double), md (3x3 double); choose one with -R variable=NAME" in one_line(
+        err
+    )
     code, out, _ = hub(capsys, "info", str(target), "--json")
     listed = json.loads(out)["matrices"]
     assert code == 0 and [item["variable"] for item in listed] == ["fa", "md"]
@@ -117,7 +119,9 @@ def test_mat_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
         assert code == ExitCode.USAGE and fragment in one_line(err), err
     code, _, err = hub(capsys, "convert", str(series), str(tmp_path / "out.tsv"), "-R", "variable=Z")
     assert code == ExitCode.USAGE and "3x3x4 double" in err and "one matrix per subject" in err
-    code, _, err = hub(capsys, "convert", str(tmp_path / "good.mat"), str(tmp_path / "o.mat"), "-O", "version=6")
+    code, _, err = hub(
+        capsys, "convert", str(tmp_path / "good.mat"), str(tmp_path / "o.mat"), "-O", "version=6"
+    )
     assert code == ExitCode.USAGE and "option version must be 5 or 7.3, got 6" in one_line(err)
     assert not (tmp_path / "out.tsv").exists() and not (tmp_path / "o.mat").exists()
 
@@ -137,9 +141,7 @@ def test_networkx_reads_our_graphml_equal_and_undirected_for_symmetric(tmp_path:
 
 def test_asymmetric_matrix_is_a_directed_graph(tmp_path: Path) -> None:
     directed = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 3.0], [2.0, 0.0, 0.0]])
-    conversion.write(
-        ConnectivityMatrix(matrix=directed, region_labels=LABELS), str(tmp_path / "d.graphml")
-    )
+    conversion.write(ConnectivityMatrix(matrix=directed, region_labels=LABELS), str(tmp_path / "d.graphml"))
     graph = nx.read_graphml(tmp_path / "d.graphml")
     assert graph.is_directed() and sorted(graph.edges) == [("0", "1"), ("1", "2"), ("2", "0")]
     assert np.array_equal(conversion.read(str(tmp_path / "d.graphml")).matrix, directed)

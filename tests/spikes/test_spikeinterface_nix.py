@@ -88,7 +88,10 @@ def test_spikeinterface_loads_our_folders_equal(tmp_path: Path) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sorting = si.load(tmp_path / file_name)
-        assert type(sorting).__name__ == {"si-folder": "NumpyFolderSorting", "si-zarr": "ZarrSortingExtractor"}[name]
+        assert (
+            type(sorting).__name__
+            == {"si-folder": "NumpyFolderSorting", "si-zarr": "ZarrSortingExtractor"}[name]
+        )
         assert sorting.get_sampling_frequency() == 30000.0 and list(sorting.unit_ids) == [3, 8, 11]
         assert list(sorting.get_unit_spike_train(3)) == [30, 15000, 22500]
         assert list(sorting.get_unit_spike_train(11)) == []
@@ -124,7 +127,10 @@ def test_multi_segment_sortings_need_a_segment(tmp_path: Path, capsys: pytest.Ca
         sorting.save(folder=tmp_path / "two", format="numpy_folder")
     code, _, err = hub(capsys, "convert", str(tmp_path / "two"), str(tmp_path / "out.parquet"))
     assert code == ExitCode.USAGE and "2 segments; choose one with -R segment=N" in one_line(err)
-    assert hub(capsys, "convert", str(tmp_path / "two"), str(tmp_path / "out.parquet"), "-R", "segment=1")[0] == 0
+    assert (
+        hub(capsys, "convert", str(tmp_path / "two"), str(tmp_path / "out.parquet"), "-R", "segment=1")[0]
+        == 0
+    )
     assert conversion.read(str(tmp_path / "out.parquet")).spike_times.tolist() == [3, 40]
 
 

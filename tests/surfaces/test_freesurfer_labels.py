@@ -61,7 +61,9 @@ def test_nibabel_reads_our_surface_with_its_stamp_and_volume_info(tmp_path: Path
 # ---- overlays ----
 
 
-def test_morphometry_both_ways_with_nibabel_on_fsaverage5(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_morphometry_both_ways_with_nibabel_on_fsaverage5(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     surface, thickness = fsaverage5(tmp_path)
     theirs = tmp_path / "lh.thickness"
     nib.freesurfer.write_morph_data(str(theirs), thickness)
@@ -69,11 +71,18 @@ def test_morphometry_both_ways_with_nibabel_on_fsaverage5(tmp_path: Path, capsys
     mesh = conversion.read(str(theirs), geometry=str(surface))
     assert mesh.vertex_data[0].name == "thickness"
     assert np.array_equal(mesh.vertex_data[0].values, thickness)
-    code, _, err = hub(capsys, "convert", str(theirs), str(tmp_path / "lh.thickness.mgz"), "-R", f"geometry={surface}")
+    code, _, err = hub(
+        capsys, "convert", str(theirs), str(tmp_path / "lh.thickness.mgz"), "-R", f"geometry={surface}"
+    )
     assert code == 0, err
     assert np.array_equal(np.asarray(nib.load(tmp_path / "lh.thickness.mgz").dataobj).reshape(-1), thickness)
     code, _, err = hub(
-        capsys, "convert", str(tmp_path / "lh.thickness.mgz"), str(tmp_path / "rh.curv"), "-R", f"geometry={surface}"
+        capsys,
+        "convert",
+        str(tmp_path / "lh.thickness.mgz"),
+        str(tmp_path / "rh.curv"),
+        "-R",
+        f"geometry={surface}",
     )
     assert code == 0, err
     assert np.array_equal(nib.freesurfer.read_morph_data(str(tmp_path / "rh.curv")), thickness)
@@ -86,7 +95,8 @@ def test_mgh_overlays_with_frames_and_volumes_apart(tmp_path: Path, capsys: pyte
     mesh = conversion.read(str(tmp_path / "lh.series.mgh"), geometry=str(surface))
     assert mesh.vertex_data[0].name == "series" and np.array_equal(mesh.vertex_data[0].values, frames)
     conversion.write(mesh, str(tmp_path / "out.mgz"))
-    assert gzip.open(tmp_path / "out.mgz").read(4) == b"\x00\x00\x00\x01"
+    with gzip.open(tmp_path / "out.mgz") as handle:
+        assert handle.read(4) == b"\x00\x00\x00\x01"
     assert np.array_equal(np.asarray(nib.load(tmp_path / "out.mgz").dataobj).reshape(-1, 3), frames)
     volume = Path(nib.__file__).parent / "tests" / "data" / "test.mgz"  # a real MGH volume: not an overlay
     code, _, err = hub(capsys, "convert", str(volume), str(tmp_path / "x.mgh"), "--from", "mgh-overlay",
@@ -95,14 +105,21 @@ def test_mgh_overlays_with_frames_and_volumes_apart(tmp_path: Path, capsys: pyte
 
 
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), fmt=st.sampled_from(["freesurfer-morph", "mgh-overlay"]), data=st.data())
+@given(
+    seed=st.integers(0, 2**32 - 1), fmt=st.sampled_from(["freesurfer-morph", "mgh-overlay"]), data=st.data()
+)
 def test_overlay_round_trips_with_declared_losses(seed: int, fmt: str, data: st.DataObject) -> None:
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 30))
-    kind = data.draw(st.sampled_from(["float32", "float64", "int32", "frames"] if fmt == "mgh-overlay" else ["float32", "float64"]))
+    kind = data.draw(
+        st.sampled_from(
+            ["float32", "float64", "int32", "frames"] if fmt == "mgh-overlay" else ["float32", "float64"]
+        )
+    )
     values = {
         "float32": rng.normal(size=n).astype(np.float32), "float64": rng.normal(size=n),
-        "int32": rng.integers(-5, 5, n).astype(np.int32), "frames": rng.normal(size=(n, 2)).astype(np.float32),
+        "int32": rng.integers(-5, 5, n).astype(np.int32),
+        "frames": rng.normal(size=(n, 2)).astype(np.float32),
     }[kind]  # fmt: skip
     mesh = SurfaceMesh(
         vertices=rng.normal(size=(n, 3)), faces=np.zeros((0, 3), dtype=np.int64),
@@ -116,7 +133,10 @@ def test_overlay_round_trips_with_declared_losses(seed: int, fmt: str, data: st.
         back = conversion.read(str(target), geometry=str(geometry))
     assert {"vertices", "faces"} <= losses
     assert ("vertex_data.thickness" in losses) == (kind == "float64")
-    assert np.allclose(back.vertex_data[0].values, values, rtol=1e-6) and back.vertex_data[0].values.shape == values.shape
+    assert (
+        np.allclose(back.vertex_data[0].values, values, rtol=1e-6)
+        and back.vertex_data[0].values.shape == values.shape
+    )
 
 
 # ---- annotations and GIfTI label files ----
@@ -130,14 +150,20 @@ def test_mris_convert_label_gifti_to_annot_and_back(tmp_path: Path, capsys: pyte
     assert code == 0 and "keys" in err  # renumbered 0..35 and unlabelled vertices: declared
     keys, ctab, names = nib.freesurfer.read_annot(str(tmp_path / "rh.aparc.annot"))
     assert [name.decode() for name in names] == [entry.name for entry in original.label_table]
-    assert [list(row[:3]) for row in ctab[1:]] == [list(entry.color[:3]) for entry in original.label_table[1:]]
+    assert [list(row[:3]) for row in ctab[1:]] == [
+        list(entry.color[:3]) for entry in original.label_table[1:]
+    ]
     table_keys = [entry.key for entry in original.label_table]
     expected = np.array([table_keys.index(key) if key in table_keys else -1 for key in original.keys])
     assert np.array_equal(keys[expected >= 0], expected[expected >= 0])
-    assert hub(capsys, "convert", str(tmp_path / "rh.aparc.annot"), str(tmp_path / "rh.aparc.label.gii"))[0] == 0
+    assert (
+        hub(capsys, "convert", str(tmp_path / "rh.aparc.annot"), str(tmp_path / "rh.aparc.label.gii"))[0] == 0
+    )
     gifti = nib.load(tmp_path / "rh.aparc.label.gii")
     assert np.array_equal(gifti.darrays[0].data, keys)
-    assert [label.label for label in gifti.labeltable.labels] == [entry.name for entry in original.label_table]
+    assert [label.label for label in gifti.labeltable.labels] == [
+        entry.name for entry in original.label_table
+    ]
     assert gifti.darrays[0].meta["AnatomicalStructurePrimary"] == "CortexRight"
 
 
@@ -160,8 +186,9 @@ def surface_labels(draw: st.DrawFn) -> SurfaceLabels:
     consecutive = draw(st.booleans())
     table_keys = list(range(k)) if consecutive else rng.choice(np.arange(-3, 5000), k, replace=False).tolist()
     table_keys = [key for key in table_keys if key != -1] or [0]
-    names = draw(st.lists(st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), min_size=1,
-                                  max_size=8), min_size=len(table_keys), max_size=len(table_keys)))  # fmt: skip
+    letters = st.characters(codec="utf-8", categories=("L", "N", "P", "Zs"))
+    size = len(table_keys)
+    names = draw(st.lists(st.text(letters, min_size=1, max_size=8), min_size=size, max_size=size))
     colors = rng.integers(0, 256, (len(table_keys), 4))
     if draw(st.booleans()) and len(table_keys) > 1:
         colors[1, :3] = colors[0, :3]  # two labels of one colour
@@ -169,7 +196,10 @@ def surface_labels(draw: st.DrawFn) -> SurfaceLabels:
     keys = rng.choice([*table_keys, -1], n)
     return SurfaceLabels(
         keys=keys,
-        label_table=[{"key": key, "name": name, "color": color} for key, name, color in zip(table_keys, names, colors)],
+        label_table=[
+            {"key": key, "name": name, "color": color}
+            for key, name, color in zip(table_keys, names, colors, strict=True)
+        ],
         hemisphere=draw(st.sampled_from([None, "L", "R", "bilateral"])),
         space=draw(st.sampled_from([None, "fsaverage5"])),
         metadata=draw(st.sampled_from([None, {"atlas": "aparc", "n": [1, 2]}])),
@@ -194,7 +224,9 @@ def test_labels_round_trip_through_annot_and_gifti(labels: SurfaceLabels) -> Non
     with tempfile.TemporaryDirectory() as folder:
         gifti_losses = conversion.write(labels, str(Path(folder) / "lh.x.label.gii"))
         via_gifti = conversion.read(str(Path(folder) / "lh.x.label.gii"))
-        annot_losses = {loss.field: loss.reason for loss in conversion.write(labels, str(Path(folder) / "lh.x.annot"))}
+        annot_losses = {
+            loss.field: loss.reason for loss in conversion.write(labels, str(Path(folder) / "lh.x.annot"))
+        }
         via_annot = conversion.read(str(Path(folder) / "lh.x.annot"))
     padded = any(entry.name != entry.name.strip() for entry in labels.label_table)
     expected = ["hemisphere"] * (labels.hemisphere == "bilateral") + ["label_table"] * padded
@@ -203,11 +235,15 @@ def test_labels_round_trip_through_annot_and_gifti(labels: SurfaceLabels) -> Non
     assert via_gifti.space == labels.space and via_gifti.metadata == labels.metadata
     colors = [tuple(entry.color[:3].tolist()) for entry in labels.label_table]
     merged = len(set(colors)) < len(colors) or ((0, 0, 0) in colors and (labels.keys == -1).any())
-    assert ("keys" in annot_losses) == (merged or [e.key for e in labels.label_table] != list(range(len(colors))))
+    assert ("keys" in annot_losses) == (
+        merged or [e.key for e in labels.label_table] != list(range(len(colors)))
+    )
     assert [entry.name for entry in via_annot.label_table] == [entry.name for entry in labels.label_table]
     if not merged:
         assert _per_vertex(via_annot) == _per_vertex(labels)
-    assert {"space", "metadata"} & set(annot_losses) == {name for name in ("space", "metadata") if getattr(labels, name)}
+    assert {"space", "metadata"} & set(annot_losses) == {
+        name for name in ("space", "metadata") if getattr(labels, name)
+    }
 
 
 # ---- .label ----
@@ -219,7 +255,8 @@ def test_label_files_round_trip_and_nibabel_reads_them(seed: int, decimals: int)
     rng = np.random.default_rng(seed)
     n = int(rng.integers(0, 30))
     label = SurfaceLabel(
-        vertex_indices=rng.choice(100_000, n, replace=False), coordinates=np.round(rng.normal(0, 40, (n, 3)), decimals),
+        vertex_indices=rng.choice(100_000, n, replace=False),
+        coordinates=np.round(rng.normal(0, 40, (n, 3)), decimals),
         values=np.round(rng.random(n), 4), subject="bert",
     )  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:

@@ -23,7 +23,9 @@ SHAPE = (12, 14, 10)
 AFFINE = np.array([[-2.0, 0, 0, 12], [0, 2, 0, -14], [0, 0, 2.5, -10], [0, 0, 0, 1]])  # LAS, anisotropic
 
 
-def make_inputs(folder: Path, seed: int = 0, n: int = 600, labels: int = 6) -> tuple[Path, Path, list, np.ndarray]:
+def make_inputs(
+    folder: Path, seed: int = 0, n: int = 600, labels: int = 6
+) -> tuple[Path, Path, list, np.ndarray]:
     """A TRK written by nibabel (the streamlines as nibabel loads them) and a NIfTI label volume."""
     rng = np.random.default_rng(seed)
     volume = rng.integers(0, labels + 1, size=SHAPE).astype(np.int16)
@@ -36,7 +38,12 @@ def make_inputs(folder: Path, seed: int = 0, n: int = 600, labels: int = 6) -> t
     streamlines = [
         rng.uniform(low, high, size=(int(rng.integers(2, 25)), 3)).astype(np.float32) for _ in range(n)
     ]
-    header = {"voxel_to_rasmm": AFFINE, "dimensions": SHAPE, "voxel_sizes": (2.0, 2.0, 2.5), "voxel_order": "LAS"}
+    header = {
+        "voxel_to_rasmm": AFFINE,
+        "dimensions": SHAPE,
+        "voxel_sizes": (2.0, 2.0, 2.5),
+        "voxel_order": "LAS",
+    }
     tractogram = folder / "tracks.trk"
     nib.streamlines.TrkFile(nib.streamlines.Tractogram(streamlines, affine_to_rasmm=np.eye(4)), header).save(
         tractogram
@@ -87,7 +94,9 @@ def test_counts_equal_dipy_and_lengths_equal_dipy_in_double(
     assert counts.metadata["unassigned_streamlines"] == len(streamlines) - assigned
 
 
-def test_cli_writes_counts_and_lengths_and_tck_gives_the_same(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_cli_writes_counts_and_lengths_and_tck_gives_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     tractogram, parcellation, _, _ = make_inputs(tmp_path)
     code, out, _ = hub(
         capsys, "connectome", str(tractogram), str(parcellation), "-o", str(tmp_path / "conn.tsv"),
@@ -100,7 +109,9 @@ def test_cli_writes_counts_and_lengths_and_tck_gives_the_same(tmp_path: Path, ca
     assert np.array_equal(written.matrix, counts.matrix) and written.region_labels == counts.region_labels
     assert np.allclose(conversion.read(str(tmp_path / "length.h5")).matrix, lengths.matrix, rtol=1e-6)
     # an existing output is refused before anything is read
-    code, _, err = hub(capsys, "connectome", str(tractogram), str(parcellation), "-o", str(tmp_path / "conn.tsv"))
+    code, _, err = hub(
+        capsys, "connectome", str(tractogram), str(parcellation), "-o", str(tmp_path / "conn.tsv")
+    )
     assert code == ExitCode.OUTPUT and "exists" in one_line(err)
 
 
@@ -111,7 +122,12 @@ def test_on_s3(tmp_path: Path, s3_bucket: str, aws_env: str, capsys: pytest.Capt
 
     s3fs.S3FileSystem(endpoint_url=aws_env).put(str(parcellation), f"{s3_bucket}/atlas_dseg.nii.gz")
     code, _, err = hub(
-        capsys, "connectome", f"{s3_bucket}/t.trk", f"{s3_bucket}/atlas_dseg.nii.gz", "-o", f"{s3_bucket}/c.mat"
+        capsys,
+        "connectome",
+        f"{s3_bucket}/t.trk",
+        f"{s3_bucket}/atlas_dseg.nii.gz",
+        "-o",
+        f"{s3_bucket}/c.mat",
     )
     assert code == 0, err
     expected, _ = connectome(str(tractogram), str(parcellation))
@@ -123,7 +139,8 @@ def test_convert_names_the_connectome_command(tmp_path: Path, capsys: pytest.Cap
     code, _, err = hub(capsys, "convert", str(tractogram), str(tmp_path / "conn.tsv"))
     assert code == ExitCode.USAGE
     assert one_line(err).endswith(
-        f"tractogram -> connectivity needs a parcellation: hub connectome TRACTOGRAM PARCELLATION -o {tmp_path / 'conn.tsv'}"
+        "tractogram -> connectivity needs a parcellation: hub connectome TRACTOGRAM PARCELLATION"
+        f" -o {tmp_path / 'conn.tsv'}"
     )
     code, _, err = hub(capsys, "convert", str(tractogram), str(tmp_path / "tracks.xyz"))
     assert code == ExitCode.USAGE and "no writable format" in one_line(err)

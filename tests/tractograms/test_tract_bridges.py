@@ -18,7 +18,9 @@ def test_both_ways(seed: int, count: int) -> None:
     n = int(lengths.sum())
     model = Tractogram(
         positions=rng.normal(size=(n, 3)).astype(np.float32),
-        offsets=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if count else np.zeros(0, int),
+        offsets=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        if count
+        else np.zeros(0, int),
         data_per_point=[
             {"name": "fa", "values": rng.random(n).astype(np.float32)},
             {"name": "rgb", "values": rng.random((n, 3))},

@@ -1,6 +1,7 @@
 """Connectivity matrices: checks and summary, the formats (labelled TSV, MRtrix CSV with its sidecar, NPZ,
-HDF5, edge lists, MATLAB, GraphML), spectralbrain's `save_connectome` (`neurodatahub.connectivity.spectralbrain`)
-and the notebook bridges (`to_dataframe`, `to_xarray`, `to_networkx` and back)."""
+HDF5, edge lists, MATLAB, GraphML), spectralbrain's `save_connectome`
+(`neurodatahub.connectivity.spectralbrain`) and the notebook bridges (`to_dataframe`, `to_xarray`,
+`to_networkx` and back)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ __getattr__, __all__ = lazy_exports(
     __name__,
     {
         name: "bridges"
-        for name in ("from_dataframe", "from_networkx", "from_xarray", "to_dataframe", "to_networkx", "to_xarray")
+        for name in (
+            "from_dataframe",
+            "from_networkx",
+            "from_xarray",
+            "to_dataframe",
+            "to_networkx",
+            "to_xarray",
+        )
     },
 )

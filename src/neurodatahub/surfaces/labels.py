@@ -68,4 +68,3 @@ def header_losses(labels: Any, fmt: str, kept: Iterable[str] = ()) -> list[Any]:
         for name in ("space", "hemisphere", "metadata")
         if name not in set(kept) and getattr(labels, name, None) not in (None, {}, [])
     ]
-

@@ -34,8 +34,13 @@ def to_nibabel(tractogram: Tractogram) -> Any:
 
     return NibabelTractogram(
         streamlines=sequence(positions),
-        data_per_point={name: sequence(_rows(values)) for name, values in common.columns(tractogram.data_per_point).items()},
-        data_per_streamline={name: _rows(values) for name, values in common.columns(tractogram.data_per_streamline).items()},
+        data_per_point={
+            name: sequence(_rows(values))
+            for name, values in common.columns(tractogram.data_per_point).items()
+        },
+        data_per_streamline={
+            name: _rows(values) for name, values in common.columns(tractogram.data_per_streamline).items()
+        },
         affine_to_rasmm=np.eye(4),
     )
 
@@ -45,19 +50,27 @@ def _rows(values: np.ndarray) -> np.ndarray:
     return values.reshape(len(values), -1)
 
 
-def from_nibabel(tractogram: Any, *, reference: tuple[Any, Any] | None = None, space: str | None = None) -> Tractogram:
+def from_nibabel(
+    tractogram: Any, *, reference: tuple[Any, Any] | None = None, space: str | None = None
+) -> Tractogram:
     """A validated Tractogram in RAS+ mm (nibabel's data are moved to world space first when needed)."""
     from neurodatahub.core.models import Tractogram
 
-    world = tractogram if np.array_equal(tractogram.affine_to_rasmm, np.eye(4)) else tractogram.copy().to_world()
+    world = (
+        tractogram if np.array_equal(tractogram.affine_to_rasmm, np.eye(4)) else tractogram.copy().to_world()
+    )
     streamlines = world.streamlines
     lengths = np.asarray(streamlines._lengths, dtype=np.int64)
     if lengths.size and (np.asarray(streamlines._offsets)[1:] != np.cumsum(lengths)[:-1]).any():
         streamlines = streamlines.copy()  # a view or a reordered sequence: compacted in order
     positions = np.asarray(streamlines.get_data()).reshape(-1, 3)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if lengths.size else lengths
-    per_point = {name: _squeezed(np.asarray(values.get_data())) for name, values in world.data_per_point.items()}
-    per_streamline = {name: _squeezed(np.asarray(values)) for name, values in world.data_per_streamline.items()}
+    per_point = {
+        name: _squeezed(np.asarray(values.get_data())) for name, values in world.data_per_point.items()
+    }
+    per_streamline = {
+        name: _squeezed(np.asarray(values)) for name, values in world.data_per_streamline.items()
+    }
     for name, values in per_point.items():
         if len(values) != len(positions):
             raise InputError(f"data_per_point {name!r} has {len(values)} rows for {len(positions)} points")

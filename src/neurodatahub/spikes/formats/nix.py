@@ -62,14 +62,21 @@ def write(spikes: SpikeData, path: Path) -> None:
         block.annotate(**{RATE_KEY: float(spikes.sampling_rate)})
     segment = neo.Segment(name="segment 0")
     for index, (unit_id, train) in enumerate(
-        zip(np.asarray(spikes.unit_ids).tolist(), common.split_by_units(times, spikes.spike_times_index), strict=True)
+        zip(
+            np.asarray(spikes.unit_ids).tolist(),
+            common.split_by_units(times, spikes.spike_times_index),
+            strict=True,
+        )
     ):
         notes = {name: values[index] for name, values in attributes.items()}
         segment.spiketrains.append(
             neo.SpikeTrain(
-                np.asarray(train, dtype=np.float64) * unit, t_start=start * unit, t_stop=(start + length) * unit,
-                name=f"unit {unit_id}", **{UNIT_ID: int(unit_id), **notes},
-            )  # fmt: skip
+                np.asarray(train, dtype=np.float64) * unit,
+                t_start=start * unit,
+                t_stop=(start + length) * unit,
+                name=f"unit {unit_id}",
+                **{UNIT_ID: int(unit_id), **notes},
+            )
         )
     block.segments.append(segment)
     with warnings.catch_warnings():
@@ -84,7 +91,9 @@ def write(spikes: SpikeData, path: Path) -> None:
 def losses(spikes: SpikeData) -> list[Any]:
     found = []
     if spikes.time_unit == "samples":
-        found.append(common.loss("time_unit", "neo spike trains carry time units: samples written as seconds"))
+        found.append(
+            common.loss("time_unit", "neo spike trains carry time units: samples written as seconds")
+        )
     for field in ("raw_data", "provenance"):
         if getattr(spikes, field):
             found.append(common.loss(field, "the hub's NIX spike trains have no place for it"))
@@ -101,12 +110,14 @@ def _read_block(path: Path, url: str) -> Any:
         warnings.simplefilter("ignore")
         try:
             io = NixIO(str(path), mode="ro")
-        except Exception as error:  # noqa: BLE001 - nixio raises plain Exceptions for non-NIX files
+        except Exception as error:  # nixio raises plain Exceptions for files that are not NIX
             raise InputError(f"{url}: not a readable NIX file ({type(error).__name__}: {error})") from error
         try:
             blocks = io.read_all_blocks()
-        except Exception as error:  # noqa: BLE001 - damaged objects surface as KeyError, ValueError...
-            raise InputError(f"{url}: the NIX file cannot be read by neo ({type(error).__name__}: {error})") from error
+        except Exception as error:  # damaged objects surface as KeyError, ValueError, RuntimeError...
+            raise InputError(
+                f"{url}: the NIX file cannot be read by neo ({type(error).__name__}: {error})"
+            ) from error
         finally:
             io.close()
     if not blocks:
@@ -114,7 +125,9 @@ def _read_block(path: Path, url: str) -> Any:
     return blocks
 
 
-def read(url: str, *, storage_options: Mapping[str, Any] | None = None, segment: int | None = None) -> SpikeData:
+def read(
+    url: str, *, storage_options: Mapping[str, Any] | None = None, segment: int | None = None
+) -> SpikeData:
     with storage.local_copy(url, storage_options) as path:
         blocks = _read_block(path, url)
     segments = [item for block in blocks for item in block.segments]
@@ -148,7 +161,8 @@ def read(url: str, *, storage_options: Mapping[str, Any] | None = None, segment:
     if ignored:
         metadata = {**(metadata or {}), "nix_not_read": ignored}
     return common.from_trains(
-        values, time_unit=unit, start_time=start, length=stop - start, unit_ids=np.asarray(ids, dtype=np.int64),
+        values, time_unit=unit, start_time=start, length=stop - start,
+        unit_ids=np.asarray(ids, dtype=np.int64),
         sampling_rate=None if rate is None else float(rate),
         unit_attributes={name: array for name, array in attributes.items() if array.ndim >= 1},
         metadata=metadata,
@@ -176,7 +190,7 @@ register_format(
     FormatSpec(
         name="nix",
         kind=common.KIND,
-        description="NIX (HDF5) spike trains as neo's NixIO writes and reads them (Block, Segment, SpikeTrain)",
+        description="NIX (HDF5) spike trains as neo's NixIO writes and reads them",
         extensions=(".nix",),
         read=read,
         write=write,

@@ -1,4 +1,5 @@
-"""SpikeInterface's saved sortings: the NumPy folder (`NumpyFolderSorting`) and the Zarr store (`ZarrSortingExtractor`).
+"""SpikeInterface's saved sortings: the NumPy folder (`NumpyFolderSorting`) and the Zarr store
+(`ZarrSortingExtractor`).
 
 What `sorting.save(folder=..., format="numpy_folder")` and `sorting.save(folder=..., format="zarr")` write
 in SpikeInterface 0.101-0.105, so `spikeinterface.load(...)`, `load_extractor` and the classes open the
@@ -188,7 +189,8 @@ def read_folder(
         vector["segment_index"] if "segment_index" in vector.dtype.names else np.zeros(len(vector), int)
     )
     return _spikes_data(
-        vector["sample_index"], vector["unit_index"], segments, np.asarray(ids), rate, properties, annotations,
+        vector["sample_index"], vector["unit_index"], segments, np.asarray(ids), rate, properties,
+        annotations,
         count, segment, url,
     )  # fmt: skip
 
@@ -318,7 +320,7 @@ register_format(
     FormatSpec(
         name="si-folder",
         kind=common.KIND,
-        description="SpikeInterface NumpyFolderSorting folder (spikes.npy, numpysorting_info.json, properties)",
+        description="SpikeInterface NumpyFolderSorting (spikes.npy, numpysorting_info.json, properties/)",
         extensions=(".si",),
         read=read_folder,
         write=write_folder,

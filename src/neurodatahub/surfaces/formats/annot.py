@@ -101,7 +101,9 @@ def losses(labels: SurfaceLabels) -> list[Any]:
         )
     unlabelled = positions == UNLABELLED
     if unlabelled.any() and not (keys[unlabelled] == UNLABELLED).all():
-        found.append(common.loss("keys", "keys absent from the table are written unlabelled and read back as -1"))
+        found.append(
+            common.loss("keys", "keys absent from the table are written unlabelled and read back as -1")
+        )
     if (0, 0, 0) in first and unlabelled.any():
         count = int(np.count_nonzero(unlabelled))
         found.append(

@@ -117,7 +117,7 @@ register_format(
     FormatSpec(
         name="freesurfer",
         kind=KIND,
-        description="FreeSurfer surface (lh.white, rh.pial...) through nibabel; creation line and volume info kept",
+        description="FreeSurfer surface (lh.white, rh.pial...), nibabel; creation line and volume info kept",
         extensions=SURFACE_NAMES,
         read=read_freesurfer,
         write=write_freesurfer,

@@ -29,8 +29,8 @@ from neurodatahub.surfaces.formats.gifti import (
     SPACE_KEY,
     STRUCTURE_OF,
     _gifti_intents,
-    _xml_head,
     _strings,
+    _xml_head,
     intent_of,
     load_image,
 )
@@ -81,7 +81,7 @@ def _color(label: Any) -> list[int]:
     rgba = [label.red, label.green, label.blue, label.alpha]
     if any(value is None for value in rgba):
         return [0, 0, 0, 0]
-    return [int(round(float(value) * 255)) for value in rgba]
+    return [round(float(value) * 255) for value in rgba]
 
 
 def write(labels: SurfaceLabels, path: Path) -> None:
@@ -138,7 +138,7 @@ register_format(
     FormatSpec(
         name="gifti-label",
         kind=KIND,
-        description="GIfTI label file (.label.gii): int32 keys and a LabelTable, as mris_convert --annot writes",
+        description="GIfTI label file (.label.gii): int32 keys and a LabelTable (mris_convert --annot)",
         extensions=(".label.gii",),
         read=read,
         write=write,

@@ -100,7 +100,8 @@ def losses(label: SurfaceLabel) -> list[Any]:
     if moved:
         found.append(common.loss("coordinates", "a .label keeps three decimals (FreeSurfer's %.3f)", moved))
     values = np.asarray(label.values, dtype=np.float64)
-    changed = int(np.count_nonzero(np.array([float("%.10f" % value) for value in values.tolist()]) != values))
+    kept = np.array([float(f"{value:.10f}") for value in values.tolist()])
+    changed = int(np.count_nonzero(kept != values))
     if changed:
         found.append(common.loss("values", "a .label keeps ten decimals (FreeSurfer's %.10f)", changed))
     return found

@@ -73,7 +73,8 @@ def _chosen(mesh: SurfaceMesh, column: str | None, rules: DataRules) -> tuple[An
     if len(kept) != 1:
         names = [item.name for item, _ in kept]
         raise UsageError(
-            f"{rules.fmt} holds one array; the mesh has {len(kept)} it can store ({names}): choose with -O column=NAME"
+            f"{rules.fmt} holds one array; the mesh has {len(kept)} it can store ({names}):"
+            " choose with -O column=NAME"
         )
     return kept[0]
 
@@ -217,7 +218,7 @@ register_format(
     FormatSpec(
         name="freesurfer-morph",
         kind=KIND,
-        description="FreeSurfer morphometry (lh.thickness, lh.curv...): one float32 per vertex (geometry= to read)",
+        description="FreeSurfer morphometry (lh.thickness, lh.curv): float32 per vertex, geometry= to read",
         extensions=MORPH_NAMES,
         read=read_morph,
         write=write_morph,
@@ -233,7 +234,7 @@ register_format(
     FormatSpec(
         name="mgh-overlay",
         kind=KIND,
-        description="MGH/MGZ surface overlay (vertices x 1 x 1 [x frames]), as mri_surf2surf writes (geometry= to read)",
+        description="MGH/MGZ surface overlay (vertices x 1 x 1 [x frames]) (geometry= to read)",
         extensions=(".mgh", ".mgz"),
         read=read_mgh,
         write=write_mgh,
