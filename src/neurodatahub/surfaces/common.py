@@ -95,12 +95,12 @@ def loss(field: str, reason: str, count: int | None = None) -> Any:
     return Loss(field=field, reason=reason, count=count)
 
 
-def header_losses(mesh: SurfaceMesh, fmt: str, kept: Iterable[str] = ()) -> list[Any]:
-    """Space, hemisphere and metadata, for the formats that have no place for them."""
+def header_losses(model: Any, fmt: str, kept: Iterable[str] = ()) -> list[Any]:
+    """Space, hemisphere and metadata (those the model has), for the formats that have no place for them."""
     return [
         loss(field, f"{fmt} has no place for it")
         for field in ("space", "hemisphere", "metadata")
-        if field not in kept and getattr(mesh, field) not in (None, {}, [])
+        if field not in kept and getattr(model, field, None) not in (None, {}, [])
     ]
 
 

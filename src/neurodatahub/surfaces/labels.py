@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from neurodatahub.core.errors import InputError
+from neurodatahub.surfaces.common import header_losses as header_losses, loss as loss
 
 if TYPE_CHECKING:
     from neurodatahub.core.models import SurfaceLabels
@@ -54,17 +55,3 @@ def hemisphere_from_name(url: str) -> str | None:
     """L or R from FreeSurfer's lh./rh. file name prefix."""
     name = url.rstrip("/").rsplit("/", 1)[-1]
     return {"lh.": "L", "rh.": "R"}.get(name[:3])
-
-
-def loss(field: str, reason: str, count: int | None = None) -> Any:
-    from neurodatahub.core.models import Loss
-
-    return Loss(field=field, reason=reason, count=count)
-
-
-def header_losses(labels: Any, fmt: str, kept: Iterable[str] = ()) -> list[Any]:
-    return [
-        loss(name, f"{fmt} has no place for it")
-        for name in ("space", "hemisphere", "metadata")
-        if name not in set(kept) and getattr(labels, name, None) not in (None, {}, [])
-    ]
