@@ -315,8 +315,12 @@ def test_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bad_annot.write_bytes((tmp_path / "lh.x.annot").read_bytes()[:5000])
     bad_label = tmp_path / "lh.bad.label"
     bad_label.write_text("#!ascii label  , from subject bert vox2ras=TkReg\n3\n1  0.0  0.0  0.0 0.0\n")
+    conversion.write(conversion.read(str(tmp_path / "lh.x.annot")), str(tmp_path / "lh.x.label.gii"))
+    cut_gifti = tmp_path / "lh.cut.label.gii"
+    cut_gifti.write_bytes((tmp_path / "lh.x.label.gii").read_bytes()[:1500])
     out = str(tmp_path / "out.vtp")
     for args, fragment in [
+        ((str(cut_gifti), str(tmp_path / "o.annot"), "--from", "gifti-label"), "GIfTI"),
         ((str(tmp_path / "lh.thickness"), out), "without geometry"),
         ((str(cut), out, "-R", f"geometry={surface}"), "truncated"),
         ((str(short), out, "-R", f"geometry={surface}"), "has 10 values per array but"),
@@ -326,3 +330,4 @@ def test_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
         code, _, err = hub(capsys, "convert", *args)
         assert code == ExitCode.USAGE and fragment in one_line(err), err
     assert not Path(out).exists() and not (tmp_path / "o.label.gii").exists()
+    assert not (tmp_path / "o.annot").exists()
