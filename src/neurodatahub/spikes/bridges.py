@@ -70,14 +70,14 @@ def to_sorting(spikes: SpikeData, *, sampling_rate: float | None = None) -> Any:
     """A SpikeInterface NumpySorting (one segment): sample indices, unit ids, properties, annotations."""
     from spikeinterface.core import NumpySorting
 
-    vector, rate = si_format._sample_vector(spikes, sampling_rate)
+    vector, rate = si_format.sample_vector(spikes, sampling_rate)
     ids = np.asarray(spikes.unit_ids, dtype=np.int64)
     sorting = NumpySorting.from_samples_and_labels(
         [vector["sample_index"]], [ids[vector["unit_index"]]], rate, unit_ids=ids
     )
-    for name, values in si_format._properties(spikes).items():
+    for name, values in si_format.unit_properties(spikes).items():
         sorting.set_property(name, values)
-    sorting.annotate(**si_format._annotations(spikes))
+    sorting.annotate(**si_format.annotations_of(spikes))
     return sorting
 
 
@@ -86,7 +86,7 @@ def from_sorting(sorting: Any, *, segment: int | None = None) -> SpikeData:
     vector = sorting.to_spike_vector()
     properties = {name: np.asarray(sorting.get_property(name)) for name in sorting.get_property_keys()}
     annotations = {name: sorting.get_annotation(name) for name in sorting.get_annotation_keys()}
-    return si_format._spikes_data(
+    return si_format.spikes_from_vector(
         vector["sample_index"], vector["unit_index"], vector["segment_index"], np.asarray(sorting.unit_ids),
         sorting.get_sampling_frequency(), properties, annotations, sorting.get_num_segments(), segment,
         "the sorting",

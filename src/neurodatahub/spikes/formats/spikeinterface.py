@@ -60,7 +60,7 @@ class WriteOptions(Options):
 # ---- the sorting as arrays, either way ----
 
 
-def _spikes_data(
+def spikes_from_vector(
     samples: np.ndarray,
     units: np.ndarray,
     segments: np.ndarray,
@@ -104,7 +104,7 @@ def _spikes_data(
     )
 
 
-def _sample_vector(spikes: SpikeData, rate: float | None) -> tuple[np.ndarray, float]:
+def sample_vector(spikes: SpikeData, rate: float | None) -> tuple[np.ndarray, float]:
     """The spike vector SpikeInterface keeps: sorted by sample, then unit; segment 0."""
     rate = _rate(spikes, rate)
     samples = common.times_in(spikes, "samples", rate).astype(np.int64)
@@ -127,7 +127,7 @@ def _rate(spikes: SpikeData, given: float | None) -> float:
     return float(rate)
 
 
-def _properties(spikes: SpikeData) -> dict[str, np.ndarray]:
+def unit_properties(spikes: SpikeData) -> dict[str, np.ndarray]:
     found = {}
     for name, values in common.attributes(spikes).items():
         if not FILE_SAFE.match(name):
@@ -188,7 +188,7 @@ def read_folder(
     segments = (
         vector["segment_index"] if "segment_index" in vector.dtype.names else np.zeros(len(vector), int)
     )
-    return _spikes_data(
+    return spikes_from_vector(
         vector["sample_index"], vector["unit_index"], segments, np.asarray(ids), rate, properties,
         annotations,
         count, segment, url,
@@ -196,8 +196,8 @@ def read_folder(
 
 
 def write_folder(spikes: SpikeData, path: Path, *, sampling_rate: float | None = None) -> None:
-    vector, rate = _sample_vector(spikes, sampling_rate)
-    properties = _properties(spikes)
+    vector, rate = sample_vector(spikes, sampling_rate)
+    properties = unit_properties(spikes)
     path.mkdir(exist_ok=True)
     ids = [int(value) for value in np.asarray(spikes.unit_ids).tolist()]
     info = {"sampling_frequency": rate, "unit_ids": ids, "num_segments": 1}
@@ -206,21 +206,21 @@ def write_folder(spikes: SpikeData, path: Path, *, sampling_rate: float | None =
     (path / "properties").mkdir()
     for name, values in properties.items():
         np.save(path / "properties" / f"{name}.npy", values, allow_pickle=False)
-    (path / "annotations.json").write_text(json.dumps(_annotations(spikes)), encoding="utf-8")
+    (path / "annotations.json").write_text(json.dumps(annotations_of(spikes)), encoding="utf-8")
     loader = {
         "class": "spikeinterface.core.sortingfolder.NumpyFolderSorting",
         "module": "spikeinterface",
         # the release whose layout this is; spikeinterface.load needs the key, it does not compare it
         "version": SI_LAYOUT_VERSION,
         "kwargs": {"folder_path": ".", "mmap_mode": None},
-        "annotations": _annotations(spikes),
+        "annotations": annotations_of(spikes),
         "properties": {},
         "relative_paths": True,
     }
     (path / "si_folder.json").write_text(json.dumps(loader, indent=4), encoding="utf-8")
 
 
-def _annotations(spikes: SpikeData) -> dict[str, Any]:
+def annotations_of(spikes: SpikeData) -> dict[str, Any]:
     from neurodatahub.core.codecs.metadata import to_json
 
     if spikes.metadata is None:
@@ -262,7 +262,7 @@ def read_zarr(
     segments = np.zeros(len(samples), dtype=np.int64)
     for index, (start, stop) in enumerate(slices.tolist()):
         segments[start:stop] = index
-    return _spikes_data(
+    return spikes_from_vector(
         samples, units, segments, ids, rate, properties, attrs.get("annotations"), count, segment, url
     )
 
@@ -271,14 +271,14 @@ def write_zarr(spikes: SpikeData, path: Path, *, sampling_rate: float | None = N
     import zarr
     from numcodecs import Blosc, Delta
 
-    vector, rate = _sample_vector(spikes, sampling_rate)
-    properties = _properties(spikes)
+    vector, rate = sample_vector(spikes, sampling_rate)
+    properties = unit_properties(spikes)
     root = zarr.open_group(str(path), mode="w")
     root.attrs.update(
         {
             "sampling_frequency": rate,
             "num_segments": 1,
-            "annotations": _annotations(spikes),
+            "annotations": annotations_of(spikes),
             "provenance": None,
             "zarr_class_info": {
                 "class": "spikeinterface.core.zarrextractors.ZarrSortingExtractor",
