@@ -46,7 +46,7 @@ def paint(conn: ConnectivityMatrix, figure: Figure) -> None:
     matrix = np.asarray(conn.matrix, dtype=np.float64)[np.ix_(rows, rows)]
     finite = matrix[np.isfinite(matrix)]
     limit = float(np.abs(finite).max()) if finite.size else 1.0
-    diverging = finite.size and finite.min() < 0
+    diverging = finite.size and finite.min() < -0.05 * limit  # negative values that matter: a diverging map
     image = axes.imshow(
         matrix,
         cmap="RdBu_r" if diverging else "viridis",

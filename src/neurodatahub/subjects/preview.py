@@ -35,7 +35,7 @@ def paint_map(voxel_map: VoxelMap, figure: Figure) -> None:
         return
     finite = data[np.isfinite(data)]
     limit = float(np.abs(finite).max()) if finite.size else 1.0
-    diverging = finite.size and finite.min() < 0
+    diverging = finite.size and finite.min() < -0.05 * limit
     slices.draw(
         figure,
         np.nan_to_num(data),
