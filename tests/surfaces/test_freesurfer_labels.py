@@ -331,3 +331,28 @@ def test_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
         assert code == ExitCode.USAGE and fragment in one_line(err), err
     assert not Path(out).exists() and not (tmp_path / "o.label.gii").exists()
     assert not (tmp_path / "o.annot").exists()
+
+
+def test_previews_of_labels_draw_each_label_in_its_colour() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from neurodatahub.core import preview
+
+    labels = SurfaceLabels(
+        keys=[0, 1, 1, 1, 2],
+        label_table=[
+            {"key": 0, "name": "unknown", "color": [0, 0, 255, 255]},
+            {"key": 1, "name": "bankssts", "color": [255, 0, 0, 255]},
+            {"key": 2, "name": "cuneus", "color": [0, 160, 0, 255]},
+        ],
+    )
+    figure = preview.figure(labels)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    image = np.asarray(canvas.buffer_rgba())[:, :, :3].astype(int)
+    axes = figure.axes[0]
+    for row, (count, colour) in enumerate(((1, [0, 0, 255]), (3, [255, 0, 0]), (1, [0, 160, 0]))):
+        column, height = axes.transData.transform((count / 2, row))
+        assert image[image.shape[0] - round(float(height)), round(float(column))].tolist() == colour
+    region = SurfaceLabel(vertex_indices=[1, 2], coordinates=[[0.0, 1, 2], [3, 4, 5]], values=[0.0, 1.0])
+    assert len(preview.figure(region).axes) == 3  # two views and the colour bar
