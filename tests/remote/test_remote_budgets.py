@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from remote_helpers import counted_fixture  # noqa: F401
 
 from neurodatahub.cli import main
 from neurodatahub.core import conversion, storage

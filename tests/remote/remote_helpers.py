@@ -1,6 +1,6 @@
 """S3 inputs read by the hub through a byte-counting proxy (tests/byte_proxy.py) in front of moto: what
-the proxy counts is what the hub downloaded, HTTP headers included. Fixtures are written to moto
-directly, so only the hub's own traffic is counted."""
+the proxy counts is what the hub downloaded, HTTP headers included. Files are put on moto directly, so
+only the hub's own traffic is counted. (A helper module, not a conftest: tests import `conftest` by name.)"""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ class CountedBucket:
         return result, self.proxy.reset()
 
 
-@pytest.fixture
-def counted(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CountedBucket]:
+@pytest.fixture(name="counted")
+def counted_fixture(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CountedBucket]:
     import boto3
     import s3fs
 
