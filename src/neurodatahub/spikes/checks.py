@@ -96,13 +96,16 @@ def spike_summary(
     index: Any,
     time_unit: str,
     start_time: float,
-    length: float,
+    length: float | None,
     sampling_rate: float | None,
     extremes: tuple[float, float] | None,
     attribute_names: list[str],
 ) -> dict[str, Any]:
     """What `hub info` prints for spike trains, from the facts a header-only reader can gather too: the end
-    offsets of the units, the window, and the first and last spike (in the data's time unit)."""
+    offsets of the units, the window, and the first and last spike (in the data's time unit). A window
+    without a recorded length runs up to the last spike, as common.build makes it."""
+    if length is None:
+        length = max(extremes[1] - start_time, 0.0) if extremes else 0.0
     ends = np.asarray(index, dtype=np.int64)
     n_units, n_spikes = len(ends), int(ends[-1]) if len(ends) else 0
     scale = TIME_UNIT_SECONDS.get(time_unit) or (1.0 / sampling_rate)

@@ -239,15 +239,13 @@ def describe(url: str, *, storage_options: Any = None, **options: Any) -> dict[s
     start, length = _window(hub, start_ms, length_ms, target, rate)
     if file_unit == "samples" and length is not None:
         start, length = common.widen_window(ends, start, length)
-    if length is None:  # as common.build: up to the last spike
-        length = max(float(ends.max()) - start, 0.0) if ends.size else 0.0
     return {
         "class": "SpikeData",
         **spike_summary(
             index=index,
             time_unit=target,
             start_time=float(start),
-            length=float(length),
+            length=None if length is None else float(length),
             sampling_rate=rate,
             extremes=(float(ends.min()), float(ends.max())) if ends.size else None,
             attribute_names=list(hub.get("unit_attributes") or {}),

@@ -338,15 +338,13 @@ def describe(url: str, *, storage_options: Any = None, units_path: str | None = 
         page = page_size(file)
     ends = common.convert_times(ends_s, "s", unit, rate).astype(np.float64)
     extremes = (float(ends.min()), float(ends.max())) if ends.size else None
-    if length is None:  # as common.build: up to the last spike
-        length = max(extremes[1] - start, 0.0) if extremes else 0.0
     return {
         "class": "SpikeData",
         **spike_summary(
             index=index,
             time_unit=unit,
             start_time=float(start),
-            length=float(length),
+            length=None if length is None else float(length),
             sampling_rate=rate,
             extremes=extremes,
             attribute_names=names,

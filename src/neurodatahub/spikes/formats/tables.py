@@ -499,15 +499,13 @@ def describe_parquet(
     start, length = header.get("start_time"), header.get("length")
     if start is None:  # as common.build: the window defaults to [min(0, first spike), last spike]
         start = min(0.0, extremes[0]) if extremes else 0.0
-    if length is None:
-        length = max(extremes[1] - start, 0.0) if extremes else 0.0
     return {
         "class": "SpikeData",
         **spike_summary(
             index=ends,
             time_unit=unit,
             start_time=float(start),
-            length=float(length),
+            length=None if length is None else float(length),
             sampling_rate=rate,
             extremes=extremes,
             attribute_names=list(_header_attributes(header)[0]),
