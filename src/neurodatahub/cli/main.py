@@ -132,7 +132,9 @@ def schema(
 def info(
     source: Annotated[str, typer.Argument(metavar="SRC", help="File, folder or URL.")],
     from_format: FromOption = None,
-    class_name: Annotated[str | None, typer.Option("--class", help="Data class of a document.")] = None,
+    class_name: Annotated[
+        str | None, typer.Option("--class", help="Data class (of a document, or of an image: VoxelMap...).")
+    ] = None,
     as_json: JsonFlag = False,
     read_option: ReadOption = None,
     storage_option: StorageOption = None,
@@ -144,7 +146,7 @@ def info(
     from neurodatahub.core.registry import input_format
 
     options = storage_options(storage_option, endpoint_url)
-    spec = input_format(source, from_format, options)
+    spec = input_format(source, from_format, options, class_name)
     hint = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
     hint.update(shortcuts or {})
     hint.update(pairs(read_option, "--read-option"))
@@ -165,7 +167,9 @@ def info(
 def validate(
     paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, folders or URLs to check.")],
     from_format: FromOption = None,
-    class_name: Annotated[str | None, typer.Option("--class", help="Data class of the documents.")] = None,
+    class_name: Annotated[
+        str | None, typer.Option("--class", help="Data class (of documents, or of images: VoxelMap...).")
+    ] = None,
     as_json: JsonFlag = False,
     read_option: ReadOption = None,
     storage_option: StorageOption = None,

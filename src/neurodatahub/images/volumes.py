@@ -1,0 +1,285 @@
+"""What every volume format shares: a file opened as a `Volume` (header facts and a reader of slabs along
+the last axis), the models built from it, and the `Plan` a writer lays a file out from.
+
+Volume files (NIfTI, MGH, NRRD) store voxels in Fortran order and OME-Zarr in (t, z, y, x) C order: in
+both, a slab of consecutive indices along the last axis (z slices of a volume, volumes of a series) is
+one contiguous run or one row of chunks, so reading and writing by slabs keeps memory at one slab.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from neurodatahub.core import kinds, streaming
+from neurodatahub.core.errors import InvalidDataError, UsageError
+from neurodatahub.core.imaging.bids import name_of, read_sidecar, split_name
+from neurodatahub.core.imaging.nifti import is_nifti_name
+from neurodatahub.core.imaging.spaces import settle_grid
+from neurodatahub.images.classify import HeaderFacts, checked_class, intent_codes, intent_names
+
+# 64 MiB of voxels per chunk of a streamed series: a few chunks in flight stay far below memory
+DEFAULT_CHUNK_BYTES = 64 * 2**20
+CHUNK_BYTES_VARIABLE = "NEURODATAHUB_IMAGE_CHUNK_BYTES"
+THREE_D_CLASSES = ("LesionMask", "VoxelMap", "Parcellation")
+
+
+@dataclass
+class Volume:
+    """An image file opened for reading."""
+
+    shape: tuple[int, ...]  # i, j, k (, t)
+    dtype: np.dtype  # of the values `read` returns (after any scaling the file asks for)
+    affine: np.ndarray
+    read: Callable[[int, int], np.ndarray]  # values [..., start:stop] along the last axis
+    intent_code: int = 0
+    intent_parameters: tuple[float, ...] = ()
+    repetition_time: float | None = None
+    description: str | None = None
+    stored: dict[str, Any] = field(default_factory=dict)  # what the hub keeps in formats with room for it
+
+    @property
+    def facts(self) -> HeaderFacts:
+        return HeaderFacts(self.shape, self.dtype, self.intent_code)
+
+
+@dataclass
+class Plan:
+    """What a writer lays out before the first slab arrives: the whole shape, type and header."""
+
+    class_name: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    affine: np.ndarray
+    intent_code: int = 0
+    intent_parameters: tuple[float, ...] = ()
+    repetition_time: float | None = None
+    description: str | None = None
+    stored: dict[str, Any] = field(default_factory=dict)
+
+
+OpenVolume = Callable[..., Any]  # (url, storage_options) -> context manager of a Volume
+WriteVolume = Callable[..., None]  # (path, plan, slabs, **options)
+
+
+def chunk_bytes() -> int:
+    """Bytes of voxels per streamed chunk: NEURODATAHUB_IMAGE_CHUNK_BYTES when set, else 64 MiB."""
+    value = os.environ.get(CHUNK_BYTES_VARIABLE)
+    if not value:
+        return DEFAULT_CHUNK_BYTES
+    try:
+        size = int(value)
+    except ValueError:
+        raise UsageError(f"{CHUNK_BYTES_VARIABLE} must be a whole number of bytes, got {value!r}") from None
+    if size < 1:
+        raise UsageError(f"{CHUNK_BYTES_VARIABLE} must be at least 1, got {size}")
+    return size
+
+
+def slab_bounds(shape: tuple[int, ...], dtype: np.dtype) -> Iterator[tuple[int, int]]:
+    """(start, stop) along the last axis, each slab about `chunk_bytes()` large (at least one index)."""
+    per_index = int(np.prod(shape[:-1])) * np.dtype(dtype).itemsize
+    step = max(1, chunk_bytes() // max(per_index, 1))
+    for start in range(0, shape[-1], step):
+        yield start, min(start + step, shape[-1])
+
+
+def stem_of(url: str, extensions: Iterable[str]) -> str:
+    name = name_of(url)
+    for extension in sorted(extensions, key=len, reverse=True):
+        if name.lower().endswith(extension):
+            return name[: -len(extension)]
+    return name
+
+
+def _intent(volume: Volume) -> dict[str, Any]:
+    name = intent_names().get(volume.intent_code)
+    return {
+        "intent": name if name not in (None, "none") else None,
+        "intent_parameters": np.asarray(volume.intent_parameters, dtype=np.float64)
+        if name not in (None, "none") and any(volume.intent_parameters)
+        else None,
+    }
+
+
+def _labels(url: str, data: np.ndarray) -> np.ndarray:
+    """Integer labels; a float image is accepted when every value is a whole number."""
+    if data.dtype.kind in "iu":
+        return data
+    if not np.isfinite(data).all() or not np.array_equal(data, np.round(data)):
+        raise InvalidDataError(
+            f"{url}: a parcellation holds integer labels, this image holds fractions or NaN"
+        )
+    return data.astype(np.int32)
+
+
+def _lut(
+    url: str, extensions: Iterable[str], volume: Volume, options: Mapping[str, Any], storage: Any
+) -> Any:
+    """The lookup table: the one named (`lut=`), the one the file keeps, or a BIDS dseg.tsv beside it."""
+    from neurodatahub.core import storage as store
+    from neurodatahub.core.imaging.lut import read_lut
+    from neurodatahub.core.models import AtlasLUT
+
+    entities = split_name(name_of(url))[0]
+    atlas = entities.get("atlas") or entities.get("seg") or stem_of(url, extensions)
+    if options.get("lut"):
+        return read_lut(options["lut"], atlas, storage)
+    if volume.stored.get("lut"):
+        return AtlasLUT.model_validate(volume.stored["lut"])
+    beside = url[: len(url) - len(name_of(url))] + stem_of(url, extensions) + ".tsv"
+    return read_lut(beside, atlas, storage) if store.exists(beside, storage) else None
+
+
+def model_fields(
+    url: str,
+    volume: Volume,
+    class_name: str,
+    extensions: Iterable[str],
+    options: Mapping[str, Any],
+    storage_options: Any = None,
+) -> dict[str, Any]:
+    """Every field but `data` of a model of `class_name` read from `volume` (space settled as lacuna does)."""
+    for option, owner in (("lut", "Parcellation"), ("name", "VoxelMap")):
+        if options.get(option) is not None and class_name != owner:
+            raise UsageError(f"option {option} applies to {owner} images, {url} is read as {class_name}")
+    stored = volume.stored
+    sidecar = read_sidecar(url, storage_options) if is_nifti_name(url) else {}
+    space, resolution = settle_grid(
+        url,
+        volume.shape[:3],
+        volume.affine,
+        space=options.get("space"),
+        resolution=options.get("resolution"),
+        metadata={"space": stored.get("space"), "resolution": stored.get("resolution")},
+        sidecar=sidecar,
+        require_space=False,
+        isotropic=class_name == "LesionMask",
+    )
+    fields: dict[str, Any] = {
+        "affine": volume.affine,
+        "space": space,
+        "resolution": resolution,
+        "description": volume.description or stored.get("description"),
+        "metadata": stored.get("metadata"),
+        **_intent(volume),
+    }
+    if class_name == "VoxelMap":
+        entities, suffix, _ = split_name(name_of(url))
+        fields["name"] = (
+            options.get("name")
+            or stored.get("name")
+            or entities.get("desc")
+            or suffix
+            or stem_of(url, extensions)
+        )
+    elif class_name == "Parcellation":
+        fields["lut"] = _lut(url, extensions, volume, options, storage_options)
+    elif class_name == "ImageSeries":
+        repetition = volume.repetition_time or sidecar.get("RepetitionTime") or stored.get("repetition_time")
+        fields["repetition_time"] = float(repetition) if repetition else None
+        fields["volume_count"] = volume.shape[3] if len(volume.shape) == 4 else None
+    return fields
+
+
+def shaped(url: str, data: np.ndarray, class_name: str) -> np.ndarray:
+    """A 3D class takes a 4D image of one volume as 3D; anything else it refuses with the reason."""
+    if class_name in THREE_D_CLASSES and data.ndim == 4 and data.shape[3] == 1:
+        data = data[..., 0]
+    if class_name == "Parcellation":
+        data = _labels(url, data)
+    return data
+
+
+def build(
+    url: str,
+    volume: Volume,
+    class_name: str,
+    extensions: Iterable[str],
+    options: Mapping[str, Any],
+    storage_options: Any = None,
+) -> Any:
+    """The whole image as a validated model of `class_name`."""
+    from neurodatahub.core.models import model_class
+
+    if len(volume.shape) not in (3, 4):
+        raise InvalidDataError(
+            f"{url}: images have 3 or 4 dimensions, this one has shape {list(volume.shape)}"
+        )
+    fields = model_fields(url, volume, class_name, extensions, options, storage_options)
+    data = shaped(url, volume.read(0, volume.shape[-1]), class_name)
+    return model_class(class_name)(data=data, **fields)
+
+
+def series_stream(
+    url: str,
+    volume: Volume,
+    extensions: Iterable[str],
+    options: Mapping[str, Any],
+    storage_options: Any = None,
+) -> streaming.Stream:
+    """A 4D series as a header (no volumes) and chunks of consecutive volumes, each validated."""
+    from neurodatahub.core.models import ImageSeries
+
+    if len(volume.shape) != 4:
+        raise InvalidDataError(f"{url}: a series is 4D, this image has shape {list(volume.shape)}")
+    fields = model_fields(url, volume, "ImageSeries", extensions, options, storage_options)
+    header = ImageSeries(data=np.zeros((*volume.shape[:3], 0), dtype=volume.dtype), **fields)
+
+    def chunks() -> Iterator[Any]:
+        for start, stop in slab_bounds(volume.shape, volume.dtype):
+            yield ImageSeries(data=volume.read(start, stop), affine=volume.affine)
+
+    return streaming.Stream(header, chunks())
+
+
+def plan_of(model: Any) -> Plan:
+    """How to lay out a file for `model` (a whole image, or the header of a streamed series)."""
+    name = type(model).__name__
+    shape = tuple(int(size) for size in model.data.shape)
+    if name == "ImageSeries" and model.volume_count is not None and shape[3] == 0:
+        shape = (*shape[:3], int(model.volume_count))
+    intent = getattr(model.intent, "value", model.intent)
+    stored: dict[str, Any] = {
+        "class": name,
+        "space": getattr(model.space, "value", model.space),
+        "resolution": model.resolution,
+        "description": model.description,
+        "metadata": model.metadata,
+        "name": getattr(model, "name", None),
+        "repetition_time": getattr(model, "repetition_time", None),
+        "lut": model.lut.model_dump(mode="json", exclude_none=True) if getattr(model, "lut", None) else None,
+    }
+    return Plan(
+        class_name=name,
+        shape=shape,
+        dtype=np.dtype(model.data.dtype),
+        affine=np.asarray(model.affine, dtype=np.float64),
+        intent_code=intent_codes().get(intent or "none", 0),
+        intent_parameters=tuple(float(value) for value in (model.intent_parameters or ())),
+        repetition_time=getattr(model, "repetition_time", None),
+        description=model.description,
+        stored={key: value for key, value in stored.items() if value is not None},
+    )
+
+
+def class_for(kind: str, class_name: str | None) -> str:
+    """The class a reader of `kind` returns: the one asked for, else the kind's pivot."""
+    return checked_class(class_name) if class_name else kinds.pivot_class(kind) or ""
+
+
+AFFINE_TOLERANCE_MM = 1e-4  # headers keep affines in float32
+
+
+def require_same(model: Any, back: Any, where: str) -> None:
+    """`back` (a file just written, read again) holds the voxels and the grid of `model`."""
+    from neurodatahub.core.errors import OutputError
+
+    if model.data.shape != back.data.shape or not np.array_equal(model.data, back.data, equal_nan=True):
+        raise OutputError(f"{where}: the voxels read back differ from those written")
+    if not np.allclose(model.affine, back.affine, rtol=0, atol=AFFINE_TOLERANCE_MM):
+        raise OutputError(f"{where}: the affine reads back as {np.round(back.affine, 4).tolist()}")
