@@ -28,7 +28,12 @@ def _values(data: np.ndarray) -> dict[str, Any]:
         bounds = arrays.min_max(data)
         total = float(np.sum(data, dtype=np.float64))
         low, high = (float(bounds[0]), float(bounds[1])) if bounds else (None, None)
-        return {"minimum": low, "maximum": high, "mean": total / data.size if data.size else None, "sum": total}
+        return {
+            "minimum": low,
+            "maximum": high,
+            "mean": total / data.size if data.size else None,
+            "sum": total,
+        }
     finite = np.isfinite(data)
     count = int(np.count_nonzero(finite))
     if not count:

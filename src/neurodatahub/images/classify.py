@@ -7,7 +7,8 @@ Precedence, highest first:
 2. the BIDS suffix of the file name, from the schema's `ImageSuffix` enum: `_mask` -> LesionMask, `_dseg`
    -> Parcellation, `_bold`/`_dwi` -> ImageSeries, `_FA`/`_dwimap`/`_statmap`/`_map` -> VoxelMap,
    `_T1w` -> ImageVolume...;
-3. the header: a label intent -> Parcellation, a statistic or estimate intent -> VoxelMap, a time-series
+3. the header: the class the file records itself (OME-Zarr and NRRD written by the hub), else a label
+   intent -> Parcellation, a statistic or estimate intent -> VoxelMap, a time-series
    intent or more than one volume -> ImageSeries; anything else -> ImageVolume (a plain volume). The
    data type is not a class of its own: an integer anatomical scan is a plain volume, not a
    parcellation, unless its intent or its name says so.
@@ -41,6 +42,7 @@ class HeaderFacts:
     shape: tuple[int, ...]
     dtype: np.dtype
     intent_code: int = 0
+    class_name: str | None = None  # what the file records itself, in formats with room for it
 
 
 @cache
@@ -86,6 +88,8 @@ def suffix_class(url: str) -> str | None:
 
 
 def header_class(facts: HeaderFacts) -> str:
+    if facts.class_name in image_classes():
+        return facts.class_name
     if facts.intent_code in intent_names() and intent_names()[facts.intent_code] in CLASS_OF_INTENT:
         return CLASS_OF_INTENT[intent_names()[facts.intent_code]]
     if facts.intent_code in STATISTIC_CODES or intent_names().get(facts.intent_code, "none") != "none":
