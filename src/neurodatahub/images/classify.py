@@ -10,8 +10,9 @@ Precedence, highest first:
 3. the header: the class the file records itself (OME-Zarr and NRRD written by the hub), else a label
    intent -> Parcellation, a statistic or estimate intent -> VoxelMap, a time-series
    intent or more than one volume -> ImageSeries; anything else -> ImageVolume (a plain volume). The
-   data type is not a class of its own: an integer anatomical scan is a plain volume, not a
-   parcellation, unless its intent or its name says so.
+   data type picks no class: an integer anatomical scan is a plain volume, not a parcellation, unless
+   its intent or its name says so; what the type decides is validity (labels must be whole numbers,
+   complex and RGB voxels fit no image class).
 
 The class names the kind (each image class is the pivot of one kind), so the registry reads a file with
 the format of that kind (`registry.input_format(..., class_name=...)`).
@@ -40,7 +41,6 @@ class HeaderFacts:
     """What a header says, read from the first bytes of a file: enough to classify it."""
 
     shape: tuple[int, ...]
-    dtype: np.dtype
     intent_code: int = 0
     class_name: str | None = None  # what the file records itself, in formats with room for it
 

@@ -44,7 +44,7 @@ class Volume:
 
     @property
     def facts(self) -> HeaderFacts:
-        return HeaderFacts(self.shape, self.dtype, self.intent_code, self.stored.get("class"))
+        return HeaderFacts(self.shape, self.intent_code, self.stored.get("class"))
 
 
 @dataclass

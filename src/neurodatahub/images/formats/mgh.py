@@ -58,7 +58,7 @@ def head_facts(probe: Probe) -> classify.HeaderFacts | None:
         return None
     shape = header.get_data_shape()
     shape = shape[:3] if len(shape) == 4 and shape[3] == 1 else shape
-    return classify.HeaderFacts(tuple(shape), header.get_data_dtype())
+    return classify.HeaderFacts(tuple(shape))
 
 
 @contextlib.contextmanager

@@ -48,7 +48,7 @@ def _one_line(error: BaseException) -> str:
 
 
 def head_facts(probe: Probe) -> classify.HeaderFacts | None:
-    """Shape, type and intent from the header in the first bytes; None for other files and for CIFTI."""
+    """Shape and intent from the header in the first bytes; None for other files and for CIFTI."""
     if probe.is_dir:
         return None
     try:
@@ -60,7 +60,7 @@ def head_facts(probe: Probe) -> classify.HeaderFacts | None:
         return None
     if header is None or int(header["intent_code"]) in CIFTI_INTENTS:
         return None
-    return classify.HeaderFacts(header.get_data_shape(), header.get_data_dtype(), int(header["intent_code"]))
+    return classify.HeaderFacts(header.get_data_shape(), int(header["intent_code"]))
 
 
 def _text(value: Any) -> str | None:

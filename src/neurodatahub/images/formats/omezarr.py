@@ -67,7 +67,7 @@ def head_facts(probe: Probe) -> classify.HeaderFacts | None:
         return None
     hub = attributes.get(HUB_KEY, {})
     intent = classify.intent_codes().get(hub.get("intent") or "none", 0)
-    return classify.HeaderFacts(shape, np.dtype(array["dtype"]), intent, hub.get("class"))
+    return classify.HeaderFacts(shape, intent, hub.get("class"))
 
 
 def _image_shape(shape: list[int], axes: list[str], url: str) -> tuple[int, ...]:
