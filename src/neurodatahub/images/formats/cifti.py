@@ -119,14 +119,12 @@ def read(
     from nibabel import cifti2
     from nibabel.fileholders import FileHolder
 
-    from neurodatahub.core.models import model_class
-
     with storage.open_read(url, storage_options) as handle:
         try:
             holder = FileHolder(fileobj=handle)
-            image = cifti2.Cifti2Image.from_file_map({"header": holder, "image": holder})
-            rows, columns = image.header.get_axis(0), image.header.get_axis(1)
-            data = np.asarray(image.dataobj)
+            return from_image(
+                cifti2.Cifti2Image.from_file_map({"header": holder, "image": holder}), url, class_name, space
+            )
         except (
             nib.filebasedimages.ImageFileError,
             cifti2.Cifti2HeaderError,
@@ -137,7 +135,17 @@ def read(
             raise InputError(
                 f"{url}: not a readable CIFTI-2 file ({' '.join(str(error).split())})"
             ) from error
-        meta = dict(image.header.matrix.metadata or {})
+
+
+def from_image(image: Any, url: str, class_name: str | None = None, space: str | None = None) -> Any:
+    """The model of a nibabel Cifti2Image (dense files): its class from the row axis, or `class_name`."""
+    from nibabel import cifti2
+
+    from neurodatahub.core.models import model_class
+
+    rows, columns = image.header.get_axis(0), image.header.get_axis(1)
+    data = np.asarray(image.dataobj)
+    meta = dict(image.header.matrix.metadata or {})
     if not isinstance(columns, cifti2.BrainModelAxis) or data.ndim != 2:
         raise InputError(f"{url}: only dense CIFTI-2 files (grayordinates along the columns) are read")
     found = {cifti2.ScalarAxis: "GrayordinateMaps", cifti2.LabelAxis: "GrayordinateParcellation"}.get(
@@ -220,22 +228,35 @@ def _rows(maps: Any, flavour: str) -> Any:
     return cifti2.ScalarAxis(names)
 
 
-def _writer(flavour: str, intent: int, intent_name: str, class_name: str) -> Any:
-    def write(maps: Any, path: Path) -> None:
-        from nibabel import cifti2
+def flavour_of(maps: Any) -> tuple[str, str, int, str, str]:
+    """The CIFTI flavour a model is written as by default (a dlabel file for a parcellation...)."""
+    return next(flavour for flavour in FLAVOURS if flavour[4] == type(maps).__name__)
 
-        if class_name != "GrayordinateMaps" and type(maps).__name__ != class_name:
-            raise UsageError(f"a {flavour} file holds {class_name}, not {type(maps).__name__}")
-        header = cifti2.Cifti2Header.from_axes((_rows(maps, flavour), _columns(maps)))
-        hub = {"space": _text(maps.space), "metadata": maps.metadata}
-        header.matrix.metadata = cifti2.Cifti2MetaData(
-            {HUB_KEY: json.dumps({key: value for key, value in hub.items() if value is not None})}
-            | ({"Description": maps.description} if maps.description else {})
-        )
-        dtype = np.int32 if flavour == "cifti-dlabel" else np.float32
-        image = cifti2.Cifti2Image(np.asarray(maps.data, dtype=dtype), header)
-        image.nifti_header.set_intent(intent, name=intent_name)
-        path.write_bytes(image.to_bytes())
+
+def to_image(maps: Any, flavour: str | None = None) -> Any:
+    """A nibabel Cifti2Image of the model (intent, axes and matrix metadata set), without a file."""
+    from nibabel import cifti2
+
+    name, _, intent, intent_name, class_name = next(
+        (found for found in FLAVOURS if found[0] == flavour), None
+    ) or flavour_of(maps)
+    if class_name != "GrayordinateMaps" and type(maps).__name__ != class_name:
+        raise UsageError(f"a {name} file holds {class_name}, not {type(maps).__name__}")
+    header = cifti2.Cifti2Header.from_axes((_rows(maps, name), _columns(maps)))
+    hub = {"space": _text(maps.space), "metadata": maps.metadata}
+    header.matrix.metadata = cifti2.Cifti2MetaData(
+        {HUB_KEY: json.dumps({key: value for key, value in hub.items() if value is not None})}
+        | ({"Description": maps.description} if maps.description else {})
+    )
+    dtype = np.int32 if name == "cifti-dlabel" else np.float32
+    image = cifti2.Cifti2Image(np.asarray(maps.data, dtype=dtype), header)
+    image.nifti_header.set_intent(intent, name=intent_name)
+    return image
+
+
+def _writer(flavour: str) -> Any:
+    def write(maps: Any, path: Path) -> None:
+        path.write_bytes(to_image(maps, flavour).to_bytes())
 
     return write
 
@@ -293,7 +314,7 @@ SPECS = [
             + " kept",
             extensions=(extension,),
             read=read,
-            write=_writer(name, code, intent_name, class_name),
+            write=_writer(name),
             verify=verify,
             sniff=_sniffer(code),
             read_options=ReadOptions,

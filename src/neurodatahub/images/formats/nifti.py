@@ -93,10 +93,10 @@ def open_volume(url: str, storage_options: Any = None) -> Iterator[volumes.Volum
                 empty = np.asarray(image.dataobj[..., 0:0])
             except (OSError, EOFError, ValueError, zlib.error, nib.spatialimages.HeaderDataError) as error:
                 raise InputError(f"{url}: not a readable NIfTI image ({_one_line(error)})") from error
-            yield _volume(url, image, empty.dtype)
+            yield volume_of(url, image, empty.dtype)
 
 
-def _volume(url: str, image: Any, dtype: np.dtype) -> volumes.Volume:
+def volume_of(url: str, image: Any, dtype: np.dtype) -> volumes.Volume:
     header = image.header
 
     def read(start: int, stop: int) -> np.ndarray:
@@ -130,7 +130,7 @@ class WriteOptions(Options):
     )
 
 
-def _header(plan: volumes.Plan) -> Any:
+def header_of(plan: volumes.Plan) -> Any:
     import nibabel as nib
 
     klass = nib.Nifti2Header if max(plan.shape) > NIFTI1_MAX_DIM else nib.Nifti1Header
@@ -158,7 +158,7 @@ def _header(plan: volumes.Plan) -> Any:
 def write_volume(
     path: Path, plan: volumes.Plan, slabs: Iterable[np.ndarray], *, compression_level: int = 6
 ) -> None:
-    header = _header(plan)
+    header = header_of(plan)
     dtype = plan.dtype.newbyteorder("=")
     labels: set[int] = set()
     with (
