@@ -58,7 +58,9 @@ def test_the_callers_class_beats_suffix_and_header(tmp_path: Path, capsys: pytes
     assert type(read(str(out))).__name__ == "VoxelMap"  # the class rides in the OME-Zarr metadata
 
 
-def test_class_of_another_kind_or_unknown_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_class_of_another_kind_or_unknown_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     path = save_nifti(tmp_path / "sub-01_FA.nii.gz", scalar())
     assert main(["validate", str(path), "--class", "SpikeData"]) == ExitCode.USAGE
     assert "does not hold SpikeData" in capsys.readouterr().out
@@ -78,7 +80,10 @@ def test_parcellation_takes_the_lut_beside_it_or_named(tmp_path: Path) -> None:
     image = save_nifti(tmp_path / "sub-01_atlas-Toy_dseg.nii.gz", labels(count=4))
     assert read(str(image)).lut is None
     named = write_lut(tmp_path / "elsewhere.tsv")
-    assert [region.name for region in read(str(image), lut=str(named)).lut.regions][:2] == ["LH_region1", "RH_region2"]
+    assert [region.name for region in read(str(image), lut=str(named)).lut.regions][:2] == [
+        "LH_region1",
+        "RH_region2",
+    ]
     write_lut(tmp_path / "sub-01_atlas-Toy_dseg.tsv")
     found = read(str(image)).lut
     assert (found.atlas_name, len(found.regions), found.regions[0].hemisphere) == ("Toy", 4, "L")

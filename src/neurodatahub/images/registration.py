@@ -100,7 +100,8 @@ def register_volume_format(
         def verify(model: Any, path: Path, kind: str = kind, **options: Any) -> None:
             """Voxels equal and the affine within float32 rounding (a parcellation written without a table
             gains one from its labels, so summaries would differ where the data does not)."""
-            back = read(str(path), kind=kind, class_name=type(model).__name__)
+            with open_volume(str(path)) as volume:
+                back = volumes.build(str(path), volume, type(model).__name__, extensions, {})
             volumes.require_same(model, back, str(path))
 
         functools.update_wrapper(sniff, head_facts)
@@ -116,7 +117,7 @@ def register_volume_format(
                     extensions=extensions,
                     read=None if series else read,
                     write=None if series else write,
-                    verify=None if series else verify,
+                    verify=verify,
                     read_stream=_read_stream(open_volume, extensions, head_facts.__module__)
                     if series
                     else None,

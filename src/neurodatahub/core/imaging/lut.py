@@ -217,13 +217,14 @@ def lut_from_labels(labels: np.ndarray, atlas_name: str, source: str | None = No
 
 
 def dseg_tsv(lut: Any) -> str:
-    """A BIDS `dseg.tsv` (index, name, hemisphere[, color]) that `read_lut` reads back equal."""
+    """A BIDS `dseg.tsv` (index, name, hemisphere[, color]) that `read_lut` reads back equal (an unknown
+    hemisphere is left empty: the reader infers it from the name, as from any table without one)."""
     with_color = any(region.color is not None for region in lut.regions)
     out = io.StringIO()
     writer = csv.writer(out, delimiter="\t", lineterminator="\n")
     writer.writerow(["index", "name", "hemisphere", *(["color"] if with_color else [])])
     for region in lut.regions:
-        hemisphere = getattr(region.hemisphere, "value", region.hemisphere) or "bilateral"
+        hemisphere = getattr(region.hemisphere, "value", region.hemisphere) or ""
         row = [region.index, region.name, hemisphere]
         if with_color:
             row.append("" if region.color is None else "#" + "".join(f"{int(v):02x}" for v in region.color))
