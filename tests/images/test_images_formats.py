@@ -139,10 +139,10 @@ def test_pynrrd_reads_ours_and_we_read_slicers_lps_files(tmp_path: Path) -> None
 
 
 def test_ome_zarr_peer_reads_ours_and_we_read_its_files(tmp_path: Path) -> None:
+    import zarr
     from ome_zarr.io import parse_url
     from ome_zarr.reader import Multiscales, Reader
     from ome_zarr.writer import write_image
-    import zarr
 
     data = series()
     source = save_nifti(

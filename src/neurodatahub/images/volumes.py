@@ -88,6 +88,14 @@ def slab_bounds(shape: tuple[int, ...], dtype: np.dtype) -> Iterator[tuple[int, 
         yield start, min(start + step, shape[-1])
 
 
+def final_name(path: Any) -> str:
+    """The name a file being written will have: storage stages local writes as `.NAME.<hex>.partial`."""
+    name = path.name
+    if name.startswith(".") and name.endswith(".partial"):
+        return name[1:].rsplit(".", 2)[0]
+    return name
+
+
 def stem_of(url: str, extensions: Iterable[str]) -> str:
     name = name_of(url)
     for extension in sorted(extensions, key=len, reverse=True):

@@ -131,7 +131,7 @@ def write_volume(path: Path, plan: volumes.Plan, slabs: Iterable[np.ndarray]) ->
         open(path, "wb") as out,
         (
             gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0, filename="")
-            if ".mgz" in path.name.lower()
+            if volumes.final_name(path).lower().endswith(".mgz")
             else contextlib.nullcontext(out)
         ) as sink,
     ):

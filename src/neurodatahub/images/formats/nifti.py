@@ -165,7 +165,7 @@ def write_volume(
         open(path, "wb") as out,
         (
             gzip.GzipFile(fileobj=out, mode="wb", compresslevel=compression_level, mtime=0, filename="")
-            if ".nii.gz" in path.name
+            if volumes.final_name(path).endswith(".nii.gz")
             else contextlib.nullcontext(out)
         ) as sink,
     ):
@@ -195,7 +195,7 @@ def _write_lut(path: Path, plan: volumes.Plan, labels: set[int]) -> None:
     from neurodatahub.core.imaging.lut import dseg_tsv, lut_from_labels
     from neurodatahub.core.models import AtlasLUT
 
-    stem = volumes.stem_of(path.name, EXTENSIONS)
+    stem = volumes.stem_of(volumes.final_name(path), EXTENSIONS)
     if "lut" in plan.stored:
         lut = AtlasLUT.model_validate(plan.stored["lut"])
     else:

@@ -186,7 +186,7 @@ def write_volume(
     import zarr
     from numcodecs import Blosc
 
-    name = volumes.stem_of(path.name, EXTENSIONS)
+    name = volumes.stem_of(volumes.final_name(path), EXTENSIONS)
     stored_shape = plan.shape[::-1]  # (t,) z, y, x
     chunks = tuple(min(size, chunk_size) for size in stored_shape)
     if len(plan.shape) == 4:
