@@ -35,7 +35,9 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return source
 
 
-@pytest.mark.parametrize(("first", "second"), [(".ome.zarr", ".nii.gz"), (".mgz", ".nii"), (".nii", ".ome.zarr")])
+@pytest.mark.parametrize(
+    ("first", "second"), [(".ome.zarr", ".nii.gz"), (".mgz", ".nii"), (".nii", ".ome.zarr")]
+)
 def test_series_convert_in_a_few_chunks_of_memory(
     big: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: str, second: str
 ) -> None:
@@ -43,7 +45,9 @@ def test_series_convert_in_a_few_chunks_of_memory(
     middle, last = tmp_path / f"middle{first}", tmp_path / f"last{second}"
     for source, target in ((big, middle), (middle, last)):
         peak = _peak_mb(lambda source=source, target=target: convert(str(source), str(target)))
-        assert peak < SERIES_MB / 3, f"{source.name} -> {target.name}: peak {peak:.1f} MB of {SERIES_MB:.1f} MB"
+        assert peak < SERIES_MB / 3, (
+            f"{source.name} -> {target.name}: peak {peak:.1f} MB of {SERIES_MB:.1f} MB"
+        )
 
 
 def test_the_bound_is_real(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:

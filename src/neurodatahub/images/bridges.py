@@ -33,9 +33,16 @@ def to_nibabel(model: Any) -> Any:
 
 def from_nibabel(image: Any, class_name: str | None = None, **options: Any) -> Any:
     """A validated model of a nibabel image; `options` as the readers take them (space, resolution, name,
-    lut: a table's URL or an AtlasLUT)."""
+    lut: a table's URL or an AtlasLUT); a broken invariant is an InvalidDataError, as from a file."""
     from nibabel import cifti2
 
+    from neurodatahub.core.conversion import invalid_data_of
+
+    with invalid_data_of(SOURCE):
+        return _model(image, class_name, options, cifti2)
+
+
+def _model(image: Any, class_name: str | None, options: dict[str, Any], cifti2: Any) -> Any:
     from neurodatahub.images.formats import cifti, nifti
 
     if isinstance(image, cifti2.Cifti2Image):

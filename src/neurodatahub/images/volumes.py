@@ -268,7 +268,9 @@ def plan_of(model: Any) -> Plan:
         dtype=np.dtype(model.data.dtype),
         affine=np.asarray(model.affine, dtype=np.float64),
         intent_code=intent_codes().get(intent or "none", 0),
-        intent_parameters=tuple(float(value) for value in (model.intent_parameters or ())),
+        intent_parameters=()
+        if model.intent_parameters is None
+        else tuple(float(value) for value in model.intent_parameters),
         repetition_time=getattr(model, "repetition_time", None),
         description=model.description,
         stored={key: value for key, value in stored.items() if value is not None},

@@ -127,6 +127,7 @@ def read(
             )
         except (
             nib.filebasedimages.ImageFileError,
+            nib.spatialimages.HeaderDataError,
             cifti2.Cifti2HeaderError,
             OSError,
             EOFError,
