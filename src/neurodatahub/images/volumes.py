@@ -223,6 +223,35 @@ def build(
     return model_class(class_name)(data=data, **fields)
 
 
+def describe(
+    url: str,
+    volume: Volume,
+    class_name: str,
+    extensions: Iterable[str],
+    options: Mapping[str, Any],
+    storage_options: Any = None,
+) -> dict[str, Any]:
+    """The header's facts as `hub info` prints them (no voxel is read: `hub validate` reads them all)."""
+    from neurodatahub.core.imaging.spaces import voxel_sizes
+
+    fields = model_fields(url, volume, class_name, extensions, options, storage_options)
+    summary = {
+        "class": class_name,
+        "shape": list(volume.shape),
+        "dtype": str(np.dtype(volume.dtype)),
+        "space": fields["space"],
+        "resolution_mm": fields["resolution"],
+        "voxel_sizes_mm": [round(float(size), 4) for size in voxel_sizes(volume.affine)],
+        "intent": fields["intent"],
+    }
+    for name in ("name", "repetition_time", "volume_count", "description"):
+        if fields.get(name) is not None:
+            summary[name] = fields[name]
+    if fields.get("lut") is not None:
+        summary.update(atlas_name=fields["lut"].atlas_name, lut_regions=len(fields["lut"].regions))
+    return summary
+
+
 def series_stream(
     url: str,
     volume: Volume,
