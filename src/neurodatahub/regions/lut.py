@@ -31,7 +31,8 @@ def load_lut(
     dseg: Any = None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> Any:
-    """The lookup table at `source` (any URL, any format above), or from the labels of `dseg` when None."""
+    """The lookup table at `source` (any URL, any table `core.imaging.lut` reads), or from the labels of
+    `dseg` when None."""
     if source is None:
         if dseg is None:
             raise InputError("a lookup table needs a table file or a dseg image to take labels from")
