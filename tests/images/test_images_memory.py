@@ -15,7 +15,7 @@ from neurodatahub.core.conversion import convert, read
 
 SHAPE = (64, 64, 40, 48)  # int16: 15.7 MB
 SERIES_MB = 64 * 64 * 40 * 48 * 2 / 2**20
-CHUNK_BYTES = 1 << 20  # 3 volumes per chunk
+CHUNK_BYTES = 1 << 19  # one volume (320 KiB) per chunk
 
 
 def _peak_mb(action: Callable[[], Any]) -> float:

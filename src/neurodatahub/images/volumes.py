@@ -8,6 +8,8 @@ one contiguous run or one row of chunks, so reading and writing by slabs keeps m
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -64,6 +66,65 @@ class Plan:
 
 OpenVolume = Callable[..., Any]  # (url, storage_options) -> context manager of a Volume
 WriteVolume = Callable[..., None]  # (path, plan, slabs, **options)
+
+
+@contextlib.contextmanager
+def decompressed(url: str, storage_options: Any = None) -> Iterator[Any]:
+    """A seekable binary file object of `url`'s bytes, gunzipped when they are gzip (.nii.gz, .mgz)."""
+    from neurodatahub.core import storage
+    from neurodatahub.core.codecs.gzip import GZIP_MAGIC
+
+    with storage.open_read(url, storage_options) as raw:
+        head = raw.read(2)
+        raw.seek(0)
+        if head != GZIP_MAGIC:
+            yield raw
+            return
+        with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
+            yield handle
+
+
+@contextlib.contextmanager
+def compressing(path: Any, compresslevel: int | None) -> Iterator[Any]:
+    """`path` opened for writing, through gzip when a level is given (mtime 0: same bytes every run)."""
+    with open(path, "wb") as out:
+        if compresslevel is None:
+            yield out
+            return
+        with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=compresslevel, mtime=0, filename="") as sink:
+            yield sink
+
+
+def write_slabs(sink: Any, plan: Plan, slabs: Iterable[np.ndarray], dtype: np.dtype) -> Iterator[np.ndarray]:
+    """Append each slab in Fortran order as `dtype` (a few MiB at a time), checking it fits the plan; yields
+    the slabs once written (a writer may look at them, a parcellation's labels)."""
+    written = 0
+    for slab in slabs:
+        slab = np.asarray(slab)
+        if slab.shape[:-1] != plan.shape[:-1] or written + slab.shape[-1] > plan.shape[-1]:
+            raise InvalidDataError(
+                f"a chunk of shape {slab.shape} does not fit an image of shape {plan.shape}"
+            )
+        for start, stop in slab_bounds(slab.shape, dtype):
+            sink.write(np.asarray(slab[..., start:stop], dtype=dtype).tobytes(order="F"))
+        written += slab.shape[-1]
+        yield slab
+        del slab  # not held while the next slab is read
+    if written != plan.shape[-1]:
+        raise InvalidDataError(
+            f"the chunks hold {written} of the {plan.shape[-1]} slices the header announced"
+        )
+
+
+def stored_facts(hub: Mapping[str, Any]) -> dict[str, Any]:
+    """The Volume fields a format that keeps the hub's own metadata (OME-Zarr, NRRD) reads back from it."""
+    return {
+        "intent_code": intent_codes().get(hub.get("intent") or "none", 0),
+        "intent_parameters": tuple(hub.get("intent_parameters") or ()),
+        "repetition_time": hub.get("repetition_time"),
+        "description": hub.get("description"),
+        "stored": dict(hub),
+    }
 
 
 def chunk_bytes() -> int:

@@ -11,7 +11,6 @@ may change: int64, uint32 and float64 become float32).
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io
 import zlib
 from collections.abc import Iterable, Iterator
@@ -20,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from neurodatahub.core import storage
-from neurodatahub.core.codecs.gzip import GZIP_MAGIC, gunzipped_head
-from neurodatahub.core.errors import InputError, InvalidDataError
+from neurodatahub.core.codecs.gzip import gunzipped_head
+from neurodatahub.core.errors import InputError
 from neurodatahub.core.imaging.spaces import detect_space
 from neurodatahub.core.registry import Probe
 from neurodatahub.images import classify, volumes
@@ -66,47 +64,38 @@ def open_volume(url: str, storage_options: Any = None) -> Iterator[volumes.Volum
     from nibabel.fileholders import FileHolder
     from nibabel.freesurfer.mghformat import MGHImage
 
-    with storage.open_read(url, storage_options) as raw:
-        head = raw.read(2)
-        raw.seek(0)
-        with (
-            gzip.GzipFile(fileobj=raw, mode="rb")
-            if head == GZIP_MAGIC
-            else contextlib.nullcontext(raw) as handle
-        ):
+    with volumes.decompressed(url, storage_options) as handle:
+        try:
+            if _header(handle.read(HEADER_BYTES), url) is None:
+                raise InputError(f"{url}: not an MGH file (version 1 header)")
+            handle.seek(0)
+            holder = FileHolder(fileobj=handle)
+            image = MGHImage.from_file_map({"header": holder, "image": holder})
+        except (OSError, EOFError, ValueError, zlib.error) as error:
+            raise InputError(f"{url}: not a readable MGH image ({' '.join(str(error).split())})") from error
+        shape = tuple(int(size) for size in image.shape)
+        if len(shape) == 4 and shape[3] == 1:
+            shape = shape[:3]
+
+        def read(start: int, stop: int) -> np.ndarray:
+            index = (slice(None),) * (len(image.shape) - 1) + (slice(start, stop),)
+            if len(shape) == 3 and len(image.shape) == 4:
+                index = (slice(None), slice(None), slice(start, stop), 0)
             try:
-                if _header(handle.read(HEADER_BYTES), url) is None:
-                    raise InputError(f"{url}: not an MGH file (version 1 header)")
-                handle.seek(0)
-                holder = FileHolder(fileobj=handle)
-                image = MGHImage.from_file_map({"header": holder, "image": holder})
+                return np.asarray(image.dataobj[index])
             except (OSError, EOFError, ValueError, zlib.error) as error:
                 raise InputError(
-                    f"{url}: not a readable MGH image ({' '.join(str(error).split())})"
+                    f"{url}: the MGH data cannot be read (truncated or damaged?): {error}"
                 ) from error
-            shape = tuple(int(size) for size in image.shape)
-            if len(shape) == 4 and shape[3] == 1:
-                shape = shape[:3]
 
-            def read(start: int, stop: int) -> np.ndarray:
-                index = (slice(None),) * (len(image.shape) - 1) + (slice(start, stop),)
-                if len(shape) == 3 and len(image.shape) == 4:
-                    index = (slice(None), slice(None), slice(start, stop), 0)
-                try:
-                    return np.asarray(image.dataobj[index])
-                except (OSError, EOFError, ValueError, zlib.error) as error:
-                    raise InputError(
-                        f"{url}: the MGH data cannot be read (truncated or damaged?): {error}"
-                    ) from error
-
-            repetition_ms = float(image.header["tr"])
-            yield volumes.Volume(
-                shape=shape,
-                dtype=image.get_data_dtype(),
-                affine=np.asarray(image.affine, dtype=np.float64),
-                read=read,
-                repetition_time=repetition_ms / 1000 if repetition_ms > 0 and len(shape) == 4 else None,
-            )
+        repetition_ms = float(image.header["tr"])
+        yield volumes.Volume(
+            shape=shape,
+            dtype=image.get_data_dtype(),
+            affine=np.asarray(image.affine, dtype=np.float64),
+            read=read,
+            repetition_time=repetition_ms / 1000 if repetition_ms > 0 and len(shape) == 4 else None,
+        )
 
 
 def stored_type(dtype: np.dtype) -> np.dtype:
@@ -127,29 +116,13 @@ def write_volume(path: Path, plan: volumes.Plan, slabs: Iterable[np.ndarray]) ->
     header = image.header
     if plan.repetition_time:
         header["tr"] = plan.repetition_time * 1000
-    with (
-        open(path, "wb") as out,
-        (
-            gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0, filename="")
-            if volumes.final_name(path).lower().endswith(".mgz")
-            else contextlib.nullcontext(out)
-        ) as sink,
-    ):
+    gzipped = volumes.final_name(path).lower().endswith(".mgz")
+    with volumes.compressing(path, 6 if gzipped else None) as sink:
         block = io.BytesIO()
         header.writehdr_to(block)  # the header fields; the data start at the fixed offset after them
         sink.write(block.getvalue().ljust(header.get_data_offset(), b"\x00"))
-        written = 0
-        for slab in slabs:
-            slab = np.asarray(slab)
-            if slab.shape[:-1] != plan.shape[:-1] or written + slab.shape[-1] > plan.shape[-1]:
-                raise InvalidDataError(
-                    f"a chunk of shape {slab.shape} does not fit an image of shape {plan.shape}"
-                )
-            for start, stop in volumes.slab_bounds(slab.shape, dtype):
-                sink.write(np.asarray(slab[..., start:stop], dtype=dtype).tobytes(order="F"))
-            written += slab.shape[-1]
-        if written != plan.shape[-1]:
-            raise InvalidDataError(f"the chunks hold {written} of the {plan.shape[-1]} slices announced")
+        for _ in volumes.write_slabs(sink, plan, slabs, dtype):
+            pass
         header.writeftr_to(sink)
 
 

@@ -16,7 +16,6 @@ parcellation's lookup table goes beside the image as a BIDS `dseg.tsv` (the tabl
 from __future__ import annotations
 
 import contextlib
-import gzip
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -25,9 +24,8 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import storage
-from neurodatahub.core.codecs.gzip import GZIP_MAGIC, gunzipped_head
-from neurodatahub.core.errors import InputError, InvalidDataError
+from neurodatahub.core.codecs.gzip import gunzipped_head
+from neurodatahub.core.errors import InputError
 from neurodatahub.core.imaging.nifti import HEADER_BYTES, header_from_bytes
 from neurodatahub.core.imaging.spaces import detect_space
 from neurodatahub.core.options import Options
@@ -73,27 +71,20 @@ def open_volume(url: str, storage_options: Any = None) -> Iterator[volumes.Volum
     import nibabel as nib
     from nibabel.fileholders import FileHolder
 
-    with storage.open_read(url, storage_options) as raw:
-        head = raw.read(2)
-        raw.seek(0)
-        with (
-            gzip.GzipFile(fileobj=raw, mode="rb")
-            if head == GZIP_MAGIC
-            else contextlib.nullcontext(raw) as handle
-        ):
-            try:
-                first = handle.read(HEADER_BYTES)
-                handle.seek(0)
-                header = header_from_bytes(first, url)
-                if header is None:
-                    raise InputError(f"{url}: not a NIfTI-1 or NIfTI-2 file")
-                klass = nib.Nifti2Image if isinstance(header, nib.Nifti2Header) else nib.Nifti1Image
-                holder = FileHolder(fileobj=handle)
-                image = klass.from_file_map({"header": holder, "image": holder})
-                empty = np.asarray(image.dataobj[..., 0:0])
-            except (OSError, EOFError, ValueError, zlib.error, nib.spatialimages.HeaderDataError) as error:
-                raise InputError(f"{url}: not a readable NIfTI image ({_one_line(error)})") from error
-            yield volume_of(url, image, empty.dtype)
+    with volumes.decompressed(url, storage_options) as handle:
+        try:
+            first = handle.read(HEADER_BYTES)
+            handle.seek(0)
+            header = header_from_bytes(first, url)
+            if header is None:
+                raise InputError(f"{url}: not a NIfTI-1 or NIfTI-2 file")
+            klass = nib.Nifti2Image if isinstance(header, nib.Nifti2Header) else nib.Nifti1Image
+            holder = FileHolder(fileobj=handle)
+            image = klass.from_file_map({"header": holder, "image": holder})
+            empty = np.asarray(image.dataobj[..., 0:0])
+        except (OSError, EOFError, ValueError, zlib.error, nib.spatialimages.HeaderDataError) as error:
+            raise InputError(f"{url}: not a readable NIfTI image ({_one_line(error)})") from error
+        yield volume_of(url, image, empty.dtype)
 
 
 def volume_of(url: str, image: Any, dtype: np.dtype) -> volumes.Volume:
@@ -161,32 +152,13 @@ def write_volume(
     header = header_of(plan)
     dtype = plan.dtype.newbyteorder("=")
     labels: set[int] = set()
-    with (
-        open(path, "wb") as out,
-        (
-            gzip.GzipFile(fileobj=out, mode="wb", compresslevel=compression_level, mtime=0, filename="")
-            if volumes.final_name(path).endswith(".nii.gz")
-            else contextlib.nullcontext(out)
-        ) as sink,
-    ):
+    gzipped = volumes.final_name(path).endswith(".nii.gz")
+    with volumes.compressing(path, compression_level if gzipped else None) as sink:
         prefix = header.binaryblock
         sink.write(prefix + b"\x00" * (int(header["vox_offset"]) - len(prefix)))
-        written = 0
-        for slab in slabs:
-            slab = np.asarray(slab)
-            if slab.shape[:-1] != plan.shape[:-1] or written + slab.shape[-1] > plan.shape[-1]:
-                raise InvalidDataError(
-                    f"a chunk of shape {slab.shape} does not fit an image of shape {plan.shape}"
-                )
-            for start, stop in volumes.slab_bounds(slab.shape, dtype):
-                sink.write(np.asarray(slab[..., start:stop], dtype=dtype).tobytes(order="F"))
+        for slab in volumes.write_slabs(sink, plan, slabs, dtype):
             if plan.class_name == "Parcellation" and "lut" not in plan.stored:
                 labels.update(np.unique(slab).tolist())
-            written += slab.shape[-1]
-    if written != plan.shape[-1]:
-        raise InvalidDataError(
-            f"the chunks hold {written} of the {plan.shape[-1]} slices the header announced"
-        )
     if plan.class_name == "Parcellation":
         _write_lut(path, plan, labels)
 

@@ -136,11 +136,7 @@ def open_volume(url: str, storage_options: Any = None) -> Iterator[volumes.Volum
         dtype=data.dtype,
         affine=_affine(header, spatial, url),
         read=lambda start, stop: data[..., start:stop],
-        intent_code=classify.intent_codes().get(hub.get("intent") or "none", 0),
-        intent_parameters=tuple(hub.get("intent_parameters") or ()),
-        repetition_time=hub.get("repetition_time"),
-        description=hub.get("description"),
-        stored=hub,
+        **volumes.stored_facts(hub),
     )
 
 

@@ -135,11 +135,7 @@ def open_volume(url: str, storage_options: Any = None) -> Iterator[volumes.Volum
         dtype=np.dtype(array.dtype),
         affine=_affine(attributes, axes),
         read=read,
-        intent_code=classify.intent_codes().get(hub.get("intent") or "none", 0),
-        intent_parameters=tuple(hub.get("intent_parameters") or ()),
-        repetition_time=hub.get("repetition_time"),
-        description=hub.get("description"),
-        stored=hub,
+        **volumes.stored_facts(hub),
     )
 
 
