@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import mmap
 import os
 import shutil
 import tempfile
@@ -306,11 +305,12 @@ def checksum_of(
         digest: Any = xxhash.xxh3_128()
     else:
         digest = hashlib.new(algorithm)
-    if is_local(url):  # hash the page cache in place: no copies through Python buffers
-        with open(local_path(url), "rb") as handle:
-            if os.fstat(handle.fileno()).st_size:
-                with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                    digest.update(mapped)
+    if is_local(url):  # into one reused buffer: a file mapped whole would count its size in the RSS
+        buffer = bytearray(HASH_CHUNK)
+        view = memoryview(buffer)
+        with open(local_path(url), "rb", buffering=0) as handle:
+            while count := handle.readinto(buffer):
+                digest.update(view[:count])
         return digest.hexdigest()
     with open_read(url, storage_options) as handle:
         while chunk := handle.read(HASH_CHUNK):

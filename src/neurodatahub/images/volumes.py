@@ -24,8 +24,10 @@ from neurodatahub.core.imaging.nifti import is_nifti_name
 from neurodatahub.core.imaging.spaces import settle_grid
 from neurodatahub.images.classify import HeaderFacts, checked_class, intent_codes, intent_names
 
-# 64 MiB of voxels per chunk of a streamed series: a few chunks in flight stay far below memory
-DEFAULT_CHUNK_BYTES = 64 * 2**20
+# 32 MiB of voxels per chunk of a streamed series: reading, checking and writing one holds about three
+DEFAULT_CHUNK_BYTES = 32 * 2**20
+# bytes handed to a file (and its compressor) at a time: each is copied into Fortran-order bytes first
+WRITE_BYTES = 8 * 2**20
 CHUNK_BYTES_VARIABLE = "NEURODATAHUB_IMAGE_CHUNK_BYTES"
 THREE_D_CLASSES = ("LesionMask", "VoxelMap", "Parcellation")
 
@@ -105,7 +107,7 @@ def write_slabs(sink: Any, plan: Plan, slabs: Iterable[np.ndarray], dtype: np.dt
             raise InvalidDataError(
                 f"a chunk of shape {slab.shape} does not fit an image of shape {plan.shape}"
             )
-        for start, stop in slab_bounds(slab.shape, dtype):
+        for start, stop in slab_bounds(slab.shape, dtype, WRITE_BYTES):
             sink.write(np.asarray(slab[..., start:stop], dtype=dtype).tobytes(order="F"))
         written += slab.shape[-1]
         yield slab
@@ -141,10 +143,12 @@ def chunk_bytes() -> int:
     return size
 
 
-def slab_bounds(shape: tuple[int, ...], dtype: np.dtype) -> Iterator[tuple[int, int]]:
-    """(start, stop) along the last axis, each slab about `chunk_bytes()` large (at least one index)."""
+def slab_bounds(
+    shape: tuple[int, ...], dtype: np.dtype, size: int | None = None
+) -> Iterator[tuple[int, int]]:
+    """(start, stop) along the last axis, each slab about `size` (`chunk_bytes()`) large, at least one index."""
     per_index = int(np.prod(shape[:-1])) * np.dtype(dtype).itemsize
-    step = max(1, chunk_bytes() // max(per_index, 1))
+    step = max(1, (size or chunk_bytes()) // max(per_index, 1))
     for start in range(0, shape[-1], step):
         yield start, min(start + step, shape[-1])
 
