@@ -54,7 +54,7 @@ def test_the_callers_class_beats_suffix_and_header(tmp_path: Path, capsys: pytes
     assert (info["kind"], info["class"], info["name"]) == ("scalar-map", "VoxelMap", "mask")
     assert type(read(str(path), class_name="ImageVolume")).__name__ == "ImageVolume"
     out = tmp_path / "as_map.ome.zarr"
-    assert main(["convert", str(path), str(out), "-R", "class_name=VoxelMap"]) == 0
+    assert main(["convert", str(path), str(out), "--class", "VoxelMap"]) == 0
     assert type(read(str(out))).__name__ == "VoxelMap"  # the class rides in the OME-Zarr metadata
 
 

@@ -233,6 +233,9 @@ def convert(
         list[str] | None,
         typer.Option("--option", "-O", metavar="KEY=VALUE", help="Writer option (repeatable)."),
     ] = None,
+    class_name: Annotated[
+        str | None, typer.Option("--class", help="Data class of the input (an image: VoxelMap...).")
+    ] = None,
     read_option: ReadOption = None,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
@@ -251,7 +254,10 @@ def convert(
             overwrite=overwrite,
             strict=strict,
             storage_options=store,
-            read_options=pairs(read_option, "--read-option"),
+            read_options={
+                **pairs(read_option, "--read-option"),
+                **({"class_name": class_name} if class_name else {}),
+            },
             write_options=pairs(option, "--option"),
             options=shortcuts or {},
             checksum=checksum,

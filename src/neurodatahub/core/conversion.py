@@ -317,6 +317,8 @@ def convert(
     target_spec = target_format(target, kind, to_format)
     routed_read, routed_write = route_options(source_spec, target_spec, options or {}, write_options)
     read_options = {**routed_read, **dict(read_options or {})}
+    if not source_spec.reads_option("class_name"):  # the class picked the format's kind; nothing more
+        read_options.pop("class_name", None)
     write_options = routed_write
     announce = on_step or (lambda name: None)
     announce("reading")
