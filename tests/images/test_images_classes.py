@@ -65,7 +65,7 @@ def test_class_of_another_kind_or_unknown_is_a_usage_error(
     assert main(["validate", str(path), "--class", "SpikeData"]) == ExitCode.USAGE
     assert "does not hold SpikeData" in capsys.readouterr().out
     assert main(["info", str(path), "--class", "Nope"]) == ExitCode.USAGE
-    assert "not an image class" in capsys.readouterr().err
+    assert "option class_name must be one of" in capsys.readouterr().err
 
 
 def test_project_documents_validate_as_their_class(capsys: pytest.CaptureFixture) -> None:

@@ -13,7 +13,7 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -27,8 +27,8 @@ CACHED_PROBES = 64
 
 
 class ReadOptions(Options):
-    class_name: str | None = Field(
-        None, description="image class (LesionMask, VoxelMap, Parcellation, ImageSeries, ImageVolume)"
+    class_name: Literal[classify.image_classes()] | None = Field(  # type: ignore[valid-type]
+        None, description="image class, instead of the one the name or the header says"
     )
     space: choice("CoordinateSpace") | None = Field(
         None, description="coordinate space, when nothing else says it"
