@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nibabel as nib
 import numpy as np
 import pytest
@@ -50,3 +52,26 @@ def test_cifti_both_ways() -> None:
     assert type(model).__name__ == "GrayordinateMaps" and model.brain_models[0].surface_vertices == 6
     back = to_nibabel(model)
     assert isinstance(back, cifti2.Cifti2Image) and back.header.get_axis(1) == columns
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("sub-01_atlas-Toy_dseg.nii.gz", labels()),
+        ("sub-01_task-rest_bold.nii.gz", series()),
+        ("sub-01_stat-z_statmap.nii.gz", scalar() - 0.5),
+        ("t1.mgz", scalar()),
+    ],
+)
+def test_every_image_class_has_a_preview(tmp_path: Path, name: str, data: np.ndarray) -> None:
+    from image_helpers import save_nifti
+
+    from neurodatahub.cli import main
+    from neurodatahub.core.conversion import convert
+
+    source = save_nifti(tmp_path / name.replace(".mgz", ".nii.gz"), data)
+    if name.endswith(".mgz"):
+        convert(str(source), str(tmp_path / name))
+        source = tmp_path / name
+    assert main(["preview", str(source), "-o", str(tmp_path / "look.png")]) == 0
+    assert (tmp_path / "look.png").read_bytes()[:4] == b"\x89PNG"
