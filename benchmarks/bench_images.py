@@ -1,4 +1,4 @@
-"""A 2 GB 4D series, NIfTI (.nii) -> NIfTI (.nii.gz): the hub's streamed conversion against nibabel load + save.
+"""A 2 GB 4D series, .nii -> .nii.gz: the hub's streamed conversion against nibabel load + save.
 
 Input: a synthetic int16 series of 96 x 114 x 96 voxels and 1000 volumes (2.1 GB, uncompressed .nii): a
 smooth volume plus noise per volume, written volume by volume with nibabel's header and numpy, cached in
@@ -91,7 +91,8 @@ def run_case(case: str, source: str, target: str) -> None:
     else:
         raise ValueError(case)
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": _status_mb("VmHWM"), "rss_after_imports_mb": before}))
+    peak = _status_mb("VmHWM")
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak, "rss_after_imports_mb": before}))
 
 
 def _warm(path: Path) -> None:

@@ -146,7 +146,7 @@ def chunk_bytes() -> int:
 def slab_bounds(
     shape: tuple[int, ...], dtype: np.dtype, size: int | None = None
 ) -> Iterator[tuple[int, int]]:
-    """(start, stop) along the last axis, each slab about `size` (`chunk_bytes()`) large, at least one index."""
+    """(start, stop) along the last axis, slabs of about `size` bytes (`chunk_bytes()`), at least one."""
     per_index = int(np.prod(shape[:-1])) * np.dtype(dtype).itemsize
     step = max(1, (size or chunk_bytes()) // max(per_index, 1))
     for start in range(0, shape[-1], step):
