@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import mmap
 import os
 import shutil
 import tempfile
@@ -23,6 +24,9 @@ from neurodatahub.core.errors import InputError, OutputError, StorageError
 
 REMOTE_BLOCK_SIZE = 2 * 1024 * 1024  # 2 MiB blocks: few requests, little over-read (FORMATS.md 5)
 HASH_CHUNK = 8 * 1024 * 1024
+# a file mapped whole counts its size in the process's RSS; windows keep it to this (a multiple of
+# mmap.ALLOCATIONGRANULARITY, as window offsets must be)
+HASH_WINDOW = 16 * 1024 * 1024
 S3_PROTOCOLS = ("s3", "s3a")
 
 
@@ -305,12 +309,13 @@ def checksum_of(
         digest: Any = xxhash.xxh3_128()
     else:
         digest = hashlib.new(algorithm)
-    if is_local(url):  # into one reused buffer: a file mapped whole would count its size in the RSS
-        buffer = bytearray(HASH_CHUNK)
-        view = memoryview(buffer)
-        with open(local_path(url), "rb", buffering=0) as handle:
-            while count := handle.readinto(buffer):
-                digest.update(view[:count])
+    if is_local(url):  # hash the page cache in place, a window at a time: no copies through Python
+        with open(local_path(url), "rb") as handle:  # buffers, and no more of the file mapped than a window
+            size = os.fstat(handle.fileno()).st_size
+            for offset in range(0, size, HASH_WINDOW):
+                length = min(HASH_WINDOW, size - offset)
+                with mmap.mmap(handle.fileno(), length, offset=offset, access=mmap.ACCESS_READ) as mapped:
+                    digest.update(mapped)
         return digest.hexdigest()
     with open_read(url, storage_options) as handle:
         while chunk := handle.read(HASH_CHUNK):
