@@ -23,6 +23,9 @@ from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.images import classify, volumes
 
 SERIES_KIND = "image-series"
+# a file whose content tells nothing (truncated, damaged) is taken by its extension as the lesion mask every
+# NIfTI was before images had kinds; its reader then says what is wrong with it
+FALLBACK_KIND = "lesion-mask"
 CACHED_PROBES = 64
 
 
@@ -136,6 +139,7 @@ def register_volume_format(
                     losses=losses,
                     sidecars=sidecars(kind),
                     directory=directory,
+                    claims_extension=kind == FALLBACK_KIND,
                 )
             )
         )

@@ -31,9 +31,9 @@ KIND = "grayordinates"
 HUB_KEY = "neurodatahub"
 # (format name, extension, NIfTI intent code, intent name, class)
 FLAVOURS = (
-    ("cifti-dscalar", ".dscalar.nii", 3006, "ConnDenseScalar", "GrayordinateMaps"),
-    ("cifti-dlabel", ".dlabel.nii", 3007, "ConnDenseLabel", "GrayordinateParcellation"),
-    ("cifti-dtseries", ".dtseries.nii", 3002, "ConnDenseSeries", "GrayordinateSeries"),
+    ("dscalar", ".dscalar.nii", 3006, "ConnDenseScalar", "GrayordinateMaps"),
+    ("dlabel", ".dlabel.nii", 3007, "ConnDenseLabel", "GrayordinateParcellation"),
+    ("dtseries", ".dtseries.nii", 3002, "ConnDenseSeries", "GrayordinateSeries"),
 )
 BACKGROUND = ("???", (0.0, 0.0, 0.0, 0.0))
 
@@ -207,9 +207,9 @@ def _rows(maps: Any, flavour: str) -> Any:
 
     count = maps.data.shape[0]
     names = list(maps.map_names or [f"map_{row}" for row in range(count)])
-    if flavour == "cifti-dtseries":
+    if flavour == "dtseries":
         return cifti2.SeriesAxis(maps.series_start, maps.series_step, count, _text(maps.series_unit))
-    if flavour == "cifti-dlabel":
+    if flavour == "dlabel":
         labels = [
             {
                 0: BACKGROUND,
@@ -249,7 +249,7 @@ def to_image(maps: Any, flavour: str | None = None) -> Any:
         {HUB_KEY: json.dumps({key: value for key, value in hub.items() if value is not None})}
         | ({"Description": maps.description} if maps.description else {})
     )
-    dtype = np.int32 if name == "cifti-dlabel" else np.float32
+    dtype = np.int32 if name == "dlabel" else np.float32
     image = cifti2.Cifti2Image(np.asarray(maps.data, dtype=dtype), header)
     image.nifti_header.set_intent(intent, name=intent_name)
     return image
@@ -311,7 +311,7 @@ SPECS = [
             name=name,
             kind=KIND,
             description=f"CIFTI-2 dense {class_name} ({extension}, nibabel): brain models"
-            + (" and label tables" if name == "cifti-dlabel" else "")
+            + (" and label tables" if name == "dlabel" else "")
             + " kept",
             extensions=(extension,),
             read=read,
@@ -319,8 +319,8 @@ SPECS = [
             verify=verify,
             sniff=_sniffer(code),
             read_options=ReadOptions,
-            cannot_store=("label tables", "series axis") if name == "cifti-dscalar" else (),
-            losses=_dscalar_losses if name == "cifti-dscalar" else losses,
+            cannot_store=("label tables", "series axis") if name == "dscalar" else (),
+            losses=_dscalar_losses if name == "dscalar" else losses,
         )
     )
     for name, extension, code, intent_name, class_name in FLAVOURS

@@ -149,8 +149,8 @@ def losses(model: Any, **options: Any) -> list[Any]:
 
 
 def _cannot_store(kind: str) -> tuple[str, ...]:
-    held = {"parcellation": ("lookup table",), "scalar-map": ("map name",)}.get(kind, ())
-    return ("space", "intent", *held, "description", "metadata", "int64/uint32/float64 values (float32)")
+    held = {"parcellation": ("lookup table",), "scalar-map": ("name",)}.get(kind, ())
+    return ("space", "intent", *held, "description", "metadata", "64-bit values")
 
 
 SPECS = register_volume_format(

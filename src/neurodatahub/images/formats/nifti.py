@@ -201,7 +201,7 @@ def losses(model: Any, **options: Any) -> list[Any]:
 
 
 def _cannot_store(kind: str) -> tuple[str, ...]:
-    return ("space (kept by a space- entity in the name or a sidecar)", "metadata")
+    return ("space (a space- entity keeps it)", "metadata")
 
 
 def _sidecars(kind: str) -> Any:
