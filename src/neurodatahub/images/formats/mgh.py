@@ -4,8 +4,9 @@ slab at a time through nibabel's MGH header.
 MGH keeps the voxels (big-endian uint8, int16, int32 or float32, Fortran order), the vox2ras matrix (as
 direction cosines, voxel sizes and the centre) and, in its footer, the repetition time in milliseconds.
 It has no place for an intent, a template name, a map name, a lookup table, a description or metadata:
-those are declared losses. An MGH of vertices x 1 x 1 is a surface overlay, not a volume. Other value types are stored in the nearest type MGH has (a loss when values
-may change: int64, uint32 and float64 become float32).
+those are declared losses. Other value types are stored in the nearest type MGH has (a loss when values
+may change: int64, uint32 and float64 become float32). An MGH of vertices x 1 x 1 is a surface overlay
+(the surfaces kind's `mgh-overlay`), not a volume.
 """
 
 from __future__ import annotations
