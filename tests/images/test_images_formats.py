@@ -80,11 +80,12 @@ def test_round_trip_keeps_data_affine_and_class(
 ) -> None:
     path = tmp_path_factory.mktemp("trip") / f"image{_extension(name)}"
     losses = write(model, str(path))
-    back = read(str(path), class_name=type(model).__name__)
+    named = {"format": "mgh"} if name == "mgh" else {}  # an MGH of N x 1 x 1 is otherwise an overlay
+    back = read(str(path), class_name=type(model).__name__, **named)
     assert type(back) is type(model)
     expected = np.asarray(model.data)
     if name == "mgh" and expected.dtype.name in ("float64", "int64"):
-        assert [loss.field for loss in losses] == ["data", "intent"][: len(losses)] or losses
+        assert "data" in [loss.field for loss in losses]
         expected = expected.astype(np.float32)
     assert np.array_equal(back.data, expected)
     assert np.allclose(back.affine, model.affine, atol=1e-4)

@@ -136,6 +136,10 @@ def losses(model: Any, **options: Any) -> list[Any]:
     dtype = np.dtype(model.data.dtype)
     if stored_type(dtype) == np.dtype("float32") and dtype.name != "float32":
         found.append(Loss(field="data", reason=f"MGH has no {dtype.name}: values are stored as float32"))
+    if tuple(model.data.shape[1:3]) == (1, 1):
+        found.append(
+            Loss(field="class", reason="an MGH of N x 1 x 1 is taken for a surface overlay (--from mgh)")
+        )
     space = getattr(model.space, "value", model.space)
     if space is not None and detect_space(model.data.shape, np.asarray(model.affine)) != space:
         found.append(Loss(field="space", reason="MGH has no place for a template name"))
