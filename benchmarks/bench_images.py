@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_tractograms import _status_mb, _warm  # peak RSS from /proc, and the page cache warmed
 
 SHAPE = (96, 114, 96, 1000)
 HERE = Path(__file__).resolve()
@@ -65,14 +66,6 @@ def input_file() -> Path:
     return path
 
 
-def _status_mb(field: str) -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def run_case(case: str, source: str, target: str) -> None:
     import nibabel as nib
 
@@ -93,12 +86,6 @@ def run_case(case: str, source: str, target: str) -> None:
     seconds = time.perf_counter() - started
     peak = _status_mb("VmHWM")
     print(json.dumps({"seconds": seconds, "peak_rss_mb": peak, "rss_after_imports_mb": before}))
-
-
-def _warm(path: Path) -> None:
-    with open(path, "rb") as handle:
-        while handle.read(8 << 20):
-            pass
 
 
 def _check(source: Path, target: Path) -> None:
