@@ -1,5 +1,6 @@
 """A NIfTI is a mask, a scalar map, a parcellation, a series or a plain volume: the caller's class, else the
-BIDS suffix, else the header decide, and `--class` is honoured by info, validate and convert."""
+BIDS suffix, else the header decide, and `--class` is honoured by info, validate, convert (one file or many)
+and preview."""
 
 from __future__ import annotations
 
@@ -56,6 +57,26 @@ def test_the_callers_class_beats_suffix_and_header(tmp_path: Path, capsys: pytes
     out = tmp_path / "as_map.ome.zarr"
     assert main(["convert", str(path), str(out), "--class", "VoxelMap"]) == 0
     assert type(read(str(out))).__name__ == "VoxelMap"  # the class rides in the OME-Zarr metadata
+
+
+def test_the_callers_class_reaches_batch_convert_and_preview(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    for subject in ("01", "02"):
+        save_nifti(tmp_path / "in" / f"sub-{subject}_mask.nii.gz", scalar(), MNI_2MM)  # maps named masks
+    template = str(tmp_path / "out" / "{stem}.ome.zarr")
+    assert main(["convert", str(tmp_path / "in"), template, "--jobs", "1"]) == ExitCode.INVALID
+    assert "2 failed" in capsys.readouterr().out
+    assert main(["convert", str(tmp_path / "in"), template, "--jobs", "1", "--class", "VoxelMap"]) == 0
+    assert "2 converted" in capsys.readouterr().out
+    attributes = json.loads((tmp_path / "out" / "sub-02_mask.ome.zarr" / ".zattrs").read_text())
+    assert attributes["neurodatahub"]["class"] == "VoxelMap"  # the name, saying mask, wins on reading
+    picture = tmp_path / "look.png"
+    source = str(tmp_path / "in" / "sub-01_mask.nii.gz")
+    assert main(["preview", source, "-o", str(picture)]) == ExitCode.INVALID
+    assert "a lesion mask must be binary" in capsys.readouterr().err
+    assert main(["preview", source, "-o", str(picture), "--class", "VoxelMap"]) == 0
+    assert picture.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_class_of_another_kind_or_unknown_is_a_usage_error(

@@ -286,7 +286,7 @@ def convert(
             given, manifest, store, from_format=from_format, to_format=to_format, overwrite=overwrite,
             strict=strict, checksum=checksum, report=report, option=option, read_option=read_option,
             include=include, exclude=exclude, kind=kind, jobs=jobs, scheduler=scheduler, resume=resume,
-            fail_fast=fail_fast, shortcuts=shortcuts,
+            fail_fast=fail_fast, shortcuts=shortcuts, class_name=class_name,
         )  # fmt: skip
         return
     source, target = given
@@ -345,6 +345,7 @@ def _convert_batch(
         raise UsageError("give SRC and DST, several SRC and a DST, or --manifest FILE")
     sources, destination = (given[:-1], given[-1]) if given else ([], None)
     shortcuts = settings.pop("shortcuts") or {}
+    class_name = settings.pop("class_name")
     on_cluster = bool(settings["scheduler"] or os.environ.get("DASK_SCHEDULER_ADDRESS"))
     with BatchProgress() as progress:
         try:
@@ -354,7 +355,10 @@ def _convert_batch(
                 manifest=manifest,
                 include=settings.pop("include") or (),
                 exclude=settings.pop("exclude") or (),
-                read_options=pairs(settings.pop("read_option"), "--read-option"),
+                read_options={
+                    **pairs(settings.pop("read_option"), "--read-option"),
+                    **({"class_name": class_name} if class_name else {}),
+                },
                 write_options=pairs(settings.pop("option"), "--option"),
                 options=shortcuts,
                 storage_options=store,
