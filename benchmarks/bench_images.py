@@ -112,7 +112,7 @@ def _once(case: str, source: Path, target: Path) -> dict:
         )
         seconds = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        result = {"seconds": seconds, "peak_rss_mb": peak, "rss_after_imports_mb": float("nan")}
+        result = {"seconds": seconds, "peak_rss_mb": peak, "rss_after_imports_mb": None}
     else:
         done = subprocess.run(
             [sys.executable, str(HERE), "--case", case, str(source), str(target)],
