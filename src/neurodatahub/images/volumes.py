@@ -9,13 +9,13 @@ one contiguous run or one row of chunks, so reading and writing by slabs keeps m
 from __future__ import annotations
 
 import contextlib
-import gzip
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from zlib_ng import gzip_ng  # standard gzip, much faster than zlib's (pyproject)
 
 from neurodatahub.core import kinds, streaming
 from neurodatahub.core.errors import InvalidDataError, UsageError
@@ -82,7 +82,7 @@ def decompressed(url: str, storage_options: Any = None) -> Iterator[Any]:
         if head != GZIP_MAGIC:
             yield raw
             return
-        with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
+        with gzip_ng.GzipFile(fileobj=raw, mode="rb") as handle:
             yield handle
 
 
@@ -93,7 +93,8 @@ def compressing(path: Any, compresslevel: int | None) -> Iterator[Any]:
         if compresslevel is None:
             yield out
             return
-        with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=compresslevel, mtime=0, filename="") as sink:
+        sink = gzip_ng.GzipFile(fileobj=out, mode="wb", compresslevel=compresslevel, mtime=0, filename="")
+        with sink:
             yield sink
 
 
@@ -130,7 +131,7 @@ def stored_facts(hub: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def chunk_bytes() -> int:
-    """Bytes of voxels per streamed chunk: NEURODATAHUB_IMAGE_CHUNK_BYTES when set, else 64 MiB."""
+    """Bytes of voxels per streamed chunk: NEURODATAHUB_IMAGE_CHUNK_BYTES when set, else 32 MiB."""
     value = os.environ.get(CHUNK_BYTES_VARIABLE)
     if not value:
         return DEFAULT_CHUNK_BYTES
