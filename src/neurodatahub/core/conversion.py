@@ -26,7 +26,11 @@ def problems_of(error: ValidationError) -> list[dict[str, str]]:
     for item in error.errors():
         location = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
         problems.append(
-            {"location": location or "(document)", "message": item["msg"].removeprefix("Value error, ")}
+            {
+                "location": location or "(document)",
+                "message": item["msg"].removeprefix("Value error, "),
+                "type": item["type"],  # value_error: an invariant of the models; else the schema's types
+            }
         )
     return problems
 

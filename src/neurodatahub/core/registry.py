@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from neurodatahub.core import kinds, options, storage
-from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.core.errors import InputError, UnrecognisedInputError, UsageError
 from neurodatahub.core.options import Options
 
 CORE_FORMAT_MODULES = ("neurodatahub.core.documents",)
@@ -353,7 +353,7 @@ def detect_format(url: str, storage_options: Mapping[str, Any] | None = None) ->
     for candidates in (both, by_content, by_extension):
         if candidates:
             return candidates[0]
-    raise InputError(f"cannot tell the format of {url}; name it with --from (see `hub formats`)")
+    raise UnrecognisedInputError(f"cannot tell the format of {url}; name it with --from (see `hub formats`)")
 
 
 def target_format(url: str, kind: str | None = None, name: str | None = None) -> FormatSpec:

@@ -1,0 +1,61 @@
+"""Running one pure function over many items, on Dask: a local cluster of `jobs` processes by default, an
+existing cluster with a scheduler address (`--scheduler`, or DASK_SCHEDULER_ADDRESS).
+
+The place where dataset validation meets the execution layer batch conversion uses: `run` takes a
+picklable function and its items and yields results as they finish, in whatever order. Few items (or one
+job) run in this process: starting worker processes costs more than validating a handful of files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+IN_PROCESS_BELOW = 4  # items per job under which a local run stays in this process
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def run(
+    function: Callable[..., Any],
+    tasks: Sequence[tuple[Any, ...]],
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """(position of the task, function(*task)) for each task, as each completes."""
+    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+    jobs = jobs or default_jobs()
+    if scheduler is None and (jobs == 1 or len(tasks) < IN_PROCESS_BELOW * jobs):
+        for position, task in enumerate(tasks):
+            yield position, function(*task)
+        return
+    yield from _on_dask(function, tasks, jobs, scheduler)
+
+
+def _on_dask(
+    function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs: int, scheduler: str | None
+) -> Iterator[tuple[int, Any]]:
+    import dask
+    from distributed import Client, LocalCluster, as_completed
+
+    with dask.config.set({"distributed.worker.daemon": False}):
+        if scheduler is not None:
+            cluster, client = None, Client(scheduler, timeout="30s")
+        else:
+            cluster = LocalCluster(
+                n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+            )
+            client = Client(cluster)
+        try:
+            futures = client.map(function, *zip(*tasks, strict=True), pure=False)
+            position = {future.key: index for index, future in enumerate(futures)}
+            for future in as_completed(futures):
+                yield position[future.key], future.result()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
