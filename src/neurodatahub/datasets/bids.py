@@ -67,6 +67,7 @@ TABLE_COLUMNS = {
 # fields a data file's sidecars must hold, by suffix; companions it needs beside it, by suffix
 REQUIRED_FIELDS = {"bold": ("RepetitionTime", "TaskName"), "cbv": ("RepetitionTime",), "asl": ("M0Type",)}
 REQUIRED_COMPANIONS = {"dwi": (".bval", ".bvec")}
+METADATA_EXTENSIONS = (".json", ".bval", ".bvec")  # sidecars and gradient tables: no hub data
 
 
 def roots(items: Iterable[Item], storage_options: Mapping[str, Any] | None) -> list[str]:
@@ -103,7 +104,7 @@ def is_metadata(url: str, root: str | None) -> bool:
     at_top = url[len(root.rstrip("/")) + 1 :].count("/") == 0
     if at_top and (name.startswith(TOP_LEVEL_TEXTS) or name == DESCRIPTION_NAME):
         return True
-    return extension == ".json" or (extension == ".tsv" and suffix in TABLE_COLUMNS)
+    return extension in METADATA_EXTENSIONS or (extension == ".tsv" and suffix in TABLE_COLUMNS)
 
 
 def check_metadata(item: Item, storage_options: Mapping[str, Any] | None) -> FileResult:

@@ -124,7 +124,7 @@ def _validate_data(item: Item, settings: FileSettings) -> FileResult:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            spec = format_for(item.url, settings)
+            spec, confirmed = format_for(item.url, settings)
             _check_rule_options(spec, settings.rule_options, item.url)
         except HubError as error:
             return _failed(result, error)
@@ -138,6 +138,11 @@ def _validate_data(item: Item, settings: FileSettings) -> FileResult:
         )
     result.format, result.kind, result.model_class = outcome.format, outcome.kind, outcome.model_class
     result.facts = outcome.facts
+    if outcome.failure == "unreadable" and not confirmed and _is_text(item.url, settings):
+        # a text file whose extension alone chose the format (a participants.tsv is no spike table) is
+        # someone else's file; a binary one (a cut .nwb) is a broken file of that format
+        outcome.failure = "unrecognised"
+        outcome.error = f"{item.url}: not a {spec.name} file as its extension says ({outcome.error})"
     if outcome.failure in FAILURE_CODES:
         result.error = outcome.error
         result.status = SKIPPED if outcome.failure == "unrecognised" else CHECKED
@@ -152,6 +157,17 @@ def _validate_data(item: Item, settings: FileSettings) -> FileResult:
     said = [*result.facts.pop("warnings", []), *(str(warning.message) for warning in caught)]
     result.problems += [Problem(READER_WARNING.code, message, item.url) for message in dict.fromkeys(said)]
     return result
+
+
+def _is_text(url: str, settings: FileSettings) -> bool:
+    from neurodatahub.core import storage
+
+    head = storage.read_head(url, storage_options=settings.storage_options)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return error.start >= len(head) - 3 and b"\0" not in head  # a character cut at the end
+    return b"\0" not in head
 
 
 def _failed(result: FileResult, error: Exception) -> FileResult:
@@ -179,18 +195,19 @@ def _code_of(problem: Mapping[str, str]) -> str:
     return INVARIANT.code if kind == "value_error" else SCHEMA.code
 
 
-def format_for(url: str, settings: FileSettings) -> Any:
-    """The format to read `url` as: named; else among the formats of the kind (given, or the class's
-    kind), by content then extension; else detected. A document reads any class, so a class whose kind
-    has no format matching the file leaves it to detection."""
+def format_for(url: str, settings: FileSettings) -> tuple[Any, bool]:
+    """The format to read `url` as, and whether its content (or the settings) says so rather than its
+    extension alone: the format named; else among the formats of the kind (given, or the class's kind),
+    by content then extension; else detected. A document reads any class, so a class whose kind has no
+    format matching the file leaves it to detection."""
     from neurodatahub.core import kinds
-    from neurodatahub.core.registry import Probe, all_formats, formats_named, input_format
+    from neurodatahub.core.registry import Probe, all_formats, detect, formats_named, input_format
 
     kind = settings.kind or (kinds.kind_of_class(settings.class_name) if settings.class_name else None)
     if settings.format is not None:
         if settings.kind is None:
-            return input_format(url, settings.format, settings.storage_options)
-        return formats_named(settings.format, settings.kind)[0]
+            return input_format(url, settings.format, settings.storage_options), True
+        return formats_named(settings.format, settings.kind)[0], True
     if kind is not None:
         if kind not in kinds.kind_names():
             raise UsageError(f"no kind of data is called {kind!r} (kinds: {', '.join(kinds.kind_names())})")
@@ -204,10 +221,10 @@ def format_for(url: str, settings: FileSettings) -> Any:
         by_extension = [spec for spec in readable if spec.matches_extension(url)]
         chosen = by_content or by_extension
         if chosen:
-            return chosen[0]
+            return chosen[0], True
         if settings.kind is not None:
             raise UsageError(f"no format of {kind} data reads {url} (see `hub formats --kind {kind}`)")
-    return input_format(url, None, settings.storage_options)
+    return detect(url, settings.storage_options)
 
 
 def _check_rule_options(spec: Any, options: Mapping[str, Any], url: str) -> None:

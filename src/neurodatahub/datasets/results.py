@@ -143,7 +143,11 @@ class Report:
             "from_cache": sum(result.cached for result in self.files),
             "problems": {severity: severities[severity] for severity in reversed(checks.SEVERITIES)},
             "by_kind": dict(
-                sorted(Counter(result.kind for result in self.files if result.kind is not None).items())
+                sorted(
+                    Counter(
+                        result.kind for result in self.files if result.status == CHECKED and result.kind
+                    ).items()
+                )
             ),
             "seconds": round(self.seconds, 3),
             "exit_code": self.exit_code,
