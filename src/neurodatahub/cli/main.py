@@ -226,6 +226,8 @@ def validate(
         return
     if not paths:
         raise UsageError("give at least one PATH to validate")
+    if report_format not in reports.names():
+        raise UsageError(f"no report format {report_format!r}; formats: {', '.join(reports.names())}")
     store = storage_options(storage_option, endpoint_url)
     settings = config.load(config_file) if config_file else config.discover(paths, store)
     settings = settings.overridden(

@@ -7,7 +7,7 @@ properties are escaped as its toolkit does (% CR LF, and : , in properties).
 from __future__ import annotations
 
 from neurodatahub.datasets import checks
-from neurodatahub.datasets.reports.sarif import artifact_uri
+from neurodatahub.datasets.reports.sarif import shown_path
 from neurodatahub.datasets.reports.text import summary_line
 from neurodatahub.datasets.results import Report
 
@@ -20,7 +20,7 @@ def render(report: Report, verbose: bool) -> str:
         title = f"{problem.code} {checks.get(problem.code).name}"
         where = f"{problem.location}: " if problem.location else ""
         lines.append(
-            f"::{COMMANDS[problem.severity]} file={_property(artifact_uri(problem.file))},"
+            f"::{COMMANDS[problem.severity]} file={_property(shown_path(problem.file))},"
             f"title={_property(title)}::{_data(where + problem.message)}"
         )
     lines.append(summary_line(report))

@@ -67,12 +67,25 @@ def render(report: Report, verbose: bool) -> str:
 
 
 def artifact_uri(url: str) -> str:
-    """A relative path stays relative (GitHub resolves it against the repository); an absolute one
-    becomes a file:// URI; remote URLs are URIs already."""
+    """Local files below the working folder as relative URIs (GitHub resolves them against the
+    checkout), others as file:// URIs; remote URLs are URIs already."""
+    from urllib.parse import quote
+
     if not storage.is_local(url):
         return url
-    path = storage.local_path(url)
-    return path.as_uri() if path.is_absolute() else Path(path).as_posix()
+    return quote(shown_path(url)) if not shown_path(url).startswith("/") else Path(url).resolve().as_uri()
+
+
+def shown_path(url: str) -> str:
+    """A local path relative to the working folder when it is below it (as CI systems want), else
+    absolute; remote URLs unchanged."""
+    if not storage.is_local(url):
+        return url
+    path = storage.local_path(url).resolve()
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _command(report: Report) -> str:
