@@ -15,6 +15,7 @@ _LAZY = {
     "write": "neurodatahub.core.conversion",
     "convert": "neurodatahub.core.conversion",
     "validate_path": "neurodatahub.core.validation",
+    "validate_dataset": "neurodatahub.datasets.validation",
     "models": "neurodatahub.models",
     "storage": "neurodatahub.core.storage",
     "register_format": "neurodatahub.core.registry",

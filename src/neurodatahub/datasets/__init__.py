@@ -1,3 +1,4 @@
-"""Many files at once: walking folders, globs and fsspec prefixes (`inputs`); validation and batch
-conversion of whole datasets build on it. Works through the core's registry and storage only, so it
-sits below the CLI and above no kind: it never imports a kind package."""
+"""Many files at once: walking folders, globs and fsspec prefixes (`inputs`), and validating whole datasets
+(`validation`: configuration, check codes, per-file validation run on Dask, checks across files, a cache,
+reports for people and CI). It sits between the CLI and the kinds: it reads files through the core's
+registry and storage, and borrows BIDS naming from `subjects.bids`."""

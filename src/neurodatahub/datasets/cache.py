@@ -89,7 +89,7 @@ def result_key(digest: str, name: str, companions: list[str], settings: Mapping[
 
 
 def _key_url(url: str) -> str:
-    return str(storage.local_path(url).resolve()) if storage.is_local(url) else url
+    return os.path.abspath(storage.local_path(url)) if storage.is_local(url) else url
 
 
 def _stamp(url: str, storage_options: Mapping[str, Any] | None) -> str:

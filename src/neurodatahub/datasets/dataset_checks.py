@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 from neurodatahub.datasets.checks import define
@@ -57,9 +58,14 @@ def check(results: list[FileResult]) -> list[Problem]:
     return [*_grids(checked), *_luts(checked, results), *_atlases(checked, results), *_companions(results)]
 
 
+@lru_cache(maxsize=65536)
+def entities_of(url: str) -> dict[str, str]:
+    return split_name(PurePosixPath(url).name)[0]
+
+
 def subject_of(url: str) -> str | None:
     """The sub- entity of the name, else of a folder above it."""
-    entities, _, _ = split_name(PurePosixPath(url).name)
+    entities = entities_of(url)
     if "sub" in entities:
         return entities["sub"]
     for part in reversed(PurePosixPath(url).parts[:-1]):
@@ -108,13 +114,11 @@ def _grids(results: Iterable[FileResult]) -> list[Problem]:
 
 
 def _space(result: FileResult) -> str | None:
-    entities, _, _ = split_name(PurePosixPath(result.url).name)
-    return result.facts.get("space") or entities.get("space")
+    return result.facts.get("space") or entities_of(result.url).get("space")
 
 
 def _resolution(result: FileResult) -> str | None:
-    entities, _, _ = split_name(PurePosixPath(result.url).name)
-    return entities.get("res") or (
+    return entities_of(result.url).get("res") or (
         str(result.facts["resolution"]) if result.facts.get("resolution") else None
     )
 
@@ -131,8 +135,7 @@ def _stem(url: str) -> str:
 
 
 def _atlas_of(url: str) -> str | None:
-    entities, _, _ = split_name(PurePosixPath(url).name)
-    return entities.get("atlas") or entities.get("seg")
+    return entities_of(url).get("atlas") or entities_of(url).get("seg")
 
 
 def _tables(results: Iterable[FileResult]) -> list[FileResult]:

@@ -39,23 +39,28 @@ def run(
 def _on_dask(
     function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs: int, scheduler: str | None
 ) -> Iterator[tuple[int, Any]]:
-    import dask
+    import logging
+
     from distributed import Client, LocalCluster, as_completed
 
-    with dask.config.set({"distributed.worker.daemon": False}):
-        if scheduler is not None:
-            cluster, client = None, Client(scheduler, timeout="30s")
-        else:
-            cluster = LocalCluster(
-                n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
-            )
-            client = Client(cluster)
-        try:
-            futures = client.map(function, *zip(*tasks, strict=True), pure=False)
-            position = {future.key: index for index, future in enumerate(futures)}
-            for future in as_completed(futures):
-                yield position[future.key], future.result()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+    if scheduler is not None:
+        cluster, client = None, Client(scheduler, timeout="30s")
+    else:
+        # ":0": the scheduler's HTTP endpoints on a free port, not a warning about a busy 8787
+        cluster = LocalCluster(
+            n_workers=jobs,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL,
+        )
+        client = Client(cluster)
+    try:
+        futures = client.map(function, *zip(*tasks, strict=True), pure=False)
+        position = {future.key: index for index, future in enumerate(futures)}
+        for future in as_completed(futures):
+            yield position[future.key], future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
