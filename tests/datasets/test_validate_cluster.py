@@ -93,7 +93,10 @@ def test_an_existing_cluster_by_address(scheduler: str, dataset, capsys: pytest.
     ]
 
 
-def test_a_local_cluster_of_two_workers(dataset, capsys: pytest.CaptureFixture) -> None:
+def test_a_local_cluster_of_two_workers(dataset, capsys: pytest.CaptureFixture, monkeypatch) -> None:
+    from neurodatahub.datasets import running
+
+    monkeypatch.setattr(running, "IN_PROCESS_BELOW", 1)  # ~100 files would stay in this process
     root, expected = dataset
     code, found, _ = _problems(capsys, root, "--jobs", "2")
     assert found == expected and code == 2

@@ -320,12 +320,17 @@ def input_format(
     return candidates[0]
 
 
-def directory_format(url: str, storage_options: Mapping[str, Any] | None = None) -> FormatSpec | None:
+def directory_format(
+    url: str, storage_options: Mapping[str, Any] | None = None, names: list[str] | None = None
+) -> FormatSpec | None:
     """The format a folder is (Phy, BIDS derivatives, a catalog...), by content; None for a plain folder.
 
-    Only the modules of directory formats are imported; walkers ask this at every folder they visit.
+    Only the modules of directory formats are imported; walkers ask this at every folder they visit and
+    pass the `names` they listed, so the folder is not listed twice.
     """
     probe = Probe(url, storage_options)
+    if names is not None:
+        probe.__dict__.update(is_dir=True, names=sorted(names))  # the cached properties, known already
     for spec in _indexed(lambda row: row[4] and row[5]):
         if spec.sniff is not None and spec.sniff(probe):
             return spec

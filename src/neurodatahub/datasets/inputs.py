@@ -66,10 +66,11 @@ def _items(given: str, storage_options: Mapping[str, Any] | None) -> Iterator[It
 
 def _walk(url: str, root: str, relpath: str, storage_options: Mapping[str, Any] | None) -> Iterator[Item]:
     """A folder's items: itself when it is a format folder, else its files and sub-folders' items."""
-    if registry.directory_format(url, storage_options) is not None:
+    entries = storage.list_entries(url, storage_options)
+    if registry.directory_format(url, storage_options, [name for name, _ in entries]) is not None:
         yield Item(url, root, relpath or PurePosixPath(url.rstrip("/")).name, is_dir=True)
         return
-    for name, is_folder in storage.list_entries(url, storage_options):
+    for name, is_folder in entries:
         if name.startswith("."):
             continue
         child, child_path = storage.join(url, name), f"{relpath}/{name}" if relpath else name

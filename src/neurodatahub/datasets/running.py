@@ -3,7 +3,7 @@ existing cluster with a scheduler address (`--scheduler`, or DASK_SCHEDULER_ADDR
 
 The place where dataset validation meets the execution layer batch conversion uses: `run` takes a
 picklable function and its items and yields results as they finish, in whatever order. Few items (or one
-job) run in this process: starting worker processes costs more than validating a handful of files.
+job) run in this process: starting worker processes costs more than validating a few dozen files.
 """
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-IN_PROCESS_BELOW = 4  # items per job under which a local run stays in this process
+# tasks per job under which a local run stays in this process: starting workers (processes that import
+# the hub) costs seconds, more than validating that many files (benchmarks/bench_validate_datasets.py)
+IN_PROCESS_BELOW = 64
+CHUNKS_PER_WORKER = 8  # tasks go in chunks: fewer round trips, still balanced between workers
+MAX_CHUNK = 64
 
 
 def default_jobs() -> int:
@@ -26,7 +30,7 @@ def run(
     jobs: int | None = None,
     scheduler: str | None = None,
 ) -> Iterator[tuple[int, Any]]:
-    """(position of the task, function(*task)) for each task, as each completes."""
+    """(position of the task, function(*task)) for each task, as each completes (in chunks on Dask)."""
     scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     jobs = jobs or default_jobs()
     if scheduler is None and (jobs == 1 or len(tasks) < IN_PROCESS_BELOW * jobs):
@@ -56,11 +60,29 @@ def _on_dask(
         )
         client = Client(cluster)
     try:
-        futures = client.map(function, *zip(*tasks, strict=True), pure=False)
-        position = {future.key: index for index, future in enumerate(futures)}
-        for future in as_completed(futures):
-            yield position[future.key], future.result()
+        chunks = _chunks(len(tasks), jobs if scheduler is None else _workers(client))
+        futures = client.map(
+            _run_chunk, [function] * len(chunks), [tasks[start:end] for start, end in chunks], pure=False
+        )
+        start_of = {future.key: start for future, (start, _) in zip(futures, chunks, strict=True)}
+        for future, results in as_completed(futures, with_results=True):
+            for offset, result in enumerate(results):
+                yield start_of[future.key] + offset, result
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _chunks(count: int, workers: int) -> list[tuple[int, int]]:
+    """(start, end) of consecutive chunks: a few per worker, each at most MAX_CHUNK tasks."""
+    size = max(1, min(MAX_CHUNK, -(-count // (max(workers, 1) * CHUNKS_PER_WORKER))))
+    return [(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+def _workers(client: Any) -> int:
+    return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+def _run_chunk(function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]]) -> list[Any]:
+    return [function(*task) for task in tasks]
