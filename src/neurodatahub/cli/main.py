@@ -219,7 +219,7 @@ def validate(
 
     Exit 0 when nothing fails, 1 when data is invalid, 2 when a file is unreadable (README, exit codes).
     """
-    from neurodatahub.datasets import checks, config, reports
+    from neurodatahub.datasets import checks, config, writers
     from neurodatahub.datasets.validation import validate_dataset
 
     if list_checks:
@@ -227,8 +227,8 @@ def validate(
         return
     if not paths:
         raise UsageError("give at least one PATH to validate")
-    if report_format not in reports.names():
-        raise UsageError(f"no report format {report_format!r}; formats: {', '.join(reports.names())}")
+    if report_format not in writers.names():
+        raise UsageError(f"no report format {report_format!r}; formats: {', '.join(writers.names())}")
     store = storage_options(storage_option, endpoint_url)
     settings = config.load(config_file) if config_file else config.discover(paths, store)
     settings = settings.overridden(
@@ -254,13 +254,13 @@ def validate(
     if as_json:
         print_json([report.file_entry(result) for result in report.files])
     else:
-        text = reports.render(report, report_format, verbose=verbose)
+        text = writers.render(report, report_format, verbose=verbose)
         if output is None:
             typer.echo(text, nl=False)
         else:
             _write_report(text, output, store)
             if report_format != "text":
-                typer.echo(reports.render(report, "text", verbose=verbose), nl=False)
+                typer.echo(writers.render(report, "text", verbose=verbose), nl=False)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
 

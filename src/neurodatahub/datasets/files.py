@@ -104,11 +104,16 @@ class FileSettings:
 
 def validate_item(item: Item, settings: FileSettings) -> FileResult:
     """Validate one item; never raises for anything the file holds."""
+    from neurodatahub.core.errors import HubError
+
     started = time.perf_counter()
     if settings.role == "bids-metadata":
         from neurodatahub.datasets import bids
 
-        result = bids.check_metadata(item, settings.storage_options)
+        try:
+            result = bids.check_metadata(item, settings.storage_options)
+        except HubError as error:  # gone, or the storage failed
+            result = _failed(FileResult(item.url, item.relpath), error)
     else:
         result = _validate_data(item, settings)
     result.seconds = time.perf_counter() - started
@@ -161,8 +166,12 @@ def _validate_data(item: Item, settings: FileSettings) -> FileResult:
 
 def _is_text(url: str, settings: FileSettings) -> bool:
     from neurodatahub.core import storage
+    from neurodatahub.core.errors import HubError
 
-    head = storage.read_head(url, storage_options=settings.storage_options)
+    try:
+        head = storage.read_head(url, storage_options=settings.storage_options)
+    except HubError:
+        return False
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as error:

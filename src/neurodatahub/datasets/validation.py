@@ -58,9 +58,9 @@ def validate_dataset(
             (
                 item,
                 FileSettings(
-                    format=rule.format or format,
-                    kind=rule.kind or kind,
-                    class_name=rule.class_name or class_name,
+                    format=format or rule.format,  # the command line wins over the configuration
+                    kind=kind or rule.kind,
+                    class_name=class_name or rule.class_name,
                     read_options=dict(read_options or {}),
                     rule_options=dict(rule.options),
                     storage_options=storage_options,

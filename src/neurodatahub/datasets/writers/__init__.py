@@ -1,6 +1,6 @@
 """Report writers of `hub validate --format NAME`: one module per format in this package.
 
-A writer is a module `neurodatahub.datasets.reports.<name>` with `render(report, verbose) -> str`; the
+A writer is a module `neurodatahub.datasets.writers.<name>` with `render(report, verbose) -> str`; the
 formats are the modules found here (imported only when asked for), so adding one (an HTML report) is
 adding a module.
 """

@@ -7,9 +7,9 @@ properties are escaped as its toolkit does (% CR LF, and : , in properties).
 from __future__ import annotations
 
 from neurodatahub.datasets import checks
-from neurodatahub.datasets.reports.sarif import shown_path
-from neurodatahub.datasets.reports.text import summary_line
 from neurodatahub.datasets.results import Report
+from neurodatahub.datasets.writers.sarif import shown_path
+from neurodatahub.datasets.writers.text import summary_line
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 
