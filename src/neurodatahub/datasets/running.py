@@ -3,7 +3,7 @@ existing cluster with a scheduler address (`--scheduler`, or DASK_SCHEDULER_ADDR
 
 The place where dataset validation meets the execution layer batch conversion uses: `run` takes a
 picklable function and its items and yields results as they finish, in whatever order. Few items (or one
-job) run in this process: starting worker processes costs more than validating a few dozen files.
+job) run in this process: starting worker processes costs more than validating a few hundred files.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-# tasks per job under which a local run stays in this process: starting workers (processes that import
-# the hub) costs seconds, more than validating that many files (benchmarks/bench_validate_datasets.py)
-IN_PROCESS_BELOW = 64
+# tasks under which a local run stays in this process: each worker process costs 2-4 s of start-up and
+# imports, a small file about 10 ms to validate, so two workers win only past several hundred files
+# (benchmarks/bench_validate_datasets.py: 160 files take 5 s here and 18 s on 2 local workers)
+IN_PROCESS_BELOW = 512
 CHUNKS_PER_WORKER = 8  # tasks go in chunks: fewer round trips, still balanced between workers
 MAX_CHUNK = 64
 
@@ -33,7 +34,7 @@ def run(
     """(position of the task, function(*task)) for each task, as each completes (in chunks on Dask)."""
     scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     jobs = jobs or default_jobs()
-    if scheduler is None and (jobs == 1 or len(tasks) < IN_PROCESS_BELOW * jobs):
+    if scheduler is None and (jobs == 1 or len(tasks) < IN_PROCESS_BELOW):
         for position, task in enumerate(tasks):
             yield position, function(*task)
         return
