@@ -179,7 +179,8 @@ def validate(
         str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report there.")
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the files of the JSON report as a list (as before 0.2).")
+        bool,
+        typer.Option("--json", help="Only the files of the JSON report, as a list (as before --format)."),
     ] = False,
     config_file: Annotated[
         str | None, typer.Option("--config", metavar="FILE", help="pyproject.toml or .neurodatahub.yaml.")
