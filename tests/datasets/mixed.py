@@ -52,6 +52,18 @@ def scalar_map(path: Path, shape: tuple[int, ...] = (8, 8, 8)) -> None:
     nib.save(nib.Nifti1Image(data, np.diag([2.0, 2.0, 2.0, 1.0])), str(path))
 
 
+def parcellation(path: Path, extra_label: int | None = None) -> None:
+    """A dseg image of the toy atlas's four labels (and one label its table lacks, when asked)."""
+    import nibabel as nib
+
+    data = np.zeros((8, 8, 8), np.int16)
+    for label in range(1, len(TOY_REGIONS) + 1):
+        data[label, :4, :4] = label
+    if extra_label is not None:
+        data[6, 6, 6] = extra_label
+    nib.save(nib.Nifti1Image(data, np.diag([2.0, 2.0, 2.0, 1.0])), str(path))
+
+
 def connectome(path: Path, labels: list[str]) -> None:
     import spectralbrain
 
@@ -162,6 +174,9 @@ def build(root: Path, subjects: int = 12) -> list[tuple[str, str]]:
         tractogram(base / "tract" / f"{subject}_tracks.tck")
         shutil.copy(DOCUMENTS / "valid" / "SpikeData.yaml", base / "docs" / "spikes.yaml")
         expected += image_problem(Path(f"{subject}/anat/{subject}_space-{SPACE}_FA.nii.gz"))
+        dseg = Path(f"{subject}/anat/{subject}_space-{SPACE}_atlas-Toy_dseg.nii.gz")
+        parcellation(root / dseg, extra_label=7 if number == 6 else None)
+        expected += image_problem(dseg) or ([(str(dseg), "NDH203")] if number == 6 else [])
     expected += _plant(root, conversion)
     expected += [(f"bids/{path}", code) for path, code in bids_raw(root / "bids")]
     return expected

@@ -121,6 +121,7 @@ severity = {NDH205 = "error"}
 "sub-11/docs/*.yaml" = {ignore = ["NDH102"]}
 "sub-01/docs/*.yaml" = {class = "ConnectivityMatrix"}
 "**/tck2connectome.csv" = {options = {n_regions = 4}}
+"sub-03/anat/*_mask.nii.gz" = {class = "VoxelMap"}
 """
     )
     report = validate_dataset([str(root / "sub-01")], cache=False, jobs=1)  # found above the input
@@ -133,6 +134,10 @@ severity = {NDH205 = "error"}
     assert ("sub-02/anat/sub-02_space-MNI152NLin6Asym_label-old_mask.nii.gz", "NDH201") not in found
     assert ("sub-11/docs/unsorted.yaml", "NDH102") not in found
     assert ("sub-08/conn/tck2connectome.csv", "NDH003") in found  # a glob's option must apply: 3 regions
+    classes = {Path(result.url).name: result.model_class for result in report.files}
+    if not mixed.images_read_as_masks():  # the class a glob names picks the format of its kind
+        assert classes[f"sub-03_space-{mixed.SPACE}_label-lesion_mask.nii.gz"] == "VoxelMap"
+        assert classes[f"sub-04_space-{mixed.SPACE}_label-lesion_mask.nii.gz"] == "LesionMask"
     severities = {(problem.code, problem.severity) for problem in report.problems()}
     assert ("NDH205", "error") not in severities  # the file fails on its options before the sidecar
     assert report.exit_code == ExitCode.USAGE

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import PurePosixPath
 
@@ -53,9 +53,16 @@ SUBJECT_FOLDER = re.compile(r"^sub-([A-Za-z0-9]+)$")
 SHOWN = 5  # labels named in a message
 
 
-def check(results: list[FileResult]) -> list[Problem]:
+def check(results: list[FileResult], scopes: Mapping[str, str] | None = None) -> list[Problem]:
+    """The problems across files; `scopes` maps each file to its dataset (a BIDS root, an input), so
+    that sub-01 of one dataset is not sub-01 of another."""
     checked = [result for result in results if result.status == CHECKED]
-    return [*_grids(checked), *_luts(checked, results), *_atlases(checked, results), *_companions(results)]
+    return [
+        *_grids(checked, scopes or {}),
+        *_luts(checked, results),
+        *_atlases(checked, results),
+        *_companions(results),
+    ]
 
 
 @lru_cache(maxsize=65536)
@@ -75,14 +82,14 @@ def subject_of(url: str) -> str | None:
     return None
 
 
-def _grids(results: Iterable[FileResult]) -> list[Problem]:
-    by_subject: dict[str, list[FileResult]] = defaultdict(list)
+def _grids(results: Iterable[FileResult], scopes: Mapping[str, str]) -> list[Problem]:
+    by_subject: dict[tuple[str, str], list[FileResult]] = defaultdict(list)
     for result in results:
         subject = subject_of(result.url)
         if "grid" in result.facts and subject is not None:
-            by_subject[subject].append(result)
+            by_subject[(scopes.get(result.url, ""), subject)].append(result)
     problems = []
-    for subject, images in sorted(by_subject.items()):
+    for (_, subject), images in sorted(by_subject.items()):
         spaces = {_space(image) for image in images}
         if len(spaces) > 1 and spaces != {None}:
             named = ", ".join(sorted(space or "none" for space in spaces))

@@ -71,7 +71,8 @@ def validate_dataset(
         if rule.ignore:
             ignored[item.url] = rule.ignore
     results = _results(tasks, storage_options, jobs, scheduler, _open_cache(cache))
-    dataset_problems = [*dataset_checks.check(results), *bids.check_dataset(results, roots)]
+    scopes = {item.url: bids.root_of(item.url, roots) or item.root for item, _ in tasks}
+    dataset_problems = [*dataset_checks.check(results, scopes), *bids.check_dataset(results, roots)]
     settings = Settings(
         select=config.select,
         ignore=config.ignore,
