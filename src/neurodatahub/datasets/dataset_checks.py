@@ -47,7 +47,8 @@ COMPANION = define(
     "NDH205",
     "companion-file",
     "warning",
-    "A file lacks the companion its format keeps beside it (the JSON sidecar of an MRtrix CSV connectome)",
+    "A file lacks the companion its format keeps beside it (the JSON sidecar of an MRtrix CSV connectome, a"
+    " parcellation's table when no table of its atlas is in the dataset)",
 )
 SUBJECT_FOLDER = re.compile(r"^sub-([A-Za-z0-9]+)$")
 SHOWN = 5  # labels named in a message
@@ -209,12 +210,17 @@ def _atlases(checked: list[FileResult], results: list[FileResult]) -> list[Probl
 
 
 def _companions(results: list[FileResult]) -> list[Problem]:
+    """Companions a format writes beside its files; a parcellation whose labels a table of its atlas in
+    the dataset names needs none beside it."""
     from neurodatahub.core.registry import formats_named
 
     urls = {result.url for result in results}
+    tables = _tables(results)
     problems = []
     for result in results:
         if result.format is None or result.kind in (None, "bids-metadata"):
+            continue
+        if "labels" in result.facts and (result.facts.get("lut") or _table_for(result, tables)):
             continue
         spec = next((spec for spec in formats_named(result.format) if spec.kind == result.kind), None)
         if spec is None or spec.sidecars is None:
