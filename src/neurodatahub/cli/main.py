@@ -201,7 +201,10 @@ def validate(
         bool, typer.Option("--require-known", help="Files of no known format are errors, not skipped.")
     ] = False,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="Local Dask workers (default: the cores).")
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Local Dask workers (default: NEURODATAHUB_JOBS, else the cores)."
+        ),
     ] = None,
     scheduler: Annotated[
         str | None, typer.Option(metavar="ADDRESS", help="An existing Dask scheduler (tcp://host:8786).")

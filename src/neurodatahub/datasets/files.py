@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from neurodatahub.core.errors import ExitCode, UsageError
@@ -102,10 +102,15 @@ class FileSettings:
         }
 
 
-def validate_item(item: Item, settings: FileSettings) -> FileResult:
-    """Validate one item; never raises for anything the file holds."""
+def validate_item(
+    item: Item, settings: FileSettings, storage_options: Mapping[str, Any] | None = None
+) -> FileResult:
+    """Validate one item; never raises for anything the file holds. `storage_options` (credentials)
+    come apart from the settings, as the execution layer's hidden shared values."""
     from neurodatahub.core.errors import HubError
 
+    if storage_options is not None:
+        settings = replace(settings, storage_options=storage_options)
     started = time.perf_counter()
     if settings.role == "bids-metadata":
         from neurodatahub.datasets import bids

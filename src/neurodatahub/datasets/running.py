@@ -1,27 +1,22 @@
-"""Running one pure function over many items, on Dask: a local cluster of `jobs` processes by default, an
-existing cluster with a scheduler address (`--scheduler`, or DASK_SCHEDULER_ADDRESS).
+"""Dataset validation on the hub's execution layer (`core.execution`, the one batch conversion uses):
+here, a local Dask cluster of `jobs` workers, or an existing cluster by address (`--scheduler`, or
+DASK_SCHEDULER_ADDRESS).
 
-The place where dataset validation meets the execution layer batch conversion uses: `run` takes a
-picklable function and its items and yields results as they finish, in whatever order. Few items (or one
-job) run in this process: starting worker processes costs more than validating a few hundred files.
+Two choices are validation's own. Tasks go in chunks of files: a small file takes about 10 ms to
+validate, less than a task's round trip. And a local run of fewer than IN_PROCESS_BELOW files stays in
+this process: each worker process costs seconds of start-up and imports, which only several hundred
+files repay (benchmarks/bench_validate_datasets.py: 160 files take 5 s here and 18 s on 2 local
+workers). Storage options travel as the layer's shared values, hidden from Dask's logs.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-# tasks under which a local run stays in this process: each worker process costs 2-4 s of start-up and
-# imports, a small file about 10 ms to validate, so two workers win only past several hundred files
-# (benchmarks/bench_validate_datasets.py: 160 files take 5 s here and 18 s on 2 local workers)
 IN_PROCESS_BELOW = 512
-CHUNKS_PER_WORKER = 8  # tasks go in chunks: fewer round trips, still balanced between workers
+CHUNKS_PER_WORKER = 8  # a few chunks per worker: few round trips, still balanced between workers
 MAX_CHUNK = 64
-
-
-def default_jobs() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 def run(
@@ -30,49 +25,29 @@ def run(
     *,
     jobs: int | None = None,
     scheduler: str | None = None,
+    shared: Mapping[str, Any] | None = None,
 ) -> Iterator[tuple[int, Any]]:
-    """(position of the task, function(*task)) for each task, as each completes (in chunks on Dask)."""
-    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
-    jobs = jobs or default_jobs()
-    if scheduler is None and (jobs == 1 or len(tasks) < IN_PROCESS_BELOW):
-        for position, task in enumerate(tasks):
-            yield position, function(*task)
-        return
-    yield from _on_dask(function, tasks, jobs, scheduler)
+    """(position of the task, function(*task, **shared)) for each task, chunk by chunk in order.
 
+    A task that fails on a bug (not on a file: files' problems are results) stops the run with its error.
+    """
+    from neurodatahub.core import execution
 
-def _on_dask(
-    function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs: int, scheduler: str | None
-) -> Iterator[tuple[int, Any]]:
-    import logging
-
-    from distributed import Client, LocalCluster, as_completed
-
-    if scheduler is not None:
-        cluster, client = None, Client(scheduler, timeout="30s")
-    else:
-        # ":0": the scheduler's HTTP endpoints on a free port, not a warning about a busy 8787
-        cluster = LocalCluster(
-            n_workers=jobs,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.CRITICAL,
-        )
-        client = Client(cluster)
-    try:
-        chunks = _chunks(len(tasks), jobs if scheduler is None else _workers(client))
-        futures = client.map(
-            _run_chunk, [function] * len(chunks), [tasks[start:end] for start, end in chunks], pure=False
-        )
-        start_of = {future.key: start for future, (start, _) in zip(futures, chunks, strict=True)}
-        for future, results in as_completed(futures, with_results=True):
-            for offset, result in enumerate(results):
-                yield start_of[future.key] + offset, result
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    place = execution.where(jobs, scheduler, len(tasks))
+    if place.address is None and len(tasks) < IN_PROCESS_BELOW:
+        jobs, place = 1, execution.Where(None, 1)
+    chunks = _chunks(len(tasks), place.workers or 1)
+    outcomes = execution.imap(
+        _run_chunk,
+        [(function, tasks[start:end]) for start, end in chunks],
+        jobs=jobs if place.address is None else None,
+        scheduler=place.address,
+        shared={"shared": dict(shared or {})},
+    )
+    for (start, _), outcome in zip(chunks, outcomes, strict=True):
+        outcome.raise_failure()
+        for offset, result in enumerate(outcome.value):
+            yield start + offset, result
 
 
 def _chunks(count: int, workers: int) -> list[tuple[int, int]]:
@@ -81,9 +56,8 @@ def _chunks(count: int, workers: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, count)) for start in range(0, count, size)]
 
 
-def _workers(client: Any) -> int:
-    return max(1, len(client.scheduler_info().get("workers", {})))
-
-
-def _run_chunk(function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]]) -> list[Any]:
-    return [function(*task) for task in tasks]
+def _run_chunk(
+    chunk: tuple[Callable[..., Any], Sequence[tuple[Any, ...]]], shared: Mapping[str, Any]
+) -> list:
+    function, tasks = chunk
+    return [function(*task, **shared) for task in tasks]

@@ -63,7 +63,6 @@ def validate_dataset(
                     class_name=class_name or rule.class_name,
                     read_options=dict(read_options or {}),
                     rule_options=dict(rule.options),
-                    storage_options=storage_options,
                     role=role,
                 ),
             )
@@ -118,7 +117,11 @@ def _results(
     missing = [position for position, result in enumerate(found) if result is None]
     try:
         for index, result in running.run(
-            validate_item, [tasks[position] for position in missing], jobs=jobs, scheduler=scheduler
+            validate_item,
+            [tasks[position] for position in missing],
+            jobs=jobs,
+            scheduler=scheduler,
+            shared={"storage_options": storage_options},
         ):
             position = missing[index]
             found[position] = result
