@@ -10,7 +10,6 @@ Goal (issue 18): a warm HTML report draws nothing, so it costs about what the wa
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -36,7 +35,7 @@ def run() -> list[dict]:
         size = page.stat().st_size
     return [
         {
-            "name": f"hub validate --format html, {files} mixed files, cold (validated and drawn, whole process)",
+            "name": f"hub validate --format html, {files} mixed files, cold (validated, drawn; a process)",
             "value": cold,
             "unit": "s",
             "cpu_s": cold_cpu,

@@ -79,7 +79,6 @@ class ResultCache:
             "INSERT OR REPLACE INTO results VALUES (?, ?)", (key, json.dumps(result, default=str))
         )
 
-
     def thumbnail(self, key: str) -> tuple[bytes | None, str] | None:
         """A picture drawn before (PNG bytes, or None and why there is none), or None when never drawn."""
         row = self._db.execute("SELECT png, note FROM thumbnails WHERE key = ?", (key,)).fetchone()

@@ -38,7 +38,10 @@ class Thumbnail:
 
 def thumbnails(report: Report) -> dict[str, Thumbnail]:
     """A thumbnail (or a note) for every file the run read as data, by URL; from the cache when known."""
-    wanted = [result for result in report.files if result.status == CHECKED and result.kind and result.format]
+    from neurodatahub.core import kinds
+
+    known = set(kinds.kind_names())  # data of a kind (BIDS sidecars and tables are metadata: no picture)
+    wanted = [result for result in report.files if result.status == CHECKED and result.kind in known]
     cache = ResultCache(report.cache_folder) if report.cache_folder is not None else None
     keys: dict[str, str] = {}
     found: dict[str, Thumbnail] = {}
@@ -49,14 +52,14 @@ def thumbnails(report: Report) -> dict[str, Thumbnail]:
                     digest = cache.digest(result.url, report.storage_options)
                 except (HubError, OSError):
                     continue  # gone since it was validated: drawn (and failing) below, not remembered
-                keys[result.url] = key = _key(digest, result.url, result.format or "")
+                keys[result.url] = key = _key(digest, result.url, result.format, result.model_class)
                 stored = cache.thumbnail(key)
                 if stored is not None:
                     found[result.url] = Thumbnail(*stored, cached=True)
         missing = [result for result in wanted if result.url not in found]
         for index, (png, note) in running.run(
             draw,
-            [(result.url, result.format) for result in missing],
+            [(result.url, result.format, result.model_class) for result in missing],
             shared={"storage_options": report.storage_options},
         ):
             url = missing[index].url
@@ -69,20 +72,26 @@ def thumbnails(report: Report) -> dict[str, Thumbnail]:
     return found
 
 
-def _key(digest: str, url: str, format: str) -> str:
-    settings = {"thumbnail": format, "dpi": DPI, "rows": SAMPLE_ROWS, "max_bytes": MAX_BYTES}
+def _key(digest: str, url: str, format: str | None, class_name: str | None) -> str:
+    settings = {"thumbnail": [format, class_name], "dpi": DPI, "rows": SAMPLE_ROWS, "max_bytes": MAX_BYTES}
     return result_key(digest, PurePosixPath(url).name, [], settings)
 
 
-def draw(url: str, format: str, storage_options: Mapping[str, Any] | None = None) -> tuple[bytes | None, str]:
-    """PNG bytes of the file's thumbnail, or None and why (its data is invalid, its kind has no picture)."""
+def draw(
+    url: str, format: str | None, class_name: str | None, storage_options: Mapping[str, Any] | None = None
+) -> tuple[bytes | None, str]:
+    """PNG bytes of the file's thumbnail, or None and why (its data is invalid, its kind has no picture);
+    read as validation read it (its format and class)."""
     from neurodatahub.core import preview, registry, storage
 
     try:
         spec = registry.input_format(url, format, storage_options)
         if spec.read_stream is None and storage.size_of(url, storage_options) > MAX_BYTES:
             return None, f"larger than {MAX_BYTES // 2**20} MB: `hub preview` draws it"
-        model, kind = preview.sample_file(url, format=format, storage_options=storage_options, rows=SAMPLE_ROWS)
+        hint = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
+        model, kind = preview.sample_file(
+            url, format=spec.name, storage_options=storage_options, rows=SAMPLE_ROWS, **hint
+        )
         return preview.png_bytes(preview.figure(model, source=url, kind=kind), DPI), ""
     except (HubError, OSError, ValueError) as error:  # ValueError: pydantic's, on data the schema rejects
         return None, f"no picture: {error}".splitlines()[0]
