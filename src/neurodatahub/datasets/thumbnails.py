@@ -94,4 +94,4 @@ def draw(
         )
         return preview.png_bytes(preview.figure(model, source=url, kind=kind), DPI), ""
     except (HubError, OSError, ValueError) as error:  # ValueError: pydantic's, on data the schema rejects
-        return None, f"no picture: {error}".splitlines()[0]
+        return None, "no picture: " + str(error).removeprefix(f"{url}: ").splitlines()[0]
