@@ -8,8 +8,8 @@ Goal (issue 18): a warm HTML report draws nothing, so it costs about what the wa
 
 Measured (2026-12-06, 2 cores at load 7): cold 179 s (0.9 s a file, 96 s CPU), warm 1.17 s against the
 text report's 0.94 s, 7.9 MB (40 kB a file). The cold time is the pictures': the tractogram painter takes
-about 11 s for one of these 2,000-streamline files (441,000 segments with alpha through Agg), a nerve or
-a connectome heatmap about 1 s, a mask 0.2 s.
+about 11 s for one of these 2,000-streamline files (441,000 segments with alpha through Agg), an NWB
+raster or a connectome heatmap about 1 s, a mask 0.2 s.
 """
 
 from __future__ import annotations
