@@ -4,9 +4,11 @@ DASK_SCHEDULER_ADDRESS).
 
 Two choices are validation's own. Tasks go in chunks of files: a small file takes about 10 ms to
 validate, less than a task's round trip. And a local run of fewer than IN_PROCESS_BELOW files stays in
-this process: each worker process costs seconds of start-up and imports, which only several hundred
-files repay (benchmarks/bench_validate_datasets.py: 160 files take 5 s here and 18 s on 2 local
-workers). Storage options travel as the layer's shared values, hidden from Dask's logs.
+this process: each worker process costs seconds of start-up and imports (about 4 s of CPU), which only
+many files on free cores repay. On the shared 2-core machine of benchmarks/bench_validate_datasets.py
+even 1,000 files do not: 18 s in one process, 31 s on 2 local workers (7 s and 14 s of CPU); a machine
+with more free cores than that gains from them. Storage options travel as the layer's shared values,
+hidden from Dask's logs.
 """
 
 from __future__ import annotations
