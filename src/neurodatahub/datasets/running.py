@@ -46,10 +46,15 @@ def run(
         scheduler=place.address,
         shared={"shared": dict(shared or {})},
     )
-    for (start, _), outcome in zip(chunks, outcomes, strict=True):
-        outcome.raise_failure()
-        for offset, result in enumerate(outcome.value):
-            yield start + offset, result
+    try:
+        for (start, _), outcome in zip(chunks, outcomes, strict=True):
+            outcome.raise_failure()
+            for offset, result in enumerate(outcome.value):
+                yield start + offset, result
+    finally:
+        # closed here, in the caller's thread, when a failure stops the run: left to the garbage collector,
+        # the layer would restore its signal handlers from whichever thread collects it (and fail there)
+        outcomes.close()
 
 
 def _chunks(count: int, workers: int) -> list[tuple[int, int]]:
