@@ -4,6 +4,10 @@ and a bug in a task stopping the run with its error rather than becoming a file'
 
 from __future__ import annotations
 
+import gc
+import sys
+import threading
+
 import pytest
 
 from neurodatahub.core.errors import ExitCode, HubError, StorageError
@@ -38,11 +42,20 @@ def _storage_fails(value: int) -> int:
     raise StorageError(f"bucket gone while reading {value}")
 
 
-def test_a_bug_in_a_task_stops_the_run_as_an_internal_error() -> None:
+def test_a_bug_in_a_task_stops_the_run_as_an_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    unraisable: list = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     with pytest.raises(HubError) as raised:
         list(running.run(_buggy, [(value,) for value in range(10)], jobs=1))
     assert raised.value.exit_code == ExitCode.INTERNAL
     assert "KeyError" in str(raised.value) and "a bug" in str(raised.value)
+    del raised
+    # the run closed what it started in this thread: garbage collected in another (a Dask thread), the
+    # execution layer could not put its signal handlers back
+    collector = threading.Thread(target=gc.collect)
+    collector.start()
+    collector.join()
+    assert [str(hook.exc_value) for hook in unraisable] == []
 
 
 def test_a_hub_error_of_a_task_keeps_its_type_and_exit_code() -> None:

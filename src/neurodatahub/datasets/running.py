@@ -13,6 +13,7 @@ hidden from Dask's logs.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -46,15 +47,14 @@ def run(
         scheduler=place.address,
         shared={"shared": dict(shared or {})},
     )
-    try:
+    # closed here, at once, when the run stops early (a failure, a caller that stops reading): left to the
+    # garbage collector, it would be closed in whatever thread collects it (a Dask thread), where its
+    # signal handlers cannot be put back
+    with contextlib.closing(outcomes):
         for (start, _), outcome in zip(chunks, outcomes, strict=True):
             outcome.raise_failure()
             for offset, result in enumerate(outcome.value):
                 yield start + offset, result
-    finally:
-        # closed here, in the caller's thread, when a failure stops the run: left to the garbage collector,
-        # the layer would restore its signal handlers from whichever thread collects it (and fail there)
-        outcomes.close()
 
 
 def _chunks(count: int, workers: int) -> list[tuple[int, int]]:
