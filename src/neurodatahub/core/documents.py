@@ -59,6 +59,8 @@ def infer_class(data: Any, url: str) -> str:
     if len(candidates) > 1:  # the most specific class (the largest share of its fields used) wins
         share = {name: len(keys) / len(classes[name].model_fields) for name in candidates}
         candidates = [name for name in candidates if share[name] == max(share.values())]
+    if len(candidates) > 1:  # classes with the same fields: the parent, which claims no more than the keys
+        candidates = [name for name in candidates if _parent_of_all(name, candidates)] or candidates
     if len(candidates) == 1:
         return candidates[0]
     if candidates:
@@ -78,6 +80,13 @@ def _looks_like_a_document(keys: set[str], classes: dict[str, Any]) -> bool:
     file (a BIDS sidecar, a tool's configuration), which dataset validation skips."""
     best = max((len(keys & set(cls.model_fields)) for cls in classes.values()), default=0)
     return bool(keys) and 2 * best >= len(keys)
+
+
+def _parent_of_all(name: str, candidates: list[str]) -> bool:
+    """A plain ImageVolume document is not a LesionMask merely because a mask has the same fields."""
+    from neurodatahub_models.facts import CLASSES
+
+    return all(other == name or name in CLASSES[other]["parents"] for other in candidates)
 
 
 @cache

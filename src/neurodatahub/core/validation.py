@@ -63,7 +63,7 @@ def validate_path(
 
     outcome = Outcome(path=url, valid=False)
     try:
-        spec = spec or input_format(url, format, storage_options)
+        spec = spec or input_format(url, format, storage_options, class_name)
         outcome.format, outcome.kind = spec.name, spec.kind
         options = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
         options.update(
