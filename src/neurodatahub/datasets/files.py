@@ -215,7 +215,7 @@ def format_for(url: str, settings: FileSettings) -> tuple[Any, bool]:
     by content then extension; else detected. A document reads any class, so a class whose kind has no
     format matching the file leaves it to detection."""
     from neurodatahub.core import kinds
-    from neurodatahub.core.registry import Probe, all_formats, detect, formats_named, input_format
+    from neurodatahub.core.registry import Probe, all_formats, detect, for_class, formats_named, input_format
 
     kind = settings.kind or (kinds.kind_of_class(settings.class_name) if settings.class_name else None)
     if settings.format is not None:
@@ -238,7 +238,10 @@ def format_for(url: str, settings: FileSettings) -> tuple[Any, bool]:
             return chosen[0], True
         if settings.kind is not None:
             raise UsageError(f"no format of {kind} data reads {url} (see `hub formats --kind {kind}`)")
-    return detect(url, settings.storage_options)
+    spec, confirmed = detect(url, settings.storage_options)
+    # the class's kind among the formats of that name (a NIfTI read as a scalar map although its name says
+    # mask), or a usage error when the format holds no such class
+    return (for_class(spec, settings.class_name) if settings.class_name else spec), confirmed
 
 
 def _check_rule_options(spec: Any, options: Mapping[str, Any], url: str) -> None:
