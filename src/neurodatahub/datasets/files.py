@@ -215,12 +215,19 @@ def format_for(url: str, settings: FileSettings) -> tuple[Any, bool]:
     by content then extension; else detected. A document reads any class, so a class whose kind has no
     format matching the file leaves it to detection."""
     from neurodatahub.core import kinds
-    from neurodatahub.core.registry import Probe, all_formats, detect, for_class, formats_named, input_format
+    from neurodatahub.core.registry import (
+        Probe,
+        all_formats,
+        detect,
+        for_class,
+        formats_named,
+        input_format,
+    )
 
     kind = settings.kind or (kinds.kind_of_class(settings.class_name) if settings.class_name else None)
     if settings.format is not None:
         if settings.kind is None:
-            return input_format(url, settings.format, settings.storage_options), True
+            return input_format(url, settings.format, settings.storage_options, settings.class_name), True
         return formats_named(settings.format, settings.kind)[0], True
     if kind is not None:
         if kind not in kinds.kind_names():
@@ -239,8 +246,7 @@ def format_for(url: str, settings: FileSettings) -> tuple[Any, bool]:
         if settings.kind is not None:
             raise UsageError(f"no format of {kind} data reads {url} (see `hub formats --kind {kind}`)")
     spec, confirmed = detect(url, settings.storage_options)
-    # the class's kind among the formats of that name (a NIfTI read as a scalar map although its name says
-    # mask), or a usage error when the format holds no such class
+    # a class of another kind than the file's format holds: the format's sibling of that kind, or a clear no
     return (for_class(spec, settings.class_name) if settings.class_name else spec), confirmed
 
 
