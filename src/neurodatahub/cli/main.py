@@ -117,14 +117,22 @@ def schema(
         str | None, typer.Argument(metavar="[CLASS]", help="Class to print (default: all).")
     ] = None,
     list_classes: Annotated[bool, typer.Option("--list", help="List the class names.")] = False,
+    form: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="FORM",
+            help="json-schema (standalone), linkml (YAML), owl or shacl (Turtle), jsonld (context).",
+        ),
+    ] = "json-schema",
 ) -> None:
-    """Print the JSON Schema of every class, or of one class."""
-    from neurodatahub.core.schema import class_names, class_schema, json_schema
+    """Print the schema of every class, or of one class, in one of its forms (JSON Schema by default)."""
+    from neurodatahub.core.schema import class_names, schema_text
 
     if list_classes:
         typer.echo("\n".join(class_names()))
     else:
-        print_json(class_schema(class_name) if class_name else json_schema())
+        typer.echo(schema_text(class_name, form), nl=False)
 
 
 @app.command()
