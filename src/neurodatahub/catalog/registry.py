@@ -1,6 +1,6 @@
 """The local registry: which datasets are on this machine, where, and in what state.
 
-lacuna keeps its registry in memory, so a fetched connectome is forgotten at exit (FORMATS.md 2). Here it
+lacuna keeps its registry in memory, so a fetched connectome is forgotten at exit. Here it
 is a JSON file in the data directory, rewritten atomically on every change, so it survives processes
 and an interrupted write never leaves it half written.
 """
@@ -8,25 +8,20 @@ and an interrupted write never leaves it half written.
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from neurodatahub.catalog.errors import NotRegisteredError
 from neurodatahub.core.errors import InputError, OutputError, UsageError
+from neurodatahub.core.places import data_dir
 
 REGISTRY_NAME = "registry.json"
 REGISTRY_FORMAT = "neurodatahub-registry"
 
 
-def get_data_dir() -> Path:
-    """NEURODATAHUB_DATA_DIR, else $XDG_CACHE_HOME/neurodatahub, else ~/.cache/neurodatahub (absolute)."""
-    if os.environ.get("NEURODATAHUB_DATA_DIR"):
-        return Path(os.environ["NEURODATAHUB_DATA_DIR"]).expanduser().resolve()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return (Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "neurodatahub").resolve()
-    return (Path.home() / ".cache" / "neurodatahub").resolve()
+# lacuna's name for the data directory (the rule is the core's: lab schemas are cached there too)
+get_data_dir = data_dir
 
 
 def registry_path() -> Path:

@@ -174,13 +174,21 @@ def validate(
     paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, folders or URLs to check.")],
     from_format: FromOption = None,
     class_name: Annotated[str | None, typer.Option("--class", help="Data class of the documents.")] = None,
+    lab_schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema",
+            metavar="FILE",
+            help="A LinkML schema that imports the hub's: documents of its classes validate too.",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
     read_option: ReadOption = None,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
     shortcuts: dict[str, Any] | None = None,
 ) -> None:
-    """Check files against the schema.
+    """Check files against the schema (or a lab schema that extends it).
 
     Exit 0 when all are valid, 1 when one is invalid, 2 when one is unreadable.
     """
@@ -194,6 +202,7 @@ def validate(
             class_name=class_name,
             storage_options=options,
             read_options={**(shortcuts or {}), **pairs(read_option, "--read-option")},
+            lab_schema=lab_schema,
         )
         for path in paths
     ]

@@ -21,12 +21,15 @@ def class_names() -> list[str]:
     return sorted(json_schema()["$defs"])
 
 
-def class_schema(name: str) -> dict[str, Any]:
-    """A standalone JSON Schema for one class: a $ref to it plus the definitions it reaches."""
-    schema = json_schema()
+def class_schema(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A standalone JSON Schema for one class: a $ref to it plus the definitions it reaches.
+
+    `schema`: another whole JSON Schema to cut from (a lab schema's), else the hub's.
+    """
+    schema = schema or json_schema()
     definitions = schema["$defs"]
     if name not in definitions:
-        raise UsageError(f"unknown class {name!r}; classes: {', '.join(class_names())}")
+        raise UsageError(f"unknown class {name!r}; classes: {', '.join(sorted(definitions))}")
     needed: dict[str, Any] = {}
     pending = [name]
     while pending:
