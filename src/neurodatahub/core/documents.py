@@ -35,11 +35,9 @@ YAML_KEY_LINE = re.compile(rb"^(---\s*$|[A-Za-z_][\w .-]*:(\s|$))")
 
 
 def concrete_classes() -> dict[str, Any]:
-    from neurodatahub_models.facts import CLASSES
+    from neurodatahub.core.models import concrete_classes
 
-    from neurodatahub.core.models import MODEL_CLASSES
-
-    return {name: cls for name, cls in MODEL_CLASSES.items() if not CLASSES[name]["abstract"]}
+    return concrete_classes()
 
 
 def infer_class(data: Any, url: str, classes: dict[str, Any] | None = None) -> str:

@@ -49,7 +49,7 @@ class ExtendedSchema:
     @property
     def classes(self) -> dict[str, Any]:
         """Every concrete class a document may be: the hub's, then the lab's (which may subclass them)."""
-        from neurodatahub.core.documents import concrete_classes
+        from neurodatahub.core.models import concrete_classes
 
         abstract = {name for name, found in self.json_schema["$defs"].items() if found.get("abstract")}
         own = {
