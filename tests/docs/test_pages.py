@@ -98,7 +98,9 @@ def page_folder(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("page", _pages_with_examples(), ids=lambda page: str(page.relative_to(DOCS)))
-def test_every_example_of_the_page_runs(page: Path, page_folder: Path, request: pytest.FixtureRequest) -> None:
+def test_every_example_of_the_page_runs(
+    page: Path, page_folder: Path, request: pytest.FixtureRequest
+) -> None:
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
