@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from neurodatahub.core.errors import InputError, OutputError, StorageError
 
-REMOTE_BLOCK_SIZE = 2 * 1024 * 1024  # 2 MiB blocks: few requests, little over-read (FORMATS.md 5)
+REMOTE_BLOCK_SIZE = 2 * 1024 * 1024  # 2 MiB blocks: few requests, little over-read (docs/recipes/s3.md)
 HASH_CHUNK = 8 * 1024 * 1024
 S3_PROTOCOLS = ("s3", "s3a")
 

@@ -1,4 +1,4 @@
-"""Lookup tables from every source qsiparc reads (FORMATS.md section 3), as validated AtlasLUT models.
+"""Lookup tables from every source qsiparc reads (docs/kinds/regions.md), as validated AtlasLUT models.
 
 Sources: a TSV (or CSV) with a header, whose index column is the first of index, id, region_id (else
 column 0) and name column the first of name, label, region, label_name, region_name (else column 1),
