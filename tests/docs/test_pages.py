@@ -163,7 +163,7 @@ def test_the_runner_reads_the_rules(tmp_path: Path) -> None:
             "```",
         ]
     )
-    path = tmp_path / "page.md"
+    path = tmp_path / "rules.txt"
     path.write_text(page, encoding="utf-8")
     found = blocks(path)
     assert [(b.language, b.title, b.skipped) for b in found] == [
