@@ -82,7 +82,7 @@ def test_pandas_reads_default_labels_and_nan(tmp_path: Path) -> None:
 
 
 def _older_spectralbrain(path: Path, matrix: np.ndarray, labels: list[str] | None) -> None:
-    """spectralbrain before 0.1.0 (docs/kinds/connectivity.md): a header only with labels, rows `label<TAB>%.6f...`."""
+    """Older spectralbrain (docs/kinds/connectivity.md): header only with labels, rows `label<TAB>%.6f...`."""
     header = "\t".join(["", *labels]) + "\n" if labels is not None else ""
     rows = [
         (labels[i] if labels else str(i)) + "\t" + "\t".join(f"{value:.6f}" for value in row)
