@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from neurodatahub.core.errors import HubError, InvalidDataError, UsageError
+from neurodatahub.core.errors import HubError, InvalidDataError
 
 
 @dataclass
@@ -37,7 +37,8 @@ def validate_path(
 ) -> Outcome:
     """Read a path through the registry; reading validates, so any failure is reported, not raised.
 
-    `lab_schema`: a LinkML schema that imports the hub's, for documents of its classes.
+    `lab_schema`: a LinkML schema that imports the hub's, for documents of its classes (a file of any
+    other format holds one of the hub's classes, which the lab schema extends: it is validated as usual).
     """
     from neurodatahub.core.conversion import read_as, summarize_file
     from neurodatahub.core.registry import input_format
@@ -47,9 +48,7 @@ def validate_path(
         spec = input_format(url, format, storage_options)
         outcome.format, outcome.kind = spec.name, spec.kind
         options = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
-        if lab_schema:
-            if not spec.reads_option("lab_schema"):
-                raise UsageError(f"{url}: --schema applies to JSON and YAML documents, not {spec.name} files")
+        if lab_schema and spec.reads_option("lab_schema"):  # documents; other files hold the hub's classes
             options["lab_schema"] = lab_schema
         options.update(
             {name: value for name, value in (read_options or {}).items() if spec.reads_option(name)}
