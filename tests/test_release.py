@@ -141,6 +141,7 @@ def _run(venv: Path, *args: str) -> subprocess.CompletedProcess:
         {
             "PATH": f"{venv / 'bin'}{os.pathsep}/usr/bin:/bin",
             "NEURODATAHUB_DATA_DIR": str(venv.parent / "data"),
+            "XDG_CONFIG_HOME": str(venv.parent / "config"),
         }
     )
     return subprocess.run(list(args), cwd=venv.parent / "work", env=env, capture_output=True, text=True)

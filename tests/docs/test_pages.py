@@ -105,6 +105,8 @@ def test_every_example_of_the_page_runs(
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "NEURODATAHUB_DATA_DIR": str(page_folder / "data"),
+        "XDG_CONFIG_HOME": str(page_folder / "config"),  # `hub catalog source add` writes its list there
+        "XDG_CACHE_HOME": str(page_folder / "cache"),
         "NO_COLOR": "1",
         "COLUMNS": "200",
     }
