@@ -361,13 +361,15 @@ def _checks() -> str:
             where = f"`{check.__module__}.{check.__qualname__}`"
             messages = _raised_messages(check)
             lines.append(f"- {where}" + ("" if messages else ": see its source"))
-            lines += [f"    - {_escape(message)}" for message in messages]
+            shown = [message if message.startswith("`") else _escape(message) for message in messages]
+            lines += [f"    - {message}" for message in shown]
         lines.append("")
     return "\n".join(lines)
 
 
 def _raised_messages(function: Any) -> list[str]:
-    """The messages of the ValueErrors a check raises, placeholders shown as `…`."""
+    """The messages of the ValueErrors a check raises (placeholders shown as `…`), and the shared checks
+    it calls."""
     tree = ast.parse(inspect.cleandoc("\n" + inspect.getsource(function)))
     found = []
     for node in ast.walk(tree):
@@ -376,6 +378,10 @@ def _raised_messages(function: Any) -> list[str]:
             text = _literal_text(node.exc.args[0])
             if name == "ValueError" and text:
                 found.append(text)
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", "").startswith("require_"):
+            # the core's shared checks (require_unique, require_affine...), named with what they check
+            shown = ", ".join(repr(_literal_text(arg)) if _literal_text(arg) else "…" for arg in node.args)
+            found.append(f"`{node.func.id}({shown})`")
     return list(dict.fromkeys(found))
 
 
