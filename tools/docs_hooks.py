@@ -8,7 +8,7 @@ option, kind, command, module, check or schema class appears on the next `make d
   the API (mkdocstrings renders them from the docstrings) and each class, slot and enum of the schema
   (LinkML's gen-doc, run into a temporary folder).
 - `<!-- hub:NAME ARGS -->` directives in a page are replaced by generated Markdown: `formats KIND`,
-  `kinds`, `cli`, `exit-codes`, `checks`. An unknown directive, or a kind's page without its formats,
+  `kinds`, `cli`, `exit-codes`, `checks`, `check-codes`. An unknown directive, or a kind's page without its formats,
   is an error, which `mkdocs build --strict` turns into a failed build.
 """
 
@@ -393,12 +393,35 @@ def _literal_text(node: ast.AST) -> str:
     return ""
 
 
+def _check_codes() -> str:
+    """The codes `hub validate` reports for datasets, from where they are defined (`datasets.checks`)."""
+    import importlib.util
+
+    if importlib.util.find_spec("neurodatahub.datasets.checks") is None:
+        return (
+            '!!! note "Not there yet"\n    Stable check codes with severities (`NDH` and a number) for every'
+            " problem `hub validate` reports are being built (issue 11); until then a problem is its"
+            " location and message, and the run's exit code says how bad it is.\n"
+        )
+    from neurodatahub.datasets import checks as codes
+
+    lines = ["| code | name | severity | exit code | meaning |", "|---|---|---|---|---|"]
+    for check in codes.all_checks():
+        row = check.as_row()
+        lines.append(
+            f"| `{row['code']}` | {row['name']} | {row['severity']} | {row['exit_code']} "
+            f"| {_cell(_escape(str(row['summary'])))} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 DIRECTIVES = {
     "formats": _formats,
     "kinds": _kinds,
     "cli": _cli,
     "exit-codes": _exit_codes,
     "checks": _checks,
+    "check-codes": _check_codes,
 }
 
 
