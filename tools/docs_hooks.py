@@ -8,8 +8,8 @@ option, kind, command, module, check or schema class appears on the next `make d
   the API (mkdocstrings renders them from the docstrings) and each class, slot and enum of the schema
   (LinkML's gen-doc, run into a temporary folder).
 - `<!-- hub:NAME ARGS -->` directives in a page are replaced by generated Markdown: `formats KIND`,
-  `kinds`, `cli`, `exit-codes`, `checks`, `check-codes`. An unknown directive, or a kind's page without its formats,
-  is an error, which `mkdocs build --strict` turns into a failed build.
+  `kinds`, `cli`, `exit-codes`, `checks`, `check-codes`. An unknown directive, or a kind's page without
+  its formats, is an error, which `mkdocs build --strict` turns into a failed build.
 """
 
 from __future__ import annotations
