@@ -8,7 +8,7 @@ generated with it, so documents are checked the way the hub checks its own (JSON
 
 Generating needs LinkML (the `schema` extra: ~60 packages and seconds of imports, which the rest of the
 hub does without). The result is cached in the data directory under a digest of the lab schema's files,
-the hub's schema and version: a cached schema loads without LinkML, in milliseconds.
+the hub's schema and version: a cached schema loads without LinkML (benchmarks/bench_schema.py).
 """
 
 from __future__ import annotations
