@@ -8,6 +8,7 @@ install of this checkout among them) are not processed, so every neurodatahub mo
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import sysconfig
 import tarfile
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -212,3 +214,36 @@ def test_a_lab_schema_validates_from_the_wheel(fresh: Path) -> None:
         fresh, "hub", "validate", "--schema", "lab.yaml", "--class", "LabSpikeData", "lab-session.yaml"
     )
     assert "LabSpikeData" in done
+
+
+def test_every_third_party_import_is_a_declared_dependency() -> None:
+    """An import the wheel's metadata does not declare works here (the test peers bring it) and fails for
+    a user: every module `src/` imports comes from a distribution pyproject.toml names (the runtime
+    dependencies, or the `schema` extra for the lab-schema generator)."""
+    from importlib.metadata import packages_distributions
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {
+        canonicalize_name(Requirement(text).name)
+        for text in [*project["dependencies"], *project["optional-dependencies"]["schema"]]
+    }
+    imported: dict[str, Path] = {}
+    for path in sorted((REPO / "src").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                imported.setdefault(name.split(".")[0], path)
+    distributions = packages_distributions()
+    undeclared = [
+        f"{module} ({path.relative_to(REPO)})"
+        for module, path in sorted(imported.items())
+        if module not in sys.stdlib_module_names
+        and module not in ("neurodatahub", "neurodatahub_models")
+        and not {canonicalize_name(name) for name in distributions.get(module, [])} & declared
+    ]
+    assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
