@@ -80,7 +80,8 @@ def _generated_pages(docs_dir: Path) -> dict[str, str]:
             )
     for package, modules in _api_packages().items():
         blocks = "\n".join(f"::: {module}\n" for module in modules)
-        pages[f"api/{package}.md"] = f"# `{package}`\n\n{blocks}"
+        extra = _top_level_api() if package == "neurodatahub" else ""
+        pages[f"api/{package}.md"] = f"# `{package}`\n\n{extra}{blocks}"
     pages.update(_schema_pages)
     return pages
 
@@ -165,6 +166,23 @@ def _kind_title(kind: str) -> str:
 
 def _api_order() -> list[str]:
     return ["neurodatahub", "core", *sorted(set(_api_packages()) - {"neurodatahub", "core"})]
+
+
+def _top_level_api() -> str:
+    """The names `import neurodatahub` offers (imported on first use), each documented where it lives."""
+    import types
+
+    import neurodatahub
+
+    lines = ["Imported on first use: `import neurodatahub as ndh`, then `ndh.NAME`.", ""]
+    for name in neurodatahub.__all__:
+        found = getattr(neurodatahub, name)
+        if isinstance(found, types.ModuleType):  # models, storage: documented on their package's page
+            lines.append(f"- `ndh.{name}`: the module `{found.__name__}`")
+        elif hasattr(found, "__module__") and hasattr(found, "__qualname__"):
+            where = f"{found.__module__}.{found.__qualname__}"
+            lines += ["", f"::: {where}", "    options:", "      heading_level: 3", ""]
+    return "\n".join(lines) + "\n\n"
 
 
 def _api_packages() -> dict[str, list[str]]:
