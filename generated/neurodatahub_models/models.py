@@ -107,6 +107,14 @@ class DataKind(str, Enum):
     """
     Triangle meshes with per-vertex data.
     """
+    surface_labels = "surface-labels"
+    """
+    Per-vertex labels of a surface with their colour table (a surface parcellation).
+    """
+    surface_label = "surface-label"
+    """
+    One region of a surface as a list of vertices (a FreeSurfer .label).
+    """
     tractogram = "tractogram"
     """
     Streamlines in world coordinates.
@@ -781,6 +789,38 @@ class SurfaceMesh(ConfiguredBaseModel):
     faces: NDArray[Shape["* face, 3"], int] = Field(default=..., description="""Triangles as 0-based vertex indices, F x 3.""")
     hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere of a cortical surface.""")
     vertex_data: Optional[list[NamedArray]] = Field(default=None, description="""Named per-vertex arrays, one value (or row) per vertex.""")
+
+
+class SurfaceLabelEntry(ConfiguredBaseModel):
+    """
+    One entry of a surface label table (a FreeSurfer colour table, a GIfTI LabelTable).
+    """
+    key: int = Field(default=..., description="""The value vertices of this label carry in SurfaceLabels.keys.""")
+    name: str = Field(default=..., description="""Label name (a region of the parcellation).""")
+    color: NDArray[Shape["*"], int] = Field(default=..., description="""RGBA display colour, four values 0-255 (alpha 255 is opaque).""")
+
+
+class SurfaceLabels(ConfiguredBaseModel):
+    """
+    Per-vertex labels of a cortical surface with their label table: a surface parcellation, as a FreeSurfer .annot or a GIfTI .label.gii holds it. Holds no geometry: the surface is another file.
+    """
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    keys: NDArray[Shape["*"], int] = Field(default=..., description="""Label key of each vertex (one per vertex); a key absent from the table means no label (-1 in nibabel's annotations, 0 in mris_convert's GIfTI files).""")
+    label_table: list[SurfaceLabelEntry] = Field(default=..., description="""The labels, with unique keys.""")
+    hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere of the surface.""")
+
+
+class SurfaceLabel(ConfiguredBaseModel):
+    """
+    One region of a surface as a FreeSurfer .label file lists it: vertex numbers, the coordinates of those vertices and one value each (a probability, a statistic, or 0).
+    """
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    vertex_indices: NDArray[Shape["*"], int] = Field(default=..., description="""0-based numbers of the vertices in the label, unique.""")
+    coordinates: NDArray[Shape["* vertex, 3"], float] = Field(default=..., description="""Coordinates of those vertices (mm, usually on the white surface in tkRAS), N x 3.""")
+    values: NDArray[Shape["*"], float] = Field(default=..., description="""One value per vertex of the label.""")
+    subject: Optional[str] = Field(default=None, description="""The FreeSurfer subject the label was drawn on (from the file's comment line).""")
+    hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere of the surface.""")
 
 
 class Tractogram(ConfiguredBaseModel):

@@ -69,8 +69,10 @@ def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.table import Table
 
     table = Table(title=title)
-    for column in columns:
-        table.add_column(column, overflow="fold")  # wrapped, never cut: names are what users type next
+    for index, column in enumerate(columns):
+        # wrapped, never cut: names are what users type next, so no word is split unless longer than 24
+        words = [len(word) for row in rows if index < len(row) for word in str(row[index] or "").split()]
+        table.add_column(column, overflow="fold", min_width=min(max(words, default=1), 24))
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     Console().print(table)
