@@ -35,6 +35,18 @@ CLASSES = {'ActivityRecord': {'module': 'provenance',
               'abstract': False,
               'parents': [],
               'bulk': {}},
+ 'BatchEntry': {'module': 'conversion',
+                'package': 'core',
+                'kind': None,
+                'abstract': False,
+                'parents': [],
+                'bulk': {}},
+ 'BatchReport': {'module': 'conversion',
+                 'package': 'core',
+                 'kind': None,
+                 'abstract': False,
+                 'parents': [],
+                 'bulk': {}},
  'CatalogEntry': {'module': 'catalog',
                   'package': 'catalog',
                   'kind': None,
@@ -312,7 +324,15 @@ KINDS = {'spikes': {'description': 'Sorted spike trains of many units.', 'pivot'
               'pivot': None,
               'package': 'core'}}
 
-ENUMS = {'CatalogKind': {'functional_connectome': 'A normative functional connectome.',
+ENUMS = {'BatchStatus': {'converted': 'Written and checked in this run.',
+                 'skipped': 'Complete from an earlier run (its recorded size and checksum still match), not '
+                            'redone.',
+                 'failed': 'Could not be converted; the reason says why.',
+                 'ignored': 'Found by walking a folder, glob or prefix, but of no known format or not of the '
+                            'kind asked for.',
+                 'not_run': 'Never finished in this run; the batch stopped first (--fail-fast, Ctrl-C, '
+                            'SIGTERM).'},
+ 'CatalogKind': {'functional_connectome': 'A normative functional connectome.',
                  'structural_connectome': 'A normative structural connectome (tractogram).',
                  'atlas': 'A parcellation or tract atlas.',
                  'template': 'A template space (reference images, masks and surfaces that atlases are '

@@ -363,6 +363,32 @@ class CatalogKind(str, Enum):
     """
 
 
+class BatchStatus(str, Enum):
+    """
+    What became of one entry of a batch conversion.
+    """
+    converted = "converted"
+    """
+    Written and checked in this run.
+    """
+    skipped = "skipped"
+    """
+    Complete from an earlier run (its recorded size and checksum still match), not redone.
+    """
+    failed = "failed"
+    """
+    Could not be converted; the reason says why.
+    """
+    ignored = "ignored"
+    """
+    Found by walking a folder, glob or prefix, but of no known format or not of the kind asked for.
+    """
+    not_run = "not_run"
+    """
+    Never finished in this run; the batch stopped first (--fail-fast, Ctrl-C, SIGTERM).
+    """
+
+
 class Modality(str, Enum):
     """
     Imaging modality an entry's data come from. `aliases` (comma-separated) are the other names users type for it; queries accept them (modality=dwi finds dMRI).
@@ -673,6 +699,38 @@ class ConversionReport(ConfiguredBaseModel):
     losses: Optional[list[Loss]] = Field(default=None, description="""What the target could not store; empty for a lossless conversion.""")
     duration_seconds: Optional[float] = Field(default=None, description="""Wall time of the whole conversion.""", ge=0)
     software_version: str = Field(default=..., description="""Version of neurodatahub that converted.""")
+
+
+class BatchEntry(ConfiguredBaseModel):
+    """
+    One source of a batch conversion (`hub convert` of many inputs) and what became of it. A rerun with the same report skips the entries whose output is still the file recorded here.
+    """
+    source: str = Field(default=..., description="""The file or format folder that was read (local path or fsspec URL).""")
+    target: Optional[str] = Field(default=None, description="""Where it was (or would have been) written; absent for an ignored source.""")
+    status: BatchStatus = Field(default=..., description="""What became of the entry.""")
+    reason: Optional[str] = Field(default=None, description="""Why it failed, was skipped or ignored, in one line.""")
+    exit_code: Optional[int] = Field(default=None, description="""The exit code its failure would give alone (README \"Exit codes\"), 0 otherwise.""", ge=0)
+    source_size_bytes: Optional[int] = Field(default=None, description="""Size of the source when the batch planned it; a source whose size changed is redone.""", ge=0)
+    new_target: Optional[bool] = Field(default=None, description="""The target did not exist when the batch first planned it, so a file found there later was written by the batch (outputs are placed atomically: it is whole).""")
+    output: Optional[FileRecord] = Field(default=None, description="""The target as found complete (size and checksum), for converted and skipped entries.""")
+    conversion: Optional[ConversionReport] = Field(default=None, description="""The report of the conversion that wrote the target, when it is known.""")
+
+
+class BatchReport(ConfiguredBaseModel):
+    """
+    Account of one batch conversion, written by `hub convert --report` for many inputs.
+    """
+    entries: Optional[list[BatchEntry]] = Field(default=None, description="""One entry per source, in the order of the inputs.""")
+    converted: int = Field(default=..., description="""Entries converted in this run.""", ge=0)
+    skipped: int = Field(default=..., description="""Entries complete from an earlier run and not redone.""", ge=0)
+    failed: int = Field(default=..., description="""Entries that could not be converted.""", ge=0)
+    ignored: int = Field(default=..., description="""Sources found under a folder, glob or prefix that are of no known format or kind asked for.""", ge=0)
+    not_run: int = Field(default=..., description="""Entries never started because the batch stopped first.""", ge=0)
+    interrupted: Optional[bool] = Field(default=None, description="""Ctrl-C or SIGTERM stopped the batch.""")
+    runs_on: Optional[str] = Field(default=None, description="""Where the tasks ran (this process, a local Dask cluster of N workers, a scheduler address).""")
+    started: Optional[datetime ] = Field(default=None, description="""When the batch started.""")
+    duration_seconds: Optional[float] = Field(default=None, description="""Wall time of the whole batch.""", ge=0)
+    software_version: str = Field(default=..., description="""Version of neurodatahub that ran the batch.""")
 
 
 class SpikeData(ConfiguredBaseModel):

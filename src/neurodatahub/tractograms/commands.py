@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from neurodatahub.core.terminal import EndpointOption, StorageOption
+from neurodatahub.core.terminal import EndpointOption, JobsOption, SchedulerOption, StorageOption
 
 tract_app = typer.Typer(
     name="tract",
@@ -111,13 +111,16 @@ def merge(
     list_only: Annotated[
         bool, typer.Option("--list", help="Print the files that would be merged, only.")
     ] = False,
+    jobs: JobsOption = None,
+    scheduler: SchedulerOption = None,
     overwrite: Overwrite = False,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
 ) -> None:
     """Merge every tract of a folder into one .tck, without the cranial nerves unless told otherwise.
 
-    Example: `hub tract merge hcp1065_avg_tracts_trk hcp1065.tck`.
+    Bundles are read in parallel on a local Dask cluster (--jobs N) or a cluster (--scheduler ADDRESS) and
+    written in order. Example: `hub tract merge hcp1065_avg_tracts_trk hcp1065.tck`.
     """
     from neurodatahub.core.errors import UsageError
     from neurodatahub.core.terminal import storage_options
@@ -132,6 +135,12 @@ def merge(
             typer.echo(url)
         return
     written = merge_trk_to_tck(
-        source, target, exclude_patterns=patterns, overwrite=overwrite, storage_options=options
+        source,
+        target,
+        exclude_patterns=patterns,
+        overwrite=overwrite,
+        storage_options=options,
+        jobs=jobs,
+        scheduler=scheduler,
     )
     typer.echo(f"wrote {written} from the tracts under {source}")
