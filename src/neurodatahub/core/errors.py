@@ -31,6 +31,10 @@ EXIT_CODE_MEANINGS: dict[int, tuple[str, str]] = {
         "INTERNAL",
         "internal error (a bug): rerun with `--debug` for the traceback and report it",
     ),
+    ExitCode.INTERRUPTED: (
+        "INTERRUPTED",
+        "stopped by Ctrl-C or SIGTERM; a batch leaves whole outputs only and its report says what was done",
+    ),
 }
 
 
