@@ -45,7 +45,7 @@ def validate_path(
 
     outcome = Outcome(path=url, valid=False)
     try:
-        spec = input_format(url, format, storage_options)
+        spec = input_format(url, format, storage_options, class_name)
         outcome.format, outcome.kind = spec.name, spec.kind
         options = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
         if lab_schema and spec.reads_option("lab_schema"):  # documents; other files hold the hub's classes
