@@ -413,14 +413,6 @@ def _literal_text(node: ast.AST) -> str:
 
 def _check_codes() -> str:
     """The codes `hub validate` reports for datasets, from where they are defined (`datasets.checks`)."""
-    import importlib.util
-
-    if importlib.util.find_spec("neurodatahub.datasets.checks") is None:
-        return (
-            '!!! note "Not there yet"\n    Stable check codes with severities (`NDH` and a number) for every'
-            " problem `hub validate` reports are being built (issue 11); until then a problem is its"
-            " location and message, and the run's exit code says how bad it is.\n"
-        )
     from neurodatahub.datasets import checks as codes
 
     lines = ["| code | name | severity | exit code | meaning |", "|---|---|---|---|---|"]
