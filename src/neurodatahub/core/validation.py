@@ -49,6 +49,7 @@ def validate_path(
     class_name: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
     read_options: Mapping[str, Any] | None = None,
+    lab_schema: str | None = None,
     spec: FormatSpec | None = None,
     inspect: Callable[[Any], dict[str, Any]] | None = None,
 ) -> Outcome:
@@ -57,12 +58,14 @@ def validate_path(
     `spec` is the format when the caller has sniffed it already (so a file is sniffed once); options a
     format does not take are left out for it. `inspect` sees the validated model (the header of a
     streamed one) and returns facts kept in the outcome, so callers need not read the file twice.
+    `lab_schema`: a LinkML schema that imports the hub's, for documents of its classes (a file of any
+    other format holds one of the hub's classes, which the lab schema extends: it is validated as usual).
     Detection and reading share one storage.reading() scope: a remote file is fetched once.
     """
     from neurodatahub.core import storage
 
     with storage.reading():
-        return _validate(url, format, class_name, storage_options, read_options, spec, inspect)
+        return _validate(url, format, class_name, storage_options, read_options, lab_schema, spec, inspect)
 
 
 def _validate(
@@ -71,6 +74,7 @@ def _validate(
     class_name: str | None,
     storage_options: Mapping[str, Any] | None,
     read_options: Mapping[str, Any] | None,
+    lab_schema: str | None,
     spec: FormatSpec | None,
     inspect: Callable[[Any], dict[str, Any]] | None,
 ) -> Outcome:
@@ -82,6 +86,8 @@ def _validate(
         spec = spec or input_format(url, format, storage_options, class_name)
         outcome.format, outcome.kind = spec.name, spec.kind
         options = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
+        if lab_schema and spec.reads_option("lab_schema"):  # documents; other files hold the hub's classes
+            options["lab_schema"] = lab_schema
         options.update(
             {name: value for name, value in (read_options or {}).items() if spec.reads_option(name)}
         )
