@@ -1,7 +1,7 @@
 """Byte budgets of remote inputs, counted by a TCP proxy in front of moto (issue 19): `hub convert`
 downloads at most 1.1x an input, for every format; `hub validate` reads a file once; `hub info` reads what
-it shows (an NWB/HDF5 index and each unit's ends, a tractogram's header and counts, a Parquet footer; a
-3D image is read whole by the images package's choice, for its richer numbers). The digest of the input
+it shows (an NWB/HDF5 index and each unit's ends, a tractogram's header and counts, a Parquet footer; an
+image's header: test_remote_datasets.py). The digest of the input
 is the one its local copy has, or the store's own SHA-256."""
 
 from __future__ import annotations

@@ -288,6 +288,7 @@ def validate(
         jobs=jobs,
         scheduler=scheduler,
         cache=False if no_cache or lab_schema else (cache or True),
+        thumbnails=report_format == "html" and not as_json,
     )
     if as_json:
         print_json([report.file_entry(result) for result in report.files])

@@ -166,15 +166,18 @@ def summarize_file(
 def describe_file(
     spec: FormatSpec, url: str, storage_options: Mapping[str, Any] | None = None, **options: Any
 ) -> dict[str, Any]:
-    """What `hub info` prints: the format's header-only summary when it has one, else `summarize_file`.
+    """What `hub info` prints: the format's header-only summary when it has one (its `describe` returns
+    None where a full read says more, e.g. a local 3D image), else `summarize_file`.
 
     `hub validate` keeps reading everything (`summarize_file`): a header says nothing of the data.
     """
-    if spec.describe is None:
-        return summarize_file(spec, url, storage_options, **options)
-    checked = spec.checked_read_options(options)
-    with storage.reading(), invalid_data_of(url):
-        return spec.describe(url, storage_options=storage_options, **checked)
+    if spec.describe is not None:
+        checked = spec.checked_read_options(options)
+        with storage.reading(), invalid_data_of(url):
+            described = spec.describe(url, storage_options=storage_options, **checked)
+        if described is not None:
+            return described
+    return summarize_file(spec, url, storage_options, **options)
 
 
 def losses_of(spec: FormatSpec, model: BaseModel, **options: Any) -> list[Any]:

@@ -89,6 +89,9 @@ class FileSettings:
     rule_options: Mapping[str, Any] = field(default_factory=dict)  # a glob's: each must apply to the file
     storage_options: Mapping[str, Any] | None = None
     role: str = "data"  # or "bids-metadata": a BIDS sidecar or table, checked by the BIDS rules
+    # draw the HTML report's thumbnail too, from the bytes validation fetched (no key: the result is the
+    # same; a cached result's thumbnail comes from the cache or is drawn by the report)
+    thumbnail: bool = False
 
     def cache_key(self) -> dict[str, Any]:
         """What the result depends on besides the bytes (storage options do not change the data)."""
@@ -126,6 +129,21 @@ def validate_item(
 
 
 def _validate_data(item: Item, settings: FileSettings) -> FileResult:
+    """Detection, validation, the text check and the thumbnail share one reading() scope: a remote file's
+    bytes are fetched once, however many of them look at it."""
+    from neurodatahub.core import storage
+    from neurodatahub.datasets import thumbnails
+
+    with storage.reading():
+        result = _validated(item, settings)
+        if settings.thumbnail and thumbnails.wanted(result):
+            result.thumbnail = thumbnails.draw(
+                item.url, result.format, result.model_class, settings.storage_options
+            )
+    return result
+
+
+def _validated(item: Item, settings: FileSettings) -> FileResult:
     from neurodatahub.core.errors import HubError
     from neurodatahub.core.validation import validate_path
     from neurodatahub.datasets.facts import of_model

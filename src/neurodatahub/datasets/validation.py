@@ -35,8 +35,10 @@ def validate_dataset(
     jobs: int | None = None,
     scheduler: str | None = None,
     cache: Path | bool | None = True,
+    thumbnails: bool = False,
 ) -> Report:
-    """Validate every file under `inputs`; `cache` is a folder, True (the user's cache) or False."""
+    """Validate every file under `inputs`; `cache` is a folder, True (the user's cache) or False.
+    `thumbnails`: each file validated also gets its HTML report thumbnail, drawn from the same bytes."""
     from neurodatahub.core import kinds
 
     started = time.perf_counter()
@@ -64,6 +66,7 @@ def validate_dataset(
                     read_options=dict(read_options or {}),
                     rule_options=dict(rule.options),
                     role=role,
+                    thumbnail=thumbnails,
                 ),
             )
         )
