@@ -241,7 +241,7 @@ def test_strict_and_stl_vertex_order(tmp_path: Path, capsys: pytest.CaptureFixtu
     code, err = _run(capsys, "convert", source, target, "--strict")
     assert code == ExitCode.LOSS and "vertex_order" in err and not Path(target).exists()
     code, err = _run(capsys, "convert", source, target, "-O", "allow_vertex_reorder=false")
-    assert code == ExitCode.USAGE and "allow_vertex_reorder=True" in err and not Path(target).exists()
+    assert code == ExitCode.USAGE and "-O allow_vertex_reorder=true" in err and not Path(target).exists()
     code, err = _run(capsys, "convert", source, target, "-O", "allow_vertex_reorder=true")
     assert code == 0 and "vertex_order" not in err and "lost: hemisphere" in err
     code, err = _run(capsys, "convert", source, target, "--overwrite")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from neurodatahub.catalog.errors import NotRegisteredError
+from neurodatahub.core import words
 from neurodatahub.core.errors import InputError, OutputError, UsageError
 
 REGISTRY_NAME = "registry.json"
@@ -86,7 +87,8 @@ def register(
     previous = records.get(_key(name))
     if previous and previous["path"] != str(location) and not force:
         raise OutputError(
-            f"{name} is already registered at {previous['path']}; unregister it or pass --force (force=True)"
+            f"{name} is already registered at {previous['path']};"
+            f" unregister it or pass {words.option('force')}"
         )
     catalog_kind = kind
     if catalog_name is None or kind is None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from neurodatahub import __version__
+from neurodatahub.core import words
 from neurodatahub.core.errors import ExitCode, HubError
 from neurodatahub.core.terminal import (
     EndpointOption,
@@ -21,6 +22,7 @@ from neurodatahub.core.terminal import (
     print_json,
     print_table,
     storage_options,
+    warnings_as_lines,
     with_shortcuts,
 )
 
@@ -62,11 +64,15 @@ def formats(
     kind: Annotated[str | None, typer.Option(help="Only formats of this kind of data.")] = None,
 ) -> None:
     """List every format with what it reads, writes and cannot store; or one format's options."""
+    from neurodatahub.core import kinds
+    from neurodatahub.core.errors import UsageError
     from neurodatahub.core.registry import all_formats, formats_named
 
     if name is not None:
         _print_format_options(formats_named(name, kind), as_json)
         return
+    if kind is not None and kind not in kinds.kind_names():
+        raise UsageError(f"unknown kind {kind!r}; kinds: {', '.join(sorted(kinds.kind_names()))}")
     specs = [spec for spec in all_formats() if kind is None or spec.kind == kind]
     if as_json:
         print_json([spec.as_row() for spec in specs])
@@ -82,7 +88,16 @@ def formats(
         ]
         for spec in specs
     ]
-    print_table("formats", ["kind", "format", "extensions", "read", "write", "cannot store"], rows)
+    if not rows:
+        typer.echo(f"no format reads or writes {kind} data")
+        return
+    print_table(
+        "formats",
+        ["kind", "format", "extensions", "read", "write", "cannot store"],
+        rows,
+        identifiers=("kind", "format"),
+        optional=("cannot store",),
+    )
 
 
 def _print_format_options(specs: list[Any], as_json: bool) -> None:
@@ -108,7 +123,12 @@ def _print_format_options(specs: list[Any], as_json: bool) -> None:
                 ]
                 for option, facts in described.items()
             ]
-            print_table(f"{spec.name} {role} options", ["option", "type", "default", "help"], rows)
+            print_table(
+                f"{spec.name} {role} options",
+                ["option", "type", "default", "help"],
+                rows,
+                identifiers=("option",),
+            )
 
 
 @app.command()
@@ -219,6 +239,12 @@ def convert(
     strict: Annotated[
         bool, typer.Option(help="Fail instead of dropping what the output cannot store.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Write an output the writer refuses as oversized (a raster 10x its spikes). [option force]"
+        ),
+    ] = False,
     checksum: Annotated[
         bool, typer.Option(help="Record the input's and output's XXH3 digests in the provenance and report.")
     ] = True,
@@ -249,7 +275,7 @@ def convert(
             storage_options=store,
             read_options=pairs(read_option, "--read-option"),
             write_options=pairs(option, "--option"),
-            options=shortcuts or {},
+            options={**(shortcuts or {}), **({"force": True} if force else {})},
             checksum=checksum,
             on_step=step,
         )
@@ -313,13 +339,33 @@ _register_command_groups()
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one clear line per error, exit codes by kind, tracebacks only with --debug.
 
-    Typer (standalone mode) reports its own usage errors with exit code 2; errors of the hub come out
-    of the command and are turned into one line here.
+    Typer runs outside its standalone mode so that its usage errors (unknown option or command,
+    missing argument) come back here and are printed like every other error: one line, exit 2,
+    instead of a framed box. Messages raised while the command runs name options as `hub` spells
+    them (core.words).
     """
+    import click
+
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="hub", standalone_mode=True)
+        with words.cli_words(), warnings_as_lines():
+            # outside standalone mode, typer.Exit(code) comes back as the return value
+            returned = app(args=args, prog_name="hub", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as usage:
+        help_text = usage.format_message()  # empty when typer's rich help was printed already
+        if help_text.strip():
+            typer.echo(help_text)
+        return ExitCode.USAGE
+    except click.UsageError as usage:
+        typer.echo(f"hub: error: {_usage_line(usage)}", err=True)
+        return ExitCode.USAGE
+    except click.ClickException as problem:  # a bad parameter value, a file typer could not open
+        typer.echo(f"hub: error: {problem.format_message()}", err=True)
+        return problem.exit_code
+    except click.exceptions.Abort:
+        typer.echo("hub: error: aborted", err=True)
+        return ExitCode.USAGE
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else ExitCode.USAGE)
     except HubError as error:
@@ -334,7 +380,14 @@ def main(argv: list[str] | None = None) -> int:
             f"hub: internal error: {type(error).__name__}: {error} (rerun with --debug for details)", err=True
         )
         return ExitCode.INTERNAL
-    return ExitCode.OK
+    return returned if isinstance(returned, int) else ExitCode.OK
+
+
+def _usage_line(usage: Any) -> str:
+    """Click's message on one line, with the command whose --help lists what it takes."""
+    message = " ".join(usage.format_message().split()).rstrip(".")
+    command = usage.ctx.command_path if usage.ctx is not None else "hub"
+    return f"{message} (see {command} --help)"
 
 
 def run() -> None:

@@ -190,19 +190,55 @@ def _write_checked(
         raise UsageError(f"format {spec.name!r} cannot be written")
     options = spec.checked_write_options(options)
     losses = _allowed_losses(spec, model, strict, options)
-    with _staged(spec, url, overwrite, storage_options) as tmp:
+    with _staged(spec, url, overwrite, storage_options) as tmp, _named_as(tmp, url) as name:
         spec.write(model, tmp, **options)
         try:
             if spec.verify is not None:
                 spec.verify(model, tmp, **options)
+                if spec.read is not None and storage.size_of(str(tmp)) <= READ_BACK_BYTES:
+                    read_as(spec, str(tmp), **_read_back_options(spec, model, options))  # validates it
             elif spec.read is not None:
-                hint = {"class_name": type(model).__name__} if spec.reads_option("class_name") else {}
-                reopened = read_as(spec, str(tmp), **hint)
+                reopened = read_as(spec, str(tmp), **_read_back_options(spec, model, options))
                 if not losses and not summary.same(summary.fingerprint(reopened), summary.fingerprint(model)):
                     raise OutputError("it reads back as other data")
         except HubError as error:
-            raise OutputError(f"{url}: what was written does not read back right ({error})") from error
+            raise OutputError(f"{url}: what was written does not read back right ({name(error)})") from error
     return losses
+
+
+# Outputs up to this size are read back and validated in full even when the format has a cheaper
+# `verify` (a spot check of the arrays); larger ones rely on `verify` alone, since reading them again
+# would double the time of the conversion. 64 MiB read back costs well under a second.
+READ_BACK_BYTES = 64 * 2**20
+
+
+def _read_back_options(spec: FormatSpec, model: BaseModel, options: Mapping[str, Any]) -> dict[str, Any]:
+    """What the reader needs to find what the writer put where (dataset names, the class of a document)."""
+    given = {name: value for name, value in options.items() if spec.reads_option(name)}
+    if spec.reads_option("class_name"):
+        given["class_name"] = type(model).__name__
+    return given
+
+
+@contextlib.contextmanager
+def _named_as(staging: Any, url: str) -> Iterator[Callable[[Any], str]]:
+    """Warnings raised while a staged output is written and read back name `url`, the user's file,
+    never the temporary it is staged in (`.out.csv.1a2b3c4d.partial`); yields the same renaming for
+    error messages."""
+    import warnings
+    from pathlib import Path
+
+    def name(message: Any) -> str:
+        text = str(message).replace(str(staging), url)
+        return text.replace(Path(staging).name, Path(url.rstrip("/")).name)
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield name
+    finally:
+        for warning in caught:
+            warnings.warn_explicit(name(warning.message), warning.category, warning.filename, warning.lineno)
 
 
 @contextlib.contextmanager
@@ -228,8 +264,7 @@ def _staged(
 
     placed = [*spec.sidecars(url), url]
     for each in placed:
-        if not overwrite and storage.exists(each, storage_options):
-            raise OutputError(f"{each} exists; pass --overwrite (overwrite=True) to replace it")
+        storage.refuse_existing(each, overwrite, storage_options)
     with tempfile.TemporaryDirectory(prefix="neurodatahub-") as folder:
         yield Path(folder) / Path(url.rstrip("/")).name
         for each in placed:
@@ -269,9 +304,12 @@ def write_stream_checked(
     options = spec.checked_write_options(options)
     losses = _allowed_losses(spec, stream.header, strict, options)
     written: dict[str, Any] = {}
-    with storage.atomic_write(
-        url, overwrite=overwrite, directory=spec.directory, storage_options=storage_options
-    ) as tmp:
+    with (
+        storage.atomic_write(
+            url, overwrite=overwrite, directory=spec.directory, storage_options=storage_options
+        ) as tmp,
+        _named_as(tmp, url) as name,
+    ):
         counted = streaming.Stream(stream.header, streaming.tallied(stream.chunks, written))
         spec.write_stream(counted, tmp, **options)
         if spec.read_stream is not None:
@@ -279,7 +317,7 @@ def write_stream_checked(
                 with open_stream(spec, str(tmp)) as back:
                     found = streaming.tally(back.chunks)
             except HubError as error:
-                raise OutputError(f"{url}: what was written does not read back ({error})") from error
+                raise OutputError(f"{url}: what was written does not read back ({name(error)})") from error
             problems = streaming.differences(written, found, dropped=[loss.field for loss in losses])
             if problems:
                 raise OutputError(f"{url}: what was written reads back as other data: {'; '.join(problems)}")
@@ -310,6 +348,8 @@ def convert(
     from neurodatahub.core.models import ActivityRecord
 
     started = time.perf_counter()
+    if storage.same_place(source, target, storage_options):
+        raise UsageError(f"{target} is the input itself; write the conversion to another path")
     source_spec = input_format(source, from_format, storage_options)
     kind = None if source_spec.kind == "document" else source_spec.kind
     if kind is None:  # a document holds any class: the class names the kind (documents are small)

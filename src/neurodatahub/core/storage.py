@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from neurodatahub.core import words
 from neurodatahub.core.errors import InputError, OutputError, StorageError
 
 REMOTE_BLOCK_SIZE = 2 * 1024 * 1024  # 2 MiB blocks: few requests, little over-read (FORMATS.md 5)
@@ -148,6 +149,22 @@ def glob(pattern: str, storage_options: Mapping[str, Any] | None = None) -> list
         return sorted(f"{protocol}://{found}" for found in fs.glob(path))
 
 
+def same_place(first: str, second: str, storage_options: Mapping[str, Any] | None = None) -> bool:
+    """Whether two URLs name the same file or folder: the same path once resolved (symlinks, `..`,
+    `file://`), or, locally, the same object on disk (a hard link)."""
+    if is_local(first) != is_local(second):
+        return False
+    if is_local(first):
+        a, b = local_path(first), local_path(second)
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    if protocol_of(first) != protocol_of(second):
+        return False
+    fs, path = filesystem(first, storage_options)
+    return path.rstrip("/") == fs._strip_protocol(second).rstrip("/")
+
+
 def join(url: str, name: str) -> str:
     return str(local_path(url) / name) if is_local(url) else url.rstrip("/") + "/" + name
 
@@ -187,9 +204,10 @@ def local_copy(url: str, storage_options: Mapping[str, Any] | None = None) -> It
         yield target
 
 
-def _refuse_existing(url: str, overwrite: bool, storage_options: Mapping[str, Any] | None) -> None:
+def refuse_existing(url: str, overwrite: bool, storage_options: Mapping[str, Any] | None = None) -> None:
+    """An OutputError when `url` exists and may not be replaced, saying how to allow it."""
     if not overwrite and exists(url, storage_options):
-        raise OutputError(f"{url} exists; pass --overwrite (overwrite=True) to replace it")
+        raise OutputError(f"{url} exists; pass {words.option('overwrite')} to replace it")
 
 
 @contextlib.contextmanager
@@ -205,7 +223,7 @@ def atomic_write(
     Local targets get their temporary beside them (same filesystem, so the final move is atomic);
     remote targets are written to a local temporary and uploaded once complete.
     """
-    _refuse_existing(url, overwrite, storage_options)
+    refuse_existing(url, overwrite, storage_options)
     if is_local(url):
         target = local_path(url)
         if not target.parent.is_dir():

@@ -53,6 +53,9 @@ def _spike_data(spikes: SpikeData) -> None:
                 f"spike times span [{first}, {last}] outside the recording window "
                 f"[{spikes.start_time}, {end}] {spikes.time_unit}"
             )
+    # the schema's minimum is inclusive (LinkML has no exclusive bound); a rate of 0 Hz is no rate
+    if spikes.sampling_rate is not None and not spikes.sampling_rate > 0:
+        raise ValueError(f"sampling_rate must be > 0 Hz, got {spikes.sampling_rate}")
     if spikes.time_unit == "samples" and not spikes.sampling_rate:
         raise ValueError("times in samples need a sampling_rate > 0")
     require_per_element(spikes.unit_attributes, n_units, "unit attribute")

@@ -581,6 +581,8 @@ def _codes(column: Any) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]
     import pyarrow as pa
 
     kind = column.type
+    if pa.types.is_null(kind):  # every cell empty: how text tables hold a column of empty strings
+        return np.zeros(len(column), dtype=np.int8), lambda codes: np.full(codes.shape, "")
     if column.null_count and not pa.types.is_floating(kind) and not pa.types.is_integer(kind):
         return None
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from neurodatahub import __version__
-from neurodatahub.core import storage
+from neurodatahub.core import storage, words
 from neurodatahub.core.errors import OutputError, UsageError
 from neurodatahub.subjects.bids.entities import build_name, label, resolution_label
 from neurodatahub.subjects.bids.tree import walk
@@ -338,7 +338,7 @@ def _place(staging: Path, url: str, overwrite: bool, storage_options: Mapping[st
     clashes = [path for path in new if path in existing]
     if clashes and not overwrite:
         more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
-        raise OutputError(f"{storage.join(url, clashes[0])} exists{more}; pass --overwrite (overwrite=True)")
+        raise OutputError(f"{storage.join(url, clashes[0])} exists{more}; pass {words.option('overwrite')}")
     keep = [path for path in SHARED_FILES if path not in existing]
     for relative in [*new, *keep]:
         _put(staging / relative, storage.join(url, relative), storage_options)
