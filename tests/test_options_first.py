@@ -62,7 +62,7 @@ def test_the_output_is_read_back_and_validated_not_only_counted(
     counting_format: registry.FormatSpec, tmp_path: Path
 ) -> None:
     target = tmp_path / "out.counted"
-    with pytest.raises(OutputError, match="does not read back right.*not sorted"):
+    with pytest.raises(OutputError, match=r"does not read back right.*not sorted"):
         conversion.convert(str(SPIKES), str(target))
     assert list(tmp_path.iterdir()) == []
 

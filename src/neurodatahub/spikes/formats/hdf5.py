@@ -140,6 +140,8 @@ def read(url: str, *, storage_options: Any = None, **options: Any) -> SpikeData:
             fallback = options.get("time_unit") or EXPORT_DEFAULT_UNIT[style]
             known_units = len(hub["unit_ids"]) if "unit_ids" in hub else None
             file_unit, times, index = _read_trains(file, style, names, fallback, known_units)
+            if _samples_unless_stated(file, style, names, options, rate):
+                file_unit = "samples"
         target = hub.get("time_unit", file_unit)  # no hub record: keep the file's unit, no conversion
         raw = _read_raw(file, options, hub, rate, target)
     common.check_time_unit(file_unit, rate, f"{url}: spike time unit")
@@ -164,6 +166,26 @@ def read(url: str, *, storage_options: Any = None, **options: Any) -> SpikeData:
         metadata=hub.get("metadata"),
         raw_data=raw,
         provenance=hub.get("provenance"),
+    )
+
+
+def _samples_unless_stated(
+    file: Any, style: str, names: Mapping[str, str], options: Mapping[str, Any], rate: float | None
+) -> bool:
+    """Integer times with a sampling rate are samples, unless the file or the user says otherwise.
+
+    spikelab's exporter writes samples as int64 without a unit attribute (spike_times_unit="samples");
+    its own default units (s, ms) are always floats, so integers can only be samples."""
+    if options.get("time_unit") or not rate:
+        return False
+    if style == "ragged":
+        datasets = [file[names["spike_times_dataset"]]]
+    elif style == "group":
+        datasets = list(file[names["group_per_unit"]].values())
+    else:
+        datasets = [file[names["times_dataset"]]]
+    return bool(datasets) and all(
+        "unit" not in dataset.attrs and dataset.dtype.kind in "iu" for dataset in datasets
     )
 
 
@@ -204,7 +226,7 @@ def _read_trains(
     return _unit_of(times_ds, fallback), times[order], index
 
 
-def end_offsets(index: np.ndarray, known_units: int | None) -> np.ndarray:
+def end_offsets(index: np.ndarray, known_units: int | None, name: str = "spike_times_index") -> np.ndarray:
     """Exclusive end offsets from an index with or without a leading 0 (both exist in the wild).
 
     With the unit count known the length decides; without it, spikelab's rule: a leading 0 followed
@@ -214,7 +236,7 @@ def end_offsets(index: np.ndarray, known_units: int | None) -> np.ndarray:
         if index.size == known_units + 1 and index.size and index[0] == 0:
             return index[1:]
         if index.size != known_units:
-            raise InputError(f"spike_times_index has {index.size} entries for {known_units} units")
+            raise InputError(f"{name} has {index.size} entries for {known_units} units")
         return index
     return index[1:] if index.size >= 2 and index[0] == 0 and index[-1] > 0 else index
 

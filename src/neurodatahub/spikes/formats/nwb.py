@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 from pydantic import Field
 
 from neurodatahub import __version__
+from neurodatahub.core import words
 from neurodatahub.core.codecs.hdf5 import open_hdf5, text, texts
 from neurodatahub.core.codecs.metadata import to_json
 from neurodatahub.core.errors import InputError, OutputError, UsageError
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 NWB_VERSION = "2.8.0"
 HDMF = "hdmf-common"
 SCRATCH = "scratch/neurodatahub"
+PATH = words.Placeholder("PATH")
 # Units columns the NWB schema defines with a fixed meaning; attributes of these names are renamed
 RESERVED_COLUMNS = {
     "id",
@@ -98,15 +101,16 @@ def read(url: str, *, storage_options: Any = None, units_path: str | None = None
                 raise InputError(f"{url}: no Units table (no group with neurodata_type Units)")
             if len(tables) > 1:
                 raise UsageError(
-                    f"{url} has several Units tables ({', '.join(tables)}); choose one with --units-path"
+                    f"{url} has several Units tables ({', '.join(tables)});"
+                    f" choose one with {words.option('units_path', PATH, reader=True)}"
                 )
             units_path = tables[0]
         if units_path not in file:
             raise UsageError(f"{url}: no {units_path} in the file")
-        return _read_table(file, units_path)
+        return _read_table(file, units_path, url)
 
 
-def _read_table(file: Any, path: str) -> Any:
+def _read_table(file: Any, path: str, url: str) -> Any:
     table = file[path]
     if "spike_times" not in table:
         raise InputError(f"{path} has no spike_times column")
@@ -117,7 +121,7 @@ def _read_table(file: Any, path: str) -> Any:
     scratch = json.loads(text(file[SCRATCH][()])) if SCRATCH in file else {}
     # obs_intervals written by the hub hold the window, restored below from the scratch record
     skip = {"obs_intervals"} if scratch.get("window_in_obs_intervals") else set()
-    attributes, ragged = _columns(file, table, len(index), scratch.get("renamed_columns", {}), skip)
+    attributes, ragged = _columns(file, table, len(index), scratch.get("renamed_columns", {}), skip, url)
     rate = scratch.get("sampling_rate") or _rate_from_resolution(table["spike_times"])
     unit = scratch.get("time_unit", "s")
     common.check_time_unit(unit, rate, "stored time unit")
@@ -151,18 +155,56 @@ def _end_offsets(table: Any, column: str, n_values: int, known_units: int | None
         if known_units not in (None, 1) and n_values:
             raise InputError(f"{column} has no {name}")
         return np.array([n_values] if known_units else [], dtype=np.int64)
+    return _level(table, name, column, n_values, known_units)
+
+
+def _level(table: Any, name: str, column: str, n_values: int, known_units: int | None) -> np.ndarray:
+    """One VectorIndex as exclusive end offsets, checked against what it indexes."""
     from neurodatahub.spikes.formats.hdf5 import end_offsets
 
-    index = end_offsets(np.asarray(table[name][()], dtype=np.int64).reshape(-1), known_units)
+    index = end_offsets(np.asarray(table[name][()], dtype=np.int64).reshape(-1), known_units, name)
     if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != n_values):
-        raise InputError(f"{name} must rise to the {n_values} values of {column}, ends at {index[-1]}")
+        raise InputError(f"{name} must rise to the {n_values} entries of {column}, ends at {index[-1]}")
     return index
 
 
+def _index_levels(table: Any, column: str) -> list[str]:
+    """A ragged column's VectorIndex datasets, innermost first: pynwb writes `waveforms` with two,
+    `waveforms_index` (per unit and electrode) and `waveforms_index_index` (per unit)."""
+    levels, name = [], f"{column}_index"
+    while name in table:
+        levels.append(name)
+        name += "_index"
+    return levels
+
+
+def _nested(table: Any, column: str, values: np.ndarray, n_units: int) -> list[Any]:
+    """The values of each unit, split through every index level, outermost last."""
+    items: list[Any] = list(values)
+    levels = _index_levels(table, column)
+    for depth, level in enumerate(levels):
+        outermost = depth == len(levels) - 1
+        offsets = _level(table, level, column, len(items), n_units if outermost else None)
+        starts = np.concatenate([[0], offsets[:-1]]) if offsets.size else offsets
+        items = [items[start:end] for start, end in zip(starts, offsets, strict=True)]
+    return items
+
+
+def _as_lists(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_as_lists(item) for item in value]
+    return np.asarray(value).tolist()
+
+
+# ragged columns larger than this (per-spike waveforms, typically) are not copied into the metadata
+RAGGED_METADATA_VALUES = 100_000
+
+
 def _columns(
-    file: Any, table: Any, n_units: int, renamed: Mapping[str, str], skip: set[str]
+    file: Any, table: Any, n_units: int, renamed: Mapping[str, str], skip: set[str], url: str
 ) -> tuple[dict, dict]:
-    """Unit attributes (one value per unit) and the ragged columns NWB allows (kept as lists)."""
+    """Unit attributes (one value per unit) and the ragged columns NWB allows, through every index
+    level, kept as nested lists in the metadata when they are small enough to live there."""
     names = texts(table.attrs.get("colnames", [])) or [
         key for key in table if not key.endswith("_index") and key != "id"
     ]
@@ -173,14 +215,20 @@ def _columns(
             continue
         dataset = table[name]
         kind = text(dataset.attrs.get("neurodata_type", ""))
-        if f"{name}_index" in table:
+        levels = _index_levels(table, name)
+        if levels:
             values = _values(file, dataset, kind)
-            index = _end_offsets(table, name, len(values), n_units)
-            per_unit = np.split(values, index[:-1]) if n_units else []
-            if kind == "DynamicTableRegion":
+            per_unit = _nested(table, name, values, n_units)
+            if kind == "DynamicTableRegion" and len(levels) == 1:
                 attributes[name] = np.array([";".join(map(str, rows)) for rows in per_unit])
+            elif values.size <= RAGGED_METADATA_VALUES:
+                ragged[name] = _as_lists(per_unit)
             else:
-                ragged[name] = [np.asarray(rows).tolist() for rows in per_unit]
+                warnings.warn(
+                    f"{url}: column {name} ({values.size} values through {len(levels)} index levels) is"
+                    " not read: SpikeData has no field for it and it is too large for the metadata",
+                    stacklevel=2,
+                )
             continue
         values = _values(file, dataset, kind)
         if kind == "DynamicTableRegion":

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import storage
+from neurodatahub.core import storage, words
 from neurodatahub.core.errors import HubError, InputError, OutputError, UsageError
 from neurodatahub.core.options import Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -65,6 +65,7 @@ DATATYPE_OF = {"f4": "NIFTI_TYPE_FLOAT32", "i4": "NIFTI_TYPE_INT32", "u1": "NIFT
 GZIP_MAGIC = b"\x1f\x8b"
 # base64 of zlib-compressed bytes, nibabel's default; its ASCII encoding keeps only 6 decimals (%10.6f)
 ENCODING = "GIFTI_ENCODING_B64GZ"
+SURFACE_FILE = words.Placeholder("SURFACE_FILE")
 INTENT = re.compile(rb"Intent\s*=\s*[\"'](NIFTI_INTENT_\w+)[\"']")
 
 
@@ -429,7 +430,7 @@ def read_func(
     if not geometry:
         raise UsageError(
             f"{url} holds per-vertex data without geometry; name the surface it belongs to with"
-            " geometry=<surface file> (hub convert --read-option geometry=..., or read(..., geometry=...))"
+            f" {words.option('geometry', SURFACE_FILE, reader=True)}"
         )
     surface = read_any(str(geometry), storage_options=storage_options)
     if not isinstance(surface, SurfaceMesh):
