@@ -119,6 +119,10 @@ class DataKind(str, Enum):
     """
     Binary lesion masks on a voxel grid.
     """
+    parcels = "parcels"
+    """
+    One value per region of an atlas (lacuna's ParcelData, BIDS parcel tables).
+    """
     derivatives = "derivatives"
     """
     BIDS derivatives folders.
@@ -637,7 +641,8 @@ class ImageVolume(ConfiguredBaseModel):
     """
     affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
     space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
-    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size: one number only where the voxels are cubes (their sizes within 0.01 mm of each other) or where a source states it; voxel_sizes holds the size along each axis.""", ge=0)
+    voxel_sizes: Optional[NDArray[Shape["3"], float]] = Field(default=None, description="""Voxel size along each axis of the grid (i, j, k), the lengths of the affine's first three columns; real native-space images are often anisotropic (0.94 x 0.94 x 1.2 mm).""")
     data: Union[NDArray[Shape["*, *, *"], float], NDArray[Shape["*, *, *, *"], float]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t).""")
 
 
@@ -647,7 +652,8 @@ class LesionMask(ImageVolume):
     """
     affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
     space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
-    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size: one number only where the voxels are cubes (their sizes within 0.01 mm of each other) or where a source states it; voxel_sizes holds the size along each axis.""", ge=0)
+    voxel_sizes: Optional[NDArray[Shape["3"], float]] = Field(default=None, description="""Voxel size along each axis of the grid (i, j, k), the lengths of the affine's first three columns; real native-space images are often anisotropic (0.94 x 0.94 x 1.2 mm).""")
     data: Union[NDArray[Shape["*, *, *"], float], NDArray[Shape["*, *, *, *"], float]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t).""")
 
 
@@ -660,7 +666,8 @@ class VoxelMap(ImageVolume):
     name: str = Field(default=..., description="""Name of the map (for example correlation_map).""")
     affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
     space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
-    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size: one number only where the voxels are cubes (their sizes within 0.01 mm of each other) or where a source states it; voxel_sizes holds the size along each axis.""", ge=0)
+    voxel_sizes: Optional[NDArray[Shape["3"], float]] = Field(default=None, description="""Voxel size along each axis of the grid (i, j, k), the lengths of the affine's first three columns; real native-space images are often anisotropic (0.94 x 0.94 x 1.2 mm).""")
     data: Union[NDArray[Shape["*, *, *"], float], NDArray[Shape["*, *, *, *"], float]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t).""")
 
 
@@ -692,7 +699,8 @@ class SubjectMetadata(ConfiguredBaseModel):
     Who and what a subject's data is.
     """
     space: CoordinateSpace = Field(default=..., description="""Coordinate space of the data.""")
-    resolution: float = Field(default=..., description="""Isotropic voxel size.""", ge=0)
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size: one number only where the voxels are cubes (their sizes within 0.01 mm of each other) or where a source states it; voxel_sizes holds the size along each axis.""", ge=0)
+    voxel_sizes: Optional[NDArray[Shape["3"], float]] = Field(default=None, description="""Voxel size along each axis of the grid (i, j, k), the lengths of the affine's first three columns; real native-space images are often anisotropic (0.94 x 0.94 x 1.2 mm).""")
     subject_id: str = Field(default=..., description="""BIDS subject label with its prefix (sub-unknown when not known).""")
     session_id: Optional[str] = Field(default=None, description="""BIDS session label with its prefix.""")
     entities: Optional[Any] = Field(default=None, description="""Other BIDS entities of the source file name (label, desc, acq...).""")

@@ -37,6 +37,14 @@ app = typer.Typer(
 FromOption = Annotated[
     str | None, typer.Option("--from", metavar="FORMAT", help="Input format (default: detected).")
 ]
+KindOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kind",
+        metavar="KIND",
+        help="Kind of data of the input, for a table two kinds could read (hub formats).",
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -65,14 +73,13 @@ def formats(
 ) -> None:
     """List every format with what it reads, writes and cannot store; or one format's options."""
     from neurodatahub.core import kinds
-    from neurodatahub.core.errors import UsageError
     from neurodatahub.core.registry import all_formats, formats_named
 
     if name is not None:
         _print_format_options(formats_named(name, kind), as_json)
         return
-    if kind is not None and kind not in kinds.kind_names():
-        raise UsageError(f"unknown kind {kind!r}; kinds: {', '.join(sorted(kinds.kind_names()))}")
+    if kind is not None:
+        kinds.require_kind(kind)
     specs = [spec for spec in all_formats() if kind is None or spec.kind == kind]
     if as_json:
         print_json([spec.as_row() for spec in specs])
@@ -139,10 +146,12 @@ def schema(
     list_classes: Annotated[bool, typer.Option("--list", help="List the class names.")] = False,
 ) -> None:
     """Print the JSON Schema of every class, or of one class."""
-    from neurodatahub.core.schema import class_names, class_schema, json_schema
+    from neurodatahub.core.schema import class_schema, json_schema, listing
 
     if list_classes:
-        typer.echo("\n".join(class_names()))
+        for group, names in listing().items():
+            typer.echo(f"{group} ({len(names)}):")
+            typer.echo("\n".join(f"  {name}" for name in names))
     else:
         print_json(class_schema(class_name) if class_name else json_schema())
 
@@ -152,6 +161,7 @@ def schema(
 def info(
     source: Annotated[str, typer.Argument(metavar="SRC", help="File, folder or URL.")],
     from_format: FromOption = None,
+    kind: KindOption = None,
     class_name: Annotated[str | None, typer.Option("--class", help="Data class of a document.")] = None,
     as_json: JsonFlag = False,
     read_option: ReadOption = None,
@@ -164,7 +174,7 @@ def info(
     from neurodatahub.core.registry import input_format
 
     options = storage_options(storage_option, endpoint_url)
-    spec = input_format(source, from_format, options)
+    spec = input_format(source, from_format, options, kind)
     hint = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
     hint.update(shortcuts or {})
     hint.update(pairs(read_option, "--read-option"))
@@ -185,6 +195,7 @@ def info(
 def validate(
     paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, folders or URLs to check.")],
     from_format: FromOption = None,
+    kind: KindOption = None,
     class_name: Annotated[str | None, typer.Option("--class", help="Data class of the documents.")] = None,
     as_json: JsonFlag = False,
     read_option: ReadOption = None,
@@ -203,6 +214,7 @@ def validate(
         validate_path(
             path,
             format=from_format,
+            kind=kind,
             class_name=class_name,
             storage_options=options,
             read_options={**(shortcuts or {}), **pairs(read_option, "--read-option")},
@@ -232,6 +244,7 @@ def convert(
     source: Annotated[str, typer.Argument(metavar="SRC", help="Input file, folder or URL.")],
     target: Annotated[str, typer.Argument(metavar="DST", help="Output file, folder or URL.")],
     from_format: FromOption = None,
+    kind: KindOption = None,
     to_format: Annotated[
         str | None, typer.Option("--to", metavar="FORMAT", help="Output format (default: by extension).")
     ] = None,
@@ -278,6 +291,7 @@ def convert(
             options={**(shortcuts or {}), **({"force": True} if force else {})},
             checksum=checksum,
             on_step=step,
+            kind=kind,
         )
     for loss in result.losses or ():
         count = f" ({loss.count})" if loss.count is not None else ""

@@ -16,6 +16,7 @@ FORMATS = (
     ('functional', 'gsp1000', 'neurodatahub.functional.formats.gsp1000', ('.gsp1000',), True, True, False, True),
     ('functional', 'hdf5', 'neurodatahub.functional.formats.hdf5', ('.h5', '.hdf5'), False, True, True, False),
     ('lesion-mask', 'nifti-mask', 'neurodatahub.subjects.formats.mask', ('.nii.gz', '.nii'), False, True, True, True),
+    ('parcels', 'tsv', 'neurodatahub.subjects.formats.parcels', ('.tsv',), False, True, True, False),
     ('regions', 'csv', 'neurodatahub.regions.formats.tables', ('.csv',), False, True, True, False),
     ('regions', 'json', 'neurodatahub.regions.formats.tables', ('.json',), False, True, True, False),
     ('regions', 'parquet', 'neurodatahub.regions.formats.tables', ('.parquet', '.pq'), False, True, True, False),
@@ -42,4 +43,5 @@ FORMATS = (
     ('tractogram', 'tck', 'neurodatahub.tractograms.formats.tck', ('.tck',), False, True, True, True),
     ('tractogram', 'trk', 'neurodatahub.tractograms.formats.trk', ('.trk',), False, True, True, True),
     ('tractogram', 'trx', 'neurodatahub.tractograms.formats.trx', ('.trx',), False, True, True, True),
+    ('tractogram', 'trx-folder', 'neurodatahub.tractograms.formats.trx', ('.trx',), True, True, True, True),
 )

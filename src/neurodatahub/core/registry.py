@@ -27,8 +27,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from neurodatahub.core import kinds, options, storage
-from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.core import kinds, options, storage, words
+from neurodatahub.core.errors import HubError, InputError, UsageError
 from neurodatahub.core.options import Options
 
 CORE_FORMAT_MODULES = ("neurodatahub.core.documents",)
@@ -299,12 +299,18 @@ def formats_named(name: str, kind: str | None = None) -> list[FormatSpec]:
 
 
 def input_format(
-    url: str, name: str | None = None, storage_options: Mapping[str, Any] | None = None
+    url: str,
+    name: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    kind: str | None = None,
 ) -> FormatSpec:
-    """The format to read `url` as: the one named (its content decides between kinds), else detected."""
+    """The format to read `url` as: the one named (its content decides between kinds), else detected;
+    `kind` restricts both to one kind of data."""
+    if kind is not None:
+        kinds.require_kind(kind)
     if name is None:
-        return detect_format(url, storage_options)
-    candidates = formats_named(name)
+        return detect_format(url, storage_options, kind)
+    candidates = formats_named(name, kind)
     if len(candidates) > 1:
         probe = Probe(url, storage_options)
         candidates = (
@@ -313,9 +319,10 @@ def input_format(
             or candidates
         )
     if len(candidates) > 1:
-        kinds = ", ".join(spec.kind for spec in candidates)
+        listed = ", ".join(spec.kind for spec in candidates)
         raise UsageError(
-            f"{url}: format {name!r} exists for {kinds} data and the content does not tell which"
+            f"{url}: format {name!r} exists for {listed} data and the content does not tell which;"
+            f" say which with {words.option('kind', words.Placeholder('KIND'))}"
         )
     return candidates[0]
 
@@ -332,28 +339,82 @@ def directory_format(url: str, storage_options: Mapping[str, Any] | None = None)
     return None
 
 
-def detect_format(url: str, storage_options: Mapping[str, Any] | None = None) -> FormatSpec:
+def detect_format(
+    url: str, storage_options: Mapping[str, Any] | None = None, kind: str | None = None
+) -> FormatSpec:
     """The format of an existing input: by content first, by extension second.
 
     The formats whose extension matches are tried first (only their modules are imported): one whose
     content matches too wins, as it would among all formats. Otherwise every format is consulted.
+    Tables of several kinds share extensions (.tsv, .csv, .json) and are told apart by their columns;
+    content that two kinds accept is an error unless `kind` says which.
     """
     if not storage.exists(url, storage_options):
         raise InputError(f"{url}: no such file or directory")
     probe = Probe(url, storage_options)
-    likely = _indexed(lambda row: row[5] and row[4] == probe.is_dir and _has_extension(url, row[3]))
-    for spec in likely:
-        if spec.sniff is not None and spec.sniff(probe):
-            return spec
-    readable = [spec for spec in all_formats() if spec.read is not None and spec.directory == probe.is_dir]
+    likely = _indexed(
+        lambda row: (
+            row[5] and row[4] == probe.is_dir and _has_extension(url, row[3]) and kind in (None, row[0])
+        )
+    )
+    matched = [spec for spec in likely if spec.sniff is not None and spec.sniff(probe)]
+    if matched:
+        return _one_kind(url, matched)
+    readable = [
+        spec
+        for spec in all_formats()
+        if spec.read is not None and spec.directory == probe.is_dir and kind in (None, spec.kind)
+    ]
     by_content = [spec for spec in readable if spec.sniff is not None and spec.sniff(probe)]
     by_extension = [spec for spec in readable if spec.matches_extension(url)]
     both = [spec for spec in by_content if spec in by_extension]
     by_extension = [spec for spec in by_extension if spec.claims_extension]
-    for candidates in (both, by_content, by_extension):
+    for candidates in (both, by_content):
         if candidates:
-            return candidates[0]
-    raise InputError(f"cannot tell the format of {url}; name it with --from (see `hub formats`)")
+            return _one_kind(url, candidates)
+    if by_extension:
+        chosen = by_extension[0]
+        others = [spec for spec in readable if spec.matches_extension(url) and spec is not chosen]
+        return replace(chosen, read=_explained(chosen, others)) if others else chosen
+    of_kind = f" as {kind} data" if kind else ""
+    raise InputError(f"cannot tell the format of {url}{of_kind}; name it with --from (see `hub formats`)")
+
+
+def _explained(chosen: FormatSpec, others: list[FormatSpec]) -> Reader:
+    """`chosen`'s reader, for a file no format recognised by content and several share the extension of:
+    when it fails, every other format of the extension is tried too, and the error says what each
+    found, not only the chosen reader's complaint; one that reads the file is named instead."""
+
+    def read(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> Any:
+        try:
+            return chosen.read(url, storage_options=storage_options, **options)  # type: ignore[misc]
+        except InputError as error:
+            found = [f"as {chosen.kind} {chosen.name}: {error}"]
+        for spec in others:
+            try:
+                spec.read(url, storage_options=storage_options)  # type: ignore[misc]
+            except HubError as error:
+                found.append(f"as {spec.kind} {spec.name}: {error}")
+            else:
+                raise UsageError(
+                    f"{url} is not {chosen.kind} data ({found[0]}) but reads as {spec.kind} data;"
+                    f" say so with {words.option('kind', spec.kind)}"
+                )
+        raise InputError(f"no format reads {url}: " + "; ".join(found).replace(f"{url}: ", ""))
+
+    return read
+
+
+def _one_kind(url: str, matched: list[FormatSpec]) -> FormatSpec:
+    """The first format whose content matched, unless formats of several kinds matched: then the user
+    says which (documents hold any class, so they never make a file ambiguous)."""
+    found = list(dict.fromkeys(spec.kind for spec in matched if spec.kind != "document"))
+    if len(found) > 1:
+        raise UsageError(
+            f"{url} reads as {' and as '.join(found)} data; say which with"
+            f" {words.option('kind', words.Placeholder('KIND'))}"
+        )
+    return matched[0]
 
 
 def target_format(url: str, kind: str | None = None, name: str | None = None) -> FormatSpec:

@@ -228,7 +228,8 @@ def atomic_write(
         target = local_path(url)
         if not target.parent.is_dir():
             raise OutputError(f"cannot write {url}: folder {target.parent} does not exist")
-        staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
+        # the target's name comes last: libraries that go by the extension (nibabel) read the staged file
+        staging = target.with_name(f".{uuid.uuid4().hex[:8]}.partial.{target.name}")
         try:
             if directory:
                 staging.mkdir()
@@ -243,6 +244,12 @@ def atomic_write(
             staging.mkdir()
         yield staging
         _upload(staging, url, directory, storage_options)
+
+
+def make_parents(url: str) -> None:
+    """Create the folders above a local `url` (object stores have none to create)."""
+    if is_local(url):
+        local_path(url).parent.mkdir(parents=True, exist_ok=True)
 
 
 def add_files(staging: Path, url: str, storage_options: Mapping[str, Any] | None = None) -> None:

@@ -33,6 +33,7 @@ def validate_path(
     class_name: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
     read_options: Mapping[str, Any] | None = None,
+    kind: str | None = None,
 ) -> Outcome:
     """Read a path through the registry; reading validates, so any failure is reported, not raised."""
     from neurodatahub.core.conversion import read_as, summarize_file
@@ -40,7 +41,7 @@ def validate_path(
 
     outcome = Outcome(path=url, valid=False)
     try:
-        spec = input_format(url, format, storage_options)
+        spec = input_format(url, format, storage_options, kind)
         outcome.format, outcome.kind = spec.name, spec.kind
         options = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
         options.update(

@@ -25,6 +25,7 @@ FLAGS = {
     "overwrite": "--overwrite",
     "force": "--force",
     "strict": "--strict",
+    "kind": "--kind",
 }
 
 _in_cli: ContextVar[bool] = ContextVar("neurodatahub_cli_words", default=False)

@@ -12,20 +12,24 @@ from neurodatahub.core.checks import (
     require_affine,
     require_resolution,
     require_unique,
+    require_voxel_sizes,
 )
-from neurodatahub.core.imaging.spaces import voxel_sizes
+from neurodatahub.core.imaging.spaces import detect_resolution, voxel_sizes
 from neurodatahub.core.summary import summarizes
 
 
 @summarizes("LesionMask")
 def _mask(mask: Any) -> dict[str, Any]:
     voxels = arrays.count_nonzero(mask.data)
+    sizes = voxel_sizes(mask.affine)
     return {
         "shape": list(mask.data.shape),
         "space": mask.space,
         "resolution_mm": mask.resolution,
+        "voxel_sizes_mm": [round(float(size), 6) for size in sizes],
+        "isotropic": detect_resolution(mask.affine) is not None,
         "lesion_voxels": voxels,
-        "lesion_volume_mm3": float(voxels * np.prod(voxel_sizes(mask.affine))),
+        "lesion_volume_mm3": float(voxels * np.prod(sizes)),
     }
 
 
@@ -46,11 +50,27 @@ def _subject(subject: Any) -> dict[str, Any]:
     }
 
 
+@summarizes("ParcelData")
+def _parcels(parcels: Any) -> dict[str, Any]:
+    values = np.asarray(parcels.values, dtype=np.float64)
+    known = values[~np.isnan(values)]
+    return {
+        "name": parcels.name,
+        "atlas": parcels.atlas,
+        "aggregation_method": parcels.aggregation_method,
+        "regions": len(parcels.region_labels),
+        "regions_without_value": int(values.size - known.size),
+        "value_range": [float(known.min()), float(known.max())] if known.size else None,
+    }
+
+
 @invariant("ImageVolume")
 def _image_volume(image: Any) -> None:
     require_affine(image.affine)
     if image.resolution is not None:
         require_resolution(image.affine, image.resolution, "resolution", "the affine's")
+    if image.voxel_sizes is not None:
+        require_voxel_sizes(image.affine, image.voxel_sizes, "voxel_sizes")
 
 
 @invariant("LesionMask")
@@ -98,4 +118,7 @@ def _subject(subject: Any) -> None:
     meta, mask = subject.subject_metadata, subject.mask
     if mask.space is not None and mask.space != meta.space:
         raise ValueError(f"mask space {mask.space} disagrees with metadata space {meta.space}")
-    require_resolution(mask.affine, meta.resolution, "metadata resolution", "the mask's")
+    if meta.resolution is not None:
+        require_resolution(mask.affine, meta.resolution, "metadata resolution", "the mask's")
+    if meta.voxel_sizes is not None:
+        require_voxel_sizes(mask.affine, meta.voxel_sizes, "metadata voxel_sizes")

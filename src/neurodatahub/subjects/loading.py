@@ -23,6 +23,7 @@ from neurodatahub.core.imaging.nifti import NIFTI_EXTENSIONS, Image, is_nifti_na
 from neurodatahub.core.imaging.spaces import (
     SpaceUnknownError,
     detect_space,
+    grid_voxel_sizes,
     resolve_resolution,
     resolve_space,
 )
@@ -137,6 +138,7 @@ def lesion_mask(
             affine=image.affine,
             space=settled_space,
             resolution=settled_resolution,
+            voxel_sizes=grid_voxel_sizes(image.affine),
         )
     except ValidationError as error:
         raise _invalid(url, error) from error
@@ -188,6 +190,7 @@ def from_nifti(
                 session_id=session,
                 space=mask.space,
                 resolution=mask.resolution,
+                voxel_sizes=mask.voxel_sizes,
                 entities=entities or None,
                 source=url,
             ),

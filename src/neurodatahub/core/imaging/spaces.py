@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurodatahub.core.checks import RESOLUTION_TOLERANCE_MM
+from neurodatahub.core.checks import ISOTROPY_TOLERANCE_MM, RESOLUTION_TOLERANCE_MM
 from neurodatahub.core.errors import InvalidDataError
 
 AFFINE_TOLERANCE_MM = 1e-3
@@ -61,10 +61,16 @@ def voxel_sizes(affine: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)
 
 
+def grid_voxel_sizes(affine: np.ndarray) -> np.ndarray:
+    """The voxel size along each axis as a model records it (rounded to 1e-6 mm, float32 affines' noise)."""
+    return np.round(voxel_sizes(affine), 6)
+
+
 def detect_resolution(affine: np.ndarray) -> float | None:
-    """The isotropic voxel size of the affine (None when the voxels are not cubes within tolerance)."""
+    """The isotropic voxel size of the affine; None when the voxels are not cubes, that is when their
+    sizes differ by more than 0.01 mm (0.977 x 0.977 x 1.0 mm is not a 0.984 mm grid)."""
     sizes = voxel_sizes(affine)
-    if np.ptp(sizes) > RESOLUTION_TOLERANCE_MM:
+    if np.ptp(sizes) > ISOTROPY_TOLERANCE_MM:
         return None
     return round(float(sizes.mean()), 6)
 
@@ -85,8 +91,9 @@ def resolve_space(url: str, claims: dict[str, str | None], detected: str | None)
     return next(iter(given.values()))
 
 
-def resolve_resolution(url: str, claims: dict[str, float | None], affine: np.ndarray) -> float:
-    """The highest-priority stated voxel size, each checked against the affine within 0.1 mm."""
+def resolve_resolution(url: str, claims: dict[str, float | None], affine: np.ndarray) -> float | None:
+    """The highest-priority stated voxel size, each checked against the affine within 0.1 mm; with none
+    stated, the affine's own when its voxels are cubes, else None (the voxel sizes say it per axis)."""
     sizes = voxel_sizes(affine)
     for source, value in claims.items():
         if value is not None and np.abs(sizes - value).max() > RESOLUTION_TOLERANCE_MM:
@@ -97,10 +104,4 @@ def resolve_resolution(url: str, claims: dict[str, float | None], affine: np.nda
     stated = [float(value) for value in claims.values() if value is not None]
     if stated:
         return stated[0]
-    detected = detect_resolution(affine)
-    if detected is None:
-        raise InvalidDataError(
-            f"{url}: voxels are not isotropic ({np.round(sizes, 3).tolist()} mm); a lesion mask needs one"
-            " resolution"
-        )
-    return detected
+    return detect_resolution(affine)
