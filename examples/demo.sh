@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 out=demo-output
 rm -rf "$out" && mkdir -p "$out"
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# bold command lines on a terminal only: no raw escape codes in a log or a pipe
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 
 step hub --version
 step hub formats --kind spikes
@@ -18,7 +20,7 @@ step hub convert "$out/recording_phy" "$out/roundtrip.nwb" --report "$out/3-phy-
 step hub info "$out/roundtrip.nwb"
 step hub validate "$out/recording.h5" "$out/recording_phy" "$out/roundtrip.nwb"
 
-printf '\n\033[1mloss reports\033[0m\n'
+printf '\n%sloss reports%s\n' "$bold" "$plain"
 python - "$out" <<'PY'
 import json, pathlib, sys
 for report in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
