@@ -168,3 +168,12 @@ def test_formats_fits_80_columns_and_keeps_every_name_whole() -> None:
     assert "not shown at this width: cannot store (see --json)" in result.stdout
     wide = _run("formats", columns=250)
     assert "cannot store" in wide.stdout and "not shown" not in wide.stdout
+
+
+def test_schema_list_keeps_classes_apart_from_enums(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = hub(capsys, "schema", "--list")
+    classes, enums = out.split("enums (")
+    assert code == 0 and classes.startswith("classes (")
+    assert "  SpikeData (kind spikes)\n" in classes and "  ImageVolume (abstract)\n" in classes
+    assert "CoordinateSpace" in enums and "CoordinateSpace" not in classes
+    assert "anyshape" not in out  # the JSON Schema's helper types are not classes of the schema
