@@ -107,6 +107,14 @@ class DataKind(str, Enum):
     """
     Triangle meshes with per-vertex data.
     """
+    surface_labels = "surface-labels"
+    """
+    Per-vertex labels of a surface with their colour table (a surface parcellation).
+    """
+    surface_label = "surface-label"
+    """
+    One region of a surface as a list of vertices (a FreeSurfer .label).
+    """
     tractogram = "tractogram"
     """
     Streamlines in world coordinates.
@@ -269,6 +277,10 @@ class SourceType(str, Enum):
     """
     A plain HTTP(S) URL.
     """
+    local = "local"
+    """
+    Files on this machine (a lab's own entry, registered with `hub catalog register`); nothing is downloaded.
+    """
 
 
 class Hdf5SpikeStyle(str, Enum):
@@ -335,7 +347,7 @@ class HashAlgorithm(str, Enum):
 
 class CatalogKind(str, Enum):
     """
-    What a catalog entry holds; each value names, as `entry_class`, the class of its entries.
+    What a catalog entry holds; each value names, as `entry_class`, the class of its entries, and, as `suffixes`, the FileSuffix values its files may have (what `hub catalog register` accepts).
     """
     functional_connectome = "functional_connectome"
     """
@@ -348,6 +360,194 @@ class CatalogKind(str, Enum):
     atlas = "atlas"
     """
     A parcellation or tract atlas.
+    """
+    template = "template"
+    """
+    A template space (reference images, masks and surfaces that atlases are defined on).
+    """
+
+
+class BatchStatus(str, Enum):
+    """
+    What became of one entry of a batch conversion.
+    """
+    converted = "converted"
+    """
+    Written and checked in this run.
+    """
+    skipped = "skipped"
+    """
+    Complete from an earlier run (its recorded size and checksum still match), not redone.
+    """
+    failed = "failed"
+    """
+    Could not be converted; the reason says why.
+    """
+    ignored = "ignored"
+    """
+    Found by walking a folder, glob or prefix, but of no known format or not of the kind asked for.
+    """
+    not_run = "not_run"
+    """
+    Never finished in this run; the batch stopped first (--fail-fast, Ctrl-C, SIGTERM).
+    """
+
+
+class Modality(str, Enum):
+    """
+    Imaging modality an entry's data come from. `aliases` (comma-separated) are the other names users type for it; queries accept them (modality=dwi finds dMRI).
+    """
+    rs_fMRI = "rs-fMRI"
+    """
+    Resting-state functional MRI (BOLD).
+    """
+    dMRI = "dMRI"
+    """
+    Diffusion MRI.
+    """
+    T1w = "T1w"
+    """
+    T1-weighted structural MRI (anatomical segmentations and templates).
+    """
+    T2w = "T2w"
+    """
+    T2-weighted structural MRI.
+    """
+    histology = "histology"
+    """
+    Post-mortem histology (cyto- or myeloarchitecture).
+    """
+    multimodal = "multimodal"
+    """
+    Several modalities combined (for example T1w/T2w myelin, fMRI and diffusion).
+    """
+
+
+class FileSuffix(str, Enum):
+    """
+    What one file of an entry is (BIDS/TemplateFlow suffixes where they exist). `kind` names the DataKind whose formats read it, where the hub has one; `aliases` are other names queries accept.
+    """
+    dseg = "dseg"
+    """
+    A discrete segmentation (parcellation image or surface labels), one integer per region.
+    """
+    probseg = "probseg"
+    """
+    A probabilistic segmentation (one probability map per region).
+    """
+    mask = "mask"
+    """
+    A binary mask (brain mask, lesion mask).
+    """
+    T1w = "T1w"
+    """
+    A T1-weighted template image.
+    """
+    T2w = "T2w"
+    """
+    A T2-weighted template image.
+    """
+    lut = "lut"
+    """
+    The lookup table from region index to name (and colour) of a segmentation.
+    """
+    tractogram = "tractogram"
+    """
+    Streamlines (whole-brain tractography or one tract).
+    """
+    connectivity = "connectivity"
+    """
+    A region-by-region connectivity matrix.
+    """
+    timeseries = "timeseries"
+    """
+    Functional time series (runs or the hub's HDF5 chunks).
+    """
+    surface = "surface"
+    """
+    A surface mesh (pial, white, midthickness, inflated, sphere).
+    """
+    shape = "shape"
+    """
+    Per-vertex data of a surface (curvature, sulcal depth, vertex areas).
+    """
+    archive = "archive"
+    """
+    An archive of many files, extracted after download.
+    """
+    other = "other"
+    """
+    Anything else (documentation, transforms, sidecars).
+    """
+
+
+class FileFormat(str, Enum):
+    """
+    File format of one file of an entry; `extensions` (space-separated, longest first) tell it from the file name when the entry does not say it.
+    """
+    nifti = "nifti"
+    """
+    NIfTI-1 or NIfTI-2 volume.
+    """
+    cifti = "cifti"
+    """
+    CIFTI-2 file (grayordinates).
+    """
+    gifti = "gifti"
+    """
+    GIfTI surface or per-vertex data.
+    """
+    freesurfer_annot = "freesurfer-annot"
+    """
+    FreeSurfer annotation (surface parcellation with its colour table).
+    """
+    trk = "trk"
+    """
+    TrackVis tractogram.
+    """
+    tck = "tck"
+    """
+    MRtrix tractogram.
+    """
+    trx = "trx"
+    """
+    TRX tractogram.
+    """
+    tsv = "tsv"
+    """
+    Tab-separated table.
+    """
+    csv = "csv"
+    """
+    Comma-separated table.
+    """
+    txt = "txt"
+    """
+    Plain text (FreeSurfer colour tables, label lists).
+    """
+    json = "json"
+    """
+    JSON document (sidecars).
+    """
+    xml = "xml"
+    """
+    XML document (FSL atlas descriptions).
+    """
+    hdf5 = "hdf5"
+    """
+    HDF5 file (connectivity matrices, functional chunks, transforms).
+    """
+    zip = "zip"
+    """
+    ZIP archive.
+    """
+    tar = "tar"
+    """
+    tar archive, possibly compressed.
+    """
+    mat = "mat"
+    """
+    MATLAB or FSL matrix file.
     """
 
 
@@ -505,6 +705,38 @@ class ConversionReport(ConfiguredBaseModel):
     software_version: str = Field(default=..., description="""Version of neurodatahub that converted.""")
 
 
+class BatchEntry(ConfiguredBaseModel):
+    """
+    One source of a batch conversion (`hub convert` of many inputs) and what became of it. A rerun with the same report skips the entries whose output is still the file recorded here.
+    """
+    source: str = Field(default=..., description="""The file or format folder that was read (local path or fsspec URL).""")
+    target: Optional[str] = Field(default=None, description="""Where it was (or would have been) written; absent for an ignored source.""")
+    status: BatchStatus = Field(default=..., description="""What became of the entry.""")
+    reason: Optional[str] = Field(default=None, description="""Why it failed, was skipped or ignored, in one line.""")
+    exit_code: Optional[int] = Field(default=None, description="""The exit code its failure would give alone (README \"Exit codes\"), 0 otherwise.""", ge=0)
+    source_size_bytes: Optional[int] = Field(default=None, description="""Size of the source when the batch planned it; a source whose size changed is redone.""", ge=0)
+    new_target: Optional[bool] = Field(default=None, description="""The target did not exist when the batch first planned it, so a file found there later was written by the batch (outputs are placed atomically: it is whole).""")
+    output: Optional[FileRecord] = Field(default=None, description="""The target as found complete (size and checksum), for converted and skipped entries.""")
+    conversion: Optional[ConversionReport] = Field(default=None, description="""The report of the conversion that wrote the target, when it is known.""")
+
+
+class BatchReport(ConfiguredBaseModel):
+    """
+    Account of one batch conversion, written by `hub convert --report` for many inputs.
+    """
+    entries: Optional[list[BatchEntry]] = Field(default=None, description="""One entry per source, in the order of the inputs.""")
+    converted: int = Field(default=..., description="""Entries converted in this run.""", ge=0)
+    skipped: int = Field(default=..., description="""Entries complete from an earlier run and not redone.""", ge=0)
+    failed: int = Field(default=..., description="""Entries that could not be converted.""", ge=0)
+    ignored: int = Field(default=..., description="""Sources found under a folder, glob or prefix that are of no known format or kind asked for.""", ge=0)
+    not_run: int = Field(default=..., description="""Entries never started because the batch stopped first.""", ge=0)
+    interrupted: Optional[bool] = Field(default=None, description="""Ctrl-C or SIGTERM stopped the batch.""")
+    runs_on: Optional[str] = Field(default=None, description="""Where the tasks ran (this process, a local Dask cluster of N workers, a scheduler address).""")
+    started: Optional[datetime ] = Field(default=None, description="""When the batch started.""")
+    duration_seconds: Optional[float] = Field(default=None, description="""Wall time of the whole batch.""", ge=0)
+    software_version: str = Field(default=..., description="""Version of neurodatahub that ran the batch.""")
+
+
 class SpikeData(ConfiguredBaseModel):
     """
     Spike trains of N units stored flat: the times of all units concatenated in unit order, with the exclusive end offset of each unit (NWB's ragged layout). One unit's times are sorted.
@@ -619,6 +851,38 @@ class SurfaceMesh(ConfiguredBaseModel):
     faces: NDArray[Shape["* face, 3"], int] = Field(default=..., description="""Triangles as 0-based vertex indices, F x 3.""")
     hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere of a cortical surface.""")
     vertex_data: Optional[list[NamedArray]] = Field(default=None, description="""Named per-vertex arrays, one value (or row) per vertex.""")
+
+
+class SurfaceLabelEntry(ConfiguredBaseModel):
+    """
+    One entry of a surface label table (a FreeSurfer colour table, a GIfTI LabelTable).
+    """
+    key: int = Field(default=..., description="""The value vertices of this label carry in SurfaceLabels.keys.""")
+    name: str = Field(default=..., description="""Label name (a region of the parcellation).""")
+    color: NDArray[Shape["*"], int] = Field(default=..., description="""RGBA display colour, four values 0-255 (alpha 255 is opaque).""")
+
+
+class SurfaceLabels(ConfiguredBaseModel):
+    """
+    Per-vertex labels of a cortical surface with their label table: a surface parcellation, as a FreeSurfer .annot or a GIfTI .label.gii holds it. Holds no geometry: the surface is another file.
+    """
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    keys: NDArray[Shape["*"], int] = Field(default=..., description="""Label key of each vertex (one per vertex); a key absent from the table means no label (-1 in nibabel's annotations, 0 in mris_convert's GIfTI files).""")
+    label_table: list[SurfaceLabelEntry] = Field(default=..., description="""The labels, with unique keys.""")
+    hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere of the surface.""")
+
+
+class SurfaceLabel(ConfiguredBaseModel):
+    """
+    One region of a surface as a FreeSurfer .label file lists it: vertex numbers, the coordinates of those vertices and one value each (a probability, a statistic, or 0).
+    """
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    vertex_indices: NDArray[Shape["*"], int] = Field(default=..., description="""0-based numbers of the vertices in the label, unique.""")
+    coordinates: NDArray[Shape["* vertex, 3"], float] = Field(default=..., description="""Coordinates of those vertices (mm, usually on the white surface in tkRAS), N x 3.""")
+    values: NDArray[Shape["*"], float] = Field(default=..., description="""One value per vertex of the label.""")
+    subject: Optional[str] = Field(default=None, description="""The FreeSurfer subject the label was drawn on (from the file's comment line).""")
+    hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere of the surface.""")
 
 
 class Tractogram(ConfiguredBaseModel):
@@ -821,13 +1085,23 @@ class Checksum(ConfiguredBaseModel):
 
 class CatalogFile(ConfiguredBaseModel):
     """
-    One file a catalog entry downloads.
+    One file of a catalog entry, with the facts that tell it from the entry's other files (space, resolution, parcel and network count, hemisphere, suffix, format), so that a query returns files, not whole datasets.
     """
     name: str = Field(default=..., description="""File name as published.""")
     url: Optional[str] = Field(default=None, description="""Direct URL, when the source is a plain URL or a release asset.""")
     file_id: Optional[str] = Field(default=None, description="""Identifier of the file at the source (Dataverse file id, Figshare file id).""")
     size_bytes: Optional[int] = Field(default=None, description="""Published size.""", ge=0)
     checksum: Checksum = Field(default=..., description="""Published digest (or algorithm unknown).""")
+    suffix: Optional[FileSuffix] = Field(default=None, description="""What the file is (dseg, lut, T1w, tractogram...).""")
+    format: Optional[FileFormat] = Field(default=None, description="""File format; told from the name by the index compiler when not given.""")
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of this file.""")
+    resolution: Optional[float] = Field(default=None, description="""Voxel size of this file (volumes).""", ge=0)
+    density: Optional[str] = Field(default=None, description="""Vertex density of a surface file (TemplateFlow's den-, for example 32k or 164k).""")
+    hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere the file covers, when only one.""")
+    n_regions: Optional[int] = Field(default=None, description="""Regions (parcels, nuclei, tracts, components) of this variant.""", ge=0)
+    networks: Optional[int] = Field(default=None, description="""Network solution this variant's parcels are assigned to (Schaefer 2018, Yeo 2011).""", ge=0)
+    desc: Optional[str] = Field(default=None, description="""Variant label as the publisher names it (TemplateFlow's desc- entity: th25, brain...).""")
+    lookup_table: Optional[str] = Field(default=None, description="""Name of the file of the same entry holding this file's lookup table.""")
 
 
 class CatalogEntry(ConfiguredBaseModel):
@@ -840,7 +1114,7 @@ class CatalogEntry(ConfiguredBaseModel):
     description: str = Field(default=..., description="""What the dataset is, for users.""")
     space: Optional[list[CoordinateSpace]] = Field(default=None, description="""Coordinate spaces the data are published in.""")
     resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""")
-    modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
+    modality: Optional[Modality] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
     license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""")
     citation: str = Field(default=..., description="""How to cite the dataset.""")
     doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""")
@@ -849,6 +1123,70 @@ class CatalogEntry(ConfiguredBaseModel):
     files: Optional[list[CatalogFile]] = Field(default=None, description="""Files to download, with sizes and hashes.""")
     facts_source: str = Field(default=..., description="""Public page the facts in this entry were taken from.""")
     estimated_size_gb: Optional[float] = Field(default=None, description="""Approximate download size.""", ge=0)
+    overrides: Optional[bool] = Field(default=None, description="""This entry replaces the entry of the same name from a catalog earlier in the stack (without it, a name defined twice is an error).""")
+
+    @field_validator('name')
+    def pattern_name(cls, v):
+        pattern=re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+        if isinstance(v, list):
+            for element in v:
+                if isinstance(element, str) and not pattern.search(element):
+                    err_msg = f"Invalid name format: {element}"
+                    raise ValueError(err_msg)
+        elif isinstance(v, str) and not pattern.search(v):
+            err_msg = f"Invalid name format: {v}"
+            raise ValueError(err_msg)
+        return v
+
+    @field_validator('license')
+    def pattern_license(cls, v):
+        pattern=re.compile(r"^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
+        if isinstance(v, list):
+            for element in v:
+                if isinstance(element, str) and not pattern.search(element):
+                    err_msg = f"Invalid license format: {element}"
+                    raise ValueError(err_msg)
+        elif isinstance(v, str) and not pattern.search(v):
+            err_msg = f"Invalid license format: {v}"
+            raise ValueError(err_msg)
+        return v
+
+    @field_validator('doi')
+    def pattern_doi(cls, v):
+        pattern=re.compile(r"^10\.[0-9]{4,9}/\S+$")
+        if isinstance(v, list):
+            for element in v:
+                if isinstance(element, str) and not pattern.search(element):
+                    err_msg = f"Invalid doi format: {element}"
+                    raise ValueError(err_msg)
+        elif isinstance(v, str) and not pattern.search(v):
+            err_msg = f"Invalid doi format: {v}"
+            raise ValueError(err_msg)
+        return v
+
+
+class Template(CatalogEntry):
+    """
+    A template space (TemplateFlow's tpl-): reference images, masks and surfaces.
+    """
+    repository: Optional[str] = Field(default=None, description="""Repository (owner/name) the files are published from.""")
+    download_url: Optional[str] = Field(default=None, description="""Base URL of the files.""")
+    name: str = Field(default=..., description="""Unique identifier used on the command line (for example gsp1000).""")
+    display_name: str = Field(default=..., description="""Human-readable name.""")
+    kind: CatalogKind = Field(default=..., description="""What the entry holds.""")
+    description: str = Field(default=..., description="""What the dataset is, for users.""")
+    space: Optional[list[CoordinateSpace]] = Field(default=None, description="""Coordinate spaces the data are published in.""")
+    resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""")
+    modality: Optional[Modality] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
+    license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""")
+    citation: str = Field(default=..., description="""How to cite the dataset.""")
+    doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""")
+    version: Optional[str] = Field(default=None, description="""Published version of the dataset.""")
+    source_type: SourceType = Field(default=..., description="""How the files are downloaded.""")
+    files: Optional[list[CatalogFile]] = Field(default=None, description="""Files to download, with sizes and hashes.""")
+    facts_source: str = Field(default=..., description="""Public page the facts in this entry were taken from.""")
+    estimated_size_gb: Optional[float] = Field(default=None, description="""Approximate download size.""", ge=0)
+    overrides: Optional[bool] = Field(default=None, description="""This entry replaces the entry of the same name from a catalog earlier in the stack (without it, a name defined twice is an error).""")
 
     @field_validator('name')
     def pattern_name(cls, v):
@@ -912,7 +1250,7 @@ class ConnectomeSource(CatalogEntry):
     description: str = Field(default=..., description="""What the dataset is, for users.""")
     space: Optional[list[CoordinateSpace]] = Field(default=None, description="""Coordinate spaces the data are published in.""")
     resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""")
-    modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
+    modality: Optional[Modality] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
     license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""")
     citation: str = Field(default=..., description="""How to cite the dataset.""")
     doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""")
@@ -921,6 +1259,7 @@ class ConnectomeSource(CatalogEntry):
     files: Optional[list[CatalogFile]] = Field(default=None, description="""Files to download, with sizes and hashes.""")
     facts_source: str = Field(default=..., description="""Public page the facts in this entry were taken from.""")
     estimated_size_gb: Optional[float] = Field(default=None, description="""Approximate download size.""", ge=0)
+    overrides: Optional[bool] = Field(default=None, description="""This entry replaces the entry of the same name from a catalog earlier in the stack (without it, a name defined twice is an error).""")
 
     @field_validator('name')
     def pattern_name(cls, v):
@@ -969,6 +1308,7 @@ class Atlas(CatalogEntry):
     n_regions: Optional[list[int]] = Field(default=None, description="""Region counts the atlas is published with (for example 100 to 1000).""")
     networks: Optional[list[int]] = Field(default=None, description="""Network solutions the atlas is published with (for example 7 and 17).""")
     lookup_table: Optional[str] = Field(default=None, description="""File (within files) holding the index-to-name table.""")
+    article_id: Optional[int] = Field(default=None, description="""Figshare article id of a Figshare source.""")
     repository: Optional[str] = Field(default=None, description="""GitHub repository (owner/name) of a release source.""")
     release_tag: Optional[str] = Field(default=None, description="""Release tag of a GitHub release source.""")
     download_url: Optional[str] = Field(default=None, description="""Base URL of a plain HTTP source.""")
@@ -978,7 +1318,7 @@ class Atlas(CatalogEntry):
     description: str = Field(default=..., description="""What the dataset is, for users.""")
     space: Optional[list[CoordinateSpace]] = Field(default=None, description="""Coordinate spaces the data are published in.""")
     resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""")
-    modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
+    modality: Optional[Modality] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
     license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""")
     citation: str = Field(default=..., description="""How to cite the dataset.""")
     doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""")
@@ -987,6 +1327,7 @@ class Atlas(CatalogEntry):
     files: Optional[list[CatalogFile]] = Field(default=None, description="""Files to download, with sizes and hashes.""")
     facts_source: str = Field(default=..., description="""Public page the facts in this entry were taken from.""")
     estimated_size_gb: Optional[float] = Field(default=None, description="""Approximate download size.""", ge=0)
+    overrides: Optional[bool] = Field(default=None, description="""This entry replaces the entry of the same name from a catalog earlier in the stack (without it, a name defined twice is an error).""")
 
     @field_validator('name')
     def pattern_name(cls, v):
@@ -1028,11 +1369,58 @@ class Atlas(CatalogEntry):
         return v
 
 
+class TrustedHash(ConfiguredBaseModel):
+    """
+    A digest recorded by the first verified download of a file whose source publishes none (trust on first use); later downloads and `hub catalog verify` must match it.
+    """
+    entry: str = Field(default=..., description="""Catalog entry name.""")
+    file: str = Field(default=..., description="""File name within the entry.""")
+    url: Optional[str] = Field(default=None, description="""Where the file was downloaded from.""")
+    sha256: str = Field(default=..., description="""SHA-256 of the first verified download.""")
+    size_bytes: int = Field(default=..., description="""Size of the first verified download.""", ge=0)
+    recorded_at: datetime  = Field(default=..., description="""When the digest was recorded.""")
+
+    @field_validator('sha256')
+    def pattern_sha256(cls, v):
+        pattern=re.compile(r"^[0-9a-f]{64}$")
+        if isinstance(v, list):
+            for element in v:
+                if isinstance(element, str) and not pattern.search(element):
+                    err_msg = f"Invalid sha256 format: {element}"
+                    raise ValueError(err_msg)
+        elif isinstance(v, str) and not pattern.search(v):
+            err_msg = f"Invalid sha256 format: {v}"
+            raise ValueError(err_msg)
+        return v
+
+
+class CatalogSource(ConfiguredBaseModel):
+    """
+    One catalog in the stack after the shipped one: a local folder or an fsspec URL (https, s3) of a folder holding entries and their compiled index.json.
+    """
+    name: str = Field(default=..., description="""Short name used in messages and by `hub catalog source remove`.""")
+    url: str = Field(default=..., description="""Folder path or URL of the catalog.""")
+    overrides: Optional[bool] = Field(default=None, description="""Its entries may replace entries of the same name from catalogs earlier in the stack.""")
+
+    @field_validator('name')
+    def pattern_name(cls, v):
+        pattern=re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+        if isinstance(v, list):
+            for element in v:
+                if isinstance(element, str) and not pattern.search(element):
+                    err_msg = f"Invalid name format: {element}"
+                    raise ValueError(err_msg)
+        elif isinstance(v, str) and not pattern.search(v):
+            err_msg = f"Invalid name format: {v}"
+            raise ValueError(err_msg)
+        return v
+
+
 class CatalogFolder(ConfiguredBaseModel):
     """
     The validated entries of a catalog folder (one YAML file per connectome or atlas, and the compiled index), as reading the folder returns them.
     """
-    entries: Optional[list[Any]] = Field(default=None, description="""The entry documents, each valid as a ConnectomeSource or an Atlas.""")
+    entries: Optional[list[Any]] = Field(default=None, description="""The entry documents, each valid as a ConnectomeSource, an Atlas or a Template.""")
 
 
 class FetchConfig(ConfiguredBaseModel):

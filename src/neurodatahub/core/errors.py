@@ -13,6 +13,7 @@ class ExitCode:
     OUTPUT = 4  # the output exists (without --overwrite) or could not be written
     STORAGE = 5  # the storage backend (S3, HTTP...) failed or refused access
     INTERNAL = 70  # a bug: please report it with the --debug traceback
+    INTERRUPTED = 130  # stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)
 
 
 class HubError(Exception):
@@ -59,3 +60,9 @@ class StorageError(HubError):
     """The storage backend failed: network, credentials, permissions."""
 
     exit_code = ExitCode.STORAGE
+
+
+class Interrupted(HubError):
+    """Ctrl-C or SIGTERM stopped a batch; what was finished is whole, the rest was not started or undone."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -33,6 +33,24 @@ EndpointOption = Annotated[
     str | None,
     typer.Option("--endpoint-url", metavar="URL", help="S3-compatible endpoint (else AWS_ENDPOINT_URL)."),
 ]
+JobsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        metavar="N",
+        min=1,
+        help="Local worker processes (default: NEURODATAHUB_JOBS, else every CPU).",
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Run on the Dask cluster at this address (tcp://host:8786; else DASK_SCHEDULER_ADDRESS).",
+    ),
+]
 
 
 def pairs(given: list[str] | None, what: str) -> dict[str, Any]:
@@ -112,8 +130,8 @@ def print_table(
     for column in shown:
         if column in identifiers:
             table.add_column(column, no_wrap=True, min_width=_widest(column, columns, texts))
-        else:
-            table.add_column(column, overflow="fold")  # wrapped at spaces, long words folded, never cut
+        else:  # wrapped at spaces; no word shorter than LONG_WORD is split, longer ones fold, none is cut
+            table.add_column(column, overflow="fold", min_width=_longest_word(column, columns, texts))
     for row in texts:
         table.add_row(*(row[columns.index(column)] for column in shown))
     console.print(table)
@@ -125,6 +143,12 @@ def _widest(column: str, columns: list[str], texts: list[list[str]]) -> int:
 
 
 WRAPPED_WIDTH = 32  # the narrowest a wrapped column is worth showing at
+LONG_WORD = 24  # words up to this long stay whole in wrapped columns (freesurfer-morph, file names)
+
+
+def _longest_word(column: str, columns: list[str], texts: list[list[str]]) -> int:
+    at = columns.index(column)
+    return min(max((len(word) for row in texts for word in row[at].split()), default=1), LONG_WORD)
 
 
 def _least_width(
@@ -217,3 +241,63 @@ def with_shortcuts(command: Callable[..., Any]) -> Callable[..., Any]:
     }  # type: ignore[attr-defined]
     del wrapper.__wrapped__  # typer must see the new signature, not the command's
     return wrapper
+
+
+class BatchProgress:
+    """One progress bar for a batch on a terminal (files and bytes done, rate, ETA); silent otherwise."""
+
+    def __init__(self, description: str = "converting") -> None:
+        import sys
+
+        self._description = description
+        self._bar: Any = None
+        self._task: Any = None
+        self._files = (0, 0)
+        self.enabled = sys.stderr.isatty()
+
+    def __enter__(self) -> BatchProgress:
+        return self
+
+    def start(self, files: int, total_bytes: int) -> None:
+        if not self.enabled or files < 2:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._files = (0, files)
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[files]} files"),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task(self._description, total=max(total_bytes, 1), files=f"0/{files}")
+
+    def advance(self, done_bytes: int) -> None:
+        if self._bar is None:
+            return
+        done, total = self._files
+        self._files = (done + 1, total)
+        self._bar.update(self._task, advance=done_bytes, files=f"{done + 1}/{total}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def announce(message: str) -> None:
+    """A note for the user on stderr (where a batch runs, its dashboard), kept off stdout for scripts."""
+    typer.echo(message, err=True)
