@@ -117,15 +117,29 @@ def test_python_callers_read_python_words(tmp_path: Path) -> None:
         conversion.convert(str(SPIKES), str(target))
 
 
+def test_sample_times_without_a_rate_ask_for_it_in_the_callers_words(
+    capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    source = _without_rate(tmp_path)
+    code, _, err = hub(capsys, "convert", str(source), str(tmp_path / "out.npz"), "--time-unit", "samples")
+    assert code == ExitCode.USAGE and one_line(err).endswith("needs a sampling rate > 0: pass --fs HZ")
+    with pytest.raises(UsageError, match=r"needs a sampling rate > 0: pass sampling_rate=HZ$"):
+        conversion.convert(str(source), str(tmp_path / "out.npz"), write_options={"time_unit": "samples"})
+    table = tmp_path / "samples.csv"
+    table.write_text("unit_id,time_samples\n1,30\n2,60\n")
+    code, _, err = hub(capsys, "info", str(table))
+    assert code == ExitCode.USAGE and one_line(err).endswith("give its sampling rate (--fs HZ)")
+
+
 def test_registering_a_taken_name_says_force(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("NEURODATAHUB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("NEURODATAHUB_CATALOG_DIR", raising=False)
     for name in ("a.nii.gz", "b.nii.gz"):
-        (tmp_path / name).write_bytes(b"x")
-    assert hub(capsys, "catalog", "register", "mine", str(tmp_path / "a.nii.gz"))[0] == 0
-    code, _, err = hub(capsys, "catalog", "register", "mine", str(tmp_path / "b.nii.gz"))
+        (tmp_path / name).write_bytes(b"\x1f\x8b")
+    assert hub(capsys, "catalog", "register", "schaefer2018", str(tmp_path / "a.nii.gz"))[0] == 0
+    code, _, err = hub(capsys, "catalog", "register", "schaefer2018", str(tmp_path / "b.nii.gz"))
     assert code == ExitCode.OUTPUT and one_line(err).endswith("unregister it or pass --force")
 
 
@@ -135,7 +149,7 @@ def test_registering_a_taken_name_says_force(
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["convert", "a.nwb", "b.h5", "--bogus"], "No such option '--bogus' (see hub convert --help)"),
+        (["convert", "a.nwb", "b.h5", "--bogus"], "No such option '--bogus'"),
         (["bogus"], "No such command 'bogus' (see hub --help)"),
         (["info"], "Missing argument 'SRC' (see hub info --help)"),
         (["convert", "a.nwb", "b.h5", "--fs", "abc"], "'abc' is not a valid float"),
@@ -146,6 +160,8 @@ def test_usage_errors_are_one_line_with_exit_2(args: list[str], expected: str) -
     assert result.returncode == ExitCode.USAGE
     line = one_line(result.stderr)
     assert line.startswith("hub: error: ") and expected in line and "╭" not in result.stderr
+    if expected.startswith("No such option"):  # click may add "Did you mean ...?" before the pointer
+        assert line.endswith("(see hub convert --help)")
 
 
 def test_an_unknown_kind_is_an_error_not_an_empty_table(capsys: pytest.CaptureFixture) -> None:

@@ -82,9 +82,8 @@ def target_unit(spikes: SpikeData, time_unit: str | None, sampling_rate: Any) ->
     if sampling_rate is not None:
         given = positive_rate(sampling_rate, "sampling_rate")
         if rate is not None and given != rate:
-            raise UsageError(
-                f"the data were sampled at {rate:g} Hz; sampling_rate={given:g} would misplace every spike"
-            )
+            passed = words.option("sampling_rate", words.Placeholder(f"{given:g}"))
+            raise UsageError(f"the data were sampled at {rate:g} Hz; {passed} would misplace every spike")
         rate = given
     common.check_time_unit(unit, rate)
     return unit, rate
@@ -213,7 +212,8 @@ def resolve_rate(recorded: float | None, option: Any, unit: str, url: str) -> fl
     rate = recorded if recorded is not None else given
     if unit == "samples" and rate is None:
         raise UsageError(
-            f"{url} holds times in samples: give its sampling rate (read option sampling_rate=HZ)"
+            f"{url} holds times in samples: give its sampling rate"
+            f" ({words.option('sampling_rate', words.Placeholder('HZ'), reader=True)})"
         )
     return rate
 
