@@ -32,7 +32,7 @@ for report in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
         count = f" ({loss['count']})" if loss.get("count") is not None else ""
         print(f"    lost {loss['field']}{count}: {loss['reason']}")
 PY
-printf '\n\033[1mquick-look pictures of every kind\033[0m\n'
+printf '\n%squick-look pictures of every kind%s\n' "$bold" "$plain"
 step python examples/make_examples.py "$out/examples"
 mkdir -p "$out/previews"
 step hub preview examples/recording.nwb -o "$out/previews/spikes.png"

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -36,17 +37,29 @@ SKIPPED = {
     "hub info chunks/gsp1000_chunk_000.h5": "reads the chunks of the GSP1000 line above",
     "hub validate chunks/*.h5": "reads the chunks of the GSP1000 line above",
     "hub fetch gsp1000 --api-key ...": "downloads from Dataverse with a real key (`...` is a placeholder)",
-    "hub catalog register MyConnectome /data/conn.h5": "needs a connectome under /data",
+    "hub catalog register gsp1000 /data/gsp1000_chunks": "needs the GSP1000 chunks under /data",
+    "hub catalog get schaefer2018 space=MNI152NLin6Asym n_regions=400 networks=7 resolution=2 suffix=dseg": (
+        "downloads from templateflow.s3.amazonaws.com (tests/catalog serves catalog files on loopback)"
+    ),
+    "hub catalog source add https://lab.example.org/catalog": "lab.example.org is an example host",
+    "hub convert s3://lab/raw/ 's3://lab/derived/{relpath}/{stem}.nwb' --scheduler tcp://head:8786"
+    " --report run.json": "needs a Dask scheduler at head:8786 (tests/datasets start real ones)",
 }
 
 
 def readme_lines() -> list[str]:
-    """Every `hub` command of the README's sh blocks, without its trailing comment."""
+    """Every `hub` command of the README's sh blocks, without its trailing comments, continued lines joined
+    (as the shell runs it, globs included)."""
     blocks = re.findall(r"```sh\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), re.S)
     found = []
     for block in blocks:
+        pending = ""
         for line in block.splitlines():
-            command = re.split(r"\s#\s", line, maxsplit=1)[0].strip()  # as the shell runs it, globs included
+            code = re.split(r"\s#\s", line, maxsplit=1)[0].strip()
+            if code.endswith("\\"):
+                pending += code[:-1].strip() + " "
+                continue
+            command, pending = (pending + code).strip(), ""
             if command.split(" ", 1)[0] in ("hub", ".venv/bin/hub"):
                 found.append(command)
     return found
@@ -78,6 +91,10 @@ def _sandbox(root: Path) -> None:
     affine[:3, 3] = [90, -126, -72]
     mask = np.zeros((91, 109, 91), dtype=np.uint8)
     mask[40:44, 50:53, 40:42] = 1
+    # the lab atlas `hub catalog register` checks: 400 regions on the same grid
+    parcels = np.zeros(mask.shape, dtype=np.int16)
+    parcels[5:85, 5:105, 40:45] = 1 + np.arange(80 * 100 * 5).reshape(80, 100, 5) % 400
+    nib.save(nib.Nifti1Image(parcels, affine), root / "atlas.nii.gz")
     nib.save(nib.Nifti1Image(mask, affine), root / "sub-01_space-MNI152NLin6Asym_label-infarct_mask.nii.gz")
     shutil.copy(REPO / "examples" / "subject.json", root / "subject.json")
     (root / "subjects").mkdir()
@@ -97,14 +114,59 @@ def _sandbox(root: Path) -> None:
     _gunzip(fsaverage / "white_left.gii.gz", root / "lh.white.surf.gii")
     _gunzip(fsaverage / "thick_left.gii.gz", root / "thickness.func.gii")
     subprocess.run([BIN / "hub", "convert", "pial_left.gii.gz", "mesh.vtk"], cwd=root, check=True)
+    # FreeSurfer's own files on fsaverage5, written by nibabel: white surface, thickness, a parcellation
+    white = nib.load(fsaverage / "white_left.gii.gz")
+    nib.freesurfer.write_geometry(str(root / "lh.white"), *(array.data for array in white.darrays))
+    n_vertices = len(white.darrays[0].data)
+    thickness = nib.load(root / "thickness.func.gii").darrays[0].data
+    nib.freesurfer.write_morph_data(str(root / "lh.thickness"), thickness.astype(np.float32))
+    parcels = (np.arange(n_vertices) % 3).astype(np.int32)
+    colours = np.array([[25, 5, 25, 0, 0], [25, 100, 40, 0, 0], [125, 100, 160, 0, 0]], dtype=np.int32)
+    colours[:, 4] = colours[:, 0] + colours[:, 1] * 2**8 + colours[:, 2] * 2**16
+    names = [b"unknown", b"bankssts", b"caudalanteriorcingulate"]
+    nib.freesurfer.write_annot(str(root / "lh.aparc.annot"), parcels, colours, names)
+    subprocess.run(
+        [BIN / "hub", "convert", "lh.aparc.annot", "rh.aparc.annot.gii", "--to", "gifti-label"],
+        cwd=root,
+        check=True,
+    )
+    # a FreeSurfer label file (nibabel reads them, it has no writer): vertex, RAS coordinates, a value
+    picked = np.arange(0, n_vertices, 50)
+    rows = "".join(f"{v} {x:.3f} {y:.3f} {z:.3f} 0.000000\n" for v, (x, y, z) in zip(
+        picked, white.darrays[0].data[picked], strict=True))  # fmt: skip
+    (root / "lh.BA1_exvivo.label").write_text(
+        f"#!ascii label  , from subject fsaverage5 vox2ras=TkReg\n{len(picked)}\n{rows}"
+    )
     # tractograms: nibabel's standard files, dipy's tracks300 as the dTOR985 of the README
     nibabel_data = Path(nib.__file__).parent / "tests" / "data"
     shutil.copy(SITE / "dipy" / "data" / "files" / "tracks300.trk", root / "dTOR985.trk")
+    shutil.copy(root / "dTOR985.trk", root / "sub-01.trk")
     shutil.copy(nibabel_data / "standard.tck", root / "tracks.tck")
     shutil.copy(nibabel_data / "standard.nii.gz", root / "t1.nii.gz")
     (root / "hcp1065_tracts").mkdir()
     for name in ("standard.trk", "complex.trk"):
         shutil.copy(nibabel_data / name, root / "hcp1065_tracts" / name)
+    # batch conversion: a study tree of NWB and HDF5 spike files, a manifest, the same tree on S3
+    tree = {
+        "sub-01/ses-1": "sub-01_ses-1_spikes.nwb",
+        "sub-02": "sub-02_spikes.nwb",
+        "sub-03": "sub-03_spikes.h5",
+    }
+    for relpath, name in tree.items():
+        (root / "raw" / relpath).mkdir(parents=True)
+        shutil.copy(root / ("in.h5" if name.endswith(".h5") else "in.nwb"), root / "raw" / relpath / name)
+    (root / "sessions.csv").write_text(
+        "source,target,style\nraw/sub-02/sub-02_spikes.nwb,manifest/sub-02.h5,ragged\n"
+    )
+    shutil.copy(REPO / "examples" / "recording.nwb", root / "recording.nwb")
+
+
+def _s3_sandbox(root: Path, fs: Any) -> None:
+    """The README's `s3://lab/...`: the batch tree and a tractogram in the test's own S3 server."""
+    fs.makedirs("lab", exist_ok=True)
+    for path in sorted((root / "raw").rglob("*.nwb")):
+        fs.put_file(str(path), f"lab/raw/{path.relative_to(root / 'raw').as_posix()}")
+    fs.put_file(str(root / "dTOR985.trk"), "lab/tracts.trk")
 
 
 @pytest.fixture
@@ -122,11 +184,11 @@ def sandbox(tmp_path: Path, s3_endpoint: str) -> tuple[Path, dict[str, str]]:
     }
     env.pop("AWS_PROFILE", None)
     # the README writes to s3://bucket: the test's own S3 server on loopback (tests/conftest.py) holds it
-    s3fs.S3FileSystem(endpoint_url=s3_endpoint, key="testing", secret="testing").makedirs(
-        "bucket", exist_ok=True
-    )
-    s3fs.S3FileSystem.clear_instance_cache()
+    fs = s3fs.S3FileSystem(endpoint_url=s3_endpoint, key="testing", secret="testing")
+    fs.makedirs("bucket", exist_ok=True)
     _sandbox(tmp_path)
+    _s3_sandbox(tmp_path, fs)
+    s3fs.S3FileSystem.clear_instance_cache()
     return tmp_path, env
 
 

@@ -3,7 +3,6 @@ parcel tables of BIDS derivatives (told from other .tsv tables by their columns)
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +34,9 @@ def test_subject_data_from_nifti_as_lacuna_writes_it(tmp_path: Path) -> None:
 
 
 def test_the_readmes_bids_example_creates_its_folders_and_reads_back(
-    capsys: pytest.CaptureFixture, tmp_path: Path
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # restored before tmp_path is removed (it is, for passing tests)
     code, _, err = hub(capsys, "subject", "bids", str(REPO / "examples" / "subject.json"), "-o",
                        "derivatives/neurodatahub")  # fmt: skip
     assert code == 0, err

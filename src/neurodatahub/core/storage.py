@@ -228,8 +228,7 @@ def atomic_write(
         target = local_path(url)
         if not target.parent.is_dir():
             raise OutputError(f"cannot write {url}: folder {target.parent} does not exist")
-        # the target's name comes last: libraries that go by the extension (nibabel) read the staged file
-        staging = target.with_name(f".{uuid.uuid4().hex[:8]}.partial.{target.name}")
+        staging = target.with_name(_staging_name(target.name))
         try:
             if directory:
                 staging.mkdir()
@@ -269,8 +268,14 @@ def staged_url(url: str) -> str:
     """A hidden name beside `url` for a file written now and placed later (`place`), in the same form as
     `atomic_write`'s temporaries, so that `remove_leftovers` finds it if its writer is killed."""
     head, _, name = url.rstrip("/").rpartition("/")
-    staged = f".{name}.{uuid.uuid4().hex[:8]}.partial"
+    staged = _staging_name(name)
     return f"{head}/{staged}" if head else staged
+
+
+def _staging_name(name: str) -> str:
+    """`.<8 hex>.partial.<name>`: hidden, unique, and ending with the target's name, so that libraries
+    that go by the extension (nibabel) read the staged file."""
+    return f".{uuid.uuid4().hex[:8]}.partial.{name}"
 
 
 def place(staged: str, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
@@ -294,7 +299,7 @@ def discard(url: str, storage_options: Mapping[str, Any] | None = None) -> None:
 
 
 def remove_leftovers(url: str) -> int:
-    """Remove the temporaries a killed writer left beside a local `url` (`.<name>.*.partial`); call it
+    """Remove the temporaries a killed writer left beside a local `url` (`_staging_name`); call it
     only when no writer of `url` can still be running. Returns how many were removed."""
     if not is_local(url):
         return 0  # remote writes stage in the writer's own temporary folder, never beside the target
@@ -303,7 +308,7 @@ def remove_leftovers(url: str) -> int:
     target = local_path(url)
     if not target.parent.is_dir():
         return 0
-    found = list(target.parent.glob(f".{globbing.escape(target.name)}.*.partial"))
+    found = list(target.parent.glob(f".{'[0-9a-f]' * 8}.partial.{globbing.escape(target.name)}"))
     for leftover in found:
         _remove(leftover)
     return len(found)
