@@ -166,7 +166,9 @@ def info(
     source: Annotated[str, typer.Argument(metavar="SRC", help="File, folder or URL.")],
     from_format: FromOption = None,
     kind: KindOption = None,
-    class_name: Annotated[str | None, typer.Option("--class", help="Data class of a document.")] = None,
+    class_name: Annotated[
+        str | None, typer.Option("--class", help="Data class (of a document, or of an image: VoxelMap...).")
+    ] = None,
     as_json: JsonFlag = False,
     read_option: ReadOption = None,
     storage_option: StorageOption = None,
@@ -178,7 +180,7 @@ def info(
     from neurodatahub.core.registry import input_format
 
     options = storage_options(storage_option, endpoint_url)
-    spec = input_format(source, from_format, options, kind)
+    spec = input_format(source, from_format, options, kind, class_name=class_name)
     hint = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
     hint.update(shortcuts or {})
     hint.update(pairs(read_option, "--read-option"))
@@ -200,7 +202,9 @@ def validate(
     paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, folders or URLs to check.")],
     from_format: FromOption = None,
     kind: KindOption = None,
-    class_name: Annotated[str | None, typer.Option("--class", help="Data class of the documents.")] = None,
+    class_name: Annotated[
+        str | None, typer.Option("--class", help="Data class (of documents, or of images: VoxelMap...).")
+    ] = None,
     as_json: JsonFlag = False,
     read_option: ReadOption = None,
     storage_option: StorageOption = None,
@@ -277,6 +281,9 @@ def convert(
         list[str] | None,
         typer.Option("--option", "-O", metavar="KEY=VALUE", help="Writer option (repeatable)."),
     ] = None,
+    class_name: Annotated[
+        str | None, typer.Option("--class", help="Data class of the input (an image: VoxelMap...).")
+    ] = None,
     read_option: ReadOption = None,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
@@ -325,7 +332,7 @@ def convert(
             given, manifest, store, from_format=from_format, to_format=to_format, overwrite=overwrite,
             strict=strict, checksum=checksum, report=report, option=option, read_option=read_option,
             include=include, exclude=exclude, kind=kind, jobs=jobs, scheduler=scheduler, resume=resume,
-            fail_fast=fail_fast, shortcuts=routed,
+            fail_fast=fail_fast, shortcuts=routed, class_name=class_name,
         )  # fmt: skip
         return
     source, target = given
@@ -338,7 +345,10 @@ def convert(
             overwrite=overwrite,
             strict=strict,
             storage_options=store,
-            read_options=pairs(read_option, "--read-option"),
+            read_options={
+                **pairs(read_option, "--read-option"),
+                **({"class_name": class_name} if class_name else {}),
+            },
             write_options=pairs(option, "--option"),
             options=routed,
             checksum=checksum,
@@ -382,6 +392,7 @@ def _convert_batch(
         raise UsageError("give SRC and DST, several SRC and a DST, or --manifest FILE")
     sources, destination = (given[:-1], given[-1]) if given else ([], None)
     shortcuts = settings.pop("shortcuts") or {}
+    class_name = settings.pop("class_name")
     on_cluster = bool(settings["scheduler"] or os.environ.get("DASK_SCHEDULER_ADDRESS"))
     with BatchProgress() as progress:
         try:
@@ -391,7 +402,10 @@ def _convert_batch(
                 manifest=manifest,
                 include=settings.pop("include") or (),
                 exclude=settings.pop("exclude") or (),
-                read_options=pairs(settings.pop("read_option"), "--read-option"),
+                read_options={
+                    **pairs(settings.pop("read_option"), "--read-option"),
+                    **({"class_name": class_name} if class_name else {}),
+                },
                 write_options=pairs(settings.pop("option"), "--option"),
                 options=shortcuts,
                 storage_options=store,

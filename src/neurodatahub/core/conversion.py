@@ -45,8 +45,9 @@ def read(
     storage_options: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> BaseModel:
-    """Read any supported file into its validated model (`kind` settles a table two kinds could read)."""
-    spec = input_format(url, format, storage_options, kind)
+    """Read any supported file into its validated model (`kind` settles a table two kinds could read,
+    `class_name=` picks an image's class)."""
+    spec = input_format(url, format, storage_options, kind, class_name=options.get("class_name"))
     return read_as(spec, url, storage_options, **options)
 
 
@@ -360,13 +361,16 @@ def convert(
     started = time.perf_counter()
     if storage.same_place(source, target, storage_options):
         raise UsageError(f"{target} is the input itself; write the conversion to another path")
-    source_spec = input_format(source, from_format, storage_options, kind)
+    class_name = (read_options or {}).get("class_name")
+    source_spec = input_format(source, from_format, storage_options, kind, class_name=class_name)
     kind = None if source_spec.kind == "document" else source_spec.kind
     if kind is None:  # a document holds any class: the class names the kind (documents are small)
         kind = _kind_of(read_as(source_spec, source, storage_options, **dict(read_options or {})))
     target_spec = target_format(target, kind, to_format)
     routed_read, routed_write = route_options(source_spec, target_spec, options or {}, write_options)
     read_options = {**routed_read, **dict(read_options or {})}
+    if not source_spec.reads_option("class_name"):  # the class picked the format's kind; nothing more
+        read_options.pop("class_name", None)
     write_options = routed_write
     announce = on_step or (lambda name: None)
     announce("reading")

@@ -25,6 +25,9 @@ from neurodatahub.core.errors import InputError, OutputError, StorageError
 
 REMOTE_BLOCK_SIZE = 2 * 1024 * 1024  # 2 MiB blocks: few requests, little over-read (FORMATS.md 5)
 HASH_CHUNK = 8 * 1024 * 1024
+# a file mapped whole counts its size in the process's RSS; windows keep it to this (a multiple of
+# mmap.ALLOCATIONGRANULARITY, as window offsets must be)
+HASH_WINDOW = 16 * 1024 * 1024
 S3_PROTOCOLS = ("s3", "s3a")
 
 
@@ -380,10 +383,12 @@ def checksum_of(
         digest: Any = xxhash.xxh3_128()
     else:
         digest = hashlib.new(algorithm)
-    if is_local(url):  # hash the page cache in place: no copies through Python buffers
-        with open(local_path(url), "rb") as handle:
-            if os.fstat(handle.fileno()).st_size:
-                with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+    if is_local(url):  # hash the page cache in place, a window at a time: no copies through Python
+        with open(local_path(url), "rb") as handle:  # buffers, and no more of the file mapped than a window
+            size = os.fstat(handle.fileno()).st_size
+            for offset in range(0, size, HASH_WINDOW):
+                length = min(HASH_WINDOW, size - offset)
+                with mmap.mmap(handle.fileno(), length, offset=offset, access=mmap.ACCESS_READ) as mapped:
                     digest.update(mapped)
         return digest.hexdigest()
     with open_read(url, storage_options) as handle:

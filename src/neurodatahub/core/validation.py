@@ -41,7 +41,7 @@ def validate_path(
 
     outcome = Outcome(path=url, valid=False)
     try:
-        spec = input_format(url, format, storage_options, kind)
+        spec = input_format(url, format, storage_options, kind, class_name=class_name)
         outcome.format, outcome.kind = spec.name, spec.kind
         options = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
         options.update(
