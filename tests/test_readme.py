@@ -83,6 +83,7 @@ def _sandbox(root: Path) -> None:
     nib.save(atlas, root / "atlas_dseg.nii.gz")
     labels = (atlases / "labels_aal.csv").read_text().strip().splitlines()[1:]
     rows = [line.split(",", 1) for line in labels]
+    rows += [(str(label), f"lab_parcel_{label}") for label in range(1, 401)]  # atlas.nii.gz's, below
     (root / "atlas.tsv").write_text("index\tname\n" + "".join(f"{i}\t{name}\n" for i, name in rows))
     fa = np.random.default_rng(0).gamma(4.0, 0.08, atlas.shape).astype(np.float32)
     nib.save(nib.Nifti1Image(fa, atlas.affine), root / "FA.nii.gz")
@@ -95,6 +96,23 @@ def _sandbox(root: Path) -> None:
     parcels = np.zeros(mask.shape, dtype=np.int16)
     parcels[5:85, 5:105, 40:45] = 1 + np.arange(80 * 100 * 5).reshape(80, 100, 5) % 400
     nib.save(nib.Nifti1Image(parcels, affine), root / "atlas.nii.gz")
+    # the images section: an FA map and a short BOLD run on that grid, FreeSurfer's aseg, a CIFTI dscalar
+    rng = np.random.default_rng(2)
+    fa_map = rng.gamma(4.0, 0.08, mask.shape).astype(np.float32)
+    nib.save(nib.Nifti1Image(fa_map, affine), root / "sub-01_space-MNI152NLin6Asym_desc-FA_dwimap.nii.gz")
+    bold = rng.normal(100, 5, (*mask.shape, 3)).astype(np.float32)
+    nib.save(nib.Nifti1Image(bold, affine), root / "sub-01_task-rest_bold.nii.gz")
+    aseg = np.zeros((32, 32, 32), dtype=np.int32)
+    aseg[4:12, 4:28, 4:28], aseg[20:28, 4:28, 4:28] = 2, 41
+    nib.save(nib.MGHImage(aseg, np.eye(4)), root / "aseg.mgz")
+    subcortex = np.zeros((10, 10, 10), dtype=bool)
+    subcortex[2:5, 2:5, 2:5] = True
+    axes = (
+        nib.cifti2.ScalarAxis(["a", "b"]),
+        nib.cifti2.BrainModelAxis.from_mask(subcortex, "thalamus_left", affine),
+    )
+    values = rng.random((2, int(subcortex.sum()))).astype(np.float32)
+    nib.save(nib.Cifti2Image(values, header=axes), root / "Tian_Subcortex_S1_3T_32k.dscalar.nii")
     nib.save(nib.Nifti1Image(mask, affine), root / "sub-01_space-MNI152NLin6Asym_label-infarct_mask.nii.gz")
     shutil.copy(REPO / "examples" / "subject.json", root / "subject.json")
     (root / "subjects").mkdir()
