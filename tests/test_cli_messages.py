@@ -170,6 +170,17 @@ def test_an_unknown_kind_is_an_error_not_an_empty_table(capsys: pytest.CaptureFi
     assert "unknown kind 'bogus'; kinds: catalog, connectivity" in one_line(err)
 
 
+def test_no_format_reads_says_each_finding_once(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    path = tmp_path / "garbage.mgz"  # the MGH reader serves every image kind: one finding, not five
+    path.write_bytes(bytes(range(256)) * 12)
+    code, _, err = hub(capsys, "info", str(path))
+    line = one_line(err)
+    assert code == ExitCode.USAGE and line.startswith(f"hub: error: no format reads {path}: ")
+    findings = line.split(": ", 2)[2].split("; ")
+    assert len(findings) == len(set(findings)) and line.count("not an MGH file") == 1
+    assert "lesion-mask mgh, " in line and "volume mgh" in line
+
+
 # ---- tables ----
 
 

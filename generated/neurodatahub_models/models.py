@@ -22,7 +22,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    RootModel,
     SerializationInfo,
     SerializerFunctionWrapHandler,
     field_validator,
@@ -61,27 +60,6 @@ class ConfiguredBaseModel(BaseModel):
     def _invariants(self) -> Any:
         run_checks(self)
         return self
-
-
-
-class LinkMLMeta(RootModel):
-    root: dict[str, Any] = {}
-    model_config = ConfigDict(frozen=True)
-
-    def __getattr__(self, key:str):
-        return getattr(self.root, key)
-
-    def __getitem__(self, key:str):
-        return self.root[key]
-
-    def __setitem__(self, key:str, value):
-        self.root[key] = value
-
-    def __contains__(self, key:str) -> bool:
-        return key in self.root
-
-
-linkml_meta = None
 
 class DataKind(str, Enum):
     """

@@ -11,7 +11,7 @@ import pytest
 from cli_helpers import hub, one_line
 
 from neurodatahub.core import conversion
-from neurodatahub.core.errors import ExitCode, InputError
+from neurodatahub.core.errors import ExitCode, InvalidDataError
 
 RATE = 30000.0
 
@@ -120,5 +120,7 @@ def test_a_wrong_index_names_the_dataset_it_is_in(tmp_path: Path) -> None:
     _pynwb_units_with_waveforms(path, [2, 3, 1], samples=5)
     with h5py.File(path, "a") as file:
         del file["units/waveforms_index_index"]  # the per-electrode level is left alone as per-unit
-    with pytest.raises(InputError, match="waveforms_index has 5 entries for 3 units"):
+    expected = r"broken\.nwb: /units/waveforms_index has 5 entries for 3 units"
+    with pytest.raises(InvalidDataError, match=expected) as caught:
         conversion.read(str(path))
+    assert caught.value.exit_code == ExitCode.INVALID  # data that disagrees with itself, not unreadable

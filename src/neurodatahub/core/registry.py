@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from neurodatahub.core import kinds, options, storage, words
-from neurodatahub.core.errors import HubError, InputError, UsageError
+from neurodatahub.core.errors import HubError, InputError, UnrecognisedInputError, UsageError
 from neurodatahub.core.options import Options
 
 CORE_FORMAT_MODULES = ("neurodatahub.core.documents",)
@@ -348,12 +348,17 @@ def _input_format(
     return candidates[0]
 
 
-def directory_format(url: str, storage_options: Mapping[str, Any] | None = None) -> FormatSpec | None:
+def directory_format(
+    url: str, storage_options: Mapping[str, Any] | None = None, names: list[str] | None = None
+) -> FormatSpec | None:
     """The format a folder is (Phy, BIDS derivatives, a catalog...), by content; None for a plain folder.
 
-    Only the modules of directory formats are imported; walkers ask this at every folder they visit.
+    Only the modules of directory formats are imported; walkers ask this at every folder they visit and
+    pass the `names` they listed, so the folder is not listed twice.
     """
     probe = Probe(url, storage_options)
+    if names is not None:
+        probe.__dict__.update(is_dir=True, names=sorted(names))  # the cached properties, known already
     for spec in _indexed(lambda row: row[4] and row[5]):
         if spec.sniff is not None and spec.sniff(probe):
             return spec
@@ -363,7 +368,14 @@ def directory_format(url: str, storage_options: Mapping[str, Any] | None = None)
 def detect_format(
     url: str, storage_options: Mapping[str, Any] | None = None, kind: str | None = None
 ) -> FormatSpec:
-    """The format of an existing input: by content first, by extension second.
+    """The format of an existing input: by content first, by extension second."""
+    return detect(url, storage_options, kind)[0]
+
+
+def detect(
+    url: str, storage_options: Mapping[str, Any] | None = None, kind: str | None = None
+) -> tuple[FormatSpec, bool]:
+    """The format of an existing input, and whether its content says so (False: the extension alone).
 
     The formats whose extension matches are tried first (only their modules are imported): one whose
     content matches too wins, as it would among all formats. Otherwise every format is consulted.
@@ -380,7 +392,7 @@ def detect_format(
     )
     matched = [spec for spec in likely if spec.sniff is not None and spec.sniff(probe)]
     if matched:
-        return _one_kind(url, matched)
+        return _one_kind(url, matched), True
     readable = [
         spec
         for spec in all_formats()
@@ -392,13 +404,16 @@ def detect_format(
     by_extension = [spec for spec in by_extension if spec.claims_extension]
     for candidates in (both, by_content):
         if candidates:
-            return _one_kind(url, candidates)
+            return _one_kind(url, candidates), True
     if by_extension:
         chosen = by_extension[0]
         others = [spec for spec in readable if spec.matches_extension(url) and spec is not chosen]
-        return replace(chosen, read=_explained(chosen, others)) if others else chosen
+        # a format without a sniffer cannot be told by content: its extension is all there is to confirm
+        return (replace(chosen, read=_explained(chosen, others)) if others else chosen), chosen.sniff is None
     of_kind = f" as {kind} data" if kind else ""
-    raise InputError(f"cannot tell the format of {url}{of_kind}; name it with --from (see `hub formats`)")
+    raise UnrecognisedInputError(
+        f"cannot tell the format of {url}{of_kind}; name it with --from (see `hub formats`)"
+    )
 
 
 def _explained(chosen: FormatSpec, others: list[FormatSpec]) -> Reader:
@@ -410,20 +425,28 @@ def _explained(chosen: FormatSpec, others: list[FormatSpec]) -> Reader:
         try:
             return chosen.read(url, storage_options=storage_options, **options)  # type: ignore[misc]
         except InputError as error:
-            found = [f"as {chosen.kind} {chosen.name}: {error}"]
+            found = {_finding(url, error): [f"{chosen.kind} {chosen.name}"]}
         for spec in others:
             try:
                 spec.read(url, storage_options=storage_options)  # type: ignore[misc]
             except HubError as error:
-                found.append(f"as {spec.kind} {spec.name}: {error}")
+                found.setdefault(_finding(url, error), []).append(f"{spec.kind} {spec.name}")
             else:
+                first = next(iter(found))
                 raise UsageError(
-                    f"{url} is not {chosen.kind} data ({found[0]}) but reads as {spec.kind} data;"
-                    f" say so with {words.option('kind', spec.kind)}"
+                    f"{url} is not {chosen.kind} data (as {chosen.kind} {chosen.name}: {first}) but reads"
+                    f" as {spec.kind} data; say so with {words.option('kind', spec.kind)}"
                 )
-        raise InputError(f"no format reads {url}: " + "; ".join(found).replace(f"{url}: ", ""))
+        # formats of several kinds sharing one reader (an .mgz as each image kind) find the same: once
+        said = "; ".join(f"as {', '.join(formats)}: {finding}" for finding, formats in found.items())
+        raise InputError(f"no format reads {url}: {said}")
 
     return read
+
+
+def _finding(url: str, error: HubError) -> str:
+    """A reader's complaint without the file's name (the message names it once)."""
+    return str(error).replace(f"{url}: ", "")
 
 
 def _one_kind(url: str, matched: list[FormatSpec]) -> FormatSpec:

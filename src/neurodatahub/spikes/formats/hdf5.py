@@ -20,7 +20,7 @@ from pydantic import Field
 from neurodatahub.core import words
 from neurodatahub.core.codecs.hdf5 import open_hdf5, text
 from neurodatahub.core.codecs.metadata import to_json
-from neurodatahub.core.errors import InputError, OutputError, UsageError
+from neurodatahub.core.errors import InputError, InvalidDataError, OutputError, UsageError
 from neurodatahub.core.options import Flag, Options, Positive, choice
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
@@ -197,11 +197,11 @@ def _read_trains(
         times_ds = file[names["spike_times_dataset"]]
         times = np.asarray(times_ds[()]).reshape(-1)
         raw_index = np.asarray(file[names["spike_times_index_dataset"]][()], dtype=np.int64).reshape(-1)
-        index = end_offsets(raw_index, known_units)
+        where = names["spike_times_index_dataset"]
+        index = end_offsets(raw_index, known_units, where)
         if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != times.size):
-            raise InputError(
-                f"{names['spike_times_index_dataset']} must rise from 0 to the {times.size} spike times,"
-                f" ends at {index[-1]}"
+            raise inconsistent(
+                where, f"must rise from 0 to the {times.size} spike times, ends at {index[-1]}"
             )
         return _unit_of(times_ds, fallback), times, index
     if style == "group":
@@ -217,16 +217,22 @@ def _read_trains(
     times_ds = file[names["times_dataset"]]
     times = np.asarray(times_ds[()]).reshape(-1)
     if idces.size != times.size:
-        raise InputError(f"{idces.size} unit indices for {times.size} spike times")
+        raise inconsistent(names["idces_dataset"], f"{idces.size} unit indices for {times.size} spike times")
     if idces.size and idces.min() < 0:
-        raise InputError("unit indices must not be negative")
+        raise inconsistent(names["idces_dataset"], "unit indices must not be negative")
     n_units = max(known_units or 0, int(idces.max()) + 1 if idces.size else 0)
     order = np.lexsort((times, idces))  # pairs may come in any order: group by unit, then time
     index = np.cumsum(np.bincount(idces, minlength=n_units), dtype=np.int64)
     return _unit_of(times_ds, fallback), times[order], index
 
 
-def end_offsets(index: np.ndarray, known_units: int | None, name: str = "spike_times_index") -> np.ndarray:
+def inconsistent(dataset: str, message: str) -> InvalidDataError:
+    """A file whose datasets read but disagree with each other (an index that does not fit its data):
+    invalid data (exit 1), located at the dataset, not an unreadable file."""
+    return InvalidDataError(f"{dataset} {message}", [{"location": dataset, "message": message}])
+
+
+def end_offsets(index: np.ndarray, known_units: int | None, dataset: str) -> np.ndarray:
     """Exclusive end offsets from an index with or without a leading 0 (both exist in the wild).
 
     With the unit count known the length decides; without it, spikelab's rule: a leading 0 followed
@@ -236,7 +242,7 @@ def end_offsets(index: np.ndarray, known_units: int | None, name: str = "spike_t
         if index.size == known_units + 1 and index.size and index[0] == 0:
             return index[1:]
         if index.size != known_units:
-            raise InputError(f"{name} has {index.size} entries for {known_units} units")
+            raise inconsistent(dataset, f"has {index.size} entries for {known_units} units")
         return index
     return index[1:] if index.size >= 2 and index[0] == 0 and index[-1] > 0 else index
 

@@ -25,7 +25,7 @@ from neurodatahub import __version__
 from neurodatahub.core import words
 from neurodatahub.core.codecs.hdf5 import open_hdf5, text, texts
 from neurodatahub.core.codecs.metadata import to_json
-from neurodatahub.core.errors import InputError, OutputError, UsageError
+from neurodatahub.core.errors import InputError, OutputError, UnrecognisedInputError, UsageError
 from neurodatahub.core.options import Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
@@ -98,7 +98,7 @@ def read(url: str, *, storage_options: Any = None, units_path: str | None = None
         if units_path is None:
             tables = find_units_tables(file) or (["/units"] if is_spikelab_nwb(file) else [])
             if not tables:
-                raise InputError(f"{url}: no Units table (no group with neurodata_type Units)")
+                raise UnrecognisedInputError(f"{url}: no Units table (no group with neurodata_type Units)")
             if len(tables) > 1:
                 raise UsageError(
                     f"{url} has several Units tables ({', '.join(tables)});"
@@ -159,12 +159,14 @@ def _end_offsets(table: Any, column: str, n_values: int, known_units: int | None
 
 
 def _level(table: Any, name: str, column: str, n_values: int, known_units: int | None) -> np.ndarray:
-    """One VectorIndex as exclusive end offsets, checked against what it indexes."""
-    from neurodatahub.spikes.formats.hdf5 import end_offsets
+    """One VectorIndex as exclusive end offsets, checked against what it indexes (the error names the
+    level's own dataset: invalid data, exit 1)."""
+    from neurodatahub.spikes.formats.hdf5 import end_offsets, inconsistent
 
-    index = end_offsets(np.asarray(table[name][()], dtype=np.int64).reshape(-1), known_units, name)
+    where = f"{table.name}/{name}"
+    index = end_offsets(np.asarray(table[name][()], dtype=np.int64).reshape(-1), known_units, where)
     if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != n_values):
-        raise InputError(f"{name} must rise to the {n_values} entries of {column}, ends at {index[-1]}")
+        raise inconsistent(where, f"must rise to the {n_values} entries of {column}, ends at {index[-1]}")
     return index
 
 
