@@ -84,8 +84,8 @@ def _sheet(size: int = 50) -> tuple[np.ndarray, np.ndarray]:
     return vertices, faces
 
 
-def build(root: Path) -> Path:
-    """1,000 files in per-subject folders, and the NWB files' folder (for nwbinspector)."""
+def build(root: Path, counts: dict[str, int] = COUNTS) -> Path:
+    """1,000 files (or `counts` of each kind) in per-subject folders."""
     with tempfile.TemporaryDirectory() as scratch:
         templates = _templates(Path(scratch))
         names = {"nwb": "ephys/sub-{n}_units.nwb", "h5": "ephys/sub-{n}_spikes.h5",
@@ -94,7 +94,7 @@ def build(root: Path) -> Path:
                  "dseg": "anat/sub-{n}_space-MNI152NLin6Asym_atlas-Toy_dseg.nii.gz",
                  "conn": "conn/sub-{n}_atlas-Toy_conn.tsv", "ply": "surf/sub-{n}_pial.ply",
                  "tck": "tract/sub-{n}_tracks.tck"}  # fmt: skip
-        for kind, count in COUNTS.items():
+        for kind, count in counts.items():
             for number in range(count):
                 target = root / f"sub-{number:03d}" / names[kind].format(n=f"{number:03d}")
                 target.parent.mkdir(parents=True, exist_ok=True)

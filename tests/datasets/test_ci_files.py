@@ -25,7 +25,7 @@ def test_the_action_validates_writes_sarif_and_annotations_and_says_the_exit_cod
     shutil.copy(REPO / "tests" / "data" / "invalid-invariants" / "SpikeData-unsorted.yaml", data / "bad.yaml")
     outputs = tmp_path / "github-output"
     inputs = {name: spec.get("default", "") for name, spec in action["inputs"].items()}
-    inputs |= {"paths": "data", "sarif-file": "out.sarif"}
+    inputs |= {"paths": "data", "sarif-file": "out.sarif", "html-file": "out.html"}
     env = {
         name: re.sub(r"\$\{\{ inputs\.([\w-]+) \}\}", lambda match: inputs[match.group(1)], value)
         for name, value in step["env"].items()
@@ -50,3 +50,8 @@ def test_the_action_validates_writes_sarif_and_annotations_and_says_the_exit_cod
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "data/bad.yaml"
     assert "::error file=data/bad.yaml,title=NDH102 invariant::" in done.stdout
     assert "invalid  data/bad.yaml (yaml)" in done.stdout
+    page = (tmp_path / "out.html").read_text()
+    assert 'data-path="bad.yaml"' in page and "NDH102" in page
+    upload = next(step for step in action["runs"]["steps"] if step.get("name") == "Upload the HTML report")
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["with"]["path"] == "${{ inputs.html-file }}"

@@ -210,7 +210,9 @@ def validate(
     kind: Annotated[str | None, typer.Option(help="Kind of data of the files (see `hub formats`).")] = None,
     report_format: Annotated[
         str,
-        typer.Option("--format", "-f", metavar="NAME", help="Report: text, json, junit, sarif, github."),
+        typer.Option(
+            "--format", "-f", metavar="NAME", help="Report: text, json, junit, sarif, github, html."
+        ),
     ] = "text",
     output: Annotated[
         str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report there.")

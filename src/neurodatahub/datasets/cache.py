@@ -53,6 +53,7 @@ class ResultCache:
         self._db.executescript(
             "CREATE TABLE IF NOT EXISTS stamps (url TEXT PRIMARY KEY, stamp TEXT, digest TEXT);"
             "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, result TEXT);"
+            "CREATE TABLE IF NOT EXISTS thumbnails (key TEXT PRIMARY KEY, png BLOB, note TEXT);"
         )
 
     def close(self) -> None:
@@ -77,6 +78,14 @@ class ResultCache:
         self._db.execute(
             "INSERT OR REPLACE INTO results VALUES (?, ?)", (key, json.dumps(result, default=str))
         )
+
+    def thumbnail(self, key: str) -> tuple[bytes | None, str] | None:
+        """A picture drawn before (PNG bytes, or None and why there is none), or None when never drawn."""
+        row = self._db.execute("SELECT png, note FROM thumbnails WHERE key = ?", (key,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def put_thumbnail(self, key: str, png: bytes | None, note: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO thumbnails VALUES (?, ?, ?)", (key, png, note))
 
 
 def result_key(digest: str, name: str, companions: list[str], settings: Mapping[str, Any]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from neurodatahub.core.errors import ExitCode
@@ -97,6 +98,10 @@ class Report:
     seconds: float
     inputs: list[str] = field(default_factory=list)
     config_source: str | None = None
+    # how the run reached its files and where it kept results: writers that read the files again (the
+    # HTML report's thumbnails) read them the same way and keep what they draw beside the results
+    storage_options: dict[str, Any] = field(default_factory=dict, repr=False)
+    cache_folder: Path | None = None
 
     def __post_init__(self) -> None:
         self._by_file: dict[str, list[Problem]] = {}

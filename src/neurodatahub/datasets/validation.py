@@ -69,7 +69,8 @@ def validate_dataset(
         )
         if rule.ignore:
             ignored[item.url] = rule.ignore
-    results = _results(tasks, storage_options, jobs, scheduler, _open_cache(cache))
+    cache_folder = _cache_folder(cache)
+    results = _results(tasks, storage_options, jobs, scheduler, _open_cache(cache_folder))
     scopes = {item.url: bids.root_of(item.url, roots) or item.root for item, _ in tasks}
     dataset_problems = [*dataset_checks.check(results, scopes), *bids.check_dataset(results, roots)]
     settings = Settings(
@@ -81,14 +82,25 @@ def validate_dataset(
         ignore_by_file=ignored,
     )
     return Report(
-        results, dataset_problems, settings, time.perf_counter() - started, list(inputs), config.source
+        results,
+        dataset_problems,
+        settings,
+        time.perf_counter() - started,
+        list(inputs),
+        config.source,
+        storage_options=dict(storage_options or {}),
+        cache_folder=cache_folder,
     )
 
 
-def _open_cache(cache: Path | bool | None) -> ResultCache | None:
+def _cache_folder(cache: Path | bool | None) -> Path | None:
     if cache is False or cache is None:
         return None
-    return ResultCache(default_folder() if cache is True else Path(cache))
+    return default_folder() if cache is True else Path(cache)
+
+
+def _open_cache(folder: Path | None) -> ResultCache | None:
+    return None if folder is None else ResultCache(folder)
 
 
 def _results(
