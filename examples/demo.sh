@@ -45,7 +45,7 @@ for pair in regions:sub-01_atlas-toy100_param-FA_diffmap.tsv connectivity:sub-01
     step hub preview "$out/examples/${pair#*:}" -o "$out/previews/${pair%%:*}.png"
 done
 
-printf '\n\033[1man HTML report of the example dataset (open it in a browser)\033[0m\n'
+printf '\n%san HTML report of the example dataset (open it in a browser)%s\n' "$bold" "$plain"
 step hub validate "$out/examples" --format html --output "$out/report.html"
 
 printf '\ndemo finished: outputs in %s/ (pictures in %s/previews/, the report in %s/report.html)\n' \
