@@ -44,6 +44,9 @@ SKIPPED = {
     "hub catalog source add https://lab.example.org/catalog": "lab.example.org is an example host",
     "hub convert s3://lab/raw/ 's3://lab/derived/{relpath}/{stem}.nwb' --scheduler tcp://head:8786"
     " --report run.json": "needs a Dask scheduler at head:8786 (tests/datasets start real ones)",
+    "hub validate data/ --scheduler tcp://head:8786": (
+        "needs a Dask scheduler at head:8786 (tests/datasets/test_validate_cluster.py starts a real one)"
+    ),
 }
 
 

@@ -78,8 +78,8 @@ def test_a_table_two_kinds_read_needs_kind(capsys: pytest.CaptureFixture, tmp_pa
     assert type(conversion.read(str(table), kind="parcels")).__name__ == "ParcelData"
     code, out, _ = hub(capsys, "info", str(table), "--kind", "connectivity", "--json")
     assert code == 0 and '"class": "ConnectivityMatrix"' in out
-    code, out, _ = hub(capsys, "validate", str(table), "--kind", "bogus")
-    assert code == ExitCode.USAGE and "unknown kind 'bogus'" in out
+    code, out, err = hub(capsys, "validate", str(table), "--kind", "bogus")
+    assert code == ExitCode.USAGE and out == "" and "unknown kind 'bogus'; kinds: " in one_line(err)
 
 
 def _native(tmp_path: Path, name: str, sizes: tuple[float, float, float]) -> Path:

@@ -233,8 +233,7 @@ def format_for(url: str, settings: FileSettings) -> tuple[Any, bool]:
             )
         return formats_named(settings.format, settings.kind)[0], True
     if kind is not None:
-        if kind not in kinds.kind_names():
-            raise UsageError(f"no kind of data is called {kind!r} (kinds: {', '.join(kinds.kind_names())})")
+        kinds.require_kind(kind)
         probe = Probe(url, settings.storage_options)
         readable = [
             spec
