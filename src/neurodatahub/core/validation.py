@@ -50,6 +50,7 @@ def validate_path(
     storage_options: Mapping[str, Any] | None = None,
     read_options: Mapping[str, Any] | None = None,
     kind: str | None = None,
+    lab_schema: str | None = None,
     spec: FormatSpec | None = None,
     inspect: Callable[[Any], dict[str, Any]] | None = None,
 ) -> Outcome:
@@ -58,6 +59,8 @@ def validate_path(
     `spec` is the format when the caller has sniffed it already (so a file is sniffed once); options a
     format does not take are left out for it. `inspect` sees the validated model (the header of a
     streamed one) and returns facts kept in the outcome, so callers need not read the file twice.
+    `lab_schema`: a LinkML schema that imports the hub's, for documents of its classes (a file of any
+    other format holds one of the hub's classes, which the lab schema extends: it is validated as usual).
     """
     from neurodatahub.core.conversion import open_stream, read_as
     from neurodatahub.core.registry import input_format
@@ -67,6 +70,8 @@ def validate_path(
         spec = spec or input_format(url, format, storage_options, kind, class_name=class_name)
         outcome.format, outcome.kind = spec.name, spec.kind
         options = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
+        if lab_schema and spec.reads_option("lab_schema"):  # documents; other files hold the hub's classes
+            options["lab_schema"] = lab_schema
         options.update(
             {name: value for name, value in (read_options or {}).items() if spec.reads_option(name)}
         )

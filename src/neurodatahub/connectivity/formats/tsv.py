@@ -50,9 +50,9 @@ def _layout(first: list[str], n_lines: int, n_fields: int, url: str) -> str:
     """header (labels in the first row and column), rows (labels in the first column only) or bare."""
     if first[0] == "" or (n_lines == n_fields and not all(map(common.is_number, first))):
         if n_lines != n_fields:
-            raise InputError(
-                f"{url}: a header of {n_fields - 1} labels but {n_lines - 1} rows"
-                " (a labelled N x N matrix has N rows; truncated?)"
+            # every cell read: a matrix that is not square, whether cut short or made so
+            raise not_square(
+                url, f"a header of {n_fields - 1} labels but {n_lines - 1} rows (an N x N matrix has N rows)"
             )
         return "header"
     if n_lines == n_fields - 1:
