@@ -105,6 +105,7 @@ def local_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "trk": folder / "in.trk",
         "tck": folder / "in.tck",
         "trx": folder / "in.trx",
+        "trx_folder": folder / "in_folder.trx",
         "mask": folder / "sub-01_label-lesion_mask.nii.gz",
         "pynwb": folder / "pynwb.nwb",
     }
@@ -115,6 +116,7 @@ def local_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _tractogram(paths["trk"])
     conversion.convert(str(paths["trk"]), str(paths["tck"]))  # keeps the grid in its header keys
     conversion.convert(str(paths["trk"]), str(paths["trx"]))
+    conversion.convert(str(paths["trk"]), str(paths["trx_folder"]), to_format="trx-folder")
     _mask(paths["mask"])
     return paths
 
@@ -132,6 +134,7 @@ CONVERSIONS = [
     ("trk", "out.tck"),
     ("tck", "out.trk"),
     ("trx", "out.trk"),
+    ("trx_folder", "out.trk"),
     ("mask", "out_mask.nii"),
 ]
 
@@ -183,6 +186,7 @@ def _info(url: str, capsys: pytest.CaptureFixture) -> dict[str, Any]:
         ("trk", BLOCK + 4 * HEADERS),  # the header; points from the file size
         ("tck", BLOCK + 6 * HEADERS),  # the header and the end marker
         ("trx", 3 * BLOCK + 8 * HEADERS),  # the zip directory at the end, header.json
+        ("trx_folder", BLOCK + 8 * HEADERS),  # the listing, header.json; positions never opened
     ],
 )
 def test_info_reads_what_it_shows(

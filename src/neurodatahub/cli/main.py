@@ -13,6 +13,7 @@ import typer
 
 from neurodatahub import __version__
 from neurodatahub.cli import preview
+from neurodatahub.core import words
 from neurodatahub.core.errors import ExitCode, HubError, UsageError
 from neurodatahub.core.terminal import (
     EndpointOption,
@@ -25,6 +26,7 @@ from neurodatahub.core.terminal import (
     print_json,
     print_table,
     storage_options,
+    warnings_as_lines,
     with_shortcuts,
 )
 
@@ -38,6 +40,14 @@ app = typer.Typer(
 
 FromOption = Annotated[
     str | None, typer.Option("--from", metavar="FORMAT", help="Input format (default: detected).")
+]
+KindOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kind",
+        metavar="KIND",
+        help="Kind of data of the input, for a table two kinds could read (hub formats).",
+    ),
 ]
 
 
@@ -66,11 +76,14 @@ def formats(
     kind: Annotated[str | None, typer.Option(help="Only formats of this kind of data.")] = None,
 ) -> None:
     """List every format with what it reads, writes and cannot store; or one format's options."""
+    from neurodatahub.core import kinds
     from neurodatahub.core.registry import all_formats, formats_named
 
     if name is not None:
         _print_format_options(formats_named(name, kind), as_json)
         return
+    if kind is not None:
+        kinds.require_kind(kind)
     specs = [spec for spec in all_formats() if kind is None or spec.kind == kind]
     if as_json:
         print_json([spec.as_row() for spec in specs])
@@ -86,7 +99,16 @@ def formats(
         ]
         for spec in specs
     ]
-    print_table("formats", ["kind", "format", "extensions", "read", "write", "cannot store"], rows)
+    if not rows:
+        typer.echo(f"no format reads or writes {kind} data")
+        return
+    print_table(
+        "formats",
+        ["kind", "format", "extensions", "read", "write", "cannot store"],
+        rows,
+        identifiers=("kind", "format"),
+        optional=("cannot store",),
+    )
 
 
 def _print_format_options(specs: list[Any], as_json: bool) -> None:
@@ -112,7 +134,12 @@ def _print_format_options(specs: list[Any], as_json: bool) -> None:
                 ]
                 for option, facts in described.items()
             ]
-            print_table(f"{spec.name} {role} options", ["option", "type", "default", "help"], rows)
+            print_table(
+                f"{spec.name} {role} options",
+                ["option", "type", "default", "help"],
+                rows,
+                identifiers=("option",),
+            )
 
 
 @app.command()
@@ -131,10 +158,12 @@ def schema(
     ] = "json-schema",
 ) -> None:
     """Print the schema of every class, or of one class, in one of its forms (JSON Schema by default)."""
-    from neurodatahub.core.schema import class_names, schema_text
+    from neurodatahub.core.schema import listing, schema_text
 
     if list_classes:
-        typer.echo("\n".join(class_names()))
+        for group, names in listing().items():
+            typer.echo(f"{group} ({len(names)}):")
+            typer.echo("\n".join(f"  {name}" for name in names))
     else:
         typer.echo(schema_text(class_name, form), nl=False)
 
@@ -144,6 +173,7 @@ def schema(
 def info(
     source: Annotated[str, typer.Argument(metavar="SRC", help="File, folder or URL.")],
     from_format: FromOption = None,
+    kind: KindOption = None,
     class_name: Annotated[
         str | None, typer.Option("--class", help="Data class (of a document, or of an image: VoxelMap...).")
     ] = None,
@@ -160,7 +190,7 @@ def info(
 
     options = storage_options(storage_option, endpoint_url)
     with storage.reading():  # detection and the summary share what they fetch of a remote file
-        spec = input_format(source, from_format, options, class_name)
+        spec = input_format(source, from_format, options, kind, class_name=class_name)
         hint = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
         hint.update(shortcuts or {})
         hint.update(pairs(read_option, "--read-option"))
@@ -335,6 +365,12 @@ def convert(
     strict: Annotated[
         bool, typer.Option(help="Fail instead of dropping what the output cannot store.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Write an output the writer refuses as oversized (a raster 10x its spikes). [option force]"
+        ),
+    ] = False,
     checksum: Annotated[
         bool, typer.Option(help="Record the input's and output's XXH3 digests in the provenance and report.")
     ] = True,
@@ -361,7 +397,14 @@ def convert(
     exclude: Annotated[
         list[str] | None, typer.Option(metavar="GLOB", help="Batch: skip sources matching (repeatable).")
     ] = None,
-    kind: Annotated[str | None, typer.Option(help="Batch: only sources of this kind of data.")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            metavar="KIND",
+            help="Kind of data of the input, for a table two kinds could read; in a batch, only sources of"
+            " this kind.",
+        ),
+    ] = None,
     jobs: JobsOption = None,
     scheduler: SchedulerOption = None,
     resume: Annotated[
@@ -383,12 +426,13 @@ def convert(
 
     given = list(paths or [])
     store = storage_options(storage_option, endpoint_url)
+    routed = {**(shortcuts or {}), **({"force": True} if force else {})}  # --force goes where --fs goes
     if manifest is not None or len(given) != 2 or _is_batch(given[0], given[1], store):
         _convert_batch(
             given, manifest, store, from_format=from_format, to_format=to_format, overwrite=overwrite,
             strict=strict, checksum=checksum, report=report, option=option, read_option=read_option,
             include=include, exclude=exclude, kind=kind, jobs=jobs, scheduler=scheduler, resume=resume,
-            fail_fast=fail_fast, shortcuts=shortcuts, class_name=class_name,
+            fail_fast=fail_fast, shortcuts=routed, class_name=class_name,
         )  # fmt: skip
         return
     source, target = given
@@ -406,9 +450,10 @@ def convert(
                 **({"class_name": class_name} if class_name else {}),
             },
             write_options=pairs(option, "--option"),
-            options=shortcuts or {},
+            options=routed,
             checksum=checksum,
             on_step=step,
+            kind=kind,
         )
     for loss in result.losses or ():
         count = f" ({loss.count})" if loss.count is not None else ""
@@ -533,13 +578,33 @@ preview.register(app)
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one clear line per error, exit codes by kind, tracebacks only with --debug.
 
-    Typer (standalone mode) reports its own usage errors with exit code 2; errors of the hub come out
-    of the command and are turned into one line here.
+    Typer runs outside its standalone mode so that its usage errors (unknown option or command,
+    missing argument) come back here and are printed like every other error: one line, exit 2,
+    instead of a framed box. Messages raised while the command runs name options as `hub` spells
+    them (core.words).
     """
+    import click
+
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="hub", standalone_mode=True)
+        with words.cli_words(), warnings_as_lines():
+            # outside standalone mode, typer.Exit(code) comes back as the return value
+            returned = app(args=args, prog_name="hub", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as usage:
+        help_text = usage.format_message()  # empty when typer's rich help was printed already
+        if help_text.strip():
+            typer.echo(help_text)
+        return ExitCode.USAGE
+    except click.UsageError as usage:
+        typer.echo(f"hub: error: {_usage_line(usage)}", err=True)
+        return ExitCode.USAGE
+    except click.ClickException as problem:  # a bad parameter value, a file typer could not open
+        typer.echo(f"hub: error: {problem.format_message()}", err=True)
+        return problem.exit_code
+    except click.exceptions.Abort:
+        typer.echo("hub: error: aborted", err=True)
+        return ExitCode.USAGE
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else ExitCode.USAGE)
     except HubError as error:
@@ -554,7 +619,14 @@ def main(argv: list[str] | None = None) -> int:
             f"hub: internal error: {type(error).__name__}: {error} (rerun with --debug for details)", err=True
         )
         return ExitCode.INTERNAL
-    return ExitCode.OK
+    return returned if isinstance(returned, int) else ExitCode.OK
+
+
+def _usage_line(usage: Any) -> str:
+    """Click's message on one line, with the command whose --help lists what it takes."""
+    message = " ".join(usage.format_message().split()).rstrip(".")
+    command = usage.ctx.command_path if usage.ctx is not None else "hub"
+    return f"{message} (see {command} --help)"
 
 
 def run() -> None:

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from neurodatahub.core import remote
+from neurodatahub.core import remote, words
 from neurodatahub.core.errors import InputError, OutputError, StorageError
 
 HASH_CHUNK = 8 * 1024 * 1024
@@ -132,6 +132,23 @@ def list_entries(url: str, storage_options: Mapping[str, Any] | None = None) -> 
         )
 
 
+def list_files(url: str, storage_options: Mapping[str, Any] | None = None) -> list[tuple[str, int]]:
+    """(path below the folder, size in bytes) of every file below a folder, in one listing call."""
+    if is_local(url):
+        root = local_path(url)
+        files = (entry for entry in root.rglob("*") if entry.is_file())
+        return sorted((entry.relative_to(root).as_posix(), entry.stat().st_size) for entry in files)
+    fs, path = filesystem(url, storage_options)
+    with _storage_errors(url):
+        found = fs.find(path, detail=True)
+    prefix = path.rstrip("/") + "/"
+    return sorted(
+        (name[len(prefix) :], int(entry["size"]))
+        for name, entry in found.items()
+        if entry.get("type") == "file" and name.startswith(prefix)
+    )
+
+
 GLOB_CHARACTERS = "*?["
 
 
@@ -149,6 +166,22 @@ def glob(pattern: str, storage_options: Mapping[str, Any] | None = None) -> list
     protocol = protocol_of(pattern)
     with _storage_errors(pattern):
         return sorted(f"{protocol}://{found}" for found in fs.glob(path))
+
+
+def same_place(first: str, second: str, storage_options: Mapping[str, Any] | None = None) -> bool:
+    """Whether two URLs name the same file or folder: the same path once resolved (symlinks, `..`,
+    `file://`), or, locally, the same object on disk (a hard link)."""
+    if is_local(first) != is_local(second):
+        return False
+    if is_local(first):
+        a, b = local_path(first), local_path(second)
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    if protocol_of(first) != protocol_of(second):
+        return False
+    fs, path = filesystem(first, storage_options)
+    return path.rstrip("/") == fs._strip_protocol(second).rstrip("/")
 
 
 def join(url: str, name: str) -> str:
@@ -199,9 +232,10 @@ def local_copy(url: str, storage_options: Mapping[str, Any] | None = None) -> It
         yield target
 
 
-def _refuse_existing(url: str, overwrite: bool, storage_options: Mapping[str, Any] | None) -> None:
+def refuse_existing(url: str, overwrite: bool, storage_options: Mapping[str, Any] | None = None) -> None:
+    """An OutputError when `url` exists and may not be replaced, saying how to allow it."""
     if not overwrite and exists(url, storage_options):
-        raise OutputError(f"{url} exists; pass --overwrite (overwrite=True) to replace it")
+        raise OutputError(f"{url} exists; pass {words.option('overwrite')} to replace it")
 
 
 @contextlib.contextmanager
@@ -217,12 +251,12 @@ def atomic_write(
     Local targets get their temporary beside them (same filesystem, so the final move is atomic);
     remote targets are written to a local temporary and uploaded once complete.
     """
-    _refuse_existing(url, overwrite, storage_options)
+    refuse_existing(url, overwrite, storage_options)
     if is_local(url):
         target = local_path(url)
         if not target.parent.is_dir():
             raise OutputError(f"cannot write {url}: folder {target.parent} does not exist")
-        staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
+        staging = target.with_name(_staging_name(target.name))
         try:
             if directory:
                 staging.mkdir()
@@ -238,6 +272,12 @@ def atomic_write(
         yield staging
         _upload(staging, url, directory, storage_options)
         forget(url)  # what this scope fetched of the old object is not the new one
+
+
+def make_parents(url: str) -> None:
+    """Create the folders above a local `url` (object stores have none to create)."""
+    if is_local(url):
+        local_path(url).parent.mkdir(parents=True, exist_ok=True)
 
 
 def add_files(staging: Path, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
@@ -257,8 +297,14 @@ def staged_url(url: str) -> str:
     """A hidden name beside `url` for a file written now and placed later (`place`), in the same form as
     `atomic_write`'s temporaries, so that `remove_leftovers` finds it if its writer is killed."""
     head, _, name = url.rstrip("/").rpartition("/")
-    staged = f".{name}.{uuid.uuid4().hex[:8]}.partial"
+    staged = _staging_name(name)
     return f"{head}/{staged}" if head else staged
+
+
+def _staging_name(name: str) -> str:
+    """`.<8 hex>.partial.<name>`: hidden, unique, and ending with the target's name, so that libraries
+    that go by the extension (nibabel) read the staged file."""
+    return f".{uuid.uuid4().hex[:8]}.partial.{name}"
 
 
 def place(staged: str, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
@@ -283,7 +329,7 @@ def discard(url: str, storage_options: Mapping[str, Any] | None = None) -> None:
 
 
 def remove_leftovers(url: str) -> int:
-    """Remove the temporaries a killed writer left beside a local `url` (`.<name>.*.partial`); call it
+    """Remove the temporaries a killed writer left beside a local `url` (`_staging_name`); call it
     only when no writer of `url` can still be running. Returns how many were removed."""
     if not is_local(url):
         return 0  # remote writes stage in the writer's own temporary folder, never beside the target
@@ -292,7 +338,7 @@ def remove_leftovers(url: str) -> int:
     target = local_path(url)
     if not target.parent.is_dir():
         return 0
-    found = list(target.parent.glob(f".{globbing.escape(target.name)}.*.partial"))
+    found = list(target.parent.glob(f".{'[0-9a-f]' * 8}.partial.{globbing.escape(target.name)}"))
     for leftover in found:
         _remove(leftover)
     return len(found)

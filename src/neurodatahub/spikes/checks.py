@@ -12,6 +12,7 @@ from neurodatahub.core.checks import (
     require_per_element,
     require_unique,
 )
+from neurodatahub.core.errors import InvalidDataError
 from neurodatahub.core.summary import summarizes
 from neurodatahub.spikes import common
 
@@ -46,17 +47,53 @@ def _spike_data(spikes: SpikeData) -> None:
         _explain_bad_times(spikes, unit_starts, unit_ends)
     # each unit is sorted, so the extremes are among the first and last spikes of the units
     if filled.any():
-        first, last = firsts.min(), lasts.max()
-        end = spikes.start_time + spikes.length
-        slack = 1e-9 * max(1.0, abs(end))
-        if first < spikes.start_time - slack or last > end + slack:
-            raise ValueError(
-                f"spike times span [{first}, {last}] outside the recording window "
-                f"[{spikes.start_time}, {end}] {spikes.time_unit}"
-            )
+        window = (spikes.start_time, spikes.length, spikes.time_unit, spikes.sampling_rate)
+        problem = outside_window(float(firsts.min()), float(lasts.max()), *window)
+        if problem:
+            raise ValueError(problem)
+    # the schema's minimum is inclusive (LinkML has no exclusive bound); a rate of 0 Hz is no rate
+    if spikes.sampling_rate is not None and not spikes.sampling_rate > 0:
+        raise ValueError(f"sampling_rate must be > 0 Hz, got {spikes.sampling_rate}")
     if spikes.time_unit == "samples" and not spikes.sampling_rate:
         raise ValueError("times in samples need a sampling_rate > 0")
     require_per_element(spikes.unit_attributes, n_units, "unit attribute")
+
+
+def outside_window(
+    first: float, last: float, start: float, length: float, time_unit: str, rate: float | None
+) -> str | None:
+    """What is wrong when the first and last spike fall outside the window [start, start + length]; the
+    full read's invariant and the header-only summaries (which know only each unit's ends) say the same."""
+    end = start + length
+    slack = 1e-9 * max(1.0, abs(end))
+    if first >= start - slack and last <= end + slack:
+        return None
+    hint = _unit_hint(first, last, start, length, time_unit, rate)
+    return (
+        f"spike times span [{first}, {last}] outside the recording window [{start}, {end}] {time_unit}{hint}"
+    )
+
+
+def _unit_hint(
+    first: float, last: float, start: float, length: float, time_unit: str, rate: float | None
+) -> str:
+    """When the times fit the window read in another unit, say which: the usual cause is a file whose
+    unit was guessed wrong (samples read as seconds, milliseconds as seconds)."""
+    from neurodatahub.core import words
+
+    to_seconds = {**TIME_UNIT_SECONDS, **({"samples": 1.0 / rate} if rate else {})}
+    if time_unit not in to_seconds:
+        return ""
+    start_s = start * to_seconds[time_unit]
+    end_s = start_s + length * to_seconds[time_unit]
+    for unit, scale in to_seconds.items():
+        if unit == time_unit or (unit == "samples" and not (first.is_integer() and last.is_integer())):
+            continue
+        slack = 1e-9 * max(1.0, abs(end_s))
+        if first * scale >= start_s - slack and last * scale <= end_s + slack:
+            rate_text = f" at {rate:g} Hz" if unit == "samples" else ""
+            return f"; they fit it as {unit}{rate_text}: pass {words.option('time_unit', unit, reader=True)}"
+    return ""
 
 
 def _explain_bad_times(spikes: SpikeData, unit_starts: np.ndarray, unit_ends: np.ndarray) -> None:
@@ -106,6 +143,8 @@ def spike_summary(
     without a recorded length runs up to the last spike, as common.build makes it."""
     if length is None:
         length = max(extremes[1] - start_time, 0.0) if extremes else 0.0
+    elif extremes and (problem := outside_window(*extremes, start_time, length, time_unit, sampling_rate)):
+        raise InvalidDataError(problem, [{"location": "spike_times", "message": problem}])
     ends = np.asarray(index, dtype=np.int64)
     n_units, n_spikes = len(ends), int(ends[-1]) if len(ends) else 0
     scale = TIME_UNIT_SECONDS.get(time_unit) or (1.0 / sampling_rate)

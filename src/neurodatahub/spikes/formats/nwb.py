@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 from pydantic import Field
 
 from neurodatahub import __version__
+from neurodatahub.core import words
 from neurodatahub.core.codecs.hdf5 import open_hdf5, text, texts
 from neurodatahub.core.codecs.metadata import to_json
 from neurodatahub.core.errors import InputError, OutputError, UnrecognisedInputError, UsageError
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 NWB_VERSION = "2.8.0"
 HDMF = "hdmf-common"
 SCRATCH = "scratch/neurodatahub"
+PATH = words.Placeholder("PATH")
 # Units columns the NWB schema defines with a fixed meaning; attributes of these names are renamed
 RESERVED_COLUMNS = {
     "id",
@@ -93,7 +96,7 @@ def is_spikelab_nwb(file: Any) -> bool:
 
 def read(url: str, *, storage_options: Any = None, units_path: str | None = None) -> SpikeData:
     with open_hdf5(url, storage_options) as file:
-        return _read_table(file, _units_table(file, url, units_path))
+        return _read_table(file, _units_table(file, url, units_path), url)
 
 
 def _units_table(file: Any, url: str, units_path: str | None) -> str:
@@ -104,7 +107,8 @@ def _units_table(file: Any, url: str, units_path: str | None) -> str:
             raise UnrecognisedInputError(f"{url}: no Units table (no group with neurodata_type Units)")
         if len(tables) > 1:
             raise UsageError(
-                f"{url} has several Units tables ({', '.join(tables)}); choose one with --units-path"
+                f"{url} has several Units tables ({', '.join(tables)});"
+                f" choose one with {words.option('units_path', PATH, reader=True)}"
             )
         units_path = tables[0]
     if units_path not in file:
@@ -140,14 +144,14 @@ def _window_in(
     return start, None if length_s is None else common.convert_scalar(length_s, "s", unit, rate)
 
 
-def _read_table(file: Any, path: str) -> Any:
+def _read_table(file: Any, path: str, url: str) -> Any:
     table = file[path]
     times = np.asarray(_spike_times(table, path)[()], dtype=np.float64).reshape(-1)
     ids = np.asarray(table["id"][()]) if "id" in table else None
     known = len(ids) if ids is not None else None
     index = _end_offsets(table, "spike_times", times.size, known)
     scratch, skip, rate, unit = _table_facts(file, table)
-    attributes, ragged = _columns(file, table, len(index), scratch.get("renamed_columns", {}), skip)
+    attributes, ragged = _columns(file, table, len(index), scratch.get("renamed_columns", {}), skip, url)
     start, length = _window_in(file, scratch, ragged, times, unit, rate)
     if "metadata" in scratch:
         metadata = scratch["metadata"]
@@ -173,17 +177,55 @@ def _end_offsets(table: Any, column: str, n_values: int, known_units: int | None
         if known_units not in (None, 1) and n_values:
             raise InputError(f"{column} has no {name}")
         return np.array([n_values] if known_units else [], dtype=np.int64)
+    return _level(table, name, column, n_values, known_units)
+
+
+def _level(table: Any, name: str, column: str, n_values: int, known_units: int | None) -> np.ndarray:
+    """One VectorIndex as exclusive end offsets, checked against what it indexes (the error names the
+    level's own dataset: invalid data, exit 1)."""
     from neurodatahub.spikes.formats.hdf5 import end_offsets, inconsistent
 
-    index = end_offsets(np.asarray(table[name][()], dtype=np.int64).reshape(-1), known_units)
+    where = f"{table.name}/{name}"
+    index = end_offsets(np.asarray(table[name][()], dtype=np.int64).reshape(-1), known_units, where)
     if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != n_values):
-        where = f"{table.name}/{name}"
-        raise inconsistent(where, f"must rise to the {n_values} values of {column}, ends at {index[-1]}")
+        raise inconsistent(where, f"must rise to the {n_values} entries of {column}, ends at {index[-1]}")
     return index
 
 
-def _column_plan(table: Any, skip: set[str]) -> list[tuple[str, Any, str, bool]]:
-    """(name, dataset, neurodata_type, ragged) of each column read besides the spike times."""
+def _index_levels(table: Any, column: str) -> list[str]:
+    """A ragged column's VectorIndex datasets, innermost first: pynwb writes `waveforms` with two,
+    `waveforms_index` (per unit and electrode) and `waveforms_index_index` (per unit)."""
+    levels, name = [], f"{column}_index"
+    while name in table:
+        levels.append(name)
+        name += "_index"
+    return levels
+
+
+def _nested(table: Any, column: str, values: np.ndarray, n_units: int) -> list[Any]:
+    """The values of each unit, split through every index level, outermost last."""
+    items: list[Any] = list(values)
+    levels = _index_levels(table, column)
+    for depth, level in enumerate(levels):
+        outermost = depth == len(levels) - 1
+        offsets = _level(table, level, column, len(items), n_units if outermost else None)
+        starts = np.concatenate([[0], offsets[:-1]]) if offsets.size else offsets
+        items = [items[start:end] for start, end in zip(starts, offsets, strict=True)]
+    return items
+
+
+def _as_lists(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_as_lists(item) for item in value]
+    return np.asarray(value).tolist()
+
+
+# ragged columns larger than this (per-spike waveforms, typically) are not copied into the metadata
+RAGGED_METADATA_VALUES = 100_000
+
+
+def _column_plan(table: Any, skip: set[str]) -> list[tuple[str, Any, str, int]]:
+    """(name, dataset, neurodata_type, index levels) of each column read besides the spike times."""
     names = texts(table.attrs.get("colnames", [])) or [
         key for key in table if not key.endswith("_index") and key != "id"
     ]
@@ -192,23 +234,28 @@ def _column_plan(table: Any, skip: set[str]) -> list[tuple[str, Any, str, bool]]
         if name == "spike_times" or name in skip or name not in table:
             continue
         dataset = table[name]
-        plan.append((name, dataset, text(dataset.attrs.get("neurodata_type", "")), f"{name}_index" in table))
+        kind = text(dataset.attrs.get("neurodata_type", ""))
+        plan.append((name, dataset, kind, len(_index_levels(table, name))))
     return plan
 
 
 def _columns(
-    file: Any, table: Any, n_units: int, renamed: Mapping[str, str], skip: set[str]
+    file: Any, table: Any, n_units: int, renamed: Mapping[str, str], skip: set[str], url: str
 ) -> tuple[dict, dict]:
-    """Unit attributes (one value per unit) and the ragged columns NWB allows (kept as lists)."""
+    """Unit attributes (one value per unit) and the ragged columns NWB allows, through every index
+    level, kept as nested lists in the metadata when they are small enough to live there."""
     attributes: dict[str, Any] = {}
     ragged: dict[str, Any] = {}
-    for name, dataset, kind, is_ragged in _column_plan(table, skip):
-        if is_ragged:
-            per_unit = _per_unit(file, table, name, dataset, kind, n_units)
-            if kind == "DynamicTableRegion":
+    for name, dataset, kind, levels in _column_plan(table, skip):
+        if levels:
+            values = _values(file, dataset, kind)
+            per_unit = _nested(table, name, values, n_units)
+            if kind == "DynamicTableRegion" and levels == 1:
                 attributes[name] = np.array([";".join(map(str, rows)) for rows in per_unit])
+            elif values.size <= RAGGED_METADATA_VALUES:
+                ragged[name] = _as_lists(per_unit)
             else:
-                ragged[name] = [np.asarray(rows).tolist() for rows in per_unit]
+                _not_read(url, name, values.size, levels)
             continue
         values = _values(file, dataset, kind)
         if kind == "DynamicTableRegion":
@@ -220,21 +267,28 @@ def _columns(
     return attributes, ragged
 
 
-def _per_unit(file: Any, table: Any, name: str, dataset: Any, kind: str, n_units: int) -> list[np.ndarray]:
-    values = _values(file, dataset, kind)
-    index = _end_offsets(table, name, len(values), n_units)
-    return np.split(values, index[:-1]) if n_units else []
+def _not_read(url: str, name: str, size: int, levels: int) -> None:
+    warnings.warn(
+        f"{url}: column {name} ({size} values through {levels} index levels) is"
+        " not read: SpikeData has no field for it and it is too large for the metadata",
+        stacklevel=3,
+    )
 
 
-def _attribute_names(file: Any, table: Any, renamed: Mapping[str, str], skip: set[str]) -> list[str]:
-    """The unit attributes `_columns` makes, named from the layout alone (no column is read)."""
+def _attribute_names(
+    file: Any, table: Any, renamed: Mapping[str, str], skip: set[str], url: str
+) -> list[str]:
+    """The unit attributes `_columns` makes, named from the layout alone (no column is read); the
+    ragged columns a read would leave out are warned of as `_columns` warns of them."""
     names: list[str] = []
-    for name, dataset, kind, is_ragged in _column_plan(table, skip):
-        if kind == "DynamicTableRegion" and not is_ragged:
+    for name, dataset, kind, levels in _column_plan(table, skip):
+        if kind == "DynamicTableRegion" and not levels:
             target = file[dataset.attrs["table"]]
             names += ["electrode", *(f"electrode_{key}" for key in ELECTRODE_FIELDS if key in target)]
-        elif kind == "DynamicTableRegion" or not is_ragged:
+        elif (kind == "DynamicTableRegion" and levels == 1) or not levels:
             names.append(renamed.get(name, name))
+        elif dataset.size > RAGGED_METADATA_VALUES:
+            _not_read(url, name, dataset.size, levels)
     return names
 
 
@@ -330,12 +384,13 @@ def describe(url: str, *, storage_options: Any = None, units_path: str | None = 
         else:
             ends_s = np.asarray(recorded or [], dtype=np.float64)
         ragged = {}
-        if "start_time" not in scratch and "obs_intervals" in table and "obs_intervals_index" in table:
-            obs = table["obs_intervals"]
-            rows = _per_unit(file, table, "obs_intervals", obs, "", len(index))
-            ragged["obs_intervals"] = [np.asarray(unit_rows).tolist() for unit_rows in rows]
+        obs = table.get("obs_intervals")
+        # the window from a shared observation interval, kept as _columns keeps it (small enough)
+        small = obs is not None and obs.size <= RAGGED_METADATA_VALUES
+        if "start_time" not in scratch and small and _index_levels(table, "obs_intervals"):
+            ragged["obs_intervals"] = _as_lists(_nested(table, "obs_intervals", obs[()], len(index)))
         start, length = _window_in(file, scratch, ragged, ends_s, unit, rate)
-        names = _attribute_names(file, table, scratch.get("renamed_columns", {}), skip)
+        names = _attribute_names(file, table, scratch.get("renamed_columns", {}), skip, url)
         page = page_size(file)
     ends = common.convert_times(ends_s, "s", unit, rate).astype(np.float64)
     extremes = (float(ends.min()), float(ends.max())) if ends.size else None

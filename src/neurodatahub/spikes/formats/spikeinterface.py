@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import storage
+from neurodatahub.core import storage, words
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -122,7 +122,8 @@ def _rate(spikes: SpikeData, given: float | None) -> float:
     rate = given or spikes.sampling_rate
     if not rate:
         raise UsageError(
-            "a SpikeInterface sorting counts samples: give a sampling rate (--fs or -O sampling_rate=)"
+            "a SpikeInterface sorting counts samples: give a sampling rate"
+            f" ({words.option('sampling_rate', words.Placeholder('HZ'))})"
         )
     return float(rate)
 
