@@ -526,7 +526,9 @@ def _stoppable(at_once: bool) -> Iterator[_Stop]:
     """Ctrl-C and SIGTERM stop a batch, then its cleanup runs (temporary files, the cluster).
 
     Tasks run here (`at_once`) are stopped where they are: KeyboardInterrupt is raised in them, so their
-    own cleanup (atomic writes) runs, and SIGTERM does what Ctrl-C does. A batch on a cluster only notes
+    own cleanup (atomic writes) runs, and SIGTERM does what Ctrl-C does; the signal is noted as well, so
+    one whose KeyboardInterrupt Python swallows (raised inside a garbage-collection callback, where it
+    is only printed) still stops the batch after the running task. A batch on a cluster only notes
     the signal and the loop waiting for results stops at once: an exception raised into Dask's client
     code could be swallowed there (a garbage-collection callback) or leave it half-updated. The previous
     handlers come back afterwards.
@@ -537,7 +539,7 @@ def _stoppable(at_once: bool) -> Iterator[_Stop]:
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
-    handled = (signal.SIGTERM,) if at_once else (signal.SIGTERM, signal.SIGINT)
+    handled = (signal.SIGTERM, signal.SIGINT)
     previous: dict[int, Any] = {}
     ended = False
 
