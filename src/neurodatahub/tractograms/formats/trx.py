@@ -749,6 +749,9 @@ def sniff_folder(probe: Probe) -> bool:
     )
 
 
+# what both forms (zip and folder) cannot hold
+CANNOT_STORE = ("names with . or /", "non-numeric per-point or per-streamline data", "float16: precision")
+
 register_format(
     FormatSpec(
         name="trx",
@@ -760,11 +763,7 @@ register_format(
         describe=describe,
         sniff=sniff,
         write_options=WriteOptions,
-        cannot_store=(
-            "names with . or /",
-            "non-numeric per-point or per-streamline data",
-            "float16: precision",
-        ),
+        cannot_store=CANNOT_STORE,
         losses=losses,
     )
 )
@@ -779,11 +778,7 @@ register_format(
         describe=describe,
         sniff=sniff_folder,
         write_options=WriteOptions,
-        cannot_store=(
-            "names with . or /",
-            "non-numeric per-point or per-streamline data",
-            "float16: precision",
-        ),
+        cannot_store=CANNOT_STORE,
         losses=losses,
         directory=True,
     )
