@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 CHUNK_NAME = "gsp1000_chunk_{idx:03d}.h5"
 GZIP_LEVEL = 1  # lacuna's choice: writing speed over size
+DEFLATE_SLICE_BYTES = 1 << 16  # what zlib is given at a time when a subject is compressed
 COUNT_ATTRIBUTES = {"n_subjects": 0, "n_timepoints": 1, "n_voxels": 2}  # attribute -> timeseries axis
 TEXT_ATTRIBUTES = ("space", "description", "source")
 SUBJECT_IDS = "subject_ids"
@@ -233,7 +234,8 @@ def write_chunk(path: Path, header: Any, chunks: Iterable[Any], n_subjects: int 
                 dataset.resize(end, axis=0)
             elif end > known:
                 raise OutputError(f"more than the {known} subjects announced arrived")
-            dataset[written:end] = rows
+            for offset in range(len(rows)):  # no loop variable left holding a subject
+                _write_subject(dataset, written + offset, rows[offset])
             ids = None if ids is None or chunk.subject_ids is None else [*ids, *chunk.subject_ids]
             written = end
             del chunk, rows  # not kept alive while the next subject is read
@@ -243,6 +245,41 @@ def write_chunk(path: Path, header: Any, chunks: Iterable[Any], n_subjects: int 
         if ids is not None and len(ids) == written and (written or header.subject_ids is not None):
             file.create_dataset(SUBJECT_IDS, data=ids, dtype=h5py.string_dtype())
     return written
+
+
+def _write_subject(dataset: Any, index: int, row: np.ndarray) -> None:
+    """One subject as one HDF5 chunk, deflated here and stored as it is (h5py's `write_direct_chunk`).
+
+    `dataset[index] = row` would make HDF5 copy the subject into a chunk buffer for its filter pipeline
+    and deflate that copy into a buffer of the subject's size: two more subjects' worth in memory.
+    zlib at the dataset's level gives the stream HDF5's gzip filter writes, so the file is the same.
+    """
+    values = np.ascontiguousarray(row, dtype=dataset.dtype)  # the bytes of the file's type
+    dataset.id.write_direct_chunk((index, 0, 0), _deflated(memoryview(values).cast("B")))
+
+
+def _deflated(raw: memoryview) -> memoryview:
+    """The zlib stream of `raw`, fed to zlib a slice at a time and gathered into one buffer.
+
+    By hand because `zlib.compress` holds its output twice at its end (its blocks, then their join), and
+    a growing buffer is copied when it cannot grow in place: for noisy float32 data each is a subject's
+    worth. The buffer here has zlib's bound for the stream (`compressBound`) but is left uninitialised,
+    so only the pages the stream fills become resident: the stream's size and one slice in all.
+    """
+    import zlib
+
+    size = len(raw)
+    stream = np.empty(size + (size >> 12) + (size >> 14) + (size >> 25) + 13, dtype=np.uint8)
+    compressor = zlib.compressobj(GZIP_LEVEL)
+    filled = 0
+    for start in range(0, size + 1, DEFLATE_SLICE_BYTES):  # + 1: an empty input still has its flush
+        last = start + DEFLATE_SLICE_BYTES > size
+        piece = compressor.compress(raw[start : start + DEFLATE_SLICE_BYTES])
+        if last:
+            piece += compressor.flush()
+        stream[filled : filled + len(piece)] = np.frombuffer(piece, dtype=np.uint8)
+        filled += len(piece)
+    return memoryview(stream)[:filled]
 
 
 def _rows_of(chunk: FunctionalConnectomeChunk, header: Any, n_timepoints: int, n_voxels: int) -> np.ndarray:
