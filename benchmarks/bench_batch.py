@@ -240,7 +240,8 @@ def _gsp_rows(folder: Path) -> list[dict]:
             "compared_with": (
                 "the same chunks from "
                 + ", ".join(f"{n} subjects: {peaks[n]:.1f} MB" for n in GSP_SCALES if n != GSP_SUBJECTS)
-                + f" (largest - smallest: {growth:.1f} MB); {sizes}, "
+                + f" (largest - smallest: {growth:.1f} MB); {sizes} (the peak: "
+                f"{peaks[GSP_SUBJECTS] / subject_mb:.1f} subjects' worth), "
                 f"the dataset {subject_mb * GSP_SUBJECTS:.0f} MB (float32)"
             ),
             "target": (
