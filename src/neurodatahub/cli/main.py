@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import sys
 import traceback
 from pathlib import Path
@@ -11,12 +12,14 @@ from typing import Annotated, Any
 import typer
 
 from neurodatahub import __version__
-from neurodatahub.core.errors import ExitCode, HubError
+from neurodatahub.core.errors import ExitCode, HubError, OutputError
 from neurodatahub.core.terminal import (
     EndpointOption,
     JsonFlag,
     ReadOption,
     StorageOption,
+    cleanup_on_signals,
+    one_line_warnings,
     pairs,
     print_json,
     print_table,
@@ -49,8 +52,29 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    allow_external: Annotated[
+        bool,
+        typer.Option(
+            "--allow-external",
+            help="Read data that a file keeps in other files (HDF5 external storage, links, virtual"
+            " datasets; GIfTI external binaries), only inside the input's own folder.",
+        ),
+    ] = False,
+    max_memory: Annotated[
+        str | None,
+        typer.Option(
+            "--max-memory",
+            metavar="SIZE",
+            help="Memory a file may declare (4G, 512MiB...; default NEURODATAHUB_MAX_MEMORY, else a quarter"
+            " of the machine's).",
+        ),
+    ] = None,
 ) -> None:
     """Schema-first catalog and converter hub for neuroscience data."""
+    from neurodatahub.core import budget, references
+
+    references.set_allowed(allow_external)
+    budget.set_max_memory(max_memory)
 
 
 @app.command()
@@ -238,6 +262,8 @@ def convert(
     from neurodatahub.core.conversion import convert as run
 
     store = storage_options(storage_option, endpoint_url)
+    if report is not None:
+        _check_writable(report)
     with _progress(source, store) as step:
         result = run(
             source,
@@ -261,7 +287,23 @@ def convert(
         f" in {result.duration_seconds:.2f} s"
     )
     if report is not None:
-        report.write_text(result.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8")
+        from neurodatahub.core import storage
+
+        with storage.atomic_write(str(report), overwrite=True) as tmp:
+            tmp.write_text(result.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8")
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before converting when the report could not be written afterwards."""
+    import os
+
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise OutputError(f"cannot write the report {path}: it is a folder")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write the report {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise OutputError(f"cannot write the report {path}: permission denied")
 
 
 LARGE_INPUT_BYTES = 64 * 2**20
@@ -317,23 +359,46 @@ def main(argv: list[str] | None = None) -> int:
     of the command and are turned into one line here.
     """
     args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
-    try:
-        app(args=args, prog_name="hub", standalone_mode=True)
-    except SystemExit as stop:
-        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else ExitCode.USAGE)
-    except HubError as error:
-        if debug:
-            traceback.print_exc()
-        typer.echo(f"hub: error: {error}", err=True)
-        return error.exit_code
-    except Exception as error:  # a bug: say so in one line, keep the traceback for --debug
-        if debug:
-            traceback.print_exc()
-        typer.echo(
-            f"hub: internal error: {type(error).__name__}: {error} (rerun with --debug for details)", err=True
-        )
-        return ExitCode.INTERNAL
+    # a fresh context per call: --max-memory and --allow-external hold for this command only
+    return contextvars.copy_context().run(_run_command, args, "--debug" in args)
+
+
+def _run_command(args: list[str], debug: bool) -> int:
+    with one_line_warnings(debug), cleanup_on_signals():
+        try:
+            app(args=args, prog_name="hub", standalone_mode=True)
+        except SystemExit as stop:
+            return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else ExitCode.USAGE)
+        except HubError as error:
+            if debug:
+                traceback.print_exc()
+            typer.echo(f"hub: error: {error}", err=True)
+            return error.exit_code
+        except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: temporary files are gone by now
+            import signal
+
+            signum = getattr(stop, "signum", signal.SIGINT)
+            if debug:
+                traceback.print_exc()
+            typer.echo(f"hub: interrupted ({signal.Signals(signum).name}); nothing was left half written", err=True)
+            return ExitCode.INTERRUPTED + signum
+        except MemoryError:  # what a file declares is checked first; this is what the checks missed
+            if debug:
+                traceback.print_exc()
+            typer.echo(
+                "hub: error: out of memory; lower --max-memory so that large declarations are refused first,"
+                " or run on a larger machine",
+                err=True,
+            )
+            return ExitCode.USAGE
+        except Exception as error:  # a bug: say so in one line, keep the traceback for --debug
+            if debug:
+                traceback.print_exc()
+            typer.echo(
+                f"hub: internal error: {type(error).__name__}: {error} (rerun with --debug for details)",
+                err=True,
+            )
+            return ExitCode.INTERNAL
     return ExitCode.OK
 
 

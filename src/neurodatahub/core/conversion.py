@@ -12,8 +12,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from neurodatahub import __version__
-from neurodatahub.core import kinds, storage
-from neurodatahub.core.errors import HubError, InvalidDataError, LossError, OutputError, UsageError
+from neurodatahub.core import budget, kinds, references, storage
+from neurodatahub.core.errors import (
+    HubError,
+    InvalidDataError,
+    LossError,
+    OutputError,
+    UsageError,
+    unreadable_input,
+)
 from neurodatahub.core.registry import FormatSpec, input_format, target_format
 
 if TYPE_CHECKING:
@@ -37,16 +44,32 @@ def _first_problem(problems: list[dict[str, str]]) -> str:
     return f"{first['location']}: {first['message']}{more}"
 
 
+@contextlib.contextmanager
+def limits(allow_external: bool | None = None, max_memory: str | int | None = None) -> Iterator[None]:
+    """The safety limits of one call of the API: references to other files allowed or not
+    (core.references) and the memory budget (core.budget); None keeps the ones in force (the CLI's
+    --allow-external and --max-memory, else the defaults)."""
+    with references.allowing(allow_external), budget.limited(max_memory):
+        yield
+
+
 def read(
     url: str,
     *,
     format: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    allow_external: bool | None = None,
+    max_memory: str | int | None = None,
     **options: Any,
 ) -> BaseModel:
-    """Read any supported file into its validated model."""
-    spec = input_format(url, format, storage_options)
-    return read_as(spec, url, storage_options, **options)
+    """Read any supported file into its validated model.
+
+    `allow_external` lets HDF5 and GIfTI files read data they keep in other files of their own folder;
+    `max_memory` (bytes, or text such as "2G") caps what a file may declare (core.budget).
+    """
+    with limits(allow_external, max_memory):
+        spec = input_format(url, format, storage_options)
+        return read_as(spec, url, storage_options, **options)
 
 
 CHECKSUM_ALGORITHM = "xxh3_128"  # identifies inputs and outputs at memory speed (storage.checksum_of)
@@ -96,7 +119,7 @@ def read_as(
     if spec.read is None:
         raise UsageError(f"format {spec.name!r} cannot be read")
     checked = spec.checked_read_options(options)
-    with invalid_data_of(url):
+    with unreadable_input(url, spec.name), invalid_data_of(url):
         return spec.read(url, storage_options=storage_options, **checked)
 
 
@@ -120,7 +143,11 @@ def open_stream(
     if spec.read_stream is None:
         raise UsageError(f"format {spec.name!r} cannot be read piece by piece")
     checked = spec.checked_read_options(options)
-    with invalid_data_of(url), spec.read_stream(url, storage_options=storage_options, **checked) as stream:
+    with (
+        unreadable_input(url, spec.name),
+        invalid_data_of(url),
+        spec.read_stream(url, storage_options=storage_options, **checked) as stream,
+    ):
         yield stream
 
 
@@ -147,7 +174,7 @@ def describe_file(
     if spec.describe is None:
         return summarize_file(spec, url, storage_options, **options)
     checked = spec.checked_read_options(options)
-    with invalid_data_of(url):
+    with unreadable_input(url, spec.name), invalid_data_of(url):
         return spec.describe(url, storage_options=storage_options, **checked)
 
 
@@ -223,14 +250,15 @@ def _staged(
             yield tmp
         return
     import shutil
-    import tempfile
     from pathlib import Path
+
+    from neurodatahub.core import scratch
 
     placed = [*spec.sidecars(url), url]
     for each in placed:
         if not overwrite and storage.exists(each, storage_options):
             raise OutputError(f"{each} exists; pass --overwrite (overwrite=True) to replace it")
-    with tempfile.TemporaryDirectory(prefix="neurodatahub-") as folder:
+    with scratch.folder() as folder:
         yield Path(folder) / Path(url.rstrip("/")).name
         for each in placed:
             written = Path(folder) / Path(each).name
@@ -300,12 +328,36 @@ def convert(
     options: Mapping[str, Any] | None = None,
     checksum: bool = True,
     on_step: Callable[[str], None] | None = None,
+    allow_external: bool | None = None,
+    max_memory: str | int | None = None,
 ) -> ConversionReport:
     """Convert one file to another format of the same kind; returns a ConversionReport.
 
     `read_options` and `write_options` go to the reader and the writer; `options` (the CLI's --style,
     --time-unit, --fs...) go to whichever of the two declares each one. `on_step` hears each of STEPS.
+    `allow_external` and `max_memory` are the safety limits of `read`.
     """
+    with limits(allow_external, max_memory):
+        return _convert(
+            source, target, from_format, to_format, overwrite, strict, storage_options,
+            read_options, write_options, options, checksum, on_step,
+        )  # fmt: skip
+
+
+def _convert(
+    source: str,
+    target: str,
+    from_format: str | None,
+    to_format: str | None,
+    overwrite: bool,
+    strict: bool,
+    storage_options: Mapping[str, Any] | None,
+    read_options: Mapping[str, Any] | None,
+    write_options: Mapping[str, Any] | None,
+    options: Mapping[str, Any] | None,
+    checksum: bool,
+    on_step: Callable[[str], None] | None,
+) -> ConversionReport:
     from neurodatahub.core import summary
     from neurodatahub.core.models import ActivityRecord
 

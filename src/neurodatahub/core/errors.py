@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 
 class ExitCode:
     """Process exit codes of `hub`, documented in the README."""
@@ -13,6 +16,7 @@ class ExitCode:
     OUTPUT = 4  # the output exists (without --overwrite) or could not be written
     STORAGE = 5  # the storage backend (S3, HTTP...) failed or refused access
     INTERNAL = 70  # a bug: please report it with the --debug traceback
+    INTERRUPTED = 128  # plus the signal's number: 130 Ctrl-C, 129 SIGHUP, 143 SIGTERM (temporaries removed)
 
 
 class HubError(Exception):
@@ -59,3 +63,62 @@ class StorageError(HubError):
     """The storage backend failed: network, credentials, permissions."""
 
     exit_code = ExitCode.STORAGE
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the process is so that cleanup runs as for Ctrl-C (SIGINT).
+
+    A KeyboardInterrupt, not an Exception: no `except Exception` on the way swallows it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _malformed_types() -> tuple[type[BaseException], ...]:
+    import struct
+    import zlib
+
+    return (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        OverflowError,
+        ArithmeticError,
+        UnicodeError,
+        EOFError,
+        OSError,
+        struct.error,
+        zlib.error,
+    )
+
+
+@contextlib.contextmanager
+def unreadable_input(url: str, what: str) -> Iterator[None]:
+    """What a parser raises on content it did not expect, as InputError (exit 2) naming the file.
+
+    The boundary of every read (core.conversion): readers raise InputError with a precise message for
+    what they check; a file crafted past those checks makes numpy, h5py, json or zipfile raise instead,
+    and that is still bad input, not a bug of the hub (the traceback stays available with --debug).
+    Pydantic's ValidationError (a ValueError) is left to the caller, which reports it as invalid data.
+    """
+    try:
+        yield
+    except HubError:
+        raise
+    except RecursionError as error:
+        raise InputError(f"{url}: nested too deeply to be read as {what}") from error
+    except MemoryError as error:
+        raise InputError(
+            f"{url}: ran out of memory reading it as {what}; lower --max-memory so that large"
+            " declarations are refused before they are read"
+        ) from error
+    except _malformed_types() as error:
+        if type(error).__name__ == "ValidationError":
+            raise
+        detail = " ".join(str(error).split())[:300] or "no details"
+        raise InputError(f"{url}: cannot be read as {what} ({type(error).__name__}: {detail})") from error

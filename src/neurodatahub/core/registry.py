@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from neurodatahub.core import kinds, options, storage
-from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.core.errors import HubError, InputError, UsageError, unreadable_input
 from neurodatahub.core.options import Options
 
 CORE_FORMAT_MODULES = ("neurodatahub.core.documents",)
@@ -69,6 +69,8 @@ class Probe:
 
         if self.is_dir or not is_hdf5(self.head):
             return None
+        from neurodatahub.core.references import ExternalReferenceError
+
         try:
             with open_hdf5(self.url, self.storage_options) as file:
                 import h5py
@@ -78,6 +80,8 @@ class Probe:
                     if file.get(name, getclass=True) is h5py.Group:  # the class only: no object opened
                         paths.update(f"{name}/{child}" for child in file[name])
                 return {key: text(value) for key, value in file.attrs.items()}, paths
+        except ExternalReferenceError:
+            raise  # the file is HDF5: say why it is refused, not that its format is unknown
         except InputError:
             return None
 
@@ -159,6 +163,28 @@ _FORMATS: dict[tuple[str, str], FormatSpec] = {}
 _loaded = False
 ENTRY_POINT_GROUP = "neurodatahub.formats"
 _plugins_loaded: set[str] = set()
+
+
+def _sniffs(spec: FormatSpec, probe: Probe) -> bool:
+    """Whether `spec` recognises the probe; content that trips a sniffer is simply not that format.
+
+    Refusals that concern the file whatever its format (a reference outside it, a declaration over the
+    budget, a storage failure) are raised, so the user hears them instead of "unknown format".
+    """
+    from neurodatahub.core.budget import BudgetError
+    from neurodatahub.core.references import ExternalReferenceError
+
+    if spec.sniff is None:
+        return False
+    try:
+        with unreadable_input(probe.url, spec.name):
+            return bool(spec.sniff(probe))
+    except (ExternalReferenceError, BudgetError):
+        raise
+    except InputError:
+        return False
+    except HubError:
+        raise
 
 
 def register_format(spec: FormatSpec) -> FormatSpec:
@@ -308,7 +334,7 @@ def input_format(
     if len(candidates) > 1:
         probe = Probe(url, storage_options)
         candidates = (
-            [spec for spec in candidates if spec.sniff is not None and spec.sniff(probe)]
+            [spec for spec in candidates if _sniffs(spec, probe)]
             or [spec for spec in candidates if spec.claims_extension]
             or candidates
         )
@@ -327,7 +353,7 @@ def directory_format(url: str, storage_options: Mapping[str, Any] | None = None)
     """
     probe = Probe(url, storage_options)
     for spec in _indexed(lambda row: row[4] and row[5]):
-        if spec.sniff is not None and spec.sniff(probe):
+        if _sniffs(spec, probe):
             return spec
     return None
 
@@ -343,10 +369,10 @@ def detect_format(url: str, storage_options: Mapping[str, Any] | None = None) ->
     probe = Probe(url, storage_options)
     likely = _indexed(lambda row: row[5] and row[4] == probe.is_dir and _has_extension(url, row[3]))
     for spec in likely:
-        if spec.sniff is not None and spec.sniff(probe):
+        if _sniffs(spec, probe):
             return spec
     readable = [spec for spec in all_formats() if spec.read is not None and spec.directory == probe.is_dir]
-    by_content = [spec for spec in readable if spec.sniff is not None and spec.sniff(probe)]
+    by_content = [spec for spec in readable if _sniffs(spec, probe)]
     by_extension = [spec for spec in readable if spec.matches_extension(url)]
     both = [spec for spec in by_content if spec in by_extension]
     by_extension = [spec for spec in by_extension if spec.claims_extension]

@@ -10,21 +10,29 @@ existing one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
-import mmap
 import os
 import shutil
-import tempfile
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from neurodatahub.core import scratch
 from neurodatahub.core.errors import InputError, OutputError, StorageError
 
 REMOTE_BLOCK_SIZE = 2 * 1024 * 1024  # 2 MiB blocks: few requests, little over-read (FORMATS.md 5)
-HASH_CHUNK = 8 * 1024 * 1024
+HASH_CHUNK = 1024 * 1024  # bounded reads into one reused buffer: memory flat whatever the file size
 S3_PROTOCOLS = ("s3", "s3a")
+# S3 time limits and attempts: an endpoint that accepts connections and never answers fails in bounded
+# time. -S connect_timeout=/read_timeout=/retries= or these variables change them.
+TIMEOUT_VARIABLES = {
+    "connect_timeout": ("NEURODATAHUB_CONNECT_TIMEOUT", 10.0),
+    "read_timeout": ("NEURODATAHUB_READ_TIMEOUT", 60.0),
+    "retries": ("NEURODATAHUB_STORAGE_RETRIES", 3),
+}
+PART_SIZE_VARIABLE = "NEURODATAHUB_UPLOAD_PART_SIZE"  # multipart uploads: bytes per part (S3: >= 5 MiB)
+BACKEND_MODULES = ("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec", "urllib3", "asyncio")
 
 
 def protocol_of(url: str) -> str:
@@ -61,7 +69,30 @@ def s3_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if os.environ.get("AWS_PROFILE"):
         resolved["profile"] = os.environ["AWS_PROFILE"]
     resolved.update(options or {})
+    limits = {name: resolved.pop(name, None) for name in TIMEOUT_VARIABLES}
+    config = dict(resolved.get("config_kwargs") or {})
+    for name, (variable, default) in TIMEOUT_VARIABLES.items():
+        value = _number(limits[name] if limits[name] is not None else os.environ.get(variable), name, default)
+        if name == "retries":  # botocore counts attempts; s3fs's own retry loop is turned off (one try)
+            config.setdefault("retries", {"max_attempts": int(value) + 1, "mode": "standard"})
+        else:
+            config.setdefault(name, value)
+    resolved["config_kwargs"] = config
     return resolved
+
+
+def _number(value: Any, name: str, default: float) -> float:
+    from neurodatahub.core.errors import UsageError
+
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"storage option {name} must be a number, got {value!r}") from None
+    if number < 0 or (name != "retries" and number == 0):
+        raise UsageError(f"storage option {name} must be positive, got {value!r}")
+    return number
 
 
 def filesystem(url: str, storage_options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
@@ -74,7 +105,23 @@ def filesystem(url: str, storage_options: Mapping[str, Any] | None = None) -> tu
         fs, path = fsspec.core.url_to_fs(url, **options)
     except (ImportError, ValueError) as error:
         raise InputError(f"cannot open {url}: {error}") from error
+    if protocol in S3_PROTOCOLS:
+        fs.retries = 1  # attempts are botocore's (config_kwargs retries), bounded in time
     return fs, path
+
+
+def backend_failure(error: BaseException) -> bool:
+    """An exception of the storage libraries (botocore, aiohttp, s3fs, fsspec...) rather than of the hub."""
+    return any(
+        klass.__module__.split(".")[0] in BACKEND_MODULES and klass.__module__ != "builtins"
+        for klass in type(error).__mro__
+    )
+
+
+def describe_failure(error: BaseException) -> str:
+    """One line for a backend exception: its class and first line, never its arguments' internals."""
+    text = " ".join(str(error).split()) or "no details"
+    return f"{type(error).__name__}: {text[:300]}"
 
 
 @contextlib.contextmanager
@@ -89,7 +136,13 @@ def _storage_errors(url: str) -> Iterator[None]:
     except PermissionError as error:
         raise StorageError(f"{url}: permission denied ({error})") from error
     except (ConnectionError, TimeoutError) as error:
-        raise StorageError(f"{url}: storage backend unreachable ({error})") from error
+        raise StorageError(f"{url}: storage backend unreachable ({describe_failure(error)})") from error
+    except StorageError:
+        raise
+    except Exception as error:
+        if not backend_failure(error):
+            raise
+        raise StorageError(f"{url}: storage backend failed ({describe_failure(error)})") from error
 
 
 def exists(url: str, storage_options: Mapping[str, Any] | None = None) -> bool:
@@ -180,8 +233,8 @@ def local_copy(url: str, storage_options: Mapping[str, Any] | None = None) -> It
         yield path
         return
     fs, path = filesystem(url, storage_options)
-    with tempfile.TemporaryDirectory(prefix="neurodatahub-") as tmp:
-        target = Path(tmp) / (Path(path).name or "download")
+    with scratch.folder() as tmp:
+        target = tmp / (Path(path).name or "download")
         with _storage_errors(url):
             fs.get(path, str(target), recursive=fs.isdir(path))
         yield target
@@ -190,6 +243,42 @@ def local_copy(url: str, storage_options: Mapping[str, Any] | None = None) -> It
 def _refuse_existing(url: str, overwrite: bool, storage_options: Mapping[str, Any] | None) -> None:
     if not overwrite and exists(url, storage_options):
         raise OutputError(f"{url} exists; pass --overwrite (overwrite=True) to replace it")
+
+
+# errors of writing that say the output cannot be written (disk full, quota, file too large, read-only)
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+def output_failure(url: str, error: OSError) -> OutputError:
+    """An OutputError naming the user's target (never the hidden temporary) and the reason."""
+    reason = os.strerror(error.errno) if error.errno else " ".join(str(error).split())
+    return OutputError(f"cannot write {url}: {reason}")
+
+
+def _is_output_failure(error: BaseException, staging: Path) -> bool:
+    """An OSError of the writer that is the output's fault: a write errno (h5py and others wrap them,
+    so their text counts too), or a disk with no space left."""
+    if not isinstance(error, OSError):
+        return False
+    if error.errno in OUTPUT_ERRNOS:
+        return True
+    text = str(error)
+    if any(f"errno = {code}," in text for code in OUTPUT_ERRNOS):
+        error.errno = next(code for code in OUTPUT_ERRNOS if f"errno = {code}," in text)
+        return True
+    with contextlib.suppress(OSError):
+        if shutil.disk_usage(staging.parent).free == 0:
+            error.errno = errno.ENOSPC
+            return True
+    return False
+
+
+def _check_kind_of_target(url: str, target: Path, directory: bool) -> None:
+    """A file is not written over a folder, nor a folder over a file, even with --overwrite."""
+    if directory and target.exists() and not target.is_dir():
+        raise OutputError(f"cannot write the folder {url}: a file of that name exists")
+    if not directory and target.is_dir():
+        raise OutputError(f"cannot write {url}: it is an existing folder (name a file inside it)")
 
 
 @contextlib.contextmanager
@@ -202,28 +291,47 @@ def atomic_write(
 ) -> Iterator[Path]:
     """Yield a local temporary path to write; on success it replaces `url`, on failure it vanishes.
 
-    Local targets get their temporary beside them (same filesystem, so the final move is atomic);
-    remote targets are written to a local temporary and uploaded once complete.
+    Local targets get their temporary beside them (same filesystem, so the final move is atomic), named
+    after this process (core.scratch) so that a killed run's is swept by the next one; whether the
+    folder takes files is found out before the writer starts. Remote targets are written to a local
+    temporary and uploaded once complete. Write failures (disk full, read-only...) are OutputError.
     """
     _refuse_existing(url, overwrite, storage_options)
     if is_local(url):
         target = local_path(url)
         if not target.parent.is_dir():
             raise OutputError(f"cannot write {url}: folder {target.parent} does not exist")
-        staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
+        _check_kind_of_target(url, target, directory)
+        scratch.sweep_once(target.parent)
+        staging = scratch.partial_name(target)
         try:
-            if directory:
-                staging.mkdir()
-            yield staging
-            _move_into_place(staging, target)
+            try:
+                staging.mkdir() if directory else staging.touch(exist_ok=False)
+            except OSError as error:
+                raise output_failure(url, error) from error
+            try:
+                yield staging
+            except OSError as error:
+                if _is_output_failure(error, staging):
+                    raise output_failure(url, error) from error
+                raise
+            try:
+                _move_into_place(staging, target)
+            except OSError as error:
+                raise output_failure(url, error) from error
         finally:
             _remove(staging)
         return
-    with tempfile.TemporaryDirectory(prefix="neurodatahub-") as tmp:
-        staging = Path(tmp) / Path(url.rstrip("/")).name
+    with scratch.folder() as tmp:
+        staging = tmp / Path(url.rstrip("/")).name
         if directory:
             staging.mkdir()
-        yield staging
+        try:
+            yield staging
+        except OSError as error:
+            if _is_output_failure(error, staging):
+                raise output_failure(url, error) from error
+            raise
         _upload(staging, url, directory, storage_options)
 
 
@@ -241,33 +349,127 @@ def add_files(staging: Path, url: str, storage_options: Mapping[str, Any] | None
 
 
 def _move_into_place(staging: Path, target: Path) -> None:
-    if not staging.exists():
-        raise OutputError(f"the writer produced nothing for {target}")
-    if staging.is_dir() and target.exists():
-        # a folder cannot be replaced in one rename: move the old one aside first, then drop it
-        retired = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
-        target.rename(retired)
+    """Replace `target` by `staging` so that `target` is always whole: the old or the new one.
+
+    A file is one rename. A folder cannot be renamed over a non-empty folder, so the two are exchanged
+    in one step (renameat2 RENAME_EXCHANGE) and the old one, now at the staging name, removed. Where
+    the file system cannot exchange, the old folder is moved aside under a tagged name first: a crash
+    between the two renames leaves it there, and the next run (or `hub clean`) puts it back.
+    Concurrent writers of one target each place a whole folder; the last one wins.
+    """
+    if not staging.is_dir():
+        os.replace(staging, target)
+        return
+    for _ in range(8):  # other writers may place or remove the target between the checks below
+        if not target.exists():
+            try:
+                staging.rename(target)
+                return
+            except OSError as error:
+                if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                continue
+        if not target.is_dir():
+            raise OutputError(f"cannot replace {target}: it is no longer a folder")
+        try:
+            exchanged = _exchange(staging, target)
+        except FileNotFoundError:
+            continue  # the target went away meanwhile: place ours
+        if exchanged:
+            _remove(staging)  # the old folder, now at the staging name
+            return
+        retired = scratch.retired_name(target)
+        try:
+            target.rename(retired)
+        except FileNotFoundError:
+            continue
         try:
             staging.rename(target)
         except OSError:
             retired.rename(target)
             raise
         _remove(retired)
-    else:
-        os.replace(staging, target)
+        return
+    raise OutputError(f"cannot place {target}: other processes keep replacing it")
+
+
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported.
+
+    Through ctypes because neither os nor shutil expose renameat2 (os.rename cannot replace a
+    non-empty folder), and no maintained library offers it.
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
 
 
 def _upload(staging: Path, url: str, directory: bool, storage_options: Mapping[str, Any] | None) -> None:
+    """Upload a finished local file or folder; a failed or interrupted multipart upload is aborted, so
+    nothing half-uploaded stays in the bucket (S3 bills incomplete uploads until they are aborted)."""
     if not staging.exists():
         raise OutputError(f"the writer produced nothing for {url}")
     fs, path = filesystem(url, storage_options)
-    with _storage_errors(url):
-        if directory:
-            if fs.exists(path):
-                fs.rm(path, recursive=True)
-            fs.put(str(staging), path, recursive=True)
-        else:
-            fs.put_file(str(staging), path)
+    part_size = os.environ.get(PART_SIZE_VARIABLE)
+    sizes = {"chunksize": int(part_size)} if part_size and protocol_of(url) in S3_PROTOCOLS else {}
+    try:
+        with _storage_errors(url), _missing_bucket_is_storage(url):
+            if directory:
+                if fs.exists(path):
+                    fs.rm(path, recursive=True)
+                fs.put(str(staging), path, recursive=True, **sizes)
+            else:
+                fs.put_file(str(staging), path, **sizes)
+    except BaseException:
+        if protocol_of(url) in S3_PROTOCOLS:
+            abort_uploads(fs, path)
+        raise
+
+
+@contextlib.contextmanager
+def _missing_bucket_is_storage(url: str) -> Iterator[None]:
+    """On writing, "not found" means the bucket (or container) is missing: a storage failure (exit 5)."""
+    try:
+        yield
+    except FileNotFoundError as error:
+        raise StorageError(f"cannot write {url}: the bucket does not exist ({error})") from error
+
+
+def abort_uploads(fs: Any, path: str) -> int:
+    """Abort the incomplete multipart uploads of `path` (and below it); returns how many were aborted.
+
+    s3fs aborts the upload it was making when a part fails, but not when the abort itself fails (the
+    connection that broke the part breaks the abort) nor when the process is interrupted: this runs one
+    more time, with its own short attempts, and never raises.
+    """
+    bucket, _, key = path.partition("/")
+    aborted = 0
+    with contextlib.suppress(Exception):
+        listed = fs.call_s3("list_multipart_uploads", Bucket=bucket, Prefix=key)
+        for upload in listed.get("Uploads", []):
+            with contextlib.suppress(Exception):
+                fs.call_s3(
+                    "abort_multipart_upload", Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+                aborted += 1
+    return aborted
 
 
 def _remove(path: Path) -> None:
@@ -293,7 +495,7 @@ def size_of(url: str, storage_options: Mapping[str, Any] | None = None) -> int:
 def checksum_of(
     url: str, algorithm: str = "sha256", storage_options: Mapping[str, Any] | None = None
 ) -> str | None:
-    """Hex digest of a file's bytes, streamed; None for folders (no single digest to give).
+    """Hex digest of a file's bytes, read in bounded blocks; None for folders (no single digest to give).
 
     sha256, sha1 and md5 come from hashlib (publishers give those); xxh3_128 from xxhash, fast enough
     (about 10 GB/s) to identify every file a conversion touches without slowing it.
@@ -306,13 +508,9 @@ def checksum_of(
         digest: Any = xxhash.xxh3_128()
     else:
         digest = hashlib.new(algorithm)
-    if is_local(url):  # hash the page cache in place: no copies through Python buffers
-        with open(local_path(url), "rb") as handle:
-            if os.fstat(handle.fileno()).st_size:
-                with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                    digest.update(mapped)
-        return digest.hexdigest()
+    buffer = bytearray(HASH_CHUNK)  # one buffer, reused: a memory map would count the whole file as ours
+    view = memoryview(buffer)
     with open_read(url, storage_options) as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
+        while got := handle.readinto(buffer):
+            digest.update(view[:got])
     return digest.hexdigest()

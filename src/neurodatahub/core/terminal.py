@@ -6,17 +6,21 @@ In the core so that the command groups of the kinds (`neurodatahub.<kind>.comman
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
+import logging
+import signal
 import typing
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 
-from neurodatahub.core.errors import UsageError
+from neurodatahub.core.errors import Interrupted, UsageError
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 StorageOption = Annotated[
@@ -151,3 +155,95 @@ def with_shortcuts(command: Callable[..., Any]) -> Callable[..., Any]:
     }  # type: ignore[attr-defined]
     del wrapper.__wrapped__  # typer must see the new signature, not the command's
     return wrapper
+
+
+# ---- warnings, library log lines and signals: what every command prints and how it stops ----
+
+WARNING_PREFIX = "hub: warning: "
+# loggers of libraries that print their own lines on stderr (nibabel attaches a StreamHandler to
+# nibabel.global for header problems such as "pixdim[1,2,3] should be non-zero; setting 0 dims to 1")
+LIBRARY_LOGGERS = ("nibabel", "nibabel.global")
+# loggers whose records are noise on the terminal without --debug: asyncio reports the tasks of a dying
+# connection one traceback each (25 of them when an S3 server goes away mid-upload); the hub's own error
+# line says what failed
+NOISY_LOGGERS = ("asyncio", "aiobotocore", "botocore", "s3fs", "fsspec", "aiohttp")
+_shown: set[str] = set()
+
+
+def show_warning(message: object) -> None:
+    """One `hub: warning: ...` line on stderr, whitespace collapsed; the same line is shown once.
+
+    The one way the CLI prints a warning: Python warnings and library log records come here too
+    (`one_line_warnings`), so a command group or another module can call it for its own warnings.
+    """
+    line = " ".join(str(message).split())
+    if line and line not in _shown:
+        _shown.add(line)
+        typer.echo(WARNING_PREFIX + line, err=True)
+
+
+class _ToWarningLine(logging.Filter):
+    """Turns a library's log record into `show_warning` and keeps the library's own handler quiet."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            show_warning(record.getMessage())
+        return False
+
+
+@contextlib.contextmanager
+def one_line_warnings(debug: bool = False) -> Iterator[None]:
+    """Python warnings (nibabel's UserWarning, numpy's RuntimeWarning...) and library log lines as
+    `show_warning` lines while a command runs; with `debug`, warnings keep Python's own format."""
+    previous = warnings.showwarning
+    to_line = _ToWarningLine()
+    library_loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
+    noisy = {name: logging.getLogger(name) for name in NOISY_LOGGERS}
+    levels = {name: logger.level for name, logger in noisy.items()}
+    if not debug:
+        warnings.showwarning = lambda message, *_, **__: show_warning(message)
+        for name, logger in noisy.items():
+            logger.setLevel(logging.CRITICAL + 1)
+    for logger in library_loggers:
+        logger.addFilter(to_line)
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+        for logger in library_loggers:
+            logger.removeFilter(to_line)
+        for name, logger in noisy.items():
+            logger.setLevel(levels[name])
+        _shown.clear()
+
+
+TERMINATING_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """Raise Interrupted once; further signals are ignored so that cleanup is not cut short."""
+    for name in ("SIGINT", *TERMINATING_SIGNALS):
+        with contextlib.suppress(AttributeError, ValueError):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def cleanup_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the command as Ctrl-C does: an Interrupted (a KeyboardInterrupt) is raised
+    where the main thread is, every `finally` on the way removes its temporary files, and the caller
+    exits with 128 + the signal's number. Only in the main thread (signals are delivered there)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = [name for name in ("SIGINT", *TERMINATING_SIGNALS) if hasattr(signal, name)]
+    previous = {name: signal.getsignal(getattr(signal, name)) for name in names}
+    for name in names:
+        signal.signal(getattr(signal, name), _interrupt)
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)

@@ -33,8 +33,26 @@ def validate_path(
     class_name: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
     read_options: Mapping[str, Any] | None = None,
+    allow_external: bool | None = None,
+    max_memory: str | int | None = None,
 ) -> Outcome:
-    """Read a path through the registry; reading validates, so any failure is reported, not raised."""
+    """Read a path through the registry; reading validates, so any failure is reported, not raised.
+
+    `allow_external` and `max_memory` are the safety limits of `conversion.read`.
+    """
+    from neurodatahub.core.conversion import limits
+
+    with limits(allow_external, max_memory):
+        return _validate(url, format, class_name, storage_options, read_options)
+
+
+def _validate(
+    url: str,
+    format: str | None,
+    class_name: str | None,
+    storage_options: Mapping[str, Any] | None,
+    read_options: Mapping[str, Any] | None,
+) -> Outcome:
     from neurodatahub.core.conversion import read_as, summarize_file
     from neurodatahub.core.registry import input_format
 

@@ -1,7 +1,12 @@
-"""The head of gzip data: headers need only the first bytes of a file."""
+"""gzip data: the head of a file for its header, and whole streams held to the decompression limit."""
 
 from __future__ import annotations
 
+import io
+import os
+from typing import IO, Any
+
+from neurodatahub.core import budget
 from neurodatahub.core.errors import InputError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -18,3 +23,47 @@ def gunzipped_head(head: bytes, url: str, size: int = 1 << 16) -> bytes:
         return zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head, size)
     except zlib.error as error:
         raise InputError(f"{url}: damaged gzip data ({error})") from error
+
+
+def stored_size(handle: Any) -> int | None:
+    """Bytes of an open file (local or fsspec), None when it cannot say."""
+    try:
+        return os.fstat(handle.fileno()).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        size = getattr(handle, "size", None)
+        return int(size) if isinstance(size, int) else None
+
+
+class _Inflating(io.RawIOBase):
+    """A gzip stream that stops with BudgetError once it has made more than the ratio limit allows."""
+
+    def __init__(self, raw: IO[bytes], url: str, what: str) -> None:
+        import gzip
+
+        super().__init__()
+        self._stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._compressed = stored_size(raw)
+        self._url, self._what, self._inflated = url, what, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        got = self._stream.readinto(buffer)
+        self._inflated += got
+        if self._compressed is not None:
+            budget.require_inflation(self._inflated, self._compressed, self._what, self._url)
+        return got
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def open_inflating(raw: IO[bytes], url: str, what: str) -> IO[bytes]:
+    """Decompressed bytes of the gzip file `raw`, buffered, held to `budget.require_inflation`.
+
+    For gzip streams whose content declares no size of its own (.trk.gz, .gii.gz): without a bound a
+    3 MB file would make gigabytes of records or spill.
+    """
+    return io.BufferedReader(_Inflating(raw, url, what), buffer_size=1 << 20)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import re
-import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import storage
+from neurodatahub.core import scratch, storage
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import Flag, Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -882,7 +881,7 @@ def export_spikedata_to_kilosort(
     if lost:
         listed = "; ".join(f"{loss.field}: {loss.reason}" for loss in lost)
         warnings.warn(f"{folder}: the KiloSort folder does not hold everything ({listed})", stacklevel=2)
-    with tempfile.TemporaryDirectory(prefix="neurodatahub-") as tmp:
+    with scratch.folder() as tmp:
         write_folder(
             sd, plan, Path(tmp), spike_times_file=spike_times_file, spike_clusters_file=spike_clusters_file
         )

@@ -21,7 +21,6 @@ import contextlib
 import json
 import shutil
 import struct
-import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import storage, streaming
+from neurodatahub.core import scratch, storage, streaming
 from neurodatahub.core.errors import InputError, OutputError, UsageError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.tractograms import common, reference as references
@@ -457,7 +456,7 @@ def write_stream(
     dpv, dps, groups, _ = _plan(head)
     n_points = n_lines = 0
     with (
-        tempfile.TemporaryDirectory(prefix=".trx-spill-", dir=path.parent) as folder,
+        scratch.folder(".trx-spill", within=path.parent) as folder,
         zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive,
     ):
         spill = Path(folder)
