@@ -380,7 +380,9 @@ def _run_command(args: list[str], debug: bool) -> int:
             signum = getattr(stop, "signum", signal.SIGINT)
             if debug:
                 traceback.print_exc()
-            typer.echo(f"hub: interrupted ({signal.Signals(signum).name}); nothing was left half written", err=True)
+            typer.echo(
+                f"hub: interrupted ({signal.Signals(signum).name}); nothing was left half written", err=True
+            )
             return ExitCode.INTERRUPTED + signum
         except MemoryError:  # what a file declares is checked first; this is what the checks missed
             if debug:

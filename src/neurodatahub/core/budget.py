@@ -65,9 +65,8 @@ def machine_memory() -> int:
     """Physical memory, or the cgroup's limit when the hub runs in a smaller container."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        with contextlib.suppress(OSError, ValueError):
-            with open(limit_file, encoding="ascii") as handle:
-                total = min(total, int(handle.read().strip()))
+        with contextlib.suppress(OSError, ValueError), open(limit_file, encoding="ascii") as handle:
+            total = min(total, int(handle.read().strip()))
     return total
 
 

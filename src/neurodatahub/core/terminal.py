@@ -202,7 +202,7 @@ def one_line_warnings(debug: bool = False) -> Iterator[None]:
     levels = {name: logger.level for name, logger in noisy.items()}
     if not debug:
         warnings.showwarning = lambda message, *_, **__: show_warning(message)
-        for name, logger in noisy.items():
+        for logger in noisy.values():
             logger.setLevel(logging.CRITICAL + 1)
     for logger in library_loggers:
         logger.addFilter(to_line)

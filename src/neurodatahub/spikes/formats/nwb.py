@@ -10,7 +10,6 @@ in a ScratchData object, so a hub-to-hub round trip is lossless.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -21,8 +20,9 @@ import numpy as np
 from pydantic import Field
 
 from neurodatahub import __version__
+from neurodatahub.core.codecs import hdf5
 from neurodatahub.core.codecs.hdf5 import open_hdf5, text, texts
-from neurodatahub.core.codecs.metadata import to_json
+from neurodatahub.core.codecs.metadata import metadata_from_json, to_json
 from neurodatahub.core.errors import InputError, OutputError, UsageError
 from neurodatahub.core.options import Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -103,21 +103,38 @@ def read(url: str, *, storage_options: Any = None, units_path: str | None = None
             units_path = tables[0]
         if units_path not in file:
             raise UsageError(f"{url}: no {units_path} in the file")
-        return _read_table(file, units_path)
+        return _read_table(file, units_path, url)
 
 
-def _read_table(file: Any, path: str) -> Any:
+def _numbers(values: Any, what: str, url: str) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        raise InputError(f"{url}: {what} must hold numbers, holds {array.dtype}")
+    return array.reshape(-1)
+
+
+def _scratch(file: Any, url: str) -> dict[str, Any]:
+    """The hub's own record in the NWB scratch space ({} in files other tools wrote)."""
+    if SCRATCH not in file:
+        return {}
+    record = metadata_from_json(text(hdf5.read(file[SCRATCH], url)), url)
+    if not isinstance(record, dict):
+        raise InputError(f"{url}: {SCRATCH} is not the hub's record (a JSON object)")
+    return record
+
+
+def _read_table(file: Any, path: str, url: str) -> Any:
     table = file[path]
     if "spike_times" not in table:
         raise InputError(f"{path} has no spike_times column")
-    times = np.asarray(table["spike_times"][()], dtype=np.float64).reshape(-1)
-    ids = np.asarray(table["id"][()]) if "id" in table else None
+    times = _numbers(hdf5.read(table["spike_times"], url), "spike_times", url).astype(np.float64)
+    ids = _numbers(hdf5.read(table["id"], url), "id", url) if "id" in table else None
     known = len(ids) if ids is not None else None
-    index = _end_offsets(table, "spike_times", times.size, known)
-    scratch = json.loads(text(file[SCRATCH][()])) if SCRATCH in file else {}
+    index = _end_offsets(table, "spike_times", times.size, known, url)
+    scratch = _scratch(file, url)
     # obs_intervals written by the hub hold the window, restored below from the scratch record
     skip = {"obs_intervals"} if scratch.get("window_in_obs_intervals") else set()
-    attributes, ragged = _columns(file, table, len(index), scratch.get("renamed_columns", {}), skip)
+    attributes, ragged = _columns(file, table, len(index), scratch.get("renamed_columns", {}), skip, url)
     rate = scratch.get("sampling_rate") or _rate_from_resolution(table["spike_times"])
     unit = scratch.get("time_unit", "s")
     common.check_time_unit(unit, rate, "stored time unit")
@@ -130,7 +147,7 @@ def _read_table(file: Any, path: str) -> Any:
     if "metadata" in scratch:
         metadata = scratch["metadata"]
     else:
-        metadata = {**_session(file, path, table), **({"nwb_units": ragged} if ragged else {})}
+        metadata = {**_session(file, path, table, url), **({"nwb_units": ragged} if ragged else {})}
     return common.build(
         spike_times=common.convert_times(times, "s", unit, rate),
         spike_times_index=index,
@@ -145,7 +162,7 @@ def _read_table(file: Any, path: str) -> Any:
     )
 
 
-def _end_offsets(table: Any, column: str, n_values: int, known_units: int | None) -> np.ndarray:
+def _end_offsets(table: Any, column: str, n_values: int, known_units: int | None, url: str) -> np.ndarray:
     name = f"{column}_index"
     if name not in table:
         if known_units not in (None, 1) and n_values:
@@ -153,14 +170,14 @@ def _end_offsets(table: Any, column: str, n_values: int, known_units: int | None
         return np.array([n_values] if known_units else [], dtype=np.int64)
     from neurodatahub.spikes.formats.hdf5 import end_offsets
 
-    index = end_offsets(np.asarray(table[name][()], dtype=np.int64).reshape(-1), known_units)
+    index = end_offsets(_numbers(hdf5.read(table[name], url), name, url).astype(np.int64), known_units)
     if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != n_values):
         raise InputError(f"{name} must rise to the {n_values} values of {column}, ends at {index[-1]}")
     return index
 
 
 def _columns(
-    file: Any, table: Any, n_units: int, renamed: Mapping[str, str], skip: set[str]
+    file: Any, table: Any, n_units: int, renamed: Mapping[str, str], skip: set[str], url: str
 ) -> tuple[dict, dict]:
     """Unit attributes (one value per unit) and the ragged columns NWB allows (kept as lists)."""
     names = texts(table.attrs.get("colnames", [])) or [
@@ -174,17 +191,17 @@ def _columns(
         dataset = table[name]
         kind = text(dataset.attrs.get("neurodata_type", ""))
         if f"{name}_index" in table:
-            values = _values(file, dataset, kind)
-            index = _end_offsets(table, name, len(values), n_units)
+            values = _values(file, dataset, kind, url)
+            index = _end_offsets(table, name, len(values), n_units, url)
             per_unit = np.split(values, index[:-1]) if n_units else []
             if kind == "DynamicTableRegion":
                 attributes[name] = np.array([";".join(map(str, rows)) for rows in per_unit])
             else:
                 ragged[name] = [np.asarray(rows).tolist() for rows in per_unit]
             continue
-        values = _values(file, dataset, kind)
+        values = _values(file, dataset, kind, url)
         if kind == "DynamicTableRegion":
-            attributes.update(_electrode_columns(file, dataset, values))
+            attributes.update(_electrode_columns(file, dataset, values, url))
         elif len(values) == n_units:
             attributes[renamed.get(name, name)] = values
         else:
@@ -192,14 +209,14 @@ def _columns(
     return attributes, ragged
 
 
-def _values(file: Any, dataset: Any, kind: str) -> np.ndarray:
+def _values(file: Any, dataset: Any, kind: str, url: str) -> np.ndarray:
     import h5py
 
-    values = dataset[()]
+    values = hdf5.read(dataset, url)
     if kind == "DynamicTableRegion":
         target = file[dataset.attrs["table"]]
-        ids = np.asarray(target["id"][()]) if "id" in target else np.arange(len(target))
-        return ids[np.asarray(values, dtype=np.int64)]
+        ids = _numbers(hdf5.read(target["id"], url), "id", url) if "id" in target else np.arange(len(target))
+        return ids[_rows(values, len(ids), dataset.name, url)]
     if h5py.check_dtype(ref=dataset.dtype) is not None:
         return np.array([file[ref].name.rsplit("/", 1)[-1] if ref else "" for ref in values])
     if dataset.dtype.kind in "OS":
@@ -207,21 +224,31 @@ def _values(file: Any, dataset: Any, kind: str) -> np.ndarray:
     return np.asarray(values)
 
 
-def _electrode_columns(file: Any, dataset: Any, electrode_ids: np.ndarray) -> dict[str, np.ndarray]:
+def _rows(values: Any, n_rows: int, name: str, url: str) -> np.ndarray:
+    """Row numbers of a DynamicTableRegion, each inside the table it refers to."""
+    rows = _numbers(values, name, url).astype(np.int64)
+    if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
+        raise InputError(f"{url}: {name} refers to row {int(rows.max())} of a table of {n_rows} rows")
+    return rows
+
+
+def _electrode_columns(file: Any, dataset: Any, electrode_ids: np.ndarray, url: str) -> dict[str, np.ndarray]:
     """A single-electrode region: the electrode id per unit, with its position and location when known."""
     target = file[dataset.attrs["table"]]
-    rows = np.asarray(dataset[()], dtype=np.int64)
+    rows = _numbers(hdf5.read(dataset, url), dataset.name, url).astype(np.int64)  # checked by _values
     found = {"electrode": electrode_ids}
     for column in ("x", "y", "z", "location"):
         if column in target:
-            values = target[column][()]
+            values = hdf5.read(target[column], url)
+            if len(values) <= (rows.max() if rows.size else -1):
+                raise InputError(f"{url}: electrode column {column} has {len(values)} rows, too few")
             found[f"electrode_{column}"] = (
                 np.array(texts(values))[rows] if values.dtype.kind in "OS" else values[rows]
             )
     return found
 
 
-def _session(file: Any, path: str, table: Any) -> dict[str, Any]:
+def _session(file: Any, path: str, table: Any, url: str) -> dict[str, Any]:
     """Session fields NWB defines, found at the root or under /general."""
     import h5py
 
@@ -233,13 +260,13 @@ def _session(file: Any, path: str, table: Any) -> dict[str, Any]:
     for field in (*SESSION_TEXT_FIELDS, "session_start_time", "timestamps_reference_time"):
         found = dataset(field) or dataset(f"general/{field}")
         if found is not None:
-            session[field] = text(found[()])
+            session[field] = text(hdf5.read(found, url))
     if dataset("general/experimenter") is not None:
-        session["experimenter"] = texts(file["general/experimenter"][()])
+        session["experimenter"] = texts(hdf5.read(file["general/experimenter"], url))
     subject = file.get("general/subject")
     if isinstance(subject, h5py.Group):
         session["subject"] = {
-            key: text(item[()]) for key, item in subject.items() if isinstance(item, h5py.Dataset)
+            key: text(hdf5.read(item, url)) for key, item in subject.items() if isinstance(item, h5py.Dataset)
         }
     session["units_path"] = path
     if "description" in table.attrs:
