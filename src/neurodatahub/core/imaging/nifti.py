@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from neurodatahub.core import storage
+from neurodatahub.core import budget, storage
 from neurodatahub.core.errors import InputError
 
 NIFTI_EXTENSIONS = (".nii.gz", ".nii")
@@ -26,13 +26,38 @@ class Image:
     checksum: str  # xxh3_128 of the file, for provenance
 
 
+def load(path: Path, url: str, first_volume: bool = False) -> Any:
+    """nibabel's image of a local file, once the data its header declares (or its first 3D volume)
+    fits the memory budget and, for .gz, the decompression limit (core.budget).
+
+    nibabel reads only the header here; the data come later, from `image.dataobj`.
+    """
+    import nibabel as nib
+
+    image = nib.load(path)
+    header = image.header
+    shape = tuple(int(size) for size in header.get_data_shape())
+    if first_volume:
+        shape = shape[:3]
+    scaled = any(
+        value not in (None, 0.0, 1.0) and np.isfinite(value)
+        for value in (header.get_slope_inter() if hasattr(header, "get_slope_inter") else (None, None))
+    )
+    dtype = np.float64 if scaled else header.get_data_dtype()
+    what = f"the NIfTI image {shape} of {np.dtype(dtype).name}"
+    size = budget.require_array(shape, dtype, what, url)
+    if str(path).endswith(".gz"):
+        budget.require_inflation(size, Path(path).stat().st_size, what, url)
+    return image
+
+
 def read_image(url: str, storage_options: Mapping[str, Any] | None = None) -> Image:
     """Voxel data (fully read, so a truncated file fails here and not later) and the affine."""
     import nibabel as nib
 
     with storage.local_copy(url, storage_options) as path:
         try:
-            image = nib.load(path)
+            image = load(path, url)
             data = np.asanyarray(image.dataobj)
         except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error) as error:
             raise InputError(f"{url}: not a readable NIfTI image ({error})") from error

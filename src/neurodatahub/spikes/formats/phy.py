@@ -295,16 +295,10 @@ def _rate(option: Any, params: Mapping[str, Any] | None, url: str, unit: str) ->
 
 
 def _load_array(url: str, storage_options: Mapping[str, Any] | None) -> np.ndarray:
-    """One .npy array, never unpickled."""
-    with storage.open_read(url, storage_options) as handle:
-        try:
-            array = np.load(handle, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as error:
-            raise InputError(f"{url}: not a readable .npy array ({error})") from error
-    if not isinstance(array, np.ndarray):  # an .npz archive under an .npy name
-        array.close()
-        raise InputError(f"{url}: an .npz archive, not an .npy array")
-    return array
+    """One .npy array, never unpickled, its declared size checked first."""
+    from neurodatahub.core.codecs.npz import load_npy
+
+    return load_npy(url, storage_options)
 
 
 def _flat(array: np.ndarray, url: str) -> np.ndarray:
