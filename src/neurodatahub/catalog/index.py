@@ -50,16 +50,13 @@ def class_for(document: Any) -> str:
 
 def load_entry(path: Path) -> dict[str, Any]:
     """Read and validate one entry file; the validated document (JSON types) is returned."""
-    from neurodatahub.core.documents import _document, to_model
+    from neurodatahub.core.documents import _document, load_yaml, to_model
 
     try:
-        import yaml
-
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: cannot read ({error})") from error
-    except Exception as error:  # yaml.YAMLError, imported lazily
-        raise InputError(f"{path}: invalid YAML: {error}") from error
+    document = load_yaml(text, str(path))  # aliases, depth and malformed YAML: InputError
     if not isinstance(document, dict):
         raise InvalidDataError(
             f"{path}: a catalog entry is a mapping", [{"location": "(document)", "message": "not a mapping"}]
