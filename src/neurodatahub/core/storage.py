@@ -218,6 +218,17 @@ def open_read(url: str, storage_options: Mapping[str, Any] | None = None) -> Ite
             yield handle
 
 
+def handle_size(handle: Any) -> int | None:
+    """Bytes of an open file (local or fsspec), None when it cannot say."""
+    import io
+
+    try:
+        return os.fstat(handle.fileno()).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        size = getattr(handle, "size", None)
+        return int(size) if isinstance(size, int) else None
+
+
 def read_head(url: str, size: int = 4096, storage_options: Mapping[str, Any] | None = None) -> bytes:
     with open_read(url, storage_options) as handle:
         return handle.read(size)

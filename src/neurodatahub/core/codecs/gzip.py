@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import io
-import os
 from typing import IO, Any
 
-from neurodatahub.core import budget
+from neurodatahub.core import budget, storage
 from neurodatahub.core.errors import InputError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -25,15 +24,6 @@ def gunzipped_head(head: bytes, url: str, size: int = 1 << 16) -> bytes:
         raise InputError(f"{url}: damaged gzip data ({error})") from error
 
 
-def stored_size(handle: Any) -> int | None:
-    """Bytes of an open file (local or fsspec), None when it cannot say."""
-    try:
-        return os.fstat(handle.fileno()).st_size
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        size = getattr(handle, "size", None)
-        return int(size) if isinstance(size, int) else None
-
-
 class _Inflating(io.RawIOBase):
     """A gzip stream that stops with BudgetError once it has made more than the ratio limit allows."""
 
@@ -42,7 +32,7 @@ class _Inflating(io.RawIOBase):
 
         super().__init__()
         self._stream = gzip.GzipFile(fileobj=raw, mode="rb")
-        self._compressed = stored_size(raw)
+        self._compressed = storage.handle_size(raw)
         self._url, self._what, self._inflated = url, what, 0
 
     def readable(self) -> bool:

@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import scratch, storage, streaming
+from neurodatahub.core import budget, scratch, storage, streaming
 from neurodatahub.core.errors import InputError, OutputError, UsageError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.tractograms import common, reference as references
@@ -153,6 +153,7 @@ def _members(archive: zipfile.ZipFile, header: Mapping[str, Any], url: str) -> d
     n_points, n_lines = header["NB_VERTICES"], header["NB_STREAMLINES"]
     found: dict[str, Any] = {"dpv": {}, "dps": {}, "groups": {}, "dpg": {}}
     for info in archive.infolist():
+        budget.require_inflation(info.file_size, info.compress_size, f"member {info.filename}", url)
         member = _member(info, url)
         if member is None:
             continue
@@ -191,6 +192,7 @@ def _members(archive: zipfile.ZipFile, header: Mapping[str, Any], url: str) -> d
 
 def _whole(archive: zipfile.ZipFile, member: Member, url: str) -> np.ndarray:
     """A small member read at once (group indices, data per group)."""
+    budget.require(member.info.file_size, f"member {member.info.filename}", url)
     try:
         raw = archive.read(member.info)
     except (zipfile.BadZipFile, OSError, EOFError) as error:
