@@ -15,6 +15,7 @@ from typing import Any
 
 from neurodatahub.catalog.errors import NotRegisteredError
 from neurodatahub.core.errors import InputError, OutputError, UsageError
+from neurodatahub.core.locking import updating
 
 REGISTRY_NAME = "registry.json"
 REGISTRY_FORMAT = "neurodatahub-registry"
@@ -82,12 +83,6 @@ def register(
     location = Path(path).expanduser().resolve()
     if not location.exists():
         raise InputError(f"cannot register {name}: {location} does not exist")
-    records = _read()
-    previous = records.get(_key(name))
-    if previous and previous["path"] != str(location) and not force:
-        raise OutputError(
-            f"{name} is already registered at {previous['path']}; unregister it or pass --force (force=True)"
-        )
     catalog_kind = kind
     if catalog_name is None or kind is None:
         catalog_name, catalog_kind = _catalog_match(catalog_name or name, kind)
@@ -102,8 +97,14 @@ def register(
         "files": files or [],
         "registered_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    records[_key(name)] = record
-    _write(records)
+    with updating(registry_path(), _read, _write) as records:  # concurrent registrations all kept
+        previous = records.get(_key(name))
+        if previous and previous["path"] != str(location) and not force:
+            raise OutputError(
+                f"{name} is already registered at {previous['path']}; unregister it or pass --force"
+                " (force=True)"
+            )
+        records[_key(name)] = record
     return record
 
 
@@ -119,12 +120,11 @@ def _catalog_match(name: str, kind: str | None) -> tuple[str | None, str | None]
 
 def unregister(name: str) -> dict[str, Any]:
     """Forget `name` (the files stay where they are)."""
-    records = _read()
-    record = records.pop(_key(name), None)
-    if record is None:
-        known = ", ".join(r["name"] for r in records.values()) or "none"
-        raise UsageError(f"{name} is not registered; registered: {known}")
-    _write(records)
+    with updating(registry_path(), _read, _write) as records:
+        record = records.pop(_key(name), None)
+        if record is None:
+            known = ", ".join(r["name"] for r in records.values()) or "none"
+            raise UsageError(f"{name} is not registered; registered: {known}")
     return record
 
 

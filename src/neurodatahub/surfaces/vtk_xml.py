@@ -40,6 +40,8 @@ TYPES = {
     "Float64": "f8",
 }
 VTK_TYPE_OF = {code: name for name, code in TYPES.items()}
+
+
 def _zlib_at_most(piece: bytes, limit: int) -> bytes:
     return zlib.decompressobj().decompress(piece, limit + 1)
 
