@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from neurodatahub import __version__
-from neurodatahub.core.errors import ExitCode, HubError, OutputError
+from neurodatahub.core.errors import ExitCode, HubError, OutputError, UsageError
 from neurodatahub.core.terminal import (
     EndpointOption,
     JsonFlag,
@@ -304,6 +304,33 @@ def _check_writable(path: Path) -> None:
         raise OutputError(f"cannot write the report {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise OutputError(f"cannot write the report {path}: permission denied")
+
+
+@app.command()
+def clean(
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Folders to clean (recursively).")],
+    temp: Annotated[
+        bool, typer.Option("--temp", help="Also clean the system's temporary folder (downloads, uploads).")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be done.")] = False,
+) -> None:
+    """Remove the temporary files and folders that killed hub runs left behind.
+
+    Only the hub's own temporaries whose process is gone are touched (their names carry the host and
+    process that made them); a folder target left moved aside by a crash is put back in place.
+    """
+    import tempfile
+
+    from neurodatahub.core import scratch
+
+    folders = [*paths, Path(tempfile.gettempdir())] if temp else list(paths)
+    for folder in folders:
+        if not folder.is_dir():
+            raise UsageError(f"{folder}: not a folder")
+    done = [item for folder in folders for item in scratch.sweep(folder, recursive=True, dry_run=dry_run)]
+    for action, path in done:
+        typer.echo(f"{'would be ' if dry_run else ''}{action}  {path}")
+    typer.echo(f"{len(done)} stale temporar{'y' if len(done) == 1 else 'ies'}{' found' if dry_run else ''}")
 
 
 LARGE_INPUT_BYTES = 64 * 2**20

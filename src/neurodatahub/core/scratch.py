@@ -114,14 +114,15 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
-def sweep(folder: Path | str, recursive: bool = False) -> list[Path]:
-    """Remove the stale temporaries in `folder` (and below, when `recursive`); returns what was done.
+def sweep(folder: Path | str, recursive: bool = False, dry_run: bool = False) -> list[tuple[str, Path]]:
+    """Remove the stale temporaries in `folder` (and below, when `recursive`); returns what was (or,
+    with `dry_run`, would be) done, as ("removed", path) and ("restored", path).
 
     A retired folder whose target is missing (killed between the two renames of a swap where the file
     system cannot exchange folders) is put back in place instead of removed.
     """
     root = Path(folder)
-    done: list[Path] = []
+    done: list[tuple[str, Path]] = []
     try:
         entries = list(os.scandir(root))
     except (FileNotFoundError, NotADirectoryError, PermissionError):
@@ -132,13 +133,15 @@ def sweep(folder: Path | str, recursive: bool = False) -> list[Path]:
             original = path.with_name(TAG.sub("", entry.name).removesuffix(RETIRED)[1:])
             if entry.name.endswith(RETIRED) and not original.exists():
                 with contextlib.suppress(OSError):
-                    path.rename(original)
-                    done.append(original)
+                    if not dry_run:
+                        path.rename(original)
+                    done.append(("restored", original))
                     continue
-            _remove(path)
-            done.append(path)
+            if not dry_run:
+                _remove(path)
+            done.append(("removed", path))
         elif recursive and entry.is_dir(follow_symlinks=False):
-            done += sweep(path, recursive=True)
+            done += sweep(path, recursive=True, dry_run=dry_run)
     return done
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from neurodatahub.core import budget, storage
-from neurodatahub.core.errors import InputError
+from neurodatahub.core.errors import InputError, InvalidDataError
 
 NIFTI_EXTENSIONS = (".nii.gz", ".nii")
 HEADER_BYTES = 4096  # compressed bytes that always hold the 540-byte NIfTI-2 header (and NIfTI-1's 348)
@@ -61,9 +61,15 @@ def read_image(url: str, storage_options: Mapping[str, Any] | None = None) -> Im
             data = np.asanyarray(image.dataobj)
         except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error) as error:
             raise InputError(f"{url}: not a readable NIfTI image ({error})") from error
+        affine = np.asarray(image.affine, dtype=np.float64)
+        if not np.isfinite(affine).all():
+            raise InvalidDataError(
+                f"{url}: the affine holds NaN or infinite values (sform/qform {affine.tolist()})",
+                [{"location": "affine", "message": "holds NaN or infinite values"}],
+            )
         return Image(
             data=data,
-            affine=np.asarray(image.affine, dtype=np.float64),
+            affine=affine,
             size_bytes=path.stat().st_size,
             checksum=storage.checksum_of(str(path), "xxh3_128") or "",
         )
