@@ -19,6 +19,7 @@ from neurodatahub.core.terminal import (
     ReadOption,
     StorageOption,
     cleanup_on_signals,
+    interrupting_signal,
     one_line_warnings,
     pairs,
     print_json,
@@ -395,6 +396,8 @@ def _run_command(args: list[str], debug: bool) -> int:
         try:
             app(args=args, prog_name="hub", standalone_mode=True)
         except SystemExit as stop:
+            if interrupting_signal() is not None:  # typer made the KeyboardInterrupt an exit 130
+                return _interrupted(interrupting_signal(), debug, None)
             return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else ExitCode.USAGE)
         except HubError as error:
             if debug:
@@ -402,15 +405,7 @@ def _run_command(args: list[str], debug: bool) -> int:
             typer.echo(f"hub: error: {error}", err=True)
             return error.exit_code
         except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: temporary files are gone by now
-            import signal
-
-            signum = getattr(stop, "signum", signal.SIGINT)
-            if debug:
-                traceback.print_exc()
-            typer.echo(
-                f"hub: interrupted ({signal.Signals(signum).name}); nothing was left half written", err=True
-            )
-            return ExitCode.INTERRUPTED + signum
+            return _interrupted(getattr(stop, "signum", None), debug, stop)
         except MemoryError:  # what a file declares is checked first; this is what the checks missed
             if debug:
                 traceback.print_exc()
@@ -429,6 +424,17 @@ def _run_command(args: list[str], debug: bool) -> int:
             )
             return ExitCode.INTERNAL
     return ExitCode.OK
+
+
+def _interrupted(signum: int | None, debug: bool, stop: BaseException | None) -> int:
+    import signal
+
+    signum = signum or signal.SIGINT
+    if debug and stop is not None:
+        traceback.print_exception(stop)
+    name = signal.Signals(signum).name
+    typer.echo(f"hub: interrupted ({name}); temporary files removed, no output half written", err=True)
+    return ExitCode.INTERRUPTED + signum
 
 
 def run() -> None:

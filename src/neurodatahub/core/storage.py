@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import os
 import shutil
@@ -29,7 +30,7 @@ S3_PROTOCOLS = ("s3", "s3a")
 TIMEOUT_VARIABLES = {
     "connect_timeout": ("NEURODATAHUB_CONNECT_TIMEOUT", 10.0),
     "read_timeout": ("NEURODATAHUB_READ_TIMEOUT", 60.0),
-    "retries": ("NEURODATAHUB_STORAGE_RETRIES", 3),
+    "retries": ("NEURODATAHUB_STORAGE_RETRIES", 1),
 }
 PART_SIZE_VARIABLE = "NEURODATAHUB_UPLOAD_PART_SIZE"  # multipart uploads: bytes per part (S3: >= 5 MiB)
 BACKEND_MODULES = ("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec", "urllib3", "asyncio")
@@ -73,10 +74,13 @@ def s3_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     config = dict(resolved.get("config_kwargs") or {})
     for name, (variable, default) in TIMEOUT_VARIABLES.items():
         value = _number(limits[name] if limits[name] is not None else os.environ.get(variable), name, default)
-        if name == "retries":  # botocore counts attempts; s3fs's own retry loop is turned off (one try)
-            config.setdefault("retries", {"max_attempts": int(value) + 1, "mode": "standard"})
+        if name == "retries":
+            resolved["_attempts"] = int(value) + 1
         else:
             config.setdefault(name, value)
+    # one retry loop, s3fs's (it also retries cut downloads, which botocore's cannot see); nested loops
+    # would multiply the attempts, and a server that never answers would hold the hub for many minutes
+    config.setdefault("retries", {"max_attempts": 1, "mode": "standard"})
     resolved["config_kwargs"] = config
     return resolved
 
@@ -101,13 +105,25 @@ def filesystem(url: str, storage_options: Mapping[str, Any] | None = None) -> tu
 
     protocol = protocol_of(url)
     options = s3_options(storage_options) if protocol in S3_PROTOCOLS else dict(storage_options or {})
+    attempts = options.pop("_attempts", None)
     try:
         fs, path = fsspec.core.url_to_fs(url, **options)
     except (ImportError, ValueError) as error:
         raise InputError(f"cannot open {url}: {error}") from error
-    if protocol in S3_PROTOCOLS:
-        fs.retries = 1  # attempts are botocore's (config_kwargs retries), bounded in time
+    if attempts is not None:
+        _retry_connection_errors()
+        fs.retries = attempts
     return fs, path
+
+
+@functools.cache
+def _retry_connection_errors() -> None:
+    """s3fs retries timeouts and cut transfers; refused connections (botocore's ConnectionError) are
+    transient too, and with botocore's own retries off they would otherwise fail at the first try."""
+    import botocore.exceptions
+    import s3fs.core
+
+    s3fs.core.add_retryable_error(botocore.exceptions.ConnectionError)
 
 
 def backend_failure(error: BaseException) -> bool:

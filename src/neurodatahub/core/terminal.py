@@ -220,8 +220,18 @@ def one_line_warnings(debug: bool = False) -> Iterator[None]:
 TERMINATING_SIGNALS = ("SIGTERM", "SIGHUP")
 
 
+_received: list[int] = []
+
+
+def interrupting_signal() -> int | None:
+    """The signal that stopped the command, if one did (typer turns the KeyboardInterrupt into exit
+    130 on its way out, whichever signal raised it)."""
+    return _received[-1] if _received else None
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     """Raise Interrupted once; further signals are ignored so that cleanup is not cut short."""
+    _received.append(signum)
     for name in ("SIGINT", *TERMINATING_SIGNALS):
         with contextlib.suppress(AttributeError, ValueError):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
@@ -238,6 +248,7 @@ def cleanup_on_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _received.clear()
     names = [name for name in ("SIGINT", *TERMINATING_SIGNALS) if hasattr(signal, name)]
     previous = {name: signal.getsignal(getattr(signal, name)) for name in names}
     for name in names:
