@@ -295,16 +295,21 @@ def convert(
 
 
 def _check_writable(path: Path) -> None:
-    """Fail before converting when the report could not be written afterwards."""
-    import os
+    """Fail before converting when the report could not be written afterwards: it is written as the
+    output is (a temporary beside it, then a rename), so the same is tried now with an empty file."""
+    from neurodatahub.core import scratch, storage
 
-    folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise OutputError(f"cannot write the report {path}: it is a folder")
+    folder = path.parent
     if not folder.is_dir():
         raise OutputError(f"cannot write the report {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise OutputError(f"cannot write the report {path}: permission denied")
+    probe = scratch.partial_name(path)
+    try:
+        probe.touch(exist_ok=False)
+        probe.unlink()
+    except OSError as error:
+        raise storage.output_failure(f"the report {path}", error) from error
 
 
 @app.command()
