@@ -30,4 +30,17 @@ for report in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
         count = f" ({loss['count']})" if loss.get("count") is not None else ""
         print(f"    lost {loss['field']}{count}: {loss['reason']}")
 PY
-printf '\ndemo finished: outputs in %s/\n' "$out"
+printf '\n\033[1mquick-look pictures of every kind\033[0m\n'
+step python examples/make_examples.py "$out/examples"
+mkdir -p "$out/previews"
+step hub preview examples/recording.nwb -o "$out/previews/spikes.png"
+step hub extract "$out/examples/sub-01_space-MNI152NLin6Asym_desc-FA_dwimap.nii.gz" \
+    "$out/examples/atlas-toy100_dseg.nii.gz" --lut "$out/examples/atlas-toy100_dseg.tsv" --scalar-name FA \
+    -o "$out/examples/sub-01_atlas-toy100_param-FA_diffmap.tsv"
+for pair in regions:sub-01_atlas-toy100_param-FA_diffmap.tsv connectivity:sub-01_atlas-toy100_conn.tsv \
+    lesion-mask:sub-01_space-MNI152NLin6Asym_res-2_label-infarct_mask.nii.gz surface:lh.pial.vtp \
+    spectral:lh_spectral.h5 tractogram:callosal.tck; do
+    step hub preview "$out/examples/${pair#*:}" -o "$out/previews/${pair%%:*}.png"
+done
+
+printf '\ndemo finished: outputs in %s/ (pictures in %s/previews/)\n' "$out" "$out"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from neurodatahub.catalog.index import catalog_dir, write_index
+from neurodatahub.catalog.index import shipped_dir, write_index
 
 
 def main() -> None:
@@ -17,7 +17,7 @@ def main() -> None:
     parser.add_argument("--catalog", type=Path, default=None, help="catalog folder (default: catalog/)")
     parser.add_argument("--out", type=Path, default=None, help="index file (default: <catalog>/index.json)")
     args = parser.parse_args()
-    print(f"wrote {write_index(args.catalog or catalog_dir(), args.out)}")
+    print(f"wrote {write_index(args.catalog or shipped_dir(), args.out)}")
 
 
 if __name__ == "__main__":

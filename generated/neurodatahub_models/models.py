@@ -265,6 +265,10 @@ class SourceType(str, Enum):
     """
     A plain HTTP(S) URL.
     """
+    local = "local"
+    """
+    Files on this machine (a lab's own entry, registered with `hub catalog register`); nothing is downloaded.
+    """
 
 
 class Hdf5SpikeStyle(str, Enum):
@@ -331,7 +335,7 @@ class HashAlgorithm(str, Enum):
 
 class CatalogKind(str, Enum):
     """
-    What a catalog entry holds; each value names, as `entry_class`, the class of its entries.
+    What a catalog entry holds; each value names, as `entry_class`, the class of its entries, and, as `suffixes`, the FileSuffix values its files may have (what `hub catalog register` accepts).
     """
     functional_connectome = "functional_connectome"
     """
@@ -344,6 +348,168 @@ class CatalogKind(str, Enum):
     atlas = "atlas"
     """
     A parcellation or tract atlas.
+    """
+    template = "template"
+    """
+    A template space (reference images, masks and surfaces that atlases are defined on).
+    """
+
+
+class Modality(str, Enum):
+    """
+    Imaging modality an entry's data come from. `aliases` (comma-separated) are the other names users type for it; queries accept them (modality=dwi finds dMRI).
+    """
+    rs_fMRI = "rs-fMRI"
+    """
+    Resting-state functional MRI (BOLD).
+    """
+    dMRI = "dMRI"
+    """
+    Diffusion MRI.
+    """
+    T1w = "T1w"
+    """
+    T1-weighted structural MRI (anatomical segmentations and templates).
+    """
+    T2w = "T2w"
+    """
+    T2-weighted structural MRI.
+    """
+    histology = "histology"
+    """
+    Post-mortem histology (cyto- or myeloarchitecture).
+    """
+    multimodal = "multimodal"
+    """
+    Several modalities combined (for example T1w/T2w myelin, fMRI and diffusion).
+    """
+
+
+class FileSuffix(str, Enum):
+    """
+    What one file of an entry is (BIDS/TemplateFlow suffixes where they exist). `kind` names the DataKind whose formats read it, where the hub has one; `aliases` are other names queries accept.
+    """
+    dseg = "dseg"
+    """
+    A discrete segmentation (parcellation image or surface labels), one integer per region.
+    """
+    probseg = "probseg"
+    """
+    A probabilistic segmentation (one probability map per region).
+    """
+    mask = "mask"
+    """
+    A binary mask (brain mask, lesion mask).
+    """
+    T1w = "T1w"
+    """
+    A T1-weighted template image.
+    """
+    T2w = "T2w"
+    """
+    A T2-weighted template image.
+    """
+    lut = "lut"
+    """
+    The lookup table from region index to name (and colour) of a segmentation.
+    """
+    tractogram = "tractogram"
+    """
+    Streamlines (whole-brain tractography or one tract).
+    """
+    connectivity = "connectivity"
+    """
+    A region-by-region connectivity matrix.
+    """
+    timeseries = "timeseries"
+    """
+    Functional time series (runs or the hub's HDF5 chunks).
+    """
+    surface = "surface"
+    """
+    A surface mesh (pial, white, midthickness, inflated, sphere).
+    """
+    shape = "shape"
+    """
+    Per-vertex data of a surface (curvature, sulcal depth, vertex areas).
+    """
+    archive = "archive"
+    """
+    An archive of many files, extracted after download.
+    """
+    other = "other"
+    """
+    Anything else (documentation, transforms, sidecars).
+    """
+
+
+class FileFormat(str, Enum):
+    """
+    File format of one file of an entry; `extensions` (space-separated, longest first) tell it from the file name when the entry does not say it.
+    """
+    nifti = "nifti"
+    """
+    NIfTI-1 or NIfTI-2 volume.
+    """
+    cifti = "cifti"
+    """
+    CIFTI-2 file (grayordinates).
+    """
+    gifti = "gifti"
+    """
+    GIfTI surface or per-vertex data.
+    """
+    freesurfer_annot = "freesurfer-annot"
+    """
+    FreeSurfer annotation (surface parcellation with its colour table).
+    """
+    trk = "trk"
+    """
+    TrackVis tractogram.
+    """
+    tck = "tck"
+    """
+    MRtrix tractogram.
+    """
+    trx = "trx"
+    """
+    TRX tractogram.
+    """
+    tsv = "tsv"
+    """
+    Tab-separated table.
+    """
+    csv = "csv"
+    """
+    Comma-separated table.
+    """
+    txt = "txt"
+    """
+    Plain text (FreeSurfer colour tables, label lists).
+    """
+    json = "json"
+    """
+    JSON document (sidecars).
+    """
+    xml = "xml"
+    """
+    XML document (FSL atlas descriptions).
+    """
+    hdf5 = "hdf5"
+    """
+    HDF5 file (connectivity matrices, functional chunks, transforms).
+    """
+    zip = "zip"
+    """
+    ZIP archive.
+    """
+    tar = "tar"
+    """
+    tar archive, possibly compressed.
+    """
+    mat = "mat"
+    """
+    MATLAB or FSL matrix file.
     """
 
 
@@ -813,13 +979,23 @@ class Checksum(ConfiguredBaseModel):
 
 class CatalogFile(ConfiguredBaseModel):
     """
-    One file a catalog entry downloads.
+    One file of a catalog entry, with the facts that tell it from the entry's other files (space, resolution, parcel and network count, hemisphere, suffix, format), so that a query returns files, not whole datasets.
     """
     name: str = Field(default=..., description="""File name as published.""")
     url: Optional[str] = Field(default=None, description="""Direct URL, when the source is a plain URL or a release asset.""")
     file_id: Optional[str] = Field(default=None, description="""Identifier of the file at the source (Dataverse file id, Figshare file id).""")
     size_bytes: Optional[int] = Field(default=None, description="""Published size.""", ge=0)
     checksum: Checksum = Field(default=..., description="""Published digest (or algorithm unknown).""")
+    suffix: Optional[FileSuffix] = Field(default=None, description="""What the file is (dseg, lut, T1w, tractogram...).""")
+    format: Optional[FileFormat] = Field(default=None, description="""File format; told from the name by the index compiler when not given.""")
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of this file.""")
+    resolution: Optional[float] = Field(default=None, description="""Voxel size of this file (volumes).""", ge=0)
+    density: Optional[str] = Field(default=None, description="""Vertex density of a surface file (TemplateFlow's den-, for example 32k or 164k).""")
+    hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere the file covers, when only one.""")
+    n_regions: Optional[int] = Field(default=None, description="""Regions (parcels, nuclei, tracts, components) of this variant.""", ge=0)
+    networks: Optional[int] = Field(default=None, description="""Network solution this variant's parcels are assigned to (Schaefer 2018, Yeo 2011).""", ge=0)
+    desc: Optional[str] = Field(default=None, description="""Variant label as the publisher names it (TemplateFlow's desc- entity: th25, brain...).""")
+    lookup_table: Optional[str] = Field(default=None, description="""Name of the file of the same entry holding this file's lookup table.""")
 
 
 class CatalogEntry(ConfiguredBaseModel):
@@ -832,7 +1008,7 @@ class CatalogEntry(ConfiguredBaseModel):
     description: str = Field(default=..., description="""What the dataset is, for users.""")
     space: Optional[list[CoordinateSpace]] = Field(default=None, description="""Coordinate spaces the data are published in.""")
     resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""")
-    modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
+    modality: Optional[Modality] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
     license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""")
     citation: str = Field(default=..., description="""How to cite the dataset.""")
     doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""")
@@ -841,6 +1017,70 @@ class CatalogEntry(ConfiguredBaseModel):
     files: Optional[list[CatalogFile]] = Field(default=None, description="""Files to download, with sizes and hashes.""")
     facts_source: str = Field(default=..., description="""Public page the facts in this entry were taken from.""")
     estimated_size_gb: Optional[float] = Field(default=None, description="""Approximate download size.""", ge=0)
+    overrides: Optional[bool] = Field(default=None, description="""This entry replaces the entry of the same name from a catalog earlier in the stack (without it, a name defined twice is an error).""")
+
+    @field_validator('name')
+    def pattern_name(cls, v):
+        pattern=re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+        if isinstance(v, list):
+            for element in v:
+                if isinstance(element, str) and not pattern.search(element):
+                    err_msg = f"Invalid name format: {element}"
+                    raise ValueError(err_msg)
+        elif isinstance(v, str) and not pattern.search(v):
+            err_msg = f"Invalid name format: {v}"
+            raise ValueError(err_msg)
+        return v
+
+    @field_validator('license')
+    def pattern_license(cls, v):
+        pattern=re.compile(r"^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
+        if isinstance(v, list):
+            for element in v:
+                if isinstance(element, str) and not pattern.search(element):
+                    err_msg = f"Invalid license format: {element}"
+                    raise ValueError(err_msg)
+        elif isinstance(v, str) and not pattern.search(v):
+            err_msg = f"Invalid license format: {v}"
+            raise ValueError(err_msg)
+        return v
+
+    @field_validator('doi')
+    def pattern_doi(cls, v):
+        pattern=re.compile(r"^10\.[0-9]{4,9}/\S+$")
+        if isinstance(v, list):
+            for element in v:
+                if isinstance(element, str) and not pattern.search(element):
+                    err_msg = f"Invalid doi format: {element}"
+                    raise ValueError(err_msg)
+        elif isinstance(v, str) and not pattern.search(v):
+            err_msg = f"Invalid doi format: {v}"
+            raise ValueError(err_msg)
+        return v
+
+
+class Template(CatalogEntry):
+    """
+    A template space (TemplateFlow's tpl-): reference images, masks and surfaces.
+    """
+    repository: Optional[str] = Field(default=None, description="""Repository (owner/name) the files are published from.""")
+    download_url: Optional[str] = Field(default=None, description="""Base URL of the files.""")
+    name: str = Field(default=..., description="""Unique identifier used on the command line (for example gsp1000).""")
+    display_name: str = Field(default=..., description="""Human-readable name.""")
+    kind: CatalogKind = Field(default=..., description="""What the entry holds.""")
+    description: str = Field(default=..., description="""What the dataset is, for users.""")
+    space: Optional[list[CoordinateSpace]] = Field(default=None, description="""Coordinate spaces the data are published in.""")
+    resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""")
+    modality: Optional[Modality] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
+    license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""")
+    citation: str = Field(default=..., description="""How to cite the dataset.""")
+    doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""")
+    version: Optional[str] = Field(default=None, description="""Published version of the dataset.""")
+    source_type: SourceType = Field(default=..., description="""How the files are downloaded.""")
+    files: Optional[list[CatalogFile]] = Field(default=None, description="""Files to download, with sizes and hashes.""")
+    facts_source: str = Field(default=..., description="""Public page the facts in this entry were taken from.""")
+    estimated_size_gb: Optional[float] = Field(default=None, description="""Approximate download size.""", ge=0)
+    overrides: Optional[bool] = Field(default=None, description="""This entry replaces the entry of the same name from a catalog earlier in the stack (without it, a name defined twice is an error).""")
 
     @field_validator('name')
     def pattern_name(cls, v):
@@ -904,7 +1144,7 @@ class ConnectomeSource(CatalogEntry):
     description: str = Field(default=..., description="""What the dataset is, for users.""")
     space: Optional[list[CoordinateSpace]] = Field(default=None, description="""Coordinate spaces the data are published in.""")
     resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""")
-    modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
+    modality: Optional[Modality] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
     license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""")
     citation: str = Field(default=..., description="""How to cite the dataset.""")
     doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""")
@@ -913,6 +1153,7 @@ class ConnectomeSource(CatalogEntry):
     files: Optional[list[CatalogFile]] = Field(default=None, description="""Files to download, with sizes and hashes.""")
     facts_source: str = Field(default=..., description="""Public page the facts in this entry were taken from.""")
     estimated_size_gb: Optional[float] = Field(default=None, description="""Approximate download size.""", ge=0)
+    overrides: Optional[bool] = Field(default=None, description="""This entry replaces the entry of the same name from a catalog earlier in the stack (without it, a name defined twice is an error).""")
 
     @field_validator('name')
     def pattern_name(cls, v):
@@ -961,6 +1202,7 @@ class Atlas(CatalogEntry):
     n_regions: Optional[list[int]] = Field(default=None, description="""Region counts the atlas is published with (for example 100 to 1000).""")
     networks: Optional[list[int]] = Field(default=None, description="""Network solutions the atlas is published with (for example 7 and 17).""")
     lookup_table: Optional[str] = Field(default=None, description="""File (within files) holding the index-to-name table.""")
+    article_id: Optional[int] = Field(default=None, description="""Figshare article id of a Figshare source.""")
     repository: Optional[str] = Field(default=None, description="""GitHub repository (owner/name) of a release source.""")
     release_tag: Optional[str] = Field(default=None, description="""Release tag of a GitHub release source.""")
     download_url: Optional[str] = Field(default=None, description="""Base URL of a plain HTTP source.""")
@@ -970,7 +1212,7 @@ class Atlas(CatalogEntry):
     description: str = Field(default=..., description="""What the dataset is, for users.""")
     space: Optional[list[CoordinateSpace]] = Field(default=None, description="""Coordinate spaces the data are published in.""")
     resolution: Optional[list[float]] = Field(default=None, description="""Voxel sizes the data are published at.""")
-    modality: Optional[str] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
+    modality: Optional[Modality] = Field(default=None, description="""Imaging modality (rs-fMRI, dMRI, T1w...).""")
     license: str = Field(default=..., description="""SPDX licence identifier or expression of the data (for example CC-BY-4.0).""")
     citation: str = Field(default=..., description="""How to cite the dataset.""")
     doi: Optional[str] = Field(default=None, description="""DOI of the dataset or its paper, without a \"doi\" prefix.""")
@@ -979,6 +1221,7 @@ class Atlas(CatalogEntry):
     files: Optional[list[CatalogFile]] = Field(default=None, description="""Files to download, with sizes and hashes.""")
     facts_source: str = Field(default=..., description="""Public page the facts in this entry were taken from.""")
     estimated_size_gb: Optional[float] = Field(default=None, description="""Approximate download size.""", ge=0)
+    overrides: Optional[bool] = Field(default=None, description="""This entry replaces the entry of the same name from a catalog earlier in the stack (without it, a name defined twice is an error).""")
 
     @field_validator('name')
     def pattern_name(cls, v):
@@ -1020,11 +1263,58 @@ class Atlas(CatalogEntry):
         return v
 
 
+class TrustedHash(ConfiguredBaseModel):
+    """
+    A digest recorded by the first verified download of a file whose source publishes none (trust on first use); later downloads and `hub catalog verify` must match it.
+    """
+    entry: str = Field(default=..., description="""Catalog entry name.""")
+    file: str = Field(default=..., description="""File name within the entry.""")
+    url: Optional[str] = Field(default=None, description="""Where the file was downloaded from.""")
+    sha256: str = Field(default=..., description="""SHA-256 of the first verified download.""")
+    size_bytes: int = Field(default=..., description="""Size of the first verified download.""", ge=0)
+    recorded_at: datetime  = Field(default=..., description="""When the digest was recorded.""")
+
+    @field_validator('sha256')
+    def pattern_sha256(cls, v):
+        pattern=re.compile(r"^[0-9a-f]{64}$")
+        if isinstance(v, list):
+            for element in v:
+                if isinstance(element, str) and not pattern.search(element):
+                    err_msg = f"Invalid sha256 format: {element}"
+                    raise ValueError(err_msg)
+        elif isinstance(v, str) and not pattern.search(v):
+            err_msg = f"Invalid sha256 format: {v}"
+            raise ValueError(err_msg)
+        return v
+
+
+class CatalogSource(ConfiguredBaseModel):
+    """
+    One catalog in the stack after the shipped one: a local folder or an fsspec URL (https, s3) of a folder holding entries and their compiled index.json.
+    """
+    name: str = Field(default=..., description="""Short name used in messages and by `hub catalog source remove`.""")
+    url: str = Field(default=..., description="""Folder path or URL of the catalog.""")
+    overrides: Optional[bool] = Field(default=None, description="""Its entries may replace entries of the same name from catalogs earlier in the stack.""")
+
+    @field_validator('name')
+    def pattern_name(cls, v):
+        pattern=re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+        if isinstance(v, list):
+            for element in v:
+                if isinstance(element, str) and not pattern.search(element):
+                    err_msg = f"Invalid name format: {element}"
+                    raise ValueError(err_msg)
+        elif isinstance(v, str) and not pattern.search(v):
+            err_msg = f"Invalid name format: {v}"
+            raise ValueError(err_msg)
+        return v
+
+
 class CatalogFolder(ConfiguredBaseModel):
     """
     The validated entries of a catalog folder (one YAML file per connectome or atlas, and the compiled index), as reading the folder returns them.
     """
-    entries: Optional[list[Any]] = Field(default=None, description="""The entry documents, each valid as a ConnectomeSource or an Atlas.""")
+    entries: Optional[list[Any]] = Field(default=None, description="""The entry documents, each valid as a ConnectomeSource, an Atlas or a Template.""")
 
 
 class FetchConfig(ConfiguredBaseModel):

@@ -10,16 +10,17 @@ from typing import Any
 
 __version__ = "0.1.0"  # the one place the version is written; pyproject.toml reads it from here
 
-_LAZY = {
-    "read": "neurodatahub.core.conversion",
-    "write": "neurodatahub.core.conversion",
-    "convert": "neurodatahub.core.conversion",
-    "validate_path": "neurodatahub.core.validation",
-    "models": "neurodatahub.models",
-    "storage": "neurodatahub.core.storage",
-    "register_format": "neurodatahub.core.registry",
-    "FormatSpec": "neurodatahub.core.registry",
-    "Options": "neurodatahub.core.options",
+_LAZY = {  # name -> (module, attribute; None for the module itself)
+    "read": ("neurodatahub.core.conversion", "read"),
+    "write": ("neurodatahub.core.conversion", "write"),
+    "convert": ("neurodatahub.core.conversion", "convert"),
+    "validate_path": ("neurodatahub.core.validation", "validate_path"),
+    "preview": ("neurodatahub.core.preview", "preview"),
+    "models": ("neurodatahub.models", None),
+    "storage": ("neurodatahub.core.storage", None),
+    "register_format": ("neurodatahub.core.registry", "register_format"),
+    "FormatSpec": ("neurodatahub.core.registry", "FormatSpec"),
+    "Options": ("neurodatahub.core.options", "Options"),
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -28,6 +29,6 @@ __all__ = ["__version__", *_LAZY]
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'neurodatahub' has no attribute {name!r}")
-    module = import_module(_LAZY[name])
-    # a name that is its module's own last part (models, storage) is the module itself
-    return module if module.__name__.rsplit(".", 1)[-1] == name else getattr(module, name)
+    module_name, attribute = _LAZY[name]
+    module = import_module(module_name)
+    return module if attribute is None else getattr(module, attribute)

@@ -208,7 +208,7 @@ def served_fixture(
         (folder / f"{entry['name']}.yaml").write_text(yaml.safe_dump(entry, sort_keys=False))
     base = source_server.base
     for name, value in {
-        "NEURODATAHUB_CATALOG_DIR": str(folder),
+        "NEURODATAHUB_CATALOG_PATH": str(folder),
         "NEURODATAHUB_DATA_DIR": str(tmp_path / "data"),
         "NEURODATAHUB_CONFIG": str(tmp_path / "no-config.yaml"),
         "NEURODATAHUB_FIGSHARE_API_URL": f"{base}/figshare/v2",

@@ -25,6 +25,7 @@ class ServerState:
     drops_left: dict[str, int] = field(default_factory=dict)  # path -> how many more times to drop
     corrupt: set[str] = field(default_factory=set)
     log: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
+    not_modified: int = 0  # 304 answers to conditional requests (If-None-Match matching the ETag)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -63,10 +64,19 @@ class Handler(BaseHTTPRequestHandler):
         return self._send_file(self.path)
 
     def _send_file(self, path: str) -> None:
+        import hashlib
+
         state = self.state
         payload = state.files[path]
         if path in state.corrupt:
             payload = bytes(byte ^ 0xFF for byte in payload[:16]) + payload[16:]
+        etag = f'"{hashlib.md5(payload).hexdigest()}"'
+        if self.headers.get("If-None-Match") == etag:
+            state.not_modified += 1
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
         start = 0
         requested = self.headers.get("Range")
         if requested and requested.startswith("bytes="):
@@ -82,6 +92,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         body = payload[start:]
+        self.send_header("ETag", etag)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Accept-Ranges", "bytes")

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.delenv("NEURODATAHUB_CATALOG_DIR", raising=False)
+    monkeypatch.delenv("NEURODATAHUB_CATALOG_PATH", raising=False)
     monkeypatch.setenv("NEURODATAHUB_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
 

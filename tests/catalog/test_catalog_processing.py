@@ -183,7 +183,7 @@ def processing_server_fixture(
     published = _publish(source_server, tmp_path, runs)
     base = source_server.base
     for name, value in {
-        "NEURODATAHUB_CATALOG_DIR": str(published["catalog"]),
+        "NEURODATAHUB_CATALOG_PATH": str(published["catalog"]),
         "NEURODATAHUB_DATA_DIR": str(tmp_path / "data"),
         "NEURODATAHUB_CONFIG": str(tmp_path / "no-config.yaml"),
         "NEURODATAHUB_FIGSHARE_API_URL": f"{base}/figshare/v2",

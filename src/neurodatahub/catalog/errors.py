@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from neurodatahub.core.errors import InputError, OutputError, StorageError
+from neurodatahub.core.errors import ExitCode, HubError, InputError, OutputError, StorageError
 
 
 class FetchError(StorageError):
@@ -27,3 +27,9 @@ class DiskSpaceError(OutputError):
 
 class NotRegisteredError(InputError, FileNotFoundError):
     """No registered entry and no existing path of that name (a FileNotFoundError, as in lacuna)."""
+
+
+class NoMatchError(HubError):
+    """A query found nothing (exit 1, like a check that fails); the message names the nearest values."""
+
+    exit_code = ExitCode.INVALID

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neurodatahub.catalog import archives, processing, registry, sources
+from neurodatahub.catalog import archives, processing, registry, sources, trust
 from neurodatahub.catalog.errors import DiskSpaceError, IntegrityError
 from neurodatahub.catalog.http import Expected, download, partial_path, verify_file
 from neurodatahub.catalog.index import CONNECTOME_KINDS
@@ -132,15 +132,19 @@ def plan_fetch(
     register: bool = True,
     register_name: str | None = None,
     free_space_of: FreeSpace = free_space,
+    only: set[str] | None = None,
 ) -> FetchPlan:
-    """Resolve the files (one API call to the source) and list the steps, sizes and space needed."""
+    """Resolve the files (one API call to the source) and list the steps, sizes and space needed;
+    `only` keeps the files of those names (what `hub catalog get` matched)."""
     entry = lookup(name)
     target = (
         Path(output_dir).expanduser().resolve()
         if output_dir
         else registry.default_location(entry["name"], entry["kind"])
     )
-    files = sources.resolve(entry, api_key)
+    files = [remote for remote in sources.resolve(entry, api_key) if only is None or remote.name in only]
+    for remote in files:
+        _trusted_expectation(entry["name"], remote)
     if test_mode:
         files = files[:1]
     plan = FetchPlan(entry["name"], target, files)
@@ -153,6 +157,20 @@ def plan_fetch(
         plan.steps.append(f"register as {register_name or entry['name']} in {registry.registry_path()}")
     plan.free_bytes = free_space_of(target)
     return plan
+
+
+def _trusted_expectation(entry: str, remote: sources.RemoteFile) -> None:
+    """A file with no published digest is checked against the one its first download recorded."""
+    if remote.expected.digest is not None:
+        return
+    trusted = trust.lookup(entry, remote.name)
+    if trusted is not None:
+        remote.expected = Expected(
+            remote.expected.size or trusted["size_bytes"],
+            "sha256",
+            trusted["sha256"],
+            f"its first download ({trusted['recorded_at']}) recorded",
+        )
 
 
 def _plan_file(plan: FetchPlan, remote: sources.RemoteFile, keep_original: bool) -> None:
@@ -169,7 +187,12 @@ def _plan_file(plan: FetchPlan, remote: sources.RemoteFile, keep_original: bool)
             remaining = remote.size - min(resumed, remote.size)
             plan.download_bytes += remaining
             plan.needed_bytes += remaining
-        check = "size only" if remote.expected.digest is None else remote.expected.algorithm
+        check = (
+            "size only; sha256 recorded on first use"
+            if remote.expected.digest is None
+            else remote.expected.algorithm
+            + ("" if remote.expected.origin.startswith("the source") else ", first use")
+        )
         origin = urllib.parse.urlsplit(remote.url).netloc
         resume_note = f", resuming at {human(resumed)}" if resumed else ""
         plan.steps.append(f"download {remote.name} ({human(remote.size)}) from {origin}{resume_note}")
@@ -285,6 +308,33 @@ def fetch(
     )
 
 
+def download_files(
+    name: str,
+    names: set[str],
+    output_dir: str | Path | None = None,
+    *,
+    api_key: str | None = None,
+    force: bool = False,
+    progress_callback: ProgressCallback | None = None,
+    free_space_of: FreeSpace = free_space,
+) -> list[Path]:
+    """Download, verify and extract only the files `names` of an entry (`hub catalog get`): no processing
+    step and no registration, which concern the whole dataset; files already in place are checked, not
+    downloaded again."""
+    plan = plan_fetch(
+        name, output_dir, api_key=api_key, register=False, free_space_of=free_space_of, only=names
+    )
+    config = FetchConfig(
+        connectome=plan.name, output_dir=str(plan.output_dir), force=force, keep_original=True, resume=True
+    )
+    _check_space(plan)
+    plan.output_dir.mkdir(parents=True, exist_ok=True)
+    report = _reporter(progress_callback, len(plan.files), False)
+    downloaded, _ = _download_all(plan, config, report, [], False)
+    _extract_all(plan, downloaded, config, report, free_space_of)
+    return downloaded
+
+
 def _same_place(name: str, location: Path) -> bool:
     """Re-registering a name at the place it already points to needs no force."""
     record = registry.find_record(name)
@@ -349,7 +399,9 @@ def _download_all(
                 progress=progress,
             )
         if expected.algorithm == "unknown" or expected.digest is None:
-            warnings.append(f"{remote.name}: no published hash; recorded sha256 {sha256}")
+            if not skip_checksum:
+                trust.record(plan.name, remote.name, remote.url, sha256, target.stat().st_size)
+            warnings.append(f"{remote.name}: no published hash; sha256 {sha256} recorded on first use")
         paths.append(target)
         digests.append({"name": remote.name, "size_bytes": target.stat().st_size, "sha256": sha256})
     return paths, digests

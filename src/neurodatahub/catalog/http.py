@@ -127,6 +127,7 @@ class Expected:
     size: int | None = None
     algorithm: str = "unknown"
     digest: str | None = None
+    origin: str = "the source publishes"  # or "its first download recorded" (trust on first use)
 
 
 def partial_path(target: Path) -> Path:
@@ -216,7 +217,7 @@ def verify_file(partial: Path, expected: Expected, name: str) -> str:
     if expected.size is not None and actual_size != expected.size:
         partial.unlink()
         raise IntegrityError(
-            f"{name}: downloaded {actual_size} bytes, the source publishes {expected.size}; file deleted"
+            f"{name}: downloaded {actual_size} bytes, {expected.origin} {expected.size}; file deleted"
         )
     sha256 = checksum_of(str(partial), "sha256") or ""
     if expected.digest and expected.algorithm not in ("unknown", None):
@@ -224,7 +225,7 @@ def verify_file(partial: Path, expected: Expected, name: str) -> str:
         if actual != expected.digest.lower():
             partial.unlink()
             raise IntegrityError(
-                f"{name}: {expected.algorithm} is {actual}, the source publishes {expected.digest};"
-                " the download is corrupt and was deleted"
+                f"{name}: {expected.algorithm} is {actual}, {expected.origin} {expected.digest};"
+                " the download is corrupt or the file changed at its source, and was deleted"
             )
     return sha256

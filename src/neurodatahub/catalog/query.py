@@ -1,20 +1,30 @@
 """Queries over the catalog: `key=value` filters with the same meaning in Python and on the CLI.
 
+- Text compares without case; `*`, `?` and `[...]` are globs (`name=schaefer*`).
+- Values of schema enums accept their aliases from the schema (`modality=dwi` finds dMRI).
 - A list of values means any of them: `space=["MNI152NLin6Asym", "fsaverage"]` (CLI: `space=A,B`).
 - A field holding a list matches when any of its items does (`n_regions=400` finds Schaefer2018).
 - Numbers compare as numbers (`resolution=2` finds 2.0), and accept `>`, `>=`, `<`, `<=`, `!=`
   (`n_subjects=">=900"`; CLI: `n_subjects>=900`).
 - `key=` (None or "") means the field is absent.
-- Text compares without case. `available=true` keeps entries registered locally.
+- `available=true` keeps entries registered locally; a bare word searches names and descriptions.
+
+Entry queries (`search`) look at entries; file queries (`files`, behind `ls` and `get`) look at each file,
+where the file's facts are its own and the entry's other fields (kind, license...) apply to every file.
+Nothing matching is a NoMatchError that names the nearest values of the fields asked about.
 """
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
 import operator
 import re
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
+from neurodatahub.catalog.errors import NoMatchError
 from neurodatahub.core.errors import UsageError
 
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
@@ -27,6 +37,9 @@ COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 }
 CLI_FILTER = re.compile(r"^(?P<key>[A-Za-z_][\w.]*)\s*(?P<op>>=|<=|!=|>|<|=)(?P<value>.*)$")
 VIRTUAL_KEYS = ("available", "text")
+ENTRY_ONLY = ("name",)  # a file's `name` is its file name: `file=` asks for that
+FILE_NAME_KEY = "file"
+GLOB = re.compile(r"[*?\[]")
 
 
 def _number(value: Any) -> float | None:
@@ -38,6 +51,37 @@ def _number(value: Any) -> float | None:
         return float(str(value).strip())
     except ValueError:
         return None
+
+
+@cache
+def _index_facts() -> tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]:
+    """(field -> enum, entry fields, file fields), from the shipped compiled index."""
+    from neurodatahub.catalog.index import folder_index, shipped_dir
+
+    index = folder_index(shipped_dir())
+    return dict(index.get("enums", {})), tuple(index["fields"]), tuple(index.get("file_fields", ()))
+
+
+@cache
+def _synonyms(enum: str) -> dict[str, str]:
+    """Lower-cased value or alias -> the schema's value."""
+    from neurodatahub.core import kinds
+
+    found = {value.casefold(): value for value in kinds.enum_values(enum)}
+    for value, aliases in kinds.enum_annotation(enum, "aliases").items():
+        for alias in aliases.split(","):
+            found.setdefault(alias.strip().casefold(), value)
+    return found
+
+
+def canonical(key: str, wanted: Any) -> Any:
+    """The schema's value for an alias (`dwi` -> `dMRI`), for fields whose values come from an enum."""
+    enum = _index_facts()[0].get(key)
+    if enum is None or not isinstance(wanted, str):
+        return wanted
+    symbol = next((s for s in (">=", "<=", "!=", ">", "<") if wanted.startswith(s)), "")
+    value = _synonyms(enum).get(wanted[len(symbol) :].strip().casefold())
+    return symbol + value if value else wanted
 
 
 def _split_operator(wanted: Any) -> tuple[Callable[[Any, Any], bool], Any]:
@@ -55,6 +99,8 @@ def _matches_one(have: Any, wanted: Any) -> bool:
         return compare(have_number, wanted_number)
     if isinstance(have, bool) or isinstance(wanted, bool):
         return compare(str(have).lower(), str(wanted).lower())
+    if compare is operator.eq and isinstance(wanted, str) and GLOB.search(wanted):
+        return fnmatch.fnmatchcase(str(have).casefold(), wanted.casefold())
     if compare is operator.eq or compare is operator.ne:
         return compare(str(have).casefold(), str(wanted).casefold())
     return False  # an order between text and a number means nothing
@@ -64,8 +110,8 @@ def _absent(value: Any) -> bool:
     return value is None or value == [] or value == ""
 
 
-def matches(entry: dict[str, Any], key: str, wanted: Any) -> bool:
-    have = entry.get(key)
+def matches(document: dict[str, Any], key: str, wanted: Any) -> bool:
+    have = document.get(key)
     wanted_values = wanted if isinstance(wanted, list | tuple | set) else [wanted]
     if any(_absent(value) for value in wanted_values):
         return _absent(have)
@@ -74,6 +120,7 @@ def matches(entry: dict[str, Any], key: str, wanted: Any) -> bool:
     have_values = have if isinstance(have, list) else [have]
     if key == "text":
         return any(str(value).casefold() in str(have).casefold() for value in wanted_values)
+    wanted_values = [canonical(key, value) for value in wanted_values]
     negated = [value for value in wanted_values if isinstance(value, str) and value.startswith("!=")]
     if negated:  # "not any of": every item differs from every excluded value
         return all(_matches_one(item, value) for item in have_values for value in negated)
@@ -82,9 +129,12 @@ def matches(entry: dict[str, Any], key: str, wanted: Any) -> bool:
 
 def known_keys() -> set[str]:
     """Every field an entry of the schema may have, plus the query's own keys."""
-    from neurodatahub.catalog.index import fields
+    return set(_index_facts()[1]) | set(VIRTUAL_KEYS)
 
-    return set(fields()) | set(VIRTUAL_KEYS)
+
+def file_keys() -> set[str]:
+    """What a file query may ask: the entry's fields, the file's, and `file` (the file's name)."""
+    return known_keys() | set(_index_facts()[2]) | {FILE_NAME_KEY}
 
 
 def _annotate(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -101,20 +151,96 @@ def _annotate(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return documents
 
 
-def find(filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Entries (documents, annotated with `available` and `local_path`) matching every filter."""
-    from neurodatahub.catalog.index import entries
+def _check_keys(filters: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(filters) - allowed)
+    if unknown:
+        raise UsageError(
+            f"unknown catalog field(s) {', '.join(unknown)}; fields: {', '.join(sorted(allowed))}"
+        )
+
+
+def find(filters: dict[str, Any] | None = None, *, required: bool = False) -> list[dict[str, Any]]:
+    """Entries (documents, annotated with `available`, `local_path` and `source`) matching every filter;
+    with `required`, none is a NoMatchError naming the nearest values."""
+    from neurodatahub.catalog.stack import entries
 
     documents = _annotate(entries())
     filters = filters or {}
-    unknown = sorted(set(filters) - known_keys())
-    if unknown:
-        known = ", ".join(sorted(known_keys()))
-        raise UsageError(f"unknown catalog field(s) {', '.join(unknown)}; fields: {known}")
+    _check_keys(filters, known_keys())
     found = [doc for doc in documents if all(matches(doc, key, value) for key, value in filters.items())]
-    for document in found:
+    if required and not found:
+        raise NoMatchError(f"no catalog entry matches {describe(filters)}{nearest(documents, filters)}")
+    for document in documents:
         document.pop("text", None)
     return found
+
+
+def files(
+    entry: str | None = None, filters: dict[str, Any] | None = None, *, required: bool = False
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(entry, file) pairs whose file matches every filter; `entry` names one entry or a glob of them.
+
+    The file's own facts (space, resolution, n_regions...) are its own; the entry's other fields (kind,
+    license, modality...) apply to each of its files. `file=` matches the file's name.
+    """
+    filters = dict(filters or {})
+    _check_keys(filters, file_keys())
+    chosen = find({"name": entry}) if entry else find({})
+    if entry and not chosen:
+        names = ", ".join(document["name"] for document in find({}))
+        raise NoMatchError(
+            f"no catalog entry is called {entry!r}{nearest(find({}), {'name': entry})}; entries: {names}"
+        )
+    found, seen = [], []
+    per_file = set(_index_facts()[2]) - set(ENTRY_ONLY)
+    for document in chosen:
+        shared = {key: value for key, value in document.items() if key not in per_file}
+        for file in document.get("files") or []:
+            view = {**shared, **{k: v for k, v in file.items() if k != "name"}, FILE_NAME_KEY: file["name"]}
+            seen.append(view)
+            if all(matches(view, key, value) for key, value in filters.items()):
+                found.append((document, file))
+    if required and not found:
+        where = f"in {entry} " if entry else ""
+        raise NoMatchError(f"no file {where}matches {describe(filters)}{nearest(seen, filters)}")
+    return found
+
+
+def describe(filters: dict[str, Any]) -> str:
+    if not filters:
+        return "no filter"
+    return " ".join(
+        f"{key}={','.join(map(str, value)) if isinstance(value, list) else value}"
+        for key, value in filters.items()
+    )
+
+
+def nearest(documents: list[dict[str, Any]], filters: dict[str, Any]) -> str:
+    """'; nearest: key: a, b' for each filter whose values match nothing, from the values present."""
+    notes = []
+    for key, wanted in filters.items():
+        present: set[str] = set()
+        for document in documents:
+            have = document.get(key)
+            for item in have if isinstance(have, list) else [have]:
+                if not _absent(item) and not isinstance(item, dict | list):
+                    present.add(str(item))
+        if any(matches(document, key, wanted) for document in documents):
+            continue
+        values = wanted if isinstance(wanted, list) else [wanted]
+        close: list[str] = []
+        for value in values:
+            text = str(_split_operator(value)[1]).replace("*", "")
+            lowered = {item.casefold(): item for item in present}
+            close += [
+                lowered[c] for c in difflib.get_close_matches(text.casefold(), list(lowered), n=3, cutoff=0.4)
+            ]
+        shown = (
+            list(dict.fromkeys(close))
+            or sorted(present, key=lambda v: (_number(v) is None, _number(v) or 0, v))[:8]
+        )
+        notes.append(f"{key}: {', '.join(shown) if shown else 'no entry sets it'}")
+    return f"; nearest values: {'; '.join(notes)}" if notes else ""
 
 
 def parse_filters(terms: Iterable[str]) -> dict[str, Any]:
@@ -134,38 +260,36 @@ def parse_filters(terms: Iterable[str]) -> dict[str, Any]:
 
 
 def search(**filters: Any) -> list[Any]:
-    """Validated catalog entries (ConnectomeSource or Atlas models) matching every filter."""
+    """Validated catalog entries (ConnectomeSource, Atlas or Template models) matching every filter."""
+    return [model_of(document) for document in find(filters)]
+
+
+def model_of(document: dict[str, Any]) -> Any:
     from neurodatahub.core import models
 
-    return [
-        models.model_class(document["class"]).model_validate(_entry_fields(document))
-        for document in find(filters)
-    ]
+    return models.model_class(document["class"]).model_validate(_entry_fields(document))
 
 
 def get_one(**filters: Any) -> Any:
     """The one entry matching the filters; zero or several matches is an error naming the candidates."""
-    found = find(filters)
+    found = find(filters, required=True)
     if len(found) == 1:
-        from neurodatahub.core import models
-
-        return models.model_class(found[0]["class"]).model_validate(_entry_fields(found[0]))
-    described = ", ".join(f"{key}={value!r}" for key, value in filters.items()) or "no filter"
-    if not found:
-        names = ", ".join(document["name"] for document in find({}))
-        raise UsageError(f"no catalog entry matches {described}; entries: {names}")
+        return model_of(found[0])
     names = ", ".join(document["name"] for document in found)
-    raise UsageError(f"{len(found)} catalog entries match {described}: {names}; narrow the query")
+    raise UsageError(f"{len(found)} catalog entries match {describe(filters)}: {names}; narrow the query")
 
 
 def _entry_fields(document: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if k not in ("class", "available", "local_path")}
+    return {k: v for k, v in document.items() if k not in ("class", "available", "local_path", "source")}
 
 
 def lookup(name: str) -> dict[str, Any]:
     """The entry called `name` (any case), as an annotated document."""
-    found = [document for document in find({}) if document["name"].lower() == name.lower()]
+    everything = find({})
+    found = [document for document in everything if document["name"].lower() == name.lower()]
     if not found:
-        names = ", ".join(document["name"] for document in find({}))
-        raise UsageError(f"no catalog entry is called {name!r}; entries: {names}")
+        names = ", ".join(document["name"] for document in everything)
+        raise UsageError(
+            f"no catalog entry is called {name!r}{nearest(everything, {'name': name})}; entries: {names}"
+        )
     return found[0]

@@ -1,33 +1,30 @@
-"""The local registry: which datasets are on this machine, where, and in what state.
+"""The local registry: which datasets are on this machine, where, and in what state; and a lab's own
+entries (registered with their facts, they join the catalog stack as the `registered` catalog).
 
 lacuna keeps its registry in memory, so a fetched connectome is forgotten at exit (FORMATS.md 2). Here it
-is a JSON file in the data directory, rewritten atomically on every change, so it survives processes
-and an interrupted write never leaves it half written.
+is a JSON file in the data directory, rewritten atomically under a lock on every change (`state.py`), so
+it survives processes, concurrent registrations both land, and an interrupted write never leaves it half
+written.
 """
 
 from __future__ import annotations
 
-import json
-import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from neurodatahub.catalog import state
 from neurodatahub.catalog.errors import NotRegisteredError
 from neurodatahub.core.errors import InputError, OutputError, UsageError
-from neurodatahub.core.locking import updating
 
-REGISTRY_NAME = "registry.json"
-REGISTRY_FORMAT = "neurodatahub-registry"
+REGISTRY_NAME = state.REGISTRY_NAME
+REGISTRY_FORMAT = state.REGISTRY_FORMAT
 
 
 def get_data_dir() -> Path:
     """NEURODATAHUB_DATA_DIR, else $XDG_CACHE_HOME/neurodatahub, else ~/.cache/neurodatahub (absolute)."""
-    if os.environ.get("NEURODATAHUB_DATA_DIR"):
-        return Path(os.environ["NEURODATAHUB_DATA_DIR"]).expanduser().resolve()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return (Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "neurodatahub").resolve()
-    return (Path.home() / ".cache" / "neurodatahub").resolve()
+    return state.data_dir()
 
 
 def registry_path() -> Path:
@@ -35,26 +32,14 @@ def registry_path() -> Path:
 
 
 def _read() -> dict[str, dict[str, Any]]:
-    path = registry_path()
-    if not path.exists():
-        return {}
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise InputError(f"{path}: unreadable registry ({error}); fix or remove it") from error
-    if document.get("format") != REGISTRY_FORMAT:
-        raise InputError(f"{path} is not a neurodatahub registry")
-    return document.get("entries", {})
+    return state.registry_records()
 
 
-def _write(records: dict[str, dict[str, Any]]) -> None:
-    from neurodatahub.core.storage import atomic_write
-
-    path = registry_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"format": REGISTRY_FORMAT, "version": 1, "entries": dict(sorted(records.items()))}
-    with atomic_write(str(path), overwrite=True) as tmp:
-        tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+def _change(change: Callable[[dict[str, dict[str, Any]]], Any]) -> Any:
+    """Edit the records under the registry's lock (read, change, atomic replace)."""
+    return state.update(
+        registry_path(), REGISTRY_FORMAT, lambda document: change(document.setdefault("entries", {}))
+    )
 
 
 def _key(name: str) -> str:
@@ -76,6 +61,7 @@ def register(
     processed: bool = False,
     files: list[dict[str, Any]] | None = None,
     force: bool = False,
+    entry: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Record `name` -> `path` (which must exist); a different path under a taken name needs force."""
     from neurodatahub.core.storage import size_of
@@ -97,22 +83,29 @@ def register(
         "files": files or [],
         "registered_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    with updating(registry_path(), _read, _write) as records:  # concurrent registrations all kept
+
+    def change(records: dict[str, dict[str, Any]]) -> None:
         previous = records.get(_key(name))
         if previous and previous["path"] != str(location) and not force:
             raise OutputError(
-                f"{name} is already registered at {previous['path']}; unregister it or pass --force"
-                " (force=True)"
+                f"{name} is already registered at {previous['path']};"
+                " unregister it or pass --force (force=True)"
             )
+        if previous and previous.get("entry") and not entry:
+            record["entry"] = previous["entry"]  # a new location of a lab entry keeps its facts
         records[_key(name)] = record
+
+    if entry is not None:
+        record["entry"] = entry
+    _change(change)
     return record
 
 
 def _catalog_match(name: str, kind: str | None) -> tuple[str | None, str | None]:
     """The catalog entry a user's registration refers to, when its name is a catalog name."""
-    from neurodatahub.catalog.index import entries
+    from neurodatahub.catalog.index import folder_index, shipped_dir
 
-    for entry in entries():
+    for entry in folder_index(shipped_dir())["entries"]:
         if entry["name"].lower() == name.lower():
             return entry["name"], kind or entry["kind"]
     return None, kind
@@ -120,12 +113,15 @@ def _catalog_match(name: str, kind: str | None) -> tuple[str | None, str | None]
 
 def unregister(name: str) -> dict[str, Any]:
     """Forget `name` (the files stay where they are)."""
-    with updating(registry_path(), _read, _write) as records:
+
+    def change(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
         record = records.pop(_key(name), None)
         if record is None:
             known = ", ".join(r["name"] for r in records.values()) or "none"
             raise UsageError(f"{name} is not registered; registered: {known}")
-    return record
+        return record
+
+    return _change(change)
 
 
 def find_record(name: str) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from neurodatahub.catalog.errors import FetchError
 from neurodatahub.catalog.http import Expected, get_json
+from neurodatahub.core.errors import InputError
 
 DATAVERSE_URL = "https://dataverse.harvard.edu"
 FIGSHARE_API_URL = "https://api.figshare.com/v2"
@@ -49,18 +50,25 @@ def config_path() -> Path:
     return base / "neurodatahub" / "config.yaml"
 
 
-def _config_key(section: str) -> str | None:
-    """`<section>: {api_key: ...}` from the config file (lacuna's layout), if there is one."""
+def read_config() -> dict[str, Any]:
+    """The config file as a mapping ({} when there is none); a damaged one is an error naming it."""
     path = config_path()
     if not path.is_file():
-        return None
+        return {}
     import yaml
 
     try:
         config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return None
-    value = config.get(section, {}) if isinstance(config, dict) else {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise InputError(f"{path}: unreadable config file ({' '.join(str(error).split())})") from error
+    if not isinstance(config, dict):
+        raise InputError(f"{path}: the config file must be a mapping")
+    return config
+
+
+def _config_key(section: str) -> str | None:
+    """`<section>: {api_key: ...}` from the config file (lacuna's layout), if there is one."""
+    value = read_config().get(section, {})
     key = value.get("api_key") if isinstance(value, dict) else None
     return str(key) if key else None
 

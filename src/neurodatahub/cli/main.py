@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from neurodatahub import __version__
+from neurodatahub.cli import preview
 from neurodatahub.core.errors import ExitCode, HubError, OutputError, UsageError
 from neurodatahub.core.terminal import (
     EndpointOption,
@@ -383,6 +384,7 @@ def _register_command_groups() -> None:
 
 
 _register_command_groups()
+preview.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

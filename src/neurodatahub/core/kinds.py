@@ -37,6 +37,12 @@ def kind_of_class(class_name: str) -> str | None:
     return None
 
 
+def package_of_class(class_name: str) -> str | None:
+    """The package that holds a schema class's code (None for classes the schema does not define)."""
+    facts = CLASSES.get(class_name)
+    return facts["package"] if facts else None
+
+
 def bulk_fields(class_name: str) -> dict[str, str | None]:
     """The attributes of a class that stream in chunks: field -> the field it offsets, or None."""
     facts = CLASSES.get(class_name)
