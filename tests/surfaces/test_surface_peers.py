@@ -124,7 +124,7 @@ def test_nilearn_sulcal_depth_attaches_to_its_surface(tmp_path: Path) -> None:
 
 def test_nibabel_gifti_test_surfaces_read_as_nibabel_reads_them() -> None:
     """external.gii keeps its arrays in external.dat beside it: read only with allow_external."""
-    with pytest.raises(InputError, match="ExternalFileBinary.*--allow-external"):
+    with pytest.raises(InputError, match=r"ExternalFileBinary.*--allow-external"):
         conversion.read(str(NIBABEL_GIFTI / "external.gii"))
     for name in ("ascii.gii", "external.gii"):
         path = NIBABEL_GIFTI / name

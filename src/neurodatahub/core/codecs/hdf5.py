@@ -19,6 +19,13 @@ from neurodatahub.core import budget, references, storage
 from neurodatahub.core.errors import InputError
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# HDF5 reads the raw data of externally stored datasets relative to the working directory unless told
+# otherwise, and it reads this variable once, when h5py is first imported: set here, before that, so that
+# names resolve against the file's own folder, where core.references checked them (the user's own value
+# is replaced: it could point the library elsewhere than the check). External links and virtual datasets
+# already resolve against the file's folder.
+ORIGIN = "${ORIGIN}"
+os.environ["HDF5_EXTFILE_PREFIX"] = ORIGIN
 
 
 def is_hdf5(head: bytes) -> bool:
@@ -50,9 +57,6 @@ def open_hdf5(url: str, storage_options: Mapping[str, Any] | None = None) -> Ite
             raise InputError(f"cannot read {url}: {error}") from error
 
 
-# HDF5 resolves relative names of other files against the working directory unless told otherwise; once
-# references are allowed (and checked to stay in the input's folder), it must look where they were checked
-ORIGIN_PREFIXES = ("HDF5_EXTFILE_PREFIX", "HDF5_VDS_PREFIX", "HDF5_EXT_PREFIX")
 
 
 def check_references(file: Any, url: str) -> None:
@@ -79,9 +83,6 @@ def check_references(file: Any, url: str) -> None:
     file.visititems_links(visit)
     for target, what in found:
         references.check(target, url, what)
-    if found:
-        for variable in ORIGIN_PREFIXES:
-            os.environ[variable] = "${ORIGIN}"
 
 
 def storage_name(target: Any) -> str:
@@ -99,6 +100,11 @@ def read(item: Any, url: str, selection: Any = ()) -> Any:
     shape = tuple(item.shape or ())
     what = f"dataset {item.name} {shape} of {item.dtype}"
     budget.require_array(_selected(shape, selection, what, url), item.dtype, what, url)
+    if item.external and not item.id.get_access_plist().get_efile_prefix():  # "": the working folder
+        raise InputError(
+            f"{url}: {item.name} keeps its data in another file, and this process imported h5py before the"
+            " hub could make it read such files from the input's folder only"
+        )
     if item.size and not (item.is_virtual or item.external):
         declared = item.size * max(item.dtype.itemsize, 1)
         budget.require_inflation(declared, item.id.get_storage_size(), what, url)
