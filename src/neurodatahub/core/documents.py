@@ -160,7 +160,10 @@ def load_yaml(text: str, url: str) -> Any:
     """
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as error:  # characters YAML does not allow, found as the text is taken in
+        raise InputError(f"{url}: invalid YAML: {' '.join(str(error).split())}") from error
     try:
         root = loader.get_single_node()
         if root is None:

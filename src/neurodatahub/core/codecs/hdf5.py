@@ -57,8 +57,6 @@ def open_hdf5(url: str, storage_options: Mapping[str, Any] | None = None) -> Ite
             raise InputError(f"cannot read {url}: {error}") from error
 
 
-
-
 def check_references(file: Any, url: str) -> None:
     """Refuse (core.references.check) every external link, externally stored or virtual dataset of `file`.
 
@@ -80,7 +78,10 @@ def check_references(file: Any, url: str) -> None:
                     if source.file_name != ".":
                         found.append((source.file_name, f"virtual dataset /{name}"))
 
-    file.visititems_links(visit)
+    try:
+        file.visititems_links(visit)
+    except (RuntimeError, SystemError, OSError, ValueError, KeyError) as error:  # HDF5 on damaged metadata
+        raise InputError(f"{url}: damaged HDF5 structure ({' '.join(str(error).split())[:200]})") from error
     for target, what in found:
         references.check(target, url, what)
 

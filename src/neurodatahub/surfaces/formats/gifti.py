@@ -208,7 +208,16 @@ def load_image(url: str, storage_options: Mapping[str, Any] | None = None) -> An
             parser.parse(fptr=source)
         except HubError:
             raise
-        except (ExpatError, GiftiParseError, ValueError, KeyError, IndexError, TypeError) as error:
+        except (
+            ExpatError,
+            GiftiParseError,
+            ValueError,
+            KeyError,
+            IndexError,
+            TypeError,
+            AssertionError,
+        ) as error:
+            # nibabel's parser asserts on some malformed DataArray attributes
             raise InputError(f"{url}: not a readable GIfTI file ({common.described(error)})") from error
         except (EOFError, zlib.error, gzip.BadGzipFile) as error:
             raise InputError(
