@@ -73,7 +73,7 @@ def check(family: str, case: str, path: Path, commands: tuple[str, ...], failure
     for command in commands:
         argv = [command, str(target)]
         if command == "convert":
-            out = path.parent / f"converted-{os.getpid()}{_output_extension(family)}"
+            out = target.parent / f"converted-{os.getpid()}{_output_extension(family)}"  # beside the input
             argv += [str(out), "--overwrite"]
         _, _, err, problem = run(argv)
         runs += 1

@@ -25,6 +25,7 @@ from neurodatahub.core.terminal import (
     pairs,
     print_json,
     print_table,
+    printable,
     storage_options,
     with_shortcuts,
 )
@@ -222,11 +223,11 @@ def validate(
             if outcome.valid:
                 typer.echo(f"ok       {outcome.path} ({outcome.format}, {outcome.model_class})")
             elif outcome.problems:
-                typer.echo(f"invalid  {outcome.path} ({outcome.format})")
+                typer.echo(f"invalid  {printable(outcome.path)} ({outcome.format})")
                 for problem in outcome.problems:
-                    typer.echo(f"         {problem['location']}: {problem['message']}")
+                    typer.echo(printable(f"         {problem['location']}: {problem['message']}"))
             else:
-                typer.echo(f"error    {outcome.error}")
+                typer.echo(f"error    {printable(outcome.error)}")
     code = max((outcome.exit_code for outcome in outcomes), default=0)
     if code:
         raise typer.Exit(code)
@@ -409,7 +410,7 @@ def _run_command(args: list[str], debug: bool) -> int:
         except HubError as error:
             if debug:
                 traceback.print_exc()
-            typer.echo(f"hub: error: {error}", err=True)
+            typer.echo(f"hub: error: {printable(error)}", err=True)
             return error.exit_code
         except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: temporary files are gone by now
             return _interrupted(getattr(stop, "signum", None), debug, stop)
@@ -425,10 +426,8 @@ def _run_command(args: list[str], debug: bool) -> int:
         except Exception as error:  # a bug: say so in one line, keep the traceback for --debug
             if debug:
                 traceback.print_exc()
-            typer.echo(
-                f"hub: internal error: {type(error).__name__}: {error} (rerun with --debug for details)",
-                err=True,
-            )
+            what = f"{type(error).__name__}: {printable(error)}"
+            typer.echo(f"hub: internal error: {what} (rerun with --debug for details)", err=True)
             return ExitCode.INTERNAL
     return ExitCode.OK
 

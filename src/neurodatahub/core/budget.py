@@ -29,6 +29,9 @@ MINIMUM_DEFAULT = 1 << 30  # small machines still read ordinary files
 # below RATIO_FLOOR bytes anything goes, since that much memory is harmless
 DEFAULT_RATIO = 500
 RATIO_FLOOR = 256 << 20
+# a stream is judged on what it has inflated so far against the compressed bytes consumed so far, once
+# past this much: a bomb is refused within its first megabytes, not after making the whole limit
+STREAM_RATIO_FLOOR = 4 << 20
 
 _max_memory: ContextVar[int | None] = ContextVar("neurodatahub_max_memory", default=None)
 
@@ -149,11 +152,22 @@ def require_array(shape: Any, dtype: Any, what: str, url: str, copies: float = 1
     return size
 
 
-def require_inflation(inflated: int | float, compressed: int | float, what: str, url: str) -> None:
-    """Refuse data that decompresses to more than `max_ratio()` times its stored size (past the floor):
-    declared sizes are bounded by the budget, and this bounds what a small file may make of itself."""
-    ratio = max_ratio()
-    if inflated > RATIO_FLOOR and inflated > ratio * max(compressed, 1):
+def require_inflation(
+    inflated: int | float,
+    compressed: int | float,
+    what: str,
+    url: str,
+    floor: int | None = None,
+    expected_ratio: float | None = None,
+) -> None:
+    """Refuse data that decompresses to more than `max_ratio()` times its stored size (past `floor`,
+    RATIO_FLOOR by default): declared sizes are bounded by the budget, and this bounds what a small file
+    may make of itself. A reader whose content cannot compress much gives `expected_ratio`, used unless
+    NEURODATAHUB_MAX_RATIO is set."""
+    ratio = (
+        expected_ratio if expected_ratio is not None and not os.environ.get(RATIO_VARIABLE) else max_ratio()
+    )
+    if inflated > (RATIO_FLOOR if floor is None else floor) and inflated > ratio * max(compressed, 1):
         raise BudgetError(
             f"{url}: {what} inflates {human(compressed)} into {human(inflated)}, more than {ratio:g} times"
             f" (a decompression bomb?); raise {RATIO_VARIABLE} if the file is genuine"

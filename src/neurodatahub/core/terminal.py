@@ -170,13 +170,25 @@ NOISY_LOGGERS = ("asyncio", "aiobotocore", "botocore", "s3fs", "fsspec", "aiohtt
 _shown: set[str] = set()
 
 
+def printable(text: object) -> str:
+    """`text` with its control characters escaped (\x1b, \x1c...): messages quote names and values from
+    files anyone can write, and a terminal must not be driven by them (nor a line split by them)."""
+    value = str(text)
+    if value.isprintable():
+        return value
+    return "".join(
+        character if character.isprintable() or character in "\n\t" else repr(character)[1:-1]
+        for character in value
+    )
+
+
 def show_warning(message: object) -> None:
     """One `hub: warning: ...` line on stderr, whitespace collapsed; the same line is shown once.
 
     The one way the CLI prints a warning: Python warnings and library log records come here too
     (`one_line_warnings`), so a command group or another module can call it for its own warnings.
     """
-    line = " ".join(str(message).split())
+    line = printable(" ".join(str(message).split()))
     if line and line not in _shown:
         _shown.add(line)
         typer.echo(WARNING_PREFIX + line, err=True)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+import zlib
 from typing import IO, Any
 
-from neurodatahub.core import budget, storage
+from neurodatahub.core import budget
 from neurodatahub.core.errors import InputError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -24,36 +25,61 @@ def gunzipped_head(head: bytes, url: str, size: int = 1 << 16) -> bytes:
         raise InputError(f"{url}: damaged gzip data ({error})") from error
 
 
+COMPRESSED_BLOCK = 1 << 16
+
+
 class _Inflating(io.RawIOBase):
-    """A gzip stream that stops with BudgetError once it has made more than the ratio limit allows."""
+    """gzip members inflated with zlib, stopped with BudgetError once what was made exceeds the ratio
+    limit of the compressed bytes actually used so far: a bomb stops within its first megabytes.
 
-    def __init__(self, raw: IO[bytes], url: str, what: str) -> None:
-        import gzip
+    zlib rather than gzip.GzipFile because the limit needs the exact count of compressed bytes behind
+    the output, which GzipFile hides behind its read-ahead.
+    """
 
+    def __init__(self, raw: IO[bytes], url: str, what: str, max_ratio: float | None) -> None:
         super().__init__()
-        self._stream = gzip.GzipFile(fileobj=raw, mode="rb")
-        self._compressed = storage.handle_size(raw)
-        self._url, self._what, self._inflated = url, what, 0
+        self._raw, self._url, self._what, self._ratio = raw, url, what, max_ratio
+        self._inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        self._input, self._read, self._inflated = b"", 0, 0
+        self._member_started = self._done = False
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        got = self._stream.readinto(buffer)
-        self._inflated += got
-        if self._compressed is not None:
-            budget.require_inflation(self._inflated, self._compressed, self._what, self._url)
-        return got
+        view = memoryview(buffer).cast("B")
+        while not self._done and len(view):
+            if not self._input:
+                self._input = self._raw.read(COMPRESSED_BLOCK)
+                self._read += len(self._input)
+                if not self._input:
+                    if self._member_started:
+                        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+                    self._done = True
+                    break
+            self._member_started = True
+            made = self._inflater.decompress(self._input, len(view))
+            self._input = self._inflater.unconsumed_tail
+            if self._inflater.eof:  # the next member, if the file has one, starts after this one
+                self._input = self._inflater.unused_data + self._input
+                self._inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                self._member_started = False
+            if made:
+                view[: len(made)] = made
+                self._inflated += len(made)
+                used = self._read - len(self._input)
+                budget.require_inflation(
+                    self._inflated, used, self._what, self._url, budget.STREAM_RATIO_FLOOR, self._ratio
+                )
+                return len(made)
+        return 0
 
-    def close(self) -> None:
-        self._stream.close()
-        super().close()
 
-
-def open_inflating(raw: IO[bytes], url: str, what: str) -> IO[bytes]:
-    """Decompressed bytes of the gzip file `raw`, buffered, held to `budget.require_inflation`.
+def open_inflating(raw: IO[bytes], url: str, what: str, max_ratio: float | None = None) -> IO[bytes]:
+    """Decompressed bytes of the gzip file `raw`, buffered, held to `budget.require_inflation` (with
+    `max_ratio` when the content cannot compress more than that: TRK coordinates barely compress).
 
     For gzip streams whose content declares no size of its own (.trk.gz, .gii.gz): without a bound a
     3 MB file would make gigabytes of records or spill.
     """
-    return io.BufferedReader(_Inflating(raw, url, what), buffer_size=1 << 20)
+    return io.BufferedReader(_Inflating(raw, url, what, max_ratio), buffer_size=1 << 20)

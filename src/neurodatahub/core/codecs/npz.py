@@ -26,6 +26,8 @@ def npy_header(handle: IO[bytes], where: str) -> tuple[tuple[int, ...], np.dtype
 
     Bytes that are not a .npy file are said to be so, and arrays of Python objects (pickled) refused.
     """
+    from tokenize import TokenError
+
     from numpy.lib import format as npy
 
     start = handle.read(len(NPY_MAGIC))
@@ -35,7 +37,7 @@ def npy_header(handle: IO[bytes], where: str) -> tuple[tuple[int, ...], np.dtype
         major, _ = (int(byte) for byte in handle.read(2))
         reader = npy.read_array_header_1_0 if major == 1 else npy.read_array_header_2_0
         shape, _, dtype = reader(handle)
-    except (ValueError, SyntaxError, TypeError, OverflowError) as error:
+    except (ValueError, SyntaxError, TypeError, OverflowError, TokenError) as error:  # numpy tokenizes it
         raise InputError(f"{where}: damaged .npy header ({' '.join(str(error).split())})") from error
     if dtype.hasobject:
         raise InputError(
