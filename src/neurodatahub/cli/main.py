@@ -316,7 +316,9 @@ def _check_writable(path: Path) -> None:
 
 @app.command()
 def clean(
-    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Folders to clean (recursively).")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(metavar="PATH...", help="Folders to clean (recursively).")
+    ] = None,
     temp: Annotated[
         bool, typer.Option("--temp", help="Also clean the system's temporary folder (downloads, uploads).")
     ] = False,
@@ -331,11 +333,15 @@ def clean(
 
     from neurodatahub.core import scratch
 
-    folders = [*paths, Path(tempfile.gettempdir())] if temp else list(paths)
-    for folder in folders:
+    paths = paths or []
+    if not paths and not temp:
+        raise UsageError("name the folders to clean (or --temp for the system's temporary folder)")
+    for folder in paths:
         if not folder.is_dir():
             raise UsageError(f"{folder}: not a folder")
-    done = [item for folder in folders for item in scratch.sweep(folder, recursive=True, dry_run=dry_run)]
+    done = [item for folder in paths for item in scratch.sweep(folder, recursive=True, dry_run=dry_run)]
+    if temp:  # the hub's scratch folders sit at the top of the temporary folder: no need to walk it
+        done += scratch.sweep(tempfile.gettempdir(), dry_run=dry_run)
     for action, path in done:
         typer.echo(f"{'would be ' if dry_run else ''}{action}  {path}")
     typer.echo(f"{len(done)} stale temporar{'y' if len(done) == 1 else 'ies'}{' found' if dry_run else ''}")

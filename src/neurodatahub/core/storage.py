@@ -276,28 +276,28 @@ def _refuse_existing(url: str, overwrite: bool, storage_options: Mapping[str, An
 OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 
 
-def output_failure(url: str, error: OSError) -> OutputError:
+def output_failure(url: str, error: OSError, code: int | None = None) -> OutputError:
     """An OutputError naming the user's target (never the hidden temporary) and the reason."""
-    reason = os.strerror(error.errno) if error.errno else " ".join(str(error).split())
+    code = code or error.errno
+    reason = os.strerror(code) if code else " ".join(str(error).split())
     return OutputError(f"cannot write {url}: {reason}")
 
 
-def _is_output_failure(error: BaseException, staging: Path) -> bool:
-    """An OSError of the writer that is the output's fault: a write errno (h5py and others wrap them,
-    so their text counts too), or a disk with no space left."""
+def _output_errno(error: BaseException, staging: Path) -> int | None:
+    """The errno of a writer's OSError that is the output's fault, else None: a write errno (h5py and
+    others put it in their text only), or any failure on a disk with no space left."""
     if not isinstance(error, OSError):
-        return False
+        return None
     if error.errno in OUTPUT_ERRNOS:
-        return True
+        return error.errno
     text = str(error)
-    if any(f"errno = {code}," in text for code in OUTPUT_ERRNOS):
-        error.errno = next(code for code in OUTPUT_ERRNOS if f"errno = {code}," in text)
-        return True
+    for code in OUTPUT_ERRNOS:
+        if f"errno = {code}," in text:
+            return code
     with contextlib.suppress(OSError):
         if shutil.disk_usage(staging.parent).free == 0:
-            error.errno = errno.ENOSPC
-            return True
-    return False
+            return errno.ENOSPC
+    return None
 
 
 def _check_kind_of_target(url: str, target: Path, directory: bool) -> None:
@@ -339,9 +339,10 @@ def atomic_write(
             try:
                 yield staging
             except OSError as error:
-                if _is_output_failure(error, staging):
-                    raise output_failure(url, error) from error
-                raise
+                code = _output_errno(error, staging)
+                if code is None:
+                    raise
+                raise output_failure(url, error, code) from error
             try:
                 _move_into_place(staging, target)
             except OSError as error:
@@ -356,9 +357,10 @@ def atomic_write(
         try:
             yield staging
         except OSError as error:
-            if _is_output_failure(error, staging):
-                raise output_failure(url, error) from error
-            raise
+            code = _output_errno(error, staging)
+            if code is None:
+                raise
+            raise output_failure(url, error, code) from error
         _upload(staging, url, directory, storage_options)
 
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from neurodatahub.core import storage
+from neurodatahub.core import budget, storage
 from neurodatahub.core.errors import InputError
 
 HUB_METADATA_KEY = b"neurodatahub"  # Parquet/Arrow schema metadata holding the hub's own header
@@ -20,9 +20,21 @@ def read_parquet_table(url: str, storage_options: Mapping[str, Any] | None = Non
 
     with storage.open_read(url, storage_options) as handle:
         try:
+            check_declared(pq.ParquetFile(handle).metadata, storage.handle_size(handle), url)
+            handle.seek(0)
             return pq.read_table(handle)
         except (pa.ArrowException, OSError) as error:
             raise InputError(f"{url}: not a readable Parquet file ({error})") from error
+
+
+def check_declared(metadata: Any, stored: int | None, url: str) -> None:
+    """The uncompressed size the footer declares for its row groups, against the memory budget and the
+    decompression limit (core.budget), before any column is read."""
+    declared = sum(metadata.row_group(index).total_byte_size for index in range(metadata.num_row_groups))
+    what = f"the Parquet table ({metadata.num_rows} rows, {metadata.num_columns} columns)"
+    budget.require(declared, what, url)
+    if stored is not None:
+        budget.require_inflation(declared, stored, what, url)
 
 
 def hub_metadata(table: Any, url: str) -> dict[str, Any]:

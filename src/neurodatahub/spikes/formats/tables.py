@@ -455,11 +455,9 @@ def _arrow_errors(url: str, what: str) -> Iterator[None]:
 
 
 def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> SpikeData:
-    import pyarrow.parquet as pq
+    from neurodatahub.core.codecs.parquet import read_parquet_table  # declared sizes checked first
 
-    with storage.open_read(url, storage_options) as handle, _arrow_errors(url, "Parquet"):
-        table = pq.read_table(handle)
-    return _table_spikes(table, url, **options)
+    return _table_spikes(read_parquet_table(url, storage_options), url, **options)
 
 
 def read_arrow(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> SpikeData:
