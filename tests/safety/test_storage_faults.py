@@ -239,7 +239,7 @@ def test_timeouts_come_from_storage_options_too() -> None:
     options = storage.s3_options({"connect_timeout": "3", "read_timeout": 7, "retries": 0})
     assert options["config_kwargs"]["connect_timeout"] == 3.0
     assert options["config_kwargs"]["read_timeout"] == 7.0
-    assert options["_attempts"] == 1
+    assert storage.attempts({"retries": 0}) == 1 and storage.attempts() == 2
     assert options["config_kwargs"]["retries"] == {"max_attempts": 1, "mode": "standard"}
     assert "connect_timeout" not in options
     with pytest.raises(Exception, match="must be positive"):

@@ -72,17 +72,24 @@ def s3_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     resolved.update(options or {})
     limits = {name: resolved.pop(name, None) for name in TIMEOUT_VARIABLES}
     config = dict(resolved.get("config_kwargs") or {})
-    for name, (variable, default) in TIMEOUT_VARIABLES.items():
-        value = _number(limits[name] if limits[name] is not None else os.environ.get(variable), name, default)
-        if name == "retries":
-            resolved["_attempts"] = int(value) + 1
-        else:
-            config.setdefault(name, value)
-    # one retry loop, s3fs's (it also retries cut downloads, which botocore's cannot see); nested loops
-    # would multiply the attempts, and a server that never answers would hold the hub for many minutes
+    for name in ("connect_timeout", "read_timeout"):
+        config.setdefault(name, _limit(name, limits[name]))
+    # one retry loop, s3fs's (it also retries cut downloads, which botocore's cannot see; `attempts`):
+    # nested loops would multiply the attempts, and a server that never answers would hold the hub for
+    # many minutes
     config.setdefault("retries", {"max_attempts": 1, "mode": "standard"})
     resolved["config_kwargs"] = config
     return resolved
+
+
+def attempts(options: Mapping[str, Any] | None = None) -> int:
+    """Tries of each S3 request: 1 + the retries option (-S retries=), else NEURODATAHUB_STORAGE_RETRIES."""
+    return int(_limit("retries", (options or {}).get("retries"))) + 1
+
+
+def _limit(name: str, given: Any) -> float:
+    variable, default = TIMEOUT_VARIABLES[name]
+    return _number(given if given is not None else os.environ.get(variable), name, default)
 
 
 def _number(value: Any, name: str, default: float) -> float:
@@ -105,14 +112,13 @@ def filesystem(url: str, storage_options: Mapping[str, Any] | None = None) -> tu
 
     protocol = protocol_of(url)
     options = s3_options(storage_options) if protocol in S3_PROTOCOLS else dict(storage_options or {})
-    attempts = options.pop("_attempts", None)
     try:
         fs, path = fsspec.core.url_to_fs(url, **options)
     except (ImportError, ValueError) as error:
         raise InputError(f"cannot open {url}: {error}") from error
-    if attempts is not None:
+    if protocol in S3_PROTOCOLS:
         _retry_connection_errors()
-        fs.retries = attempts
+        fs.retries = attempts(storage_options)
     return fs, path
 
 
