@@ -68,3 +68,110 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"peer test data not found at {SHARED_DATA} (outside the workplace checkout)")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _batches_run_in_process() -> Iterator[None]:
+    """Batches of the suite run in the test's own process (NEURODATAHUB_JOBS=1) unless a test asks for
+    workers or a cluster: a local Dask cluster per CLI test would cost seconds each on 2 shared cores.
+    The execution layer's own tests (tests/datasets) start local clusters and `dask_cluster` explicitly."""
+    import os
+
+    saved = {name: os.environ.pop(name, None) for name in ("NEURODATAHUB_JOBS", "DASK_SCHEDULER_ADDRESS")}
+    os.environ["NEURODATAHUB_JOBS"] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop("NEURODATAHUB_JOBS", None)
+        os.environ.update({name: value for name, value in saved.items() if value is not None})
+
+
+class DaskCluster:
+    """A real `dask scheduler` and `dask worker` processes on 127.0.0.1, their logs in files.
+
+    Workers run without a nanny (a test kills one and Dask must notice, not restart it) and without AWS
+    variables: S3 works on them only through the storage options a batch passes along.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        import os
+
+        self.folder = folder
+        self.port = _free_port()
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        self.env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith("AWS_") and name not in ("DASK_SCHEDULER_ADDRESS",)
+        }
+        self.env["DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"] = "False"  # as README advises for small tasks
+        self.processes: list = []
+        self.workers: dict[str, object] = {}
+
+    def _start(self, name: str, *args: str) -> object:
+        import subprocess
+        import sys
+
+        log = (self.folder / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dask", *args], stdout=log, stderr=subprocess.STDOUT, env=self.env
+        )
+        self.processes.append(process)
+        return process
+
+    def start_scheduler(self) -> None:
+        self._start(
+            "scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"
+        )
+
+    def start_worker(self, name: str) -> object:
+        process = self._start(
+            name,
+            "worker",
+            self.address,
+            "--name",
+            name,
+            "--nthreads",
+            "1",
+            "--no-nanny",
+            "--no-dashboard",
+            "--host",
+            "127.0.0.1",
+            "--local-directory",
+            str(self.folder / name),
+        )
+        self.workers[name] = process
+        return process
+
+    def wait_for_workers(self, count: int) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout="60s") as client:
+            client.wait_for_workers(count, timeout=90)
+
+    def logs(self) -> str:
+        return "".join(path.read_text(errors="replace") for path in sorted(self.folder.glob("*.log")))
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except Exception:
+                process.kill()
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
+    """One real Dask cluster (a scheduler and two workers on loopback) shared by the suite's cluster tests."""
+    cluster = DaskCluster(tmp_path_factory.mktemp("dask"))
+    try:
+        cluster.start_scheduler()
+        cluster.start_worker("worker-1")
+        cluster.start_worker("worker-2")
+        cluster.wait_for_workers(2)
+        yield cluster
+    finally:
+        cluster.stop()

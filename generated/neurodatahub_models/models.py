@@ -107,6 +107,14 @@ class DataKind(str, Enum):
     """
     Triangle meshes with per-vertex data.
     """
+    surface_labels = "surface-labels"
+    """
+    Per-vertex labels of a surface with their colour table (a surface parcellation).
+    """
+    surface_label = "surface-label"
+    """
+    One region of a surface as a list of vertices (a FreeSurfer .label).
+    """
     tractogram = "tractogram"
     """
     Streamlines in world coordinates.
@@ -352,6 +360,32 @@ class CatalogKind(str, Enum):
     template = "template"
     """
     A template space (reference images, masks and surfaces that atlases are defined on).
+    """
+
+
+class BatchStatus(str, Enum):
+    """
+    What became of one entry of a batch conversion.
+    """
+    converted = "converted"
+    """
+    Written and checked in this run.
+    """
+    skipped = "skipped"
+    """
+    Complete from an earlier run (its recorded size and checksum still match), not redone.
+    """
+    failed = "failed"
+    """
+    Could not be converted; the reason says why.
+    """
+    ignored = "ignored"
+    """
+    Found by walking a folder, glob or prefix, but of no known format or not of the kind asked for.
+    """
+    not_run = "not_run"
+    """
+    Never finished in this run; the batch stopped first (--fail-fast, Ctrl-C, SIGTERM).
     """
 
 
@@ -667,6 +701,38 @@ class ConversionReport(ConfiguredBaseModel):
     software_version: str = Field(default=..., description="""Version of neurodatahub that converted.""")
 
 
+class BatchEntry(ConfiguredBaseModel):
+    """
+    One source of a batch conversion (`hub convert` of many inputs) and what became of it. A rerun with the same report skips the entries whose output is still the file recorded here.
+    """
+    source: str = Field(default=..., description="""The file or format folder that was read (local path or fsspec URL).""")
+    target: Optional[str] = Field(default=None, description="""Where it was (or would have been) written; absent for an ignored source.""")
+    status: BatchStatus = Field(default=..., description="""What became of the entry.""")
+    reason: Optional[str] = Field(default=None, description="""Why it failed, was skipped or ignored, in one line.""")
+    exit_code: Optional[int] = Field(default=None, description="""The exit code its failure would give alone (README \"Exit codes\"), 0 otherwise.""", ge=0)
+    source_size_bytes: Optional[int] = Field(default=None, description="""Size of the source when the batch planned it; a source whose size changed is redone.""", ge=0)
+    new_target: Optional[bool] = Field(default=None, description="""The target did not exist when the batch first planned it, so a file found there later was written by the batch (outputs are placed atomically: it is whole).""")
+    output: Optional[FileRecord] = Field(default=None, description="""The target as found complete (size and checksum), for converted and skipped entries.""")
+    conversion: Optional[ConversionReport] = Field(default=None, description="""The report of the conversion that wrote the target, when it is known.""")
+
+
+class BatchReport(ConfiguredBaseModel):
+    """
+    Account of one batch conversion, written by `hub convert --report` for many inputs.
+    """
+    entries: Optional[list[BatchEntry]] = Field(default=None, description="""One entry per source, in the order of the inputs.""")
+    converted: int = Field(default=..., description="""Entries converted in this run.""", ge=0)
+    skipped: int = Field(default=..., description="""Entries complete from an earlier run and not redone.""", ge=0)
+    failed: int = Field(default=..., description="""Entries that could not be converted.""", ge=0)
+    ignored: int = Field(default=..., description="""Sources found under a folder, glob or prefix that are of no known format or kind asked for.""", ge=0)
+    not_run: int = Field(default=..., description="""Entries never started because the batch stopped first.""", ge=0)
+    interrupted: Optional[bool] = Field(default=None, description="""Ctrl-C or SIGTERM stopped the batch.""")
+    runs_on: Optional[str] = Field(default=None, description="""Where the tasks ran (this process, a local Dask cluster of N workers, a scheduler address).""")
+    started: Optional[datetime ] = Field(default=None, description="""When the batch started.""")
+    duration_seconds: Optional[float] = Field(default=None, description="""Wall time of the whole batch.""", ge=0)
+    software_version: str = Field(default=..., description="""Version of neurodatahub that ran the batch.""")
+
+
 class SpikeData(ConfiguredBaseModel):
     """
     Spike trains of N units stored flat: the times of all units concatenated in unit order, with the exclusive end offset of each unit (NWB's ragged layout). One unit's times are sorted.
@@ -781,6 +847,38 @@ class SurfaceMesh(ConfiguredBaseModel):
     faces: NDArray[Shape["* face, 3"], int] = Field(default=..., description="""Triangles as 0-based vertex indices, F x 3.""")
     hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere of a cortical surface.""")
     vertex_data: Optional[list[NamedArray]] = Field(default=None, description="""Named per-vertex arrays, one value (or row) per vertex.""")
+
+
+class SurfaceLabelEntry(ConfiguredBaseModel):
+    """
+    One entry of a surface label table (a FreeSurfer colour table, a GIfTI LabelTable).
+    """
+    key: int = Field(default=..., description="""The value vertices of this label carry in SurfaceLabels.keys.""")
+    name: str = Field(default=..., description="""Label name (a region of the parcellation).""")
+    color: NDArray[Shape["*"], int] = Field(default=..., description="""RGBA display colour, four values 0-255 (alpha 255 is opaque).""")
+
+
+class SurfaceLabels(ConfiguredBaseModel):
+    """
+    Per-vertex labels of a cortical surface with their label table: a surface parcellation, as a FreeSurfer .annot or a GIfTI .label.gii holds it. Holds no geometry: the surface is another file.
+    """
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    keys: NDArray[Shape["*"], int] = Field(default=..., description="""Label key of each vertex (one per vertex); a key absent from the table means no label (-1 in nibabel's annotations, 0 in mris_convert's GIfTI files).""")
+    label_table: list[SurfaceLabelEntry] = Field(default=..., description="""The labels, with unique keys.""")
+    hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere of the surface.""")
+
+
+class SurfaceLabel(ConfiguredBaseModel):
+    """
+    One region of a surface as a FreeSurfer .label file lists it: vertex numbers, the coordinates of those vertices and one value each (a probability, a statistic, or 0).
+    """
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    vertex_indices: NDArray[Shape["*"], int] = Field(default=..., description="""0-based numbers of the vertices in the label, unique.""")
+    coordinates: NDArray[Shape["* vertex, 3"], float] = Field(default=..., description="""Coordinates of those vertices (mm, usually on the white surface in tkRAS), N x 3.""")
+    values: NDArray[Shape["*"], float] = Field(default=..., description="""One value per vertex of the label.""")
+    subject: Optional[str] = Field(default=None, description="""The FreeSurfer subject the label was drawn on (from the file's comment line).""")
+    hemisphere: Optional[Hemisphere] = Field(default=None, description="""Hemisphere of the surface.""")
 
 
 class Tractogram(ConfiguredBaseModel):

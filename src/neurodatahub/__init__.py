@@ -14,6 +14,7 @@ _LAZY = {  # name -> (module, attribute; None for the module itself)
     "read": ("neurodatahub.core.conversion", "read"),
     "write": ("neurodatahub.core.conversion", "write"),
     "convert": ("neurodatahub.core.conversion", "convert"),
+    "convert_many": ("neurodatahub.datasets.batch", "convert_many"),
     "validate_path": ("neurodatahub.core.validation", "validate_path"),
     "preview": ("neurodatahub.core.preview", "preview"),
     "models": ("neurodatahub.models", None),

@@ -19,6 +19,8 @@ FILE_NAMES = {
     "hdf5": "conn.h5",
     "parquet": "conn.parquet",
     "edges-tsv": "conn.edges.tsv",
+    "mat": "conn.mat",
+    "graphml": "conn.graphml",
 }
 TEXT_FORMATS = {"tsv", "csv", "edges-tsv"}  # values come back as float64 whatever the model's dtype
 OPTIONAL = ("measure", "atlas", "symmetric", "description", "metadata")

@@ -21,7 +21,7 @@ DOCUMENT = DOCUMENTS / "valid" / "ConnectivityMatrix.json"  # 3 regions, symmetr
 
 def test_convert_through_every_format_and_back(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     source = str(DOCUMENT)
-    for name in ("conn.csv", "conn.npz", "conn.h5", "conn.parquet"):  # the lossless ones, in a chain
+    for name in ("conn.csv", "conn.mat", "conn.npz", "conn.graphml", "conn.h5", "conn.parquet"):  # lossless
         code, out, err = hub(capsys, "convert", source, str(tmp_path / name))
         assert code == 0 and err == "", err
         source = str(tmp_path / name)

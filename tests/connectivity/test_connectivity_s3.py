@@ -55,7 +55,17 @@ def test_save_connectome_to_s3_returns_the_url(s3_bucket: str, aws_env: str) -> 
 
 
 @pytest.mark.parametrize(
-    "name", ["conn.tsv", "conn.csv", "conn.npz", "conn.h5", "conn.parquet", "conn.edges.tsv"]
+    "name",
+    [
+        "conn.tsv",
+        "conn.csv",
+        "conn.npz",
+        "conn.h5",
+        "conn.parquet",
+        "conn.edges.tsv",
+        "conn.mat",
+        "conn.graphml",
+    ],
 )
 def test_every_format_reads_and_validates_on_s3(
     name: str, s3_bucket: str, aws_env: str, capsys: pytest.CaptureFixture

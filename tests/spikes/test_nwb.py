@@ -99,8 +99,9 @@ def test_real_file_columns_are_resolved(shared_data: Path) -> None:
 
 
 WRITABLE = sorted(spec.name for spec in registry.all_formats() if spec.kind == "spikes" and spec.write)
-NEEDS = {"phy": {"sampling_rate": 30000.0}}  # a Phy folder stores samples: it needs a rate
-SUFFIX = {"phy": ".phy", "hdf5": ".h5", "arrow": ".arrow"}
+# Phy folders and SpikeInterface sortings store samples: they need a rate
+NEEDS = {name: {"sampling_rate": 30000.0} for name in ("phy", "si-folder", "si-zarr")}
+SUFFIX = {"phy": ".phy", "hdf5": ".h5", "arrow": ".arrow", "si-folder": ".si", "si-zarr": ".zarr"}
 
 
 def ignored_for(losses: list) -> tuple[str, ...]:

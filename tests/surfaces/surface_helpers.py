@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from neurodatahub.core import conversion
 from neurodatahub.models import SurfaceMesh
 
-WRITABLE = ("gifti", "gifti-func", "ply", "obj", "stl", "vtk", "vtp")
+WRITABLE = ("gifti", "gifti-func", "ply", "obj", "stl", "vtk", "vtp", "freesurfer")
 EXTENSION = {
     "gifti": ".surf.gii",
     "gifti-func": ".func.gii",
@@ -21,6 +21,7 @@ EXTENSION = {
     "stl": ".stl",
     "vtk": ".vtk",
     "vtp": ".vtp",
+    "freesurfer": ".white",
 }
 NAMES = ["thickness", "curv", "labels", "x", "my data", "nx", "sulc_depth", "ünï"]
 SPACES = [None, "fsaverage5", "MNI152NLin2009cAsym", "T1w"]

@@ -33,8 +33,11 @@ def _written(folder: Path, name: str, fmt: str, **options: object) -> Path:
 
 def test_surface_formats_are_registered_with_their_options(capsys: pytest.CaptureFixture) -> None:
     surfaces = {spec.name: spec for spec in all_formats() if spec.kind == "surface"}
-    assert set(surfaces) == {"gifti", "gifti-func", "freesurfer", "ply", "obj", "stl", "vtk", "vtp"}
-    assert surfaces["freesurfer"].write is None
+    assert set(surfaces) == {
+        "gifti", "gifti-func", "freesurfer", "freesurfer-morph", "mgh-overlay",
+        "ply", "obj", "stl", "vtk", "vtp",
+    }  # fmt: skip
+    assert surfaces["freesurfer"].write is not None and surfaces["mgh-overlay"].reads_option("geometry")
     assert surfaces["gifti-func"].reads_option("geometry")
     assert surfaces["stl"].writes_option("allow_vertex_reorder")
     assert main(["formats", "--kind", "surface", "--json"]) == 0

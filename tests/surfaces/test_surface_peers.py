@@ -172,11 +172,10 @@ def test_nibabel_gifti_data_files_read_with_a_geometry(
     )
 
 
-def test_nibabel_label_files_are_not_taken_for_surface_data(tmp_path: Path) -> None:
+def test_nibabel_label_files_are_surface_labels_not_surface_data(tmp_path: Path) -> None:
     for name in ("label.gii", "rh.aparc.annot.gii"):
         path = NIBABEL_GIFTI / name
-        with pytest.raises(InputError, match="cannot tell the format"):
-            detect_format(str(path))
+        assert detect_format(str(path)).name == "gifti-label"
         with pytest.raises(InputError, match="label arrays"):
             conversion.read(str(path), format="gifti-func", geometry=str(tmp_path / "unused.vtp"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -16,8 +17,10 @@ from neurodatahub.cli import preview
 from neurodatahub.core.errors import ExitCode, HubError, OutputError, UsageError
 from neurodatahub.core.terminal import (
     EndpointOption,
+    JobsOption,
     JsonFlag,
     ReadOption,
+    SchedulerOption,
     StorageOption,
     cleanup_on_signals,
     interrupting_signal,
@@ -236,8 +239,14 @@ def validate(
 @app.command()
 @with_shortcuts
 def convert(
-    source: Annotated[str, typer.Argument(metavar="SRC", help="Input file, folder or URL.")],
-    target: Annotated[str, typer.Argument(metavar="DST", help="Output file, folder or URL.")],
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="SRC... DST",
+            help="Inputs (files, folders, globs, URLs or prefixes), then the output file, folder or template"
+            " (out/{relpath}/{stem}.h5).",
+        ),
+    ] = None,
     from_format: FromOption = None,
     to_format: Annotated[
         str | None, typer.Option("--to", metavar="FORMAT", help="Output format (default: by extension).")
@@ -250,7 +259,7 @@ def convert(
         bool, typer.Option(help="Record the input's and output's XXH3 digests in the provenance and report.")
     ] = True,
     report: Annotated[
-        Path | None, typer.Option(metavar="FILE", help="Write a JSON report of the conversion.")
+        Path | None, typer.Option(metavar="FILE", help="Write a JSON report of the conversion (or batch).")
     ] = None,
     option: Annotated[
         list[str] | None,
@@ -259,12 +268,47 @@ def convert(
     read_option: ReadOption = None,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
+    manifest: Annotated[
+        str | None,
+        typer.Option(metavar="FILE", help="Batch: a CSV, TSV or YAML of source, target and per-row options."),
+    ] = None,
+    include: Annotated[
+        list[str] | None, typer.Option(metavar="GLOB", help="Batch: only sources matching (repeatable).")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option(metavar="GLOB", help="Batch: skip sources matching (repeatable).")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="Batch: only sources of this kind of data.")] = None,
+    jobs: JobsOption = None,
+    scheduler: SchedulerOption = None,
+    resume: Annotated[
+        bool | None,
+        typer.Option(
+            help="Batch: skip what the --report of an earlier run says is complete (default with it)."
+        ),
+    ] = None,
+    fail_fast: Annotated[bool, typer.Option(help="Batch: stop at the first failure.")] = False,
     shortcuts: dict[str, Any] | None = None,
 ) -> None:
-    """Convert between formats of the same kind of data, on local disk or any fsspec URL."""
+    """Convert between formats of the same kind of data, on local disk or any fsspec URL.
+
+    Many inputs at once: `hub convert raw/ out/{relpath}/{stem}.h5 --style ragged` converts every file
+    under raw/ on a local Dask cluster (--jobs N) or on a cluster (--scheduler ADDRESS), goes on past
+    failures and ends with a summary; with --report a rerun converts only what is missing.
+    """
     from neurodatahub.core.conversion import convert as run
 
+    given = list(paths or [])
     store = storage_options(storage_option, endpoint_url)
+    if manifest is not None or len(given) != 2 or _is_batch(given[0], given[1], store):
+        _convert_batch(
+            given, manifest, store, from_format=from_format, to_format=to_format, overwrite=overwrite,
+            strict=strict, checksum=checksum, report=report, option=option, read_option=read_option,
+            include=include, exclude=exclude, kind=kind, jobs=jobs, scheduler=scheduler, resume=resume,
+            fail_fast=fail_fast, shortcuts=shortcuts,
+        )  # fmt: skip
+        return
+    source, target = given
     if report is not None:
         _check_writable(report)
     with _progress(source, store) as step:
@@ -347,6 +391,64 @@ def clean(
     typer.echo(f"{len(done)} stale temporar{'y' if len(done) == 1 else 'ies'}{' found' if dry_run else ''}")
 
 
+def _is_batch(source: str, target: str, store: dict[str, Any] | None) -> bool:
+    """Many inputs: a glob, a template, or a folder that is not itself one format (a Phy folder is one)."""
+    from neurodatahub.core import storage
+    from neurodatahub.core.registry import directory_format
+    from neurodatahub.datasets.plan import is_template
+
+    if storage.is_glob(source) or is_template(target):
+        return True
+    try:
+        return storage.is_dir(source, store) and directory_format(source, store) is None
+    except HubError:
+        return False  # the conversion itself reports an input it cannot reach
+
+
+def _convert_batch(
+    given: list[str], manifest: str | None, store: dict[str, Any] | None, **settings: Any
+) -> None:
+    """`hub convert` of many inputs: plan, convert on the execution layer, summary, exit code."""
+    from neurodatahub.core.errors import Interrupted, UsageError
+    from neurodatahub.core.terminal import BatchProgress, announce
+    from neurodatahub.datasets.batch import convert_many, exit_code, summary
+
+    if manifest is None and len(given) < 2:
+        raise UsageError("give SRC and DST, several SRC and a DST, or --manifest FILE")
+    sources, destination = (given[:-1], given[-1]) if given else ([], None)
+    shortcuts = settings.pop("shortcuts") or {}
+    on_cluster = bool(settings["scheduler"] or os.environ.get("DASK_SCHEDULER_ADDRESS"))
+    with BatchProgress() as progress:
+        try:
+            done = convert_many(
+                sources,
+                destination,
+                manifest=manifest,
+                include=settings.pop("include") or (),
+                exclude=settings.pop("exclude") or (),
+                read_options=pairs(settings.pop("read_option"), "--read-option"),
+                write_options=pairs(settings.pop("option"), "--option"),
+                options=shortcuts,
+                storage_options=store,
+                on_plan=progress.start,
+                on_entry=lambda entry: progress.advance(entry.source_size_bytes or 0),
+                announce=announce if on_cluster or progress.enabled else None,
+                **settings,
+            )
+        except Interrupted as stop:
+            for entry in (getattr(stop, "report", None) and stop.report.entries) or ():
+                if entry.status == "failed":
+                    typer.echo(f"failed: {entry.source}: {entry.reason}", err=True)
+            raise
+    for entry in done.entries or ():
+        if entry.status == "failed":
+            typer.echo(f"failed: {entry.source}: {entry.reason}", err=True)
+    typer.echo(f"{summary(done)} in {done.duration_seconds:.2f} s")
+    code = exit_code(done)
+    if code:
+        raise typer.Exit(code)
+
+
 LARGE_INPUT_BYTES = 64 * 2**20
 
 
@@ -419,7 +521,7 @@ def _run_command(args: list[str], debug: bool) -> int:
             typer.echo(f"hub: error: {printable(error)}", err=True)
             return error.exit_code
         except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: temporary files are gone by now
-            return _interrupted(getattr(stop, "signum", None), debug, stop)
+            return _interrupted(interrupting_signal(), debug, stop)
         except MemoryError:  # what a file declares is checked first; this is what the checks missed
             if debug:
                 traceback.print_exc()
@@ -446,7 +548,7 @@ def _interrupted(signum: int | None, debug: bool, stop: BaseException | None) ->
         traceback.print_exception(stop)
     name = signal.Signals(signum).name
     typer.echo(f"hub: interrupted ({name}); temporary files removed, no output half written", err=True)
-    return ExitCode.INTERRUPTED + signum
+    return ExitCode.INTERRUPTED
 
 
 def run() -> None:

@@ -16,7 +16,7 @@ class ExitCode:
     OUTPUT = 4  # the output exists (without --overwrite) or could not be written
     STORAGE = 5  # the storage backend (S3, HTTP...) failed or refused access
     INTERNAL = 70  # a bug: please report it with the --debug traceback
-    INTERRUPTED = 128  # plus the signal's number: 130 Ctrl-C, 129 SIGHUP, 143 SIGTERM (temporaries removed)
+    INTERRUPTED = 130  # stopped by Ctrl-C, SIGTERM or SIGHUP (128 + SIGINT, as shells report Ctrl-C)
 
 
 class HubError(Exception):
@@ -65,17 +65,10 @@ class StorageError(HubError):
     exit_code = ExitCode.STORAGE
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised where the process is so that cleanup runs as for Ctrl-C (SIGINT).
+class Interrupted(HubError):
+    """Ctrl-C or SIGTERM stopped a batch; what was finished is whole, the rest was not started or undone."""
 
-    A KeyboardInterrupt, not an Exception: no `except Exception` on the way swallows it.
-    """
-
-    def __init__(self, signum: int) -> None:
-        import signal
-
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
+    exit_code = ExitCode.INTERRUPTED
 
 
 def _malformed_types() -> tuple[type[BaseException], ...]:

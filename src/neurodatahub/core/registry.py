@@ -382,6 +382,15 @@ def detect_format(url: str, storage_options: Mapping[str, Any] | None = None) ->
     raise InputError(f"cannot tell the format of {url}; name it with --from (see `hub formats`)")
 
 
+def _refuse_cross_kind(url: str, kind: str | None) -> None:
+    """A target of another kind that an operation makes from this one (the schema's DataKind annotations
+    `leads_to` and `leads_by`): the error names the operation instead of "no format"."""
+    target_kind = kinds.enum_annotation("DataKind", "leads_to").get(kind or "")
+    if target_kind and _indexed(lambda row: row[0] == target_kind and row[6] and _has_extension(url, row[3])):
+        how = kinds.enum_annotation("DataKind", "leads_by")[kind or ""].replace("{output}", url)
+        raise UsageError(f"{kind} -> {target_kind} {how}")
+
+
 def target_format(url: str, kind: str | None = None, name: str | None = None) -> FormatSpec:
     """The format to write `url` in: the one named, else the one its extension says, within a kind.
 
@@ -402,6 +411,7 @@ def target_format(url: str, kind: str | None = None, name: str | None = None) ->
             ]
             candidates = [spec for spec in candidates if kinds is None or spec.kind in kinds]
         if not candidates:
+            _refuse_cross_kind(url, kind)
             hint = f" for {kind} data" if kind else ""
             raise UsageError(f"no writable format{hint} has the extension of {url}; name one with --to")
     # the data's own kind first, then documents (which hold anything); with no kind known, documents

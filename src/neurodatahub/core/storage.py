@@ -383,6 +383,50 @@ def add_files(staging: Path, url: str, storage_options: Mapping[str, Any] | None
             shutil.copyfile(source, tmp)
 
 
+def staged_url(url: str) -> str:
+    """A hidden name beside `url` for a file written now and placed later (`place`), in the same form as
+    `atomic_write`'s temporaries, so that `remove_leftovers` finds it if its writer is killed."""
+    head, _, name = url.rstrip("/").rpartition("/")
+    staged = scratch.partial_name(Path(name)).name  # tagged with this process: swept once it is gone
+    return f"{head}/{staged}" if head else staged
+
+
+def place(staged: str, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
+    """Move a complete file written at `staged` to `url` (a rename locally, a server-side move remotely)."""
+    if is_local(url):
+        os.replace(local_path(staged), local_path(url))
+        return
+    fs, path = filesystem(url, storage_options)
+    with _storage_errors(url):
+        fs.mv(filesystem(staged, storage_options)[1], path)
+
+
+def discard(url: str, storage_options: Mapping[str, Any] | None = None) -> None:
+    """Remove a file or folder if it exists (a staged file no longer wanted)."""
+    if is_local(url):
+        _remove(local_path(url))
+        return
+    fs, path = filesystem(url, storage_options)
+    with _storage_errors(url), contextlib.suppress(FileNotFoundError):
+        fs.rm(path, recursive=True)
+
+
+def remove_leftovers(url: str) -> int:
+    """Remove the temporaries a killed writer left beside a local `url` (`.<name>.*.partial`); call it
+    only when no writer of `url` can still be running. Returns how many were removed."""
+    if not is_local(url):
+        return 0  # remote writes stage in the writer's own temporary folder, never beside the target
+    import glob as globbing
+
+    target = local_path(url)
+    if not target.parent.is_dir():
+        return 0
+    found = list(target.parent.glob(f".{globbing.escape(target.name)}.*.partial"))
+    for leftover in found:
+        _remove(leftover)
+    return len(found)
+
+
 def _move_into_place(staging: Path, target: Path) -> None:
     """Replace `target` by `staging` so that `target` is always whole: the old or the new one.
 

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
-from neurodatahub.core.errors import Interrupted, UsageError
+from neurodatahub.core.errors import UsageError
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 StorageOption = Annotated[
@@ -34,6 +34,24 @@ ReadOption = Annotated[
 EndpointOption = Annotated[
     str | None,
     typer.Option("--endpoint-url", metavar="URL", help="S3-compatible endpoint (else AWS_ENDPOINT_URL)."),
+]
+JobsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        metavar="N",
+        min=1,
+        help="Local worker processes (default: NEURODATAHUB_JOBS, else every CPU).",
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Run on the Dask cluster at this address (tcp://host:8786; else DASK_SCHEDULER_ADDRESS).",
+    ),
 ]
 
 
@@ -73,8 +91,10 @@ def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.table import Table
 
     table = Table(title=title)
-    for column in columns:
-        table.add_column(column, overflow="fold")  # wrapped, never cut: names are what users type next
+    for index, column in enumerate(columns):
+        # wrapped, never cut: names are what users type next, so no word is split unless longer than 24
+        words = [len(word) for row in rows if index < len(row) for word in str(row[index] or "").split()]
+        table.add_column(column, overflow="fold", min_width=min(max(words, default=1), 24))
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     Console().print(table)
@@ -155,6 +175,66 @@ def with_shortcuts(command: Callable[..., Any]) -> Callable[..., Any]:
     }  # type: ignore[attr-defined]
     del wrapper.__wrapped__  # typer must see the new signature, not the command's
     return wrapper
+
+
+class BatchProgress:
+    """One progress bar for a batch on a terminal (files and bytes done, rate, ETA); silent otherwise."""
+
+    def __init__(self, description: str = "converting") -> None:
+        import sys
+
+        self._description = description
+        self._bar: Any = None
+        self._task: Any = None
+        self._files = (0, 0)
+        self.enabled = sys.stderr.isatty()
+
+    def __enter__(self) -> BatchProgress:
+        return self
+
+    def start(self, files: int, total_bytes: int) -> None:
+        if not self.enabled or files < 2:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._files = (0, files)
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[files]} files"),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task(self._description, total=max(total_bytes, 1), files=f"0/{files}")
+
+    def advance(self, done_bytes: int) -> None:
+        if self._bar is None:
+            return
+        done, total = self._files
+        self._files = (done + 1, total)
+        self._bar.update(self._task, advance=done_bytes, files=f"{done + 1}/{total}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def announce(message: str) -> None:
+    """A note for the user on stderr (where a batch runs, its dashboard), kept off stdout for scripts."""
+    typer.echo(message, err=True)
 
 
 # ---- warnings, library log lines and signals: what every command prints and how it stops ----
@@ -242,19 +322,22 @@ def interrupting_signal() -> int | None:
 
 
 def _interrupt(signum: int, frame: Any) -> None:
-    """Raise Interrupted once; further signals are ignored so that cleanup is not cut short."""
+    """Raise KeyboardInterrupt once, whichever signal came (noted for the message); further signals are
+    ignored so that cleanup is not cut short."""
     _received.append(signum)
     for name in ("SIGINT", *TERMINATING_SIGNALS):
         with contextlib.suppress(AttributeError, ValueError):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
-    raise Interrupted(signum)
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 @contextlib.contextmanager
 def cleanup_on_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP stop the command as Ctrl-C does: an Interrupted (a KeyboardInterrupt) is raised
-    where the main thread is, every `finally` on the way removes its temporary files, and the caller
-    exits with 128 + the signal's number. Only in the main thread (signals are delivered there)."""
+    """SIGTERM and SIGHUP stop the command as Ctrl-C does: a KeyboardInterrupt is raised where the main
+    thread is, every `finally` on the way removes its temporary files, and the caller exits with
+    ExitCode.INTERRUPTED (130) naming the signal (`interrupting_signal`). Only in the main thread
+    (signals are delivered there). Batches put their own handlers in place while they run
+    (core.execution), and these come back after."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():

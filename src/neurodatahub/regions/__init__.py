@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING
 from neurodatahub.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from neurodatahub.regions.bridges import (
+        from_dataframe as from_dataframe,
+        to_dataframe as to_dataframe,
+    )
     from neurodatahub.regions.diffmap import (
         diffmap_tsv_path as diffmap_tsv_path,
         write_diffmap as write_diffmap,
@@ -42,6 +46,8 @@ __getattr__, __all__ = lazy_exports(
         "AtlasDsegFile": "qsirecon",
         "ScalarMap": "qsirecon",
         "diffmap_tsv_path": "diffmap",
+        "from_dataframe": "bridges",
+        "to_dataframe": "bridges",
         "discover_dseg_files": "qsirecon",
         "discover_scalar_maps": "qsirecon",
         "extract_scalar_map": "extract",

@@ -3,7 +3,9 @@
 Jobs come from explicit files (every scalar with every dseg) or from a QSIRecon tree (every scalar map
 of a subject and session with every dseg of that subject and session). A single job may write one file
 in any region table format; a batch writes qsiparc's layout (`_diffmap.tsv` + sidecar, or Parquet)
-under an output folder. Each lookup table is read once per atlas, not once per scalar.
+under an output folder. Jobs run in parallel on the execution layer (`core.execution`: local workers
+or a Dask cluster by address), each reading its lookup table, scalar map and dseg and writing its own
+output atomically; one worker (the default in Python) runs them here, one after the other.
 """
 
 from __future__ import annotations
@@ -129,9 +131,15 @@ def run_jobs(
     overwrite: bool = False,
     storage_options: Mapping[str, Any] | None = None,
     on_done: Callable[[Job, str], None] | None = None,
+    workers: int | None = 1,
+    scheduler: str | None = None,
 ) -> list[str]:
-    """Extract every job and write it: one job to one file, unless `as_folder`; several under a folder."""
-    from neurodatahub.core.conversion import write
+    """Extract every job and write it: one job to one file, unless `as_folder`; several under a folder.
+
+    `workers` local processes (None: the machine's CPUs), or the Dask cluster at `scheduler`, share the
+    jobs; the first failure (in job order) is raised, as a sequential run would.
+    """
+    from neurodatahub.core import execution
 
     single = (
         len(jobs) == 1
@@ -141,44 +149,70 @@ def run_jobs(
     )
     if folder_format is not None and folder_format not in FOLDER_FORMATS:
         raise UsageError(f"folder format must be one of {', '.join(FOLDER_FORMATS)}, got {folder_format!r}")
-    tables: dict[tuple[str, str | None], Any] = {}
-    written = []
-    for job in jobs:
-        key = (job.dseg, job.lut)
-        if key not in tables:
-            tables[key] = load_lut(job.lut, job.atlas_name, dseg=job.dseg, storage_options=storage_options)
-        result = extract_scalar_map(
-            job.scalar,
-            job.dseg,
-            tables[key],
-            job.scalar_name,
-            stat_tier,
-            zero_is_missing,
+    shared = {
+        "output": output,
+        "single": single,
+        "folder_format": folder_format or "diffmap",
+        "stat_tier": stat_tier,
+        "zero_is_missing": zero_is_missing,
+        "overwrite": overwrite,
+        "storage_options": storage_options,
+    }
+
+    def done(outcome: execution.Outcome) -> None:
+        if outcome.ok and on_done is not None:
+            on_done(outcome.item, outcome.value)
+
+    outcomes = execution.map(
+        extract_job, jobs, jobs=workers, scheduler=scheduler, shared=shared, on_result=done, fail_fast=True
+    )
+    execution.raise_first_failure(outcomes)
+    return [outcome.value for outcome in outcomes]
+
+
+def extract_job(
+    job: Job,
+    *,
+    output: str,
+    single: bool,
+    folder_format: str,
+    stat_tier: str,
+    zero_is_missing: bool,
+    overwrite: bool,
+    storage_options: Mapping[str, Any] | None,
+) -> str:
+    """Extract one scalar map within one parcellation and write it (a task of the execution layer)."""
+    from neurodatahub.core.conversion import write
+
+    table = load_lut(job.lut, job.atlas_name, dseg=job.dseg, storage_options=storage_options)
+    result = extract_scalar_map(
+        job.scalar,
+        job.dseg,
+        table,
+        job.scalar_name,
+        stat_tier,
+        zero_is_missing,
+        storage_options=storage_options,
+    )
+    if single:
+        write(result, output, overwrite=overwrite, storage_options=storage_options)
+        return output
+    if folder_format == "diffmap":
+        return write_diffmap(
+            result,
+            output,
+            job.subject,
+            job.session,
+            software=job.software,
+            source_entities=_folder_entities(job),
+            overwrite=overwrite,
             storage_options=storage_options,
+            atlas_dseg=job.dseg,
+            lut_file=job.lut,
+            source_file=job.scalar,
         )
-        if single:
-            write(result, output, overwrite=overwrite, storage_options=storage_options)
-            url = output
-        elif (folder_format or "diffmap") == "diffmap":
-            url = write_diffmap(
-                result,
-                output,
-                job.subject,
-                job.session,
-                software=job.software,
-                source_entities=_folder_entities(job),
-                overwrite=overwrite,
-                storage_options=storage_options,
-                atlas_dseg=job.dseg,
-                lut_file=job.lut,
-                source_file=job.scalar,
-            )
-        else:
-            url = _parquet_target(job, output)
-            if storage.is_local(url):
-                storage.local_path(url).parent.mkdir(parents=True, exist_ok=True)
-            write(result, url, format="parquet", overwrite=overwrite, storage_options=storage_options)
-        written.append(url)
-        if on_done is not None:
-            on_done(job, url)
-    return written
+    url = _parquet_target(job, output)
+    if storage.is_local(url):
+        storage.local_path(url).parent.mkdir(parents=True, exist_ok=True)
+    write(result, url, format="parquet", overwrite=overwrite, storage_options=storage_options)
+    return url

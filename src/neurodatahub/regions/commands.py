@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from neurodatahub.core.terminal import JobsOption, SchedulerOption
+
 Paths = list[str] | None
 
 
@@ -61,6 +63,8 @@ def extract(
         Paths, typer.Option("--param", help="QSIRecon: only scalar maps matching these.")
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
+    workers: JobsOption = None,
+    scheduler: SchedulerOption = None,
     storage_option: Annotated[
         Paths, typer.Option("--storage-option", "-S", metavar="KEY=VALUE", help="fsspec storage option.")
     ] = None,
@@ -71,7 +75,8 @@ def extract(
     """Statistics of scalar maps in every region of parcellations (several scalars and atlases at once).
 
     Examples: `hub extract FA.nii.gz aal_dseg.nii.gz --lut aal.tsv --scalar-name FA -o fa_aal.tsv`;
-    `hub extract /data/qsirecon -o /data/qsiparc` for every subject, atlas and scalar of a QSIRecon tree.
+    `hub extract /data/qsirecon -o /data/qsiparc` for every subject, atlas and scalar of a QSIRecon tree,
+    in parallel on a local Dask cluster (--jobs N) or on a cluster (--scheduler ADDRESS).
     """
     from neurodatahub.core import storage
     from neurodatahub.core.errors import UsageError
@@ -107,6 +112,8 @@ def extract(
             overwrite=overwrite,
             storage_options=options,
             on_done=done,
+            workers=workers,
+            scheduler=scheduler,
         )
     where = f"under {output}" if len(written) > 1 else written[0]
     typer.echo(f"wrote {len(written)} region table{'s' if len(written) > 1 else ''}: {where}")

@@ -95,12 +95,12 @@ def loss(field: str, reason: str, count: int | None = None) -> Any:
     return Loss(field=field, reason=reason, count=count)
 
 
-def header_losses(mesh: SurfaceMesh, fmt: str, kept: Iterable[str] = ()) -> list[Any]:
-    """Space, hemisphere and metadata, for the formats that have no place for them."""
+def header_losses(model: Any, fmt: str, kept: Iterable[str] = ()) -> list[Any]:
+    """Space, hemisphere and metadata (those the model has), for the formats that have no place for them."""
     return [
         loss(field, f"{fmt} has no place for it")
         for field in ("space", "hemisphere", "metadata")
-        if field not in kept and getattr(mesh, field) not in (None, {}, [])
+        if field not in kept and getattr(model, field, None) not in (None, {}, [])
     ]
 
 
@@ -381,3 +381,79 @@ def polydata_to_mesh(data: Any, *, url: str, fmt: str, triangulate: bool) -> Any
     note_ignored(metadata, "face_data", data.cell_data)
     note_ignored(metadata, "field_data", data.field_data)
     return build(vertices=data.points, faces=faces, url=url, vertex_data=columns, metadata=metadata)
+
+
+# ---- per-vertex data files (no geometry of their own) ----
+
+
+def on_geometry(
+    url: str,
+    columns: list[dict[str, Any]],
+    geometry: str | None,
+    storage_options: Mapping[str, Any] | None,
+    metadata: Mapping[str, Any],
+) -> Any:
+    """A SurfaceMesh of the surface file `geometry` with per-vertex data read from `url` added to it.
+
+    GIfTI functional files, FreeSurfer morphometry and MGH overlays hold values without vertices; the
+    surface they belong to is named with the reader option `geometry=`.
+    """
+    from neurodatahub.core.conversion import read as read_any
+    from neurodatahub.core.models import SurfaceMesh
+
+    if not geometry:
+        raise UsageError(
+            f"{url} holds per-vertex data without geometry; name the surface it belongs to with"
+            " geometry=<surface file> (hub convert --read-option geometry=..., or read(..., geometry=...))"
+        )
+    surface = read_any(str(geometry), storage_options=storage_options)
+    if not isinstance(surface, SurfaceMesh):
+        raise InputError(f"{geometry} is not a surface mesh ({type(surface).__name__})")
+    n_values, n_vertices = len(columns[0]["values"]), len(surface.vertices)
+    if n_values != n_vertices:
+        raise InputError(f"{url} has {n_values} values per array but {geometry} has {n_vertices} vertices")
+    existing = [column.model_dump() for column in surface.vertex_data or ()]
+    clash = {column["name"] for column in existing} & {column["name"] for column in columns}
+    if clash:
+        raise InputError(f"{url} and {geometry} both have vertex data named {sorted(clash)}")
+    merged = dict(surface.metadata) if isinstance(surface.metadata, dict) else {}
+    if surface.metadata is not None and not isinstance(surface.metadata, dict):
+        merged["metadata"] = surface.metadata
+    merged.update(metadata)
+    return build(
+        vertices=surface.vertices,
+        faces=surface.faces,
+        url=url,
+        vertex_data=[*existing, *columns],
+        hemisphere=surface.hemisphere,
+        space=surface.space,
+        metadata=merged,
+    )
+
+
+def geometry_losses(mesh: SurfaceMesh, fmt: str, kept_metadata: Iterable[str] = ()) -> list[Any]:
+    """What a per-vertex data file drops: the geometry, space, hemisphere and other metadata."""
+    reason = f"{fmt} holds per-vertex data only (read it back with geometry=<surface file>)"
+    losses = [loss("vertices", reason, len(mesh.vertices)), loss("faces", reason, len(mesh.faces))]
+    metadata = mesh.metadata
+    if isinstance(metadata, dict):
+        metadata = {key: value for key, value in metadata.items() if key not in set(kept_metadata)} or None
+    return losses + header_losses(mesh.model_copy(update={"metadata": metadata}), fmt)
+
+
+def verifier(read: Any, losses: Any) -> Any:
+    """A FormatSpec.verify for formats that take the hemisphere from the lh./rh. file name: the file is read
+    back and compared, hemisphere aside (a staged file's name says nothing of the final one's)."""
+
+    def verify(model: Any, path: Any, **options: Any) -> None:
+        from neurodatahub.core.errors import OutputError
+        from neurodatahub.core.summary import fingerprint, same
+
+        back = read(str(path))
+        if losses(model, **options):
+            return
+        back = back.model_copy(update={"hemisphere": model.hemisphere})
+        if not same(fingerprint(back), fingerprint(model)):
+            raise OutputError("it reads back as other data")
+
+    return verify

@@ -12,7 +12,7 @@ from neurodatahub.core.preview import paints
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from neurodatahub.core.models import SurfaceMesh
+    from neurodatahub.core.models import SurfaceLabel, SurfaceLabels, SurfaceMesh
 
 
 def view(
@@ -63,3 +63,32 @@ def paint(mesh: SurfaceMesh, figure: Figure) -> None:
         axes.set_axis_off()
     if scalars is not None:
         figure.colorbar(collection, ax=figure.axes, shrink=0.6, label=name)
+
+
+@paints("SurfaceLabels")
+def paint_labels(labels: SurfaceLabels, figure: Figure) -> None:
+    """A parcellation has no geometry of its own: vertices per label, each bar in the label's colour."""
+    keys = np.asarray(labels.keys)
+    table = labels.label_table
+    counts = [int(np.count_nonzero(keys == entry.key)) for entry in table]
+    colours = [np.asarray(entry.color[:3], dtype=np.float64) / 255 for entry in table]
+    axes = figure.add_subplot()
+    axes.barh(np.arange(len(table)), counts, color=colours, edgecolor="black", linewidth=0.3)
+    axes.set_yticks(np.arange(len(table)), [entry.name for entry in table], fontsize=6)
+    axes.invert_yaxis()
+    axes.set_xlabel("vertices")
+
+
+@paints("SurfaceLabel")
+def paint_label(label: SurfaceLabel, figure: Figure) -> None:
+    """A .label's vertices from the side and from above, coloured by their values."""
+    points = np.asarray(label.coordinates, dtype=np.float64).reshape(-1, 3)
+    values = np.asarray(label.values, dtype=np.float64)
+    for index, (first, second, title) in enumerate(
+        ((1, 2, "from the side (y, z)"), (0, 1, "from above (x, y)"))
+    ):
+        axes = figure.add_subplot(1, 2, index + 1)
+        shown = axes.scatter(points[:, first], points[:, second], c=values, s=4, cmap="viridis")
+        axes.set_aspect("equal")
+        axes.set_title(title, fontsize=9)
+    figure.colorbar(shown, ax=figure.axes, shrink=0.6, label="value")

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from neurodatahub.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from neurodatahub.tractograms.bridges import from_nibabel as from_nibabel, to_nibabel as to_nibabel
+    from neurodatahub.tractograms.connectome import connectome as connectome
     from neurodatahub.tractograms.conversion import (
         DEFAULT_EXCLUDE_PATTERNS as DEFAULT_EXCLUDE_PATTERNS,
         NoTractogramsError as NoTractogramsError,
@@ -32,8 +34,11 @@ __getattr__, __all__ = lazy_exports(
         "TractogramConversionError": "conversion",
         "TractogramNotFoundError": "conversion",
         "TractogramRequestError": "conversion",
+        "connectome": "connectome",
         "find_trk_files": "conversion",
+        "from_nibabel": "bridges",
         "merge_trk_to_tck": "conversion",
+        "to_nibabel": "bridges",
         "trk_to_tck": "conversion",
     },
 )

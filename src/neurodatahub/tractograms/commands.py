@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from neurodatahub.core.terminal import EndpointOption, StorageOption
+from neurodatahub.core.terminal import EndpointOption, JobsOption, SchedulerOption, StorageOption
 
 tract_app = typer.Typer(
     name="tract",
@@ -22,6 +22,56 @@ Overwrite = Annotated[bool, typer.Option(help="Replace an existing output.")]
 
 def register(app: typer.Typer) -> None:
     app.add_typer(tract_app)
+    app.command("connectome")(connectome)
+
+
+def connectome(
+    tractogram: Annotated[
+        str, typer.Argument(metavar="TRACTOGRAM", help="A .trk, .tck or .trx file or URL.")
+    ],
+    parcellation: Annotated[
+        str, typer.Argument(metavar="PARCELLATION", help="A NIfTI label volume (0 = background).")
+    ],
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", metavar="FILE", help="Streamline counts (any connectivity format)."),
+    ],
+    lengths: Annotated[
+        str | None,
+        typer.Option("--lengths", metavar="FILE", help="Also write the mean streamline length per pair."),
+    ] = None,
+    from_format: Annotated[
+        str | None, typer.Option("--from", metavar="FORMAT", help="Tractogram format (default: detected).")
+    ] = None,
+    overwrite: Overwrite = False,
+    storage_option: StorageOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Structural connectome: streamlines counted between the parcels at their two end points (dipy's rule).
+
+    Example: `hub connectome sub-01.trk atlas_dseg.nii.gz -o conn.tsv --lengths conn_length.tsv`.
+    """
+    from neurodatahub.core import conversion, storage
+    from neurodatahub.core.errors import OutputError
+    from neurodatahub.core.terminal import storage_options
+    from neurodatahub.tractograms.connectome import connectome as build
+
+    options = storage_options(storage_option, endpoint_url)
+    for target in (output, lengths):  # refused before the tractogram is read, not after the first write
+        if target is not None and not overwrite and storage.exists(target, options):
+            raise OutputError(f"{target} exists; pass --overwrite to replace it")
+    counts, mean_lengths = build(
+        tractogram, parcellation, tractogram_format=from_format, storage_options=options
+    )
+    for model, target in ((counts, output), (mean_lengths, lengths)):
+        if target is not None:
+            conversion.write(model, target, overwrite=overwrite, storage_options=options)
+    unassigned = counts.metadata["unassigned_streamlines"]
+    typer.echo(
+        f"wrote {output}: {len(counts.region_labels)} regions, {counts.metadata['streamlines']} streamlines"
+        f" ({unassigned} with an end outside the parcels)"
+        + (f"; mean lengths in {lengths}" if lengths else "")
+    )
 
 
 @tract_app.command("trk-to-tck")
@@ -61,13 +111,16 @@ def merge(
     list_only: Annotated[
         bool, typer.Option("--list", help="Print the files that would be merged, only.")
     ] = False,
+    jobs: JobsOption = None,
+    scheduler: SchedulerOption = None,
     overwrite: Overwrite = False,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
 ) -> None:
     """Merge every tract of a folder into one .tck, without the cranial nerves unless told otherwise.
 
-    Example: `hub tract merge hcp1065_avg_tracts_trk hcp1065.tck`.
+    Bundles are read in parallel on a local Dask cluster (--jobs N) or a cluster (--scheduler ADDRESS) and
+    written in order. Example: `hub tract merge hcp1065_avg_tracts_trk hcp1065.tck`.
     """
     from neurodatahub.core.errors import UsageError
     from neurodatahub.core.terminal import storage_options
@@ -82,6 +135,12 @@ def merge(
             typer.echo(url)
         return
     written = merge_trk_to_tck(
-        source, target, exclude_patterns=patterns, overwrite=overwrite, storage_options=options
+        source,
+        target,
+        exclude_patterns=patterns,
+        overwrite=overwrite,
+        storage_options=options,
+        jobs=jobs,
+        scheduler=scheduler,
     )
     typer.echo(f"wrote {written} from the tracts under {source}")

@@ -128,6 +128,8 @@ def merge_trk_to_tck(
     exclude_patterns: list[str] | None = None,
     overwrite: bool = False,
     storage_options: Mapping[str, Any] | None = None,
+    jobs: int | None = 1,
+    scheduler: str | None = None,
 ) -> Path | str:
     """Merge every .trk/.trk.gz below a folder (recursively) into one .tck; returns the output path.
 
@@ -135,6 +137,9 @@ def merge_trk_to_tck(
     cranial-nerve tracts of HCP1065 (DEFAULT_EXCLUDE_PATTERNS), an empty list keeps every file. Files are
     merged in sorted path order, one chunk at a time. Every header is read before anything is written, so
     a damaged file fails the merge without output. The TCK keeps the grid when all files share one.
+    With `jobs` > 1 (or a Dask `scheduler`) bundles are read in parallel on the execution layer and
+    written in order as they arrive, a few bundles ahead: the same bytes as the one-job run, which
+    streams them here chunk by chunk.
     """
     source, target = str(source_dir), str(output_path)
     if not storage.exists(source, storage_options):
@@ -146,7 +151,7 @@ def merge_trk_to_tck(
     if not files:
         raise NoTractogramsError(f"{source}: no .trk or .trk.gz file (after exclusions) to merge")
     try:
-        _merge(files, target, overwrite, storage_options)
+        _merge(files, target, overwrite, storage_options, jobs, scheduler)
     except HubError as error:
         raise TractogramConversionError(
             f"merging {len(files)} files into {target} failed: {error}", error
@@ -154,29 +159,68 @@ def merge_trk_to_tck(
     return storage.returned(target)
 
 
-def _merge(files: list[str], target: str, overwrite: bool, storage_options: Mapping[str, Any] | None) -> None:
-    from neurodatahub.core import streaming
-    from neurodatahub.core.conversion import open_stream, write_stream_checked
+def _merge(
+    files: list[str],
+    target: str,
+    overwrite: bool,
+    storage_options: Mapping[str, Any] | None,
+    jobs: int | None,
+    scheduler: str | None,
+) -> None:
+    from neurodatahub.core import execution, streaming
+    from neurodatahub.core.conversion import write_stream_checked
     from neurodatahub.core.registry import get_format
     from neurodatahub.tractograms import common
 
-    trk, tck = get_format("trk", kind=common.KIND), get_format("tck", kind=common.KIND)
-    grids = []
-    for url in files:  # every header first: a damaged file stops the merge before any output
-        with open_stream(trk, url, storage_options) as stream:
-            grids.append(stream.header.reference)
-    shared = grids[0] if all(_same_grid(grids[0], other) for other in grids[1:]) else None
-    header = common.header(reference=shared)
+    tck = get_format("tck", kind=common.KIND)
+    shared = {"storage_options": storage_options}
+    with execution.session(jobs, scheduler, tasks=len(files)) as runner:
+        headers = runner.map(bundle_grid, files, shared=shared)
+        execution.raise_first_failure(headers)  # a damaged file stops the merge before any output
+        grids = [outcome.value for outcome in headers]
+        shared_grid = grids[0] if all(_same_grid(grids[0], other) for other in grids[1:]) else None
+        header = common.header(reference=shared_grid)
 
-    def chunks() -> Iterator[Any]:
-        for url in files:
-            with open_stream(trk, url, storage_options) as stream:
-                for piece in stream.chunks:  # TCK keeps no scalars or properties: none to carry
-                    yield piece.model_copy(update={"data_per_point": None, "data_per_streamline": None})
+        def chunks() -> Iterator[Any]:
+            if runner.where.inline:  # one bundle streamed at a time: memory stays at a chunk
+                for url in files:
+                    yield from _bundle_chunks(url, storage_options)
+                return
+            for outcome in runner.imap(bundle_chunks, files, shared=shared):
+                outcome.raise_failure()
+                yield from outcome.value
 
-    write_stream_checked(
-        tck, streaming.Stream(header, chunks()), target, overwrite, False, storage_options, {}
-    )
+        write_stream_checked(
+            tck, streaming.Stream(header, chunks()), target, overwrite, False, storage_options, {}
+        )
+
+
+def bundle_grid(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Any:
+    """A bundle's grid from its header (a task of the execution layer)."""
+    from neurodatahub.core.conversion import open_stream
+
+    with open_stream(_trk(), url, storage_options) as stream:
+        return stream.header.reference
+
+
+def bundle_chunks(url: str, *, storage_options: Mapping[str, Any] | None = None) -> list[Any]:
+    """A whole bundle's chunks, ready for TCK (a task of the execution layer)."""
+    return list(_bundle_chunks(url, storage_options))
+
+
+def _bundle_chunks(url: str, storage_options: Mapping[str, Any] | None) -> Iterator[Any]:
+    from neurodatahub.core.conversion import open_stream
+
+    with open_stream(_trk(), url, storage_options) as stream:
+        for piece in stream.chunks:  # TCK keeps no scalars or properties: none to carry
+            yield piece.model_copy(update={"data_per_point": None, "data_per_streamline": None})
+
+
+def _trk() -> Any:
+    from neurodatahub.core.registry import get_format
+    from neurodatahub.tractograms import common
+
+    return get_format("trk", kind=common.KIND)
 
 
 def _same_grid(one: Any, other: Any) -> bool:

@@ -490,47 +490,16 @@ class FuncReadOptions(Options):
 def read_func(
     url: str, *, storage_options: Mapping[str, Any] | None = None, geometry: str | None = None
 ) -> SurfaceMesh:
-    from neurodatahub.core.conversion import read as read_any
-    from neurodatahub.core.models import SurfaceMesh
-
     image = load_image(url, storage_options)
     if any(intent_of(array) in (POINTSET, TRIANGLE) for array in image.darrays):
         raise InputError(f"{url} holds geometry (a pointset or triangles): read it with the gifti format")
     columns, headers = data_columns(list(image.darrays), None, url)
     if not columns:
         raise InputError(f"{url} holds no data arrays")
-    if not geometry:
-        raise UsageError(
-            f"{url} holds per-vertex data without geometry; name the surface it belongs to with"
-            " geometry=<surface file> (hub convert --read-option geometry=..., or read(..., geometry=...))"
-        )
-    surface = read_any(str(geometry), storage_options=storage_options)
-    if not isinstance(surface, SurfaceMesh):
-        raise InputError(f"{geometry} is not a surface mesh ({type(surface).__name__})")
-    n_values, n_vertices = len(columns[0]["values"]), len(surface.vertices)
-    if n_values != n_vertices:
-        raise InputError(f"{url} has {n_values} values per array but {geometry} has {n_vertices} vertices")
-    existing = [column.model_dump() for column in surface.vertex_data or ()]
-    clash = {column["name"] for column in existing} & {column["name"] for column in columns}
-    if clash:
-        raise InputError(f"{url} and {geometry} both have vertex data named {sorted(clash)}")
-    metadata = dict(surface.metadata) if isinstance(surface.metadata, dict) else {}
-    if surface.metadata is not None and not isinstance(surface.metadata, dict):
-        metadata["metadata"] = surface.metadata
     part = {"meta": _strings(image.meta)} if _strings(image.meta) else {}
     if headers:
         part["arrays"] = headers
-    if part:
-        metadata["gifti_func"] = part
-    return common.build(
-        vertices=surface.vertices,
-        faces=surface.faces,
-        url=url,
-        vertex_data=[*existing, *columns],
-        hemisphere=surface.hemisphere,
-        space=surface.space,
-        metadata=metadata,
-    )
+    return common.on_geometry(url, columns, geometry, storage_options, {"gifti_func": part} if part else {})
 
 
 def write_func(mesh: SurfaceMesh, path: Path) -> None:
@@ -547,16 +516,7 @@ def write_func(mesh: SurfaceMesh, path: Path) -> None:
 
 
 def func_losses(mesh: SurfaceMesh) -> list[Any]:
-    geometry = "a .func.gii holds per-vertex data only (read it back with geometry=<surface file>)"
-    losses = [
-        common.loss("vertices", geometry, len(mesh.vertices)),
-        common.loss("faces", geometry, len(mesh.faces)),
-    ]
-    metadata = mesh.metadata
-    if isinstance(metadata, dict):
-        metadata = {key: value for key, value in metadata.items() if key != "gifti_func"} or None
-    losses += common.header_losses(mesh.model_copy(update={"metadata": metadata}), "a .func.gii")
-    return losses + common.storable(mesh, FUNC_RULES)[1]
+    return common.geometry_losses(mesh, "a .func.gii", ("gifti_func",)) + common.storable(mesh, FUNC_RULES)[1]
 
 
 def verify_func(mesh: SurfaceMesh, path: Path) -> None:

@@ -1,0 +1,230 @@
+"""Whole datasets on the execution layer (issue 12), with the baselines measured in the same run.
+
+- 200 NWB files written by pynwb (2 M spikes in all) -> spikelab's ragged HDF5:
+  `hub convert raw/ out/{relpath}/{stem}.h5 --style ragged -j 2` as one process (cluster start-up
+  included), against a shell loop of one `hub convert` process per file (goal: 5x faster);
+  the same batch on a Dask cluster of 2 workers against one of 1 worker (goal: 1.7x, the scaling;
+  both clusters started beforehand, so the figure is the work, not the start-up), and in-process (-j 1).
+- GSP1000-shaped synthetic runs (16 subjects, 4 mm MNI grid, 120 timepoints, 4 subjects per chunk)
+  chunked on 1 and on 2 workers; the peak memory each worker added, against one subject, one chunk
+  and the whole dataset (goal: bounded by a chunk, not by the dataset).
+
+On a machine with 2 cores that other processes share, the scaling figures can only be what the free
+cores allow; the machine's load is recorded beside them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+N_FILES = 200
+UNITS, SPIKES_PER_UNIT = 20, 500  # 10,000 spikes per file, 2 M in all
+GSP_SUBJECTS, GSP_PER_CHUNK, GSP_TIMEPOINTS = 16, 4, 120
+GSP_SHAPE = (46, 55, 46)  # the 4 mm MNI grid
+
+
+def _hub() -> str:
+    return shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"
+
+
+def _nwb_dataset(root: Path) -> Path:
+    from pynwb import NWBHDF5IO, NWBFile
+
+    rng = np.random.default_rng(12)
+    for n in range(N_FILES):
+        nwbfile = NWBFile(
+            session_description="benchmark",
+            identifier=f"s{n}",
+            session_start_time=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        for _ in range(UNITS):
+            nwbfile.add_unit(spike_times=np.sort(rng.uniform(0, 600, SPIKES_PER_UNIT)))
+        path = root / f"sub-{n:03d}" / f"sub-{n:03d}_ecephys.nwb"
+        path.parent.mkdir(parents=True)
+        with NWBHDF5IO(str(path), "w") as io:
+            io.write(nwbfile)
+    return root
+
+
+def _timed(command: list[str] | str, shell: bool = False) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, shell=shell)
+    return time.perf_counter() - started
+
+
+def _cluster(workers: int):
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.worker.profile.enabled": False}):  # as the hub's own local clusters
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+        )
+
+
+def _spike_rows(folder: Path) -> list[dict]:
+    raw = _nwb_dataset(folder / "raw")
+    hub = _hub()
+    template = "{relpath}/{stem}.h5"
+    batch = _timed(
+        [hub, "convert", str(raw), str(folder / "batch" / template), "--style", "ragged", "-j", "2"]
+    )
+    loop = f"""for f in $(find {raw} -name '*.nwb' | sort); do
+        name=$(basename "$f" .nwb); mkdir -p {folder}/loop/$(basename $(dirname "$f"))
+        {hub} convert "$f" {folder}/loop/$(basename $(dirname "$f"))/$name.h5 --style ragged; done"""
+    looped = _timed(loop, shell=True)
+    inline = _timed(
+        [hub, "convert", str(raw), str(folder / "inline" / template), "--style", "ragged", "-j", "1"]
+    )
+    by_workers = {}
+    for workers in (1, 2):
+        with _cluster(workers) as cluster:
+            by_workers[workers] = _timed(
+                [hub, "convert", str(raw), str(folder / f"w{workers}" / template), "--style", "ragged",
+                 "--scheduler", cluster.scheduler_address]
+            )  # fmt: skip
+    what = (
+        f"{N_FILES} NWB files (pynwb, {N_FILES * UNITS * SPIKES_PER_UNIT / 1e6:.0f} M spikes) -> ragged HDF5"
+    )
+    return [
+        {
+            "name": f"hub convert of a folder, 2 local workers (one process, start-up included), {what}",
+            "value": batch,
+            "unit": "s",
+            "compared_with": f"a shell loop of {N_FILES} `hub convert` processes: {looped:.1f} s",
+            "ratio": looped / batch,
+            "target": ">= 5x faster than the shell loop",
+            "meets_target": looped / batch >= 5,
+        },
+        {"name": f"shell loop of one hub convert per file, {what}", "value": looped, "unit": "s"},
+        {"name": f"hub convert of a folder in one process (-j 1), {what}", "value": inline, "unit": "s"},
+        {
+            "name": f"the batch on a Dask cluster of 2 workers, {what}",
+            "value": by_workers[2],
+            "unit": "s",
+            "compared_with": f"the same batch on a cluster of 1 worker: {by_workers[1]:.1f} s",
+            "ratio": by_workers[1] / by_workers[2],
+            "target": ">= 1.7x faster on 2 workers than on 1 (scaling)",
+            "meets_target": by_workers[1] / by_workers[2] >= 1.7,
+            "load_average": os.getloadavg()[0],
+        },
+        {"name": f"the batch on a Dask cluster of 1 worker, {what}", "value": by_workers[1], "unit": "s"},
+    ]
+
+
+def _gsp_dataset(root: Path) -> tuple[Path, Path]:
+    import nibabel as nib
+
+    rng = np.random.default_rng(5)
+    affine = np.array([[-4.0, 0, 0, 90], [0, 4, 0, -126], [0, 0, 4, -72], [0, 0, 0, 1]])  # LAS, as GSP1000
+    grid = np.indices(GSP_SHAPE).astype(float)
+    centre = (np.array(GSP_SHAPE) - 1)[:, None, None, None] / 2
+    brain = (((grid - centre) / (np.array(GSP_SHAPE)[:, None, None, None] * 0.42)) ** 2).sum(axis=0) <= 1
+    mask = root / "mask.nii.gz"
+    ras = affine.copy()
+    ras[0] = [4.0, 0, 0, -90]
+    nib.save(nib.Nifti1Image(brain[::-1].astype(np.uint8), ras), mask)  # RAS mask, LAS runs: lacuna's case
+    for n in range(GSP_SUBJECTS):
+        data = rng.normal(1000, 50, (*GSP_SHAPE, GSP_TIMEPOINTS)).astype(np.int16)
+        run = (
+            root
+            / "GSP"
+            / f"sub-{n:04d}"
+            / "func"
+            / f"sub-{n:04d}_bld001_rest_skip4_stc_mc_bp_finalmask.nii.gz"
+        )
+        run.parent.mkdir(parents=True)
+        nib.save(nib.Nifti1Image(data, affine), run)
+    return root / "GSP", mask
+
+
+def _peak_kb() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _resident_kb() -> int:
+    import psutil
+
+    return psutil.Process().memory_info().rss // 1024
+
+
+def _gsp_rows(folder: Path) -> list[dict]:
+    from neurodatahub.functional import gsp1000_to_hdf5
+    from neurodatahub.functional.runs import read_mask
+
+    gsp, mask = _gsp_dataset(folder)
+    voxels = len(read_mask(str(mask)).indices)
+    subject_mb = GSP_TIMEPOINTS * voxels * 4 / 2**20
+    seconds, added = {}, {}
+    for workers in (1, 2):
+        with _cluster(workers) as cluster, cluster.get_client() as client:
+            # a first chunk per worker loads the libraries and builds the models' validators (one-time
+            # costs); the baseline is what a worker holds after that, the figure what the run adds on top
+            warm = GSP_PER_CHUNK * workers
+            gsp1000_to_hdf5(gsp, mask, folder / f"warm{workers}", GSP_PER_CHUNK, max_subjects=warm,
+                            scheduler=cluster.scheduler_address)  # fmt: skip
+            before = client.run(_resident_kb)
+            started = time.perf_counter()
+            gsp1000_to_hdf5(
+                gsp, mask, folder / f"chunks{workers}", GSP_PER_CHUNK, scheduler=cluster.scheduler_address
+            )
+            seconds[workers] = time.perf_counter() - started
+            after = client.run(_peak_kb)
+            added[workers] = max(after[worker] - before[worker] for worker in after) / 1024
+    same = all(
+        (folder / "chunks1" / name).read_bytes() == (folder / "chunks2" / name).read_bytes()
+        for name in sorted(os.listdir(folder / "chunks1"))
+    )
+    what = f"GSP1000-shaped, {GSP_SUBJECTS} subjects x {GSP_TIMEPOINTS} timepoints x {voxels} voxels"
+    chunk_mb = subject_mb * GSP_PER_CHUNK
+    return [
+        {
+            "name": f"gsp1000-to-hdf5 on 2 workers, {what}, {GSP_PER_CHUNK} subjects per chunk",
+            "value": seconds[2],
+            "unit": "s",
+            "compared_with": f"1 worker: {seconds[1]:.1f} s (same bytes: {same})",
+            "ratio": seconds[1] / seconds[2],
+            "load_average": os.getloadavg()[0],
+        },
+        {
+            "name": f"peak memory a worker added while chunking, {what}",
+            "value": max(added.values()),
+            "unit": "MB",
+            "compared_with": (
+                f"one subject {subject_mb:.0f} MB, one chunk {chunk_mb:.0f} MB, "
+                f"the dataset {subject_mb * GSP_SUBJECTS:.0f} MB (float32)"
+            ),
+            "target": "bounded by one chunk's data, not by the dataset",
+            "meets_target": max(added.values()) <= chunk_mb,
+        },
+    ]
+
+
+def run() -> list[dict]:
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        folder = Path(tmp)
+        (folder / "spikes").mkdir()
+        (folder / "gsp").mkdir()
+        return _spike_rows(folder / "spikes") + _gsp_rows(folder / "gsp")
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)

@@ -1,0 +1,102 @@
+"""Manifests: a CSV, TSV or YAML list of sources, each with its target and options.
+
+Columns (or keys): `source` (required), `target` (else the destination given on the command line),
+`from` and `to` (formats), and any other column is an option of that row, routed to the reader or the
+writer as `--style`, `--fs` or `-O` are (`style=ragged`, `sampling_rate=30000`). Empty cells are absent.
+Relative paths are relative to the manifest's own folder, so a manifest travels with its dataset.
+YAML holds a list of mappings, or a mapping with an `entries` list.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+from neurodatahub.core import storage
+from neurodatahub.core.errors import InputError, UsageError
+from neurodatahub.datasets.plan import Source
+
+RESERVED = ("source", "target", "from", "to")
+
+
+def read_manifest(url: str, storage_options: Mapping[str, Any] | None = None) -> list[Source]:
+    """The manifest's rows as sources, named directly (a row that is not convertible is a failure)."""
+    with storage.open_read(url, storage_options) as handle:
+        text = handle.read().decode("utf-8-sig")
+    lowered = url.lower()
+    if lowered.endswith((".yaml", ".yml", ".json")):
+        rows = _yaml_rows(url, text)
+    elif lowered.endswith((".csv", ".tsv", ".txt")):
+        delimiter = "," if lowered.endswith(".csv") else "\t"
+        rows = [_parsed_cells(row) for row in csv.DictReader(io.StringIO(text), delimiter=delimiter)]
+    else:
+        raise UsageError(f"{url}: a manifest is a .csv, .tsv, .yaml or .json file")
+    folder = _folder_of(url)
+    sources = []
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, Mapping) or not row.get("source"):
+            raise InputError(f"{url}: row {number} has no source")
+        source = _resolved(str(row["source"]), folder)
+        target = _resolved(str(row["target"]), folder) if row.get("target") else None
+        options = {
+            str(key): value for key, value in row.items() if key not in RESERVED and value not in ("", None)
+        }
+        sources.append(
+            Source(
+                url=source,
+                relpath=PurePosixPath(source.rstrip("/")).name,
+                named=True,
+                target=target,
+                from_format=row.get("from") or None,
+                to_format=row.get("to") or None,
+                options=options,
+            )
+        )
+    if not sources:
+        raise InputError(f"{url}: the manifest lists no source")
+    return sources
+
+
+def _yaml_rows(url: str, text: str) -> list[Any]:
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise InputError(f"{url}: not a readable YAML manifest ({' '.join(str(error).split())})") from error
+    if isinstance(loaded, Mapping):
+        loaded = loaded.get("entries")
+    if not isinstance(loaded, list):
+        raise InputError(f"{url}: a YAML manifest is a list of entries (or a mapping with 'entries')")
+    return loaded
+
+
+def _parsed_cells(row: Mapping[str, str | None]) -> dict[str, Any]:
+    """Cells of a CSV/TSV row; option cells are read as YAML scalars, as -O KEY=VALUE values are."""
+    from neurodatahub.core.terminal import pairs
+
+    cells: dict[str, Any] = {}
+    for key, value in row.items():
+        if key is None or value is None or value.strip() == "":
+            continue
+        key = key.strip()
+        cells[key] = value.strip() if key in RESERVED else pairs([f"{key}={value.strip()}"], key)[key]
+    return cells
+
+
+def _folder_of(url: str) -> str:
+    if storage.is_local(url):
+        return str(storage.local_path(url).resolve().parent)
+    return url.rsplit("/", 1)[0]
+
+
+def _resolved(path: str, folder: str) -> str:
+    """A path of the manifest, relative to its folder unless absolute or a URL."""
+    if "://" in path or path.startswith("/"):
+        return path
+    if storage.is_local(folder):
+        return str(storage.local_path(folder) / path)
+    return f"{folder}/{path}"

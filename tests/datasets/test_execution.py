@@ -1,0 +1,123 @@
+"""The execution layer: one function over many items, here or on a real local Dask cluster, same outcomes."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+
+from neurodatahub.core import execution
+from neurodatahub.core.errors import ExitCode, Interrupted, InvalidDataError, StorageError, UsageError
+
+
+def square(value: int, *, offset: int = 0) -> int:
+    if value == 3:
+        raise InvalidDataError(f"item {value} is invalid")
+    if value == 5:
+        raise ZeroDivisionError("a bug in a task")
+    return value * value + offset
+
+
+def flaky(marker: str) -> str:
+    """Fails with a storage error the first time it sees a marker, succeeds the second time."""
+    path = Path(marker)
+    if not path.exists():
+        path.write_text("seen")
+        raise StorageError(f"{marker}: connection reset")
+    return os.getpid() and "ok"
+
+
+def pid(_: int) -> int:
+    return os.getpid()
+
+
+def test_outcomes_come_back_in_order_with_exit_codes() -> None:
+    heard: list[int] = []
+    outcomes = execution.map(
+        square, range(7), jobs=1, shared={"offset": 1}, on_result=lambda outcome: heard.append(outcome.index)
+    )
+    assert [outcome.value for outcome in outcomes] == [1, 2, 5, None, 17, None, 37]
+    assert heard == list(range(7))
+    invalid, bug = outcomes[3], outcomes[5]
+    assert (invalid.status, invalid.exit_code, invalid.error) == (
+        "failed",
+        ExitCode.INVALID,
+        "item 3 is invalid",
+    )
+    assert (
+        bug.exit_code == ExitCode.INTERNAL
+        and bug.error == "internal error: ZeroDivisionError: a bug in a task"
+    )
+    with pytest.raises(InvalidDataError, match="item 3"):
+        invalid.raise_failure()
+
+
+def test_fail_fast_leaves_the_rest_not_run() -> None:
+    outcomes = execution.map(square, [1, 3, 4], jobs=1, fail_fast=True)
+    assert [outcome.status for outcome in outcomes] == ["done", "failed", "not run"]
+
+
+def test_transient_storage_errors_are_retried(tmp_path: Path) -> None:
+    markers = [str(tmp_path / f"m{n}") for n in range(2)]
+    outcomes = execution.map(flaky, markers, jobs=1)
+    assert [(outcome.value, outcome.attempts) for outcome in outcomes] == [("ok", 2), ("ok", 2)]
+    again = [str(tmp_path / "never")]
+    (outcome,) = execution.map(flaky, again, jobs=1, retries=0)
+    assert outcome.exit_code == ExitCode.STORAGE and "connection reset" in outcome.error
+
+
+def test_where_a_batch_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEURODATAHUB_JOBS", raising=False)
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    assert execution.where(tasks=1).inline  # one task: no cluster
+    assert execution.where(jobs=4, tasks=2) == execution.Where(None, 2)  # never more workers than tasks
+    assert execution.where(tasks=100).workers == execution.machine_jobs()
+    monkeypatch.setenv("NEURODATAHUB_JOBS", "3")
+    assert execution.where(tasks=100).workers == 3
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://10.0.0.1:8786")
+    assert execution.where(tasks=1).address == "tcp://10.0.0.1:8786"
+    assert execution.where(scheduler="tcp://h:1").describe() == "the Dask cluster at tcp://h:1"
+    for wrong in (0, -1, True):
+        with pytest.raises(UsageError, match="at least 1"):
+            execution.where(jobs=wrong)
+    monkeypatch.setenv("NEURODATAHUB_JOBS", "many")
+    with pytest.raises(UsageError, match="NEURODATAHUB_JOBS"):
+        execution.where()
+
+
+def test_hidden_values_never_print() -> None:
+    secret = execution.Hidden({"key": "AKIA", "secret": "s3cr3t"})
+    assert repr(secret) == str(secret) == "<hidden>" and "s3cr3t" not in repr([secret])
+    assert pickle.loads(pickle.dumps(secret)).value["secret"] == "s3cr3t"
+
+
+def test_a_local_cluster_gives_the_same_outcomes(tmp_path: Path) -> None:
+    """Two worker processes (a real LocalCluster): values, errors with their types and codes, retries."""
+    with execution.session(jobs=2, tasks=8) as runner:
+        assert runner.where == execution.Where(None, 2)
+        outcomes = runner.map(square, range(7), shared={"offset": 1})
+        assert [outcome.value for outcome in outcomes] == [1, 2, 5, None, 17, None, 37]
+        assert isinstance(outcomes[3].exception, InvalidDataError)  # the error itself came back
+        assert outcomes[5].exit_code == ExitCode.INTERNAL
+        retried = runner.map(flaky, [str(tmp_path / "a"), str(tmp_path / "b")])
+        assert [outcome.value for outcome in retried] == ["ok", "ok"]
+        pids = {outcome.value for outcome in runner.map(pid, range(8))}
+        assert os.getpid() not in pids  # the work ran in the workers
+        ordered = list(runner.imap(square, [1, 2, 4, 6], shared={"offset": 0}, window=1))
+        assert [outcome.value for outcome in ordered] == [1, 4, 16, 36]
+
+
+def test_sigterm_stops_an_inline_batch(tmp_path: Path) -> None:
+    """SIGTERM becomes Interrupted (exit 130) once the running task's own cleanup has run."""
+    import signal
+
+    def stop_after_first(outcome: execution.Outcome) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Interrupted, match="after 1 of 3") as stopped:
+        execution.map(square, [1, 2, 4], jobs=1, on_result=stop_after_first)
+    assert stopped.value.exit_code == ExitCode.INTERRUPTED
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is the batch's only while it runs
