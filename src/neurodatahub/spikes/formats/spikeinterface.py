@@ -33,6 +33,8 @@ import numpy as np
 from pydantic import Field
 
 from neurodatahub.core import storage
+from neurodatahub.core.budget import BudgetError
+from neurodatahub.core.codecs.npz import check_npy
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -161,16 +163,22 @@ def losses(spikes: SpikeData, *, sampling_rate: float | None = None) -> list[Any
 # ---- NumPy folder ----
 
 
+def _npy(path: Path, url: str) -> np.ndarray:
+    """One .npy of the folder: its declared shape checked against the budget, never unpickled."""
+    with open(path, "rb") as handle:
+        check_npy(handle, path.name, url)
+        return np.load(handle, allow_pickle=False)
+
+
 def read_folder(
     url: str, *, storage_options: Mapping[str, Any] | None = None, segment: int | None = None
 ) -> SpikeData:
     with storage.local_copy(url, storage_options) as folder:
         try:
             info = json.loads((folder / INFO).read_text(encoding="utf-8"))
-            vector = np.load(folder / SPIKES, allow_pickle=False)
+            vector = _npy(folder / SPIKES, url)
             properties = {
-                path.stem: np.load(path, allow_pickle=False)
-                for path in sorted((folder / "properties").glob("*.npy"))
+                path.stem: _npy(path, url) for path in sorted((folder / "properties").glob("*.npy"))
             }
             notes = folder / "annotations.json"
             annotations = json.loads(notes.read_text(encoding="utf-8")) if notes.is_file() else None
@@ -179,7 +187,9 @@ def read_folder(
             raise InputError(
                 f"{url}: not a SpikeInterface sorting folder (missing {Path(error.filename).name})"
             ) from error
-        except (ValueError, KeyError, TypeError, OSError, EOFError) as error:
+        except BudgetError:
+            raise
+        except (ValueError, KeyError, TypeError, OSError, EOFError, InputError) as error:
             raise InputError(
                 f"{url}: damaged SpikeInterface sorting folder ({type(error).__name__}: {error})"
             ) from error

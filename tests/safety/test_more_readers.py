@@ -1,0 +1,131 @@
+"""The safety rules on the readers main added after the core checks: MAT-files (v5 and v7.3), NIX,
+SpikeInterface sorting folders and MGH overlays check what they declare against the memory budget, and
+refuse references outside the input, before reading (exit 2, one line). The files are made with the
+tools that make them (scipy.io, h5py, nibabel, the hub's writers) and then made to lie."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from cli_helpers import hub, one_line
+
+from neurodatahub.core import conversion
+from neurodatahub.core.codecs import matlab
+from neurodatahub.core.errors import ExitCode
+from neurodatahub.spikes import common
+
+
+def _refused(capsys: pytest.CaptureFixture, *args: str) -> str:
+    code, out, err = hub(capsys, "--max-memory", "1G", *args)
+    assert code == ExitCode.USAGE, err + out
+    return one_line(err)
+
+
+def test_a_v5_mat_file_declaring_a_huge_matrix_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from scipy.io import savemat
+
+    path = tmp_path / "conn.mat"
+    savemat(path, {"W": np.eye(2)}, format="5", do_compression=False)
+    raw = path.read_bytes()
+    dims = struct.pack("<iiii", 5, 8, 2, 2)  # the miINT32 dimensions element of W
+    assert raw.count(dims) == 1
+    path.write_bytes(raw.replace(dims, struct.pack("<iiii", 5, 8, 100_000, 100_000)))
+    line = _refused(capsys, "convert", str(path), str(tmp_path / "out.tsv"))
+    assert "variable W" in line and "80 GB" in line and "--max-memory" in line
+    assert not (tmp_path / "out.tsv").exists()
+
+
+def test_a_v73_mat_file_declaring_a_huge_matrix_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    path = tmp_path / "conn.mat"
+    with h5py.File(path, "w", userblock_size=matlab.USERBLOCK) as file:  # chunks never written: ~2 kB
+        dataset = file.create_dataset("W", shape=(100_000, 100_000), dtype="f8", chunks=(1000, 1000))
+        dataset.attrs["MATLAB_class"] = np.bytes_("double")
+    with open(path, "r+b") as handle:
+        handle.write(matlab.header("7.3"))
+    assert path.stat().st_size < 10_000
+    line = _refused(capsys, "convert", str(path), str(tmp_path / "out.tsv"))
+    assert "/W" in line and "80 GB" in line
+
+
+def test_a_v73_mat_file_pointing_outside_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "conn.mat"
+    with h5py.File(path, "w", userblock_size=matlab.USERBLOCK) as file:
+        dataset = file.create_dataset("W", shape=(2, 2), dtype="u1", external=[("/etc/hostname", 0, 4)])
+        dataset.attrs["MATLAB_class"] = np.bytes_("uint8")
+    with open(path, "r+b") as handle:
+        handle.write(matlab.header("7.3"))
+    line = _refused(capsys, "convert", str(path), str(tmp_path / "out.tsv"))
+    assert "/etc/hostname" in line and "--allow-external" in line
+
+
+def _sorting() -> object:
+    return common.from_trains(
+        [np.array([0.001, 0.5]), np.array([0.25])], time_unit="s", sampling_rate=30000.0, length=1.0
+    )
+
+
+def test_a_nix_file_with_an_external_link_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "spikes.nix"
+    conversion.write(_sorting(), str(path))
+    with h5py.File(path, "a") as file:
+        file["metadata"]["elsewhere"] = h5py.ExternalLink("/etc/hostname", "/x")
+    for chosen in ((), ("--from", "nix")):  # detected, or named (no detection opens it first)
+        line = _refused(capsys, "convert", str(path), str(tmp_path / "out.parquet"), *chosen)
+        assert "external link" in line and "/etc/hostname" in line
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def _npy_header(shape: tuple[int, ...], descr: object) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+def test_a_sorting_folder_declaring_billions_of_spikes_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    good = tmp_path / "good.si"
+    conversion.write(_sorting(), str(good))
+    spikes = np.load(good / "spikes.npy")
+    bomb = tmp_path / "bomb.si"
+    shutil.copytree(good, bomb)
+    descr = np.lib.format.dtype_to_descr(spikes.dtype)
+    (bomb / "spikes.npy").write_bytes(_npy_header((1_000_000_000,), descr))
+    line = _refused(capsys, "convert", str(bomb), str(tmp_path / "out.parquet"))
+    assert "spikes.npy" in line and "24 GB" in line and "--max-memory" in line
+    pickled = tmp_path / "pickled.si"
+    shutil.copytree(good, pickled)
+    (pickled / "properties").mkdir(exist_ok=True)
+    (pickled / "properties" / "quality.npy").write_bytes(_npy_header((2,), "|O") + b"\x80\x04N.")
+    line = _refused(capsys, "convert", str(pickled), str(tmp_path / "out.parquet"))
+    assert "pickled" in line
+    assert json.loads((good / "numpysorting_info.json").read_text())  # the seed itself was valid
+    assert not (tmp_path / "out.parquet").exists()
+
+
+@pytest.mark.parametrize("name", ["lh.thickness.mgh", "lh.thickness.mgz"])
+def test_an_mgh_overlay_declaring_a_billion_vertices_is_refused(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import gzip
+
+    import nibabel as nib
+
+    raw = bytearray(nib.MGHImage(np.zeros((4, 1, 1), np.float32), np.eye(4)).to_bytes())
+    raw[4:8] = (1_000_000_000).to_bytes(4, "big")  # the width: vertices
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(bytes(raw)) if name.endswith(".mgz") else bytes(raw))
+    line = _refused(capsys, "info", str(path))
+    assert "MGH data" in line and "4 GB" in line
