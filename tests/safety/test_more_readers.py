@@ -129,3 +129,31 @@ def test_an_mgh_overlay_declaring_a_billion_vertices_is_refused(
     path.write_bytes(gzip.compress(bytes(raw)) if name.endswith(".mgz") else bytes(raw))
     line = _refused(capsys, "info", str(path))
     assert "MGH data" in line and "4 GB" in line
+
+
+def test_a_graphml_of_many_nodes_is_refused_before_its_matrix(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    path = tmp_path / "nodes.graphml"
+    nodes = "".join(f'<node id="n{index}"/>' for index in range(20_000))  # 380 kB: a 3.2 GB matrix
+    path.write_text(
+        '<?xml version="1.0"?><graphml xmlns="http://graphml.graphdrawing.org/xmlns">'
+        f'<graph edgedefault="undirected">{nodes}<edge source="n0" target="n1"/></graph></graphml>'
+    )
+    line = _refused(capsys, "convert", str(path), str(tmp_path / "out.tsv"))
+    assert "20000 nodes" in line and "3.2 GB" in line
+    assert not (tmp_path / "out.tsv").exists()
+
+
+def test_a_graphml_entity_bomb_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    entities = '<!ENTITY e0 "xxxxxxxxxx">' + "".join(
+        f'<!ENTITY e{level} "{f"&e{level - 1};" * 10}">' for level in range(1, 10)
+    )
+    path = tmp_path / "laughs.graphml"
+    path.write_text(
+        f'<?xml version="1.0"?><!DOCTYPE graphml [{entities}]>'
+        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph edgedefault="undirected">'
+        '<node id="&e9;"/></graph></graphml>'
+    )
+    line = _refused(capsys, "convert", str(path), str(tmp_path / "out.tsv"), "--from", "graphml")
+    assert "not a readable GraphML file" in line
