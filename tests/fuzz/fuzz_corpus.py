@@ -108,9 +108,73 @@ def _functional(folder: Path) -> Path:
     return path
 
 
+def _sorted_spikes() -> object:
+    """Spikes with a sampling rate: what NIX and SpikeInterface folders keep."""
+    from neurodatahub.spikes import common
+
+    return common.from_trains(
+        [[0.01, 0.25, 0.5], [0.1, 0.2], [0.9]], time_unit="s", sampling_rate=30000.0, length=1.0
+    )
+
+
+def _si_npy(folder: Path) -> Path:
+    """spikes.npy of a SpikeInterface NumPy sorting folder written by the hub (the fuzzed file)."""
+    from neurodatahub.core import conversion
+
+    conversion.write(_sorted_spikes(), str(folder / "sorting.si"), overwrite=True)
+    return folder / "sorting.si" / "spikes.npy"
+
+
+def _annot(folder: Path) -> Path:
+    from nibabel.freesurfer import write_annot
+
+    path = folder / "lh.aparc.annot"
+    ctab = np.array([[25, 5, 25, 0, 0], [25, 100, 40, 0, 0]], dtype=np.int32)
+    write_annot(path, np.array([0, 1, 1, 0, -1]), ctab, [b"unknown", b"bankssts"], fill_ctab=True)
+    return path
+
+
+def _morph(folder: Path) -> Path:
+    from nibabel.freesurfer import write_morph_data
+
+    path = folder / "lh.thickness"
+    write_morph_data(path, np.linspace(1.0, 3.0, 6, dtype=np.float32))
+    return path
+
+
+def _mgz(folder: Path) -> Path:
+    import nibabel as nib
+
+    path = folder / "lh.thickness.mgz"
+    nib.save(nib.MGHImage(np.linspace(1.0, 3.0, 6, dtype=np.float32).reshape(6, 1, 1), np.eye(4)), path)
+    return path
+
+
+def _label(folder: Path) -> Path:
+    path = folder / "lh.V1.label"
+    path.write_text(
+        "#!ascii label  , from subject  vox2ras=TkReg\n2\n3  1.0  2.0  3.0 0.5\n7  4.0  5.0  6.0 0.25\n"
+    )
+    return path
+
+
+def _gifti_label(folder: Path) -> Path:
+    import nibabel as nib
+
+    table = nib.gifti.GiftiLabelTable()
+    for key, name in enumerate(("unknown", "V1")):
+        label = nib.gifti.GiftiLabel(key, 0.5, 0.5, 0.5, 1.0)
+        label.label = name
+        table.labels.append(label)
+    array = nib.gifti.GiftiDataArray(np.array([0, 1, 1, 0], dtype=np.int32), intent="NIFTI_INTENT_LABEL")
+    path = folder / "lh.aparc.label.gii"
+    nib.save(nib.GiftiImage(darrays=[array], labeltable=table), path)
+    return path
+
+
 # the path a fuzzed case's `hub` reads: the seed itself, or (Phy) the folder holding it
 def target_of(path: Path) -> Path:
-    return path.parent if path.parent.name == "sorting" else path
+    return path.parent if path.parent.name in ("sorting", "sorting.si") else path
 
 
 SEEDS: dict[str, Maker] = {
@@ -125,6 +189,16 @@ SEEDS: dict[str, Maker] = {
     "connectivity-tsv": _written(_connectivity, "conn.tsv"),
     "connectivity-npz": _written(_connectivity, "conn.npz"),
     "connectivity-hdf5": _written(_connectivity, "conn.h5"),
+    "connectivity-mat": _written(_connectivity, "conn.mat"),
+    "connectivity-mat73": _written(_connectivity, "conn73.mat", version="7.3"),
+    "connectivity-graphml": _written(_connectivity, "conn.graphml"),
+    "spikes-nix": _written(_sorted_spikes, "spikes.nix"),
+    "spikes-si-folder": _si_npy,
+    "surface-annot": _annot,
+    "surface-gifti-label": _gifti_label,
+    "surface-label": _label,
+    "surface-morph": _morph,
+    "surface-mgh": _mgz,
     "surface-gifti": _written(_mesh, "lh.surf.gii"),
     "surface-ply": _written(_mesh, "mesh.ply"),
     "surface-stl": _written(_mesh, "mesh.stl"),

@@ -70,7 +70,16 @@ def _v5_errors(url: str) -> Iterator[None]:
 
     try:
         yield
-    except (MatReadError, ValueError, TypeError, EOFError, OSError, KeyError, IndexError) as error:
+    except (
+        MatReadError,
+        ValueError,
+        TypeError,
+        EOFError,
+        OSError,
+        KeyError,
+        IndexError,
+        NotImplementedError,
+    ) as error:
         raise _damaged(url, error) from error
 
 
