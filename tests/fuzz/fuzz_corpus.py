@@ -125,6 +125,14 @@ def _si_npy(folder: Path) -> Path:
     return folder / "sorting.si" / "spikes.npy"
 
 
+def _zarray(folder: Path) -> Path:
+    """The .zarray declaration of a SpikeInterface zarr sorting written by the hub (the fuzzed file)."""
+    from neurodatahub.core import conversion
+
+    conversion.write(_sorted_spikes(), str(folder / "sorting.zarr"), format="si-zarr", overwrite=True)
+    return folder / "sorting.zarr" / "spikes" / "sample_index" / ".zarray"
+
+
 def _annot(folder: Path) -> Path:
     from nibabel.freesurfer import write_annot
 
@@ -174,7 +182,8 @@ def _gifti_label(folder: Path) -> Path:
 
 # the path a fuzzed case's `hub` reads: the seed itself, or (Phy) the folder holding it
 def target_of(path: Path) -> Path:
-    return path.parent if path.parent.name in ("sorting", "sorting.si") else path
+    folders = [parent for parent in path.parents if parent.name in ("sorting", "sorting.si", "sorting.zarr")]
+    return folders[0] if folders else path
 
 
 SEEDS: dict[str, Maker] = {
@@ -194,6 +203,7 @@ SEEDS: dict[str, Maker] = {
     "connectivity-graphml": _written(_connectivity, "conn.graphml"),
     "spikes-nix": _written(_sorted_spikes, "spikes.nix"),
     "spikes-si-folder": _si_npy,
+    "spikes-si-zarr": _zarray,
     "surface-annot": _annot,
     "surface-gifti-label": _gifti_label,
     "surface-label": _label,

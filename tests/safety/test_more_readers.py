@@ -157,3 +157,24 @@ def test_a_graphml_entity_bomb_is_refused(tmp_path: Path, capsys: pytest.Capture
     )
     line = _refused(capsys, "convert", str(path), str(tmp_path / "out.tsv"), "--from", "graphml")
     assert "not a readable GraphML file" in line
+
+
+def test_a_zarr_sorting_declaring_billions_or_pickles_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    good = tmp_path / "good.zarr"
+    conversion.write(_sorting(), str(good), format="si-zarr")
+    bomb = tmp_path / "bomb.zarr"
+    shutil.copytree(good, bomb)
+    declaration = bomb / "spikes" / "sample_index" / ".zarray"
+    zarray = json.loads(declaration.read_text())
+    declaration.write_text(json.dumps({**zarray, "shape": [4_000_000_000]}))  # its chunks absent: fill values
+    line = _refused(capsys, "convert", str(bomb), str(tmp_path / "out.parquet"))
+    assert "sample_index" in line and "32 GB" in line and "--max-memory" in line
+    pickled = tmp_path / "pickled.zarr"
+    shutil.copytree(good, pickled)
+    declaration = pickled / "unit_ids" / ".zarray"
+    declaration.write_text(json.dumps({**json.loads(declaration.read_text()), "filters": [{"id": "pickle"}]}))
+    line = _refused(capsys, "convert", str(pickled), str(tmp_path / "out.parquet"))
+    assert "unit_ids holds pickled Python objects" in line
+    assert not (tmp_path / "out.parquet").exists()
