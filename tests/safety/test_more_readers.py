@@ -178,3 +178,20 @@ def test_a_zarr_sorting_declaring_billions_or_pickles_is_refused(
     line = _refused(capsys, "convert", str(pickled), str(tmp_path / "out.parquet"))
     assert "unit_ids holds pickled Python objects" in line
     assert not (tmp_path / "out.parquet").exists()
+
+
+def test_a_manifest_alias_bomb_or_damaged_manifest_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    lines += [f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi", strict=True)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join([*lines, "entries: [{source: x.h5, target: y.parquet, extra: *i}]"]) + "\n")
+    line = _refused(capsys, "convert", "--manifest", str(bomb))
+    assert "aliases expanded" in line and "--max-memory" in line
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"source,target\n\xff\xfe,x\n")
+    assert "not UTF-8 text" in _refused(capsys, "convert", "--manifest", str(binary))
+    huge = tmp_path / "huge.csv"
+    huge.write_text('source,target\n"' + "x" * 200_000 + '",y.parquet\n')
+    assert "not a readable manifest" in _refused(capsys, "convert", "--manifest", str(huge))
