@@ -70,7 +70,7 @@ def _files(folder: Path) -> dict[str, tuple[Path, Path]]:
     yaml_bomb.write_text("\n".join(lines) + "\n")
     ordinary_yaml = folder / "spikes.yaml"
     ordinary_yaml.write_text("spike_times: [0.1, 0.2]\nspike_times_index: [2]\ntime_unit: s\n")
-    pairs["YAML alias bomb of 1.3 kB (3.9e8 nodes)"] = (yaml_bomb, ordinary_yaml)
+    pairs[f"YAML alias bomb of {yaml_bomb.stat().st_size} bytes (3.9e8 nodes)"] = (yaml_bomb, ordinary_yaml)
     trk_header = TrkFile._default_structarr(endianness="little")
     trk_header["voxel_to_rasmm"] = np.eye(4)
     one_point = np.array([1, 0, 0, 0], "<i4").tobytes()
