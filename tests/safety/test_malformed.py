@@ -250,3 +250,13 @@ def test_scratch_records_of_other_types_are_refused(hub_nwb: Path, tmp_path: Pat
     path = _damaged(hub_nwb, tmp_path, lambda file: _replace(file, SCRATCH, json.dumps("text")))
     with pytest.raises(Exception, match="not the hub's record"):
         conversion.read(str(path))
+
+
+def test_a_library_message_of_several_lines_is_one_error_line() -> None:
+    from neurodatahub.core.terminal import printable_line
+
+    message = "x.parquet: not a readable Parquet file (Couldn't deserialize thrift: No more data to read.\n)"
+    assert printable_line(message) == (
+        "x.parquet: not a readable Parquet file (Couldn't deserialize thrift: No more data to read. )"
+    )
+    assert printable_line("name\x1b[31m\n  next") == "name\\x1b[31m next"

@@ -29,6 +29,7 @@ from neurodatahub.core.terminal import (
     print_json,
     print_table,
     printable,
+    printable_line,
     storage_options,
     with_shortcuts,
 )
@@ -230,7 +231,7 @@ def validate(
                 for problem in outcome.problems:
                     typer.echo(printable(f"         {problem['location']}: {problem['message']}"))
             else:
-                typer.echo(f"error    {printable(outcome.error)}")
+                typer.echo(f"error    {printable_line(outcome.error)}")
     code = max((outcome.exit_code for outcome in outcomes), default=0)
     if code:
         raise typer.Exit(code)
@@ -504,7 +505,10 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = sys.argv[1:] if argv is None else argv
     # a fresh context per call: --max-memory and --allow-external hold for this command only
-    return contextvars.copy_context().run(_run_command, args, "--debug" in args)
+    try:
+        return contextvars.copy_context().run(_run_command, args, "--debug" in args)
+    except KeyboardInterrupt as stop:  # a signal while the handlers were being put in place or restored
+        return _interrupted(interrupting_signal(), "--debug" in args, stop)
 
 
 def _run_command(args: list[str], debug: bool) -> int:
@@ -518,7 +522,7 @@ def _run_command(args: list[str], debug: bool) -> int:
         except HubError as error:
             if debug:
                 traceback.print_exc()
-            typer.echo(f"hub: error: {printable(error)}", err=True)
+            typer.echo(f"hub: error: {printable_line(error)}", err=True)
             return error.exit_code
         except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: temporary files are gone by now
             return _interrupted(interrupting_signal(), debug, stop)
@@ -534,7 +538,7 @@ def _run_command(args: list[str], debug: bool) -> int:
         except Exception as error:  # a bug: say so in one line, keep the traceback for --debug
             if debug:
                 traceback.print_exc()
-            what = f"{type(error).__name__}: {printable(error)}"
+            what = f"{type(error).__name__}: {printable_line(error)}"
             typer.echo(f"hub: internal error: {what} (rerun with --debug for details)", err=True)
             return ExitCode.INTERNAL
     return ExitCode.OK

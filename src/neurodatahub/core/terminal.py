@@ -262,6 +262,12 @@ def printable(text: object) -> str:
     )
 
 
+def printable_line(text: object) -> str:
+    """`printable`, on one line: a library's message may span several (pyarrow's thrift errors end in a
+    newline), and an error or a report line must stay one line."""
+    return printable(" ".join(line.strip() for line in str(text).splitlines() if line.strip()))
+
+
 def show_warning(message: object) -> None:
     """One `hub: warning: ...` line on stderr, whitespace collapsed; the same line is shown once.
 
