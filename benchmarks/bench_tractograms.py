@@ -12,7 +12,7 @@ tools whatever allocates it: the process's VmHWM; the RSS after imports is repor
   must not grow with the file either (digests of memory-mapped files counted the whole file: 234 MB at
   0.5 M streamlines, 849 MB at 3 M);
 - digest, memory-mapped / digest, streamed: the XXH3 digest of the input alone, the old way (the file
-  memory-mapped and hashed in one call) beside `storage.checksum_of` (1 MiB reads into one buffer);
+  memory-mapped and hashed in one call) beside `storage.checksum_of` (16 MiB mapped windows);
 - trx-python 0.6: its `convert_tractogram` needs dipy and fails with dipy 1.11 (it passes a `from_space`
   argument dipy no longer takes); without dipy it logs an error and writes nothing. Its dipy-free route
   `TrxFile.from_lazy_tractogram` on nibabel's lazy TRK writes voxmm coordinates (the records before the

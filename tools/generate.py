@@ -65,7 +65,8 @@ FACTS = (
 CLASSES: each class's schema module, the package that holds its code (the module's `package`
 annotation), its kind where it is a kind's pivot class, whether it is abstract, its parents, and its
 bulk attributes (annotated `bulk`: streamed in chunks; the value names the field an offset array
-indexes, None for plain per-row data).
+indexes, None for plain per-row data) with, in `bulk_axes`, those split along another axis than the first
+(`bulk: last axis`: the volumes of a 4D series).
 KINDS: each value of DataKind with its description, pivot class and package.
 ENUMS: each enum's values with their descriptions; ENUM_ANNOTATIONS: the annotations of the values
 that have some (the byte length of a hash, the kind that implements a processing step...).
@@ -93,6 +94,12 @@ def _bulk(view: object, class_name: str) -> dict[str, str | None]:
     return found
 
 
+def _bulk_axes(view: object, class_name: str) -> dict[str, int]:
+    """Bulk attributes whose chunks split another axis than the first: `last axis` gives -1."""
+    slots = view.class_induced_slots(class_name)
+    return {slot.name: -1 for slot in slots if _annotation(slot, "bulk") == "last axis"}
+
+
 def facts_source() -> str:
     """The facts module: a few dictionaries read from the schema with linkml's SchemaView."""
     from linkml_runtime.utils.schemaview import SchemaView
@@ -110,6 +117,7 @@ def facts_source() -> str:
             "abstract": bool(element.abstract),
             "parents": view.class_ancestors(name, reflexive=False),
             "bulk": _bulk(view, name),
+            **({"bulk_axes": axes} if (axes := _bulk_axes(view, name)) else {}),
         }
     enums = {
         name: {value: (pv.description or "") for value, pv in element.permissible_values.items()}

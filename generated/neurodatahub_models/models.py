@@ -22,7 +22,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    RootModel,
     SerializationInfo,
     SerializerFunctionWrapHandler,
     field_validator,
@@ -61,27 +60,6 @@ class ConfiguredBaseModel(BaseModel):
     def _invariants(self) -> Any:
         run_checks(self)
         return self
-
-
-
-class LinkMLMeta(RootModel):
-    root: dict[str, Any] = {}
-    model_config = ConfigDict(frozen=True)
-
-    def __getattr__(self, key:str):
-        return getattr(self.root, key)
-
-    def __getitem__(self, key:str):
-        return self.root[key]
-
-    def __setitem__(self, key:str, value):
-        self.root[key] = value
-
-    def __contains__(self, key:str) -> bool:
-        return key in self.root
-
-
-linkml_meta = None
 
 class DataKind(str, Enum):
     """
@@ -126,6 +104,26 @@ class DataKind(str, Enum):
     lesion_mask = "lesion-mask"
     """
     Binary lesion masks on a voxel grid.
+    """
+    volume = "volume"
+    """
+    Plain 3D or 4D images on a voxel grid that no more specific image kind describes.
+    """
+    scalar_map = "scalar-map"
+    """
+    Voxel-wise scalar maps (FA, statistical maps, correlation maps).
+    """
+    parcellation = "parcellation"
+    """
+    Parcellations on a voxel grid (integer labels with their lookup table).
+    """
+    image_series = "image-series"
+    """
+    4D series of volumes (fMRI runs, diffusion-weighted volumes).
+    """
+    grayordinates = "grayordinates"
+    """
+    CIFTI-2 dense data on grayordinates (scalar maps, label maps, series).
     """
     derivatives = "derivatives"
     """
@@ -386,6 +384,222 @@ class BatchStatus(str, Enum):
     not_run = "not_run"
     """
     Never finished in this run; the batch stopped first (--fail-fast, Ctrl-C, SIGTERM).
+    """
+
+
+class ImageIntent(str, Enum):
+    """
+    What the values of an image are, as the NIfTI header's intent code says it (`nifti_code`); kept through every conversion.
+    """
+    none = "none"
+    """
+    No intent stated.
+    """
+    correlation = "correlation"
+    """
+    Correlation coefficients.
+    """
+    ttest = "ttest"
+    """
+    Student t statistics.
+    """
+    ftest = "ftest"
+    """
+    F statistics.
+    """
+    zscore = "zscore"
+    """
+    z scores.
+    """
+    chisq = "chisq"
+    """
+    Chi-squared statistics.
+    """
+    beta = "beta"
+    """
+    Beta-distributed statistics.
+    """
+    pvalue = "pvalue"
+    """
+    p values.
+    """
+    logpvalue = "logpvalue"
+    """
+    Natural logarithms of p values.
+    """
+    log10pvalue = "log10pvalue"
+    """
+    Base-10 logarithms of p values.
+    """
+    estimate = "estimate"
+    """
+    Estimates of a parameter (FA, MD, a fitted value).
+    """
+    label = "label"
+    """
+    Integer labels of a parcellation (a lookup table names them).
+    """
+    neuroname = "neuroname"
+    """
+    Labels from the NeuroNames ontology.
+    """
+    dimensionless = "dimensionless"
+    """
+    Dimensionless values.
+    """
+    time_series = "time_series"
+    """
+    A series of volumes over time.
+    """
+    shape = "shape"
+    """
+    Shape measures (curvature, thickness).
+    """
+
+
+class ImageSuffix(str, Enum):
+    """
+    BIDS suffixes that say which class an image is (`image_class`); an image with another suffix is classified from its header.
+    """
+    mask = "mask"
+    """
+    A binary mask (lacuna's lesion masks).
+    """
+    dseg = "dseg"
+    """
+    A discrete segmentation (atlas labels).
+    """
+    bold = "bold"
+    """
+    A BOLD fMRI run.
+    """
+    cbv = "cbv"
+    """
+    A cerebral blood volume run.
+    """
+    asl = "asl"
+    """
+    An arterial spin labelling run.
+    """
+    dwi = "dwi"
+    """
+    Diffusion-weighted volumes.
+    """
+    timeseries = "timeseries"
+    """
+    A derived time series.
+    """
+    FA = "FA"
+    """
+    Fractional anisotropy.
+    """
+    MD = "MD"
+    """
+    Mean diffusivity.
+    """
+    AD = "AD"
+    """
+    Axial diffusivity.
+    """
+    RD = "RD"
+    """
+    Radial diffusivity.
+    """
+    dwimap = "dwimap"
+    """
+    A QSIRecon diffusion scalar map.
+    """
+    statmap = "statmap"
+    """
+    A statistical map (BIDS Stats Models).
+    """
+    map = "map"
+    """
+    A result map (lacuna's voxel maps).
+    """
+    probseg = "probseg"
+    """
+    A probabilistic segmentation.
+    """
+    T1map = "T1map"
+    """
+    A quantitative T1 map.
+    """
+    T2map = "T2map"
+    """
+    A quantitative T2 map.
+    """
+    T2starmap = "T2starmap"
+    """
+    A quantitative T2* map.
+    """
+    R1map = "R1map"
+    """
+    A quantitative R1 map.
+    """
+    R2starmap = "R2starmap"
+    """
+    A quantitative R2* map.
+    """
+    PDmap = "PDmap"
+    """
+    A proton density map.
+    """
+    MTRmap = "MTRmap"
+    """
+    A magnetisation transfer ratio map.
+    """
+    T1w = "T1w"
+    """
+    A T1-weighted anatomical image.
+    """
+    T2w = "T2w"
+    """
+    A T2-weighted anatomical image.
+    """
+    FLAIR = "FLAIR"
+    """
+    A FLAIR anatomical image.
+    """
+    PD = "PD"
+    """
+    A proton-density-weighted image.
+    """
+
+
+class BrainModelType(str, Enum):
+    """
+    How a CIFTI brain model addresses its grayordinates.
+    """
+    surface = "surface"
+    """
+    Vertices of a surface.
+    """
+    voxels = "voxels"
+    """
+    Voxels of the volume grid.
+    """
+
+
+class SeriesUnit(str, Enum):
+    """
+    Unit of the steps of a CIFTI series axis.
+    """
+    SECOND = "SECOND"
+    """
+    Time in seconds.
+    """
+    HERTZ = "HERTZ"
+    """
+    Frequency in hertz.
+    """
+    METER = "METER"
+    """
+    Distance in metres.
+    """
+    RADIAN = "RADIAN"
+    """
+    Angle in radians.
     """
 
 
@@ -897,12 +1111,16 @@ class Tractogram(ConfiguredBaseModel):
 
 class ImageVolume(ConfiguredBaseModel):
     """
-    A 3D (or 4D) image on a voxel grid with its affine.
+    A 3D (or 4D) image on a voxel grid with its affine; as itself, a plain volume (an anatomical scan) that no more specific class describes.
     """
     affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
     space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
     resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
-    data: Union[NDArray[Shape["*, *, *"], float], NDArray[Shape["*, *, *, *"], float]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t).""")
+    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    data: Union[NDArray[Shape["*, *, *"], Decimal], NDArray[Shape["*, *, *, *"], Decimal]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t), in the numeric type they are stored as (uint8 masks, int16 scans, float32 maps): any integer or float type.""")
+    intent: Optional[ImageIntent] = Field(default=None, description="""What the values are (the NIfTI intent).""")
+    intent_parameters: Optional[NDArray[Shape["*"], float]] = Field(default=None, description="""The intent's parameters (degrees of freedom of a t map...), at most three.""")
 
 
 class LesionMask(ImageVolume):
@@ -912,20 +1130,113 @@ class LesionMask(ImageVolume):
     affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
     space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
     resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
-    data: Union[NDArray[Shape["*, *, *"], float], NDArray[Shape["*, *, *, *"], float]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t).""")
+    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    data: Union[NDArray[Shape["*, *, *"], Decimal], NDArray[Shape["*, *, *, *"], Decimal]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t), in the numeric type they are stored as (uint8 masks, int16 scans, float32 maps): any integer or float type.""")
+    intent: Optional[ImageIntent] = Field(default=None, description="""What the values are (the NIfTI intent).""")
+    intent_parameters: Optional[NDArray[Shape["*"], float]] = Field(default=None, description="""The intent's parameters (degrees of freedom of a t map...), at most three.""")
 
 
 class VoxelMap(ImageVolume):
     """
-    A voxel-wise result map (correlation map, disconnection map, z-map...).
+    A voxel-wise scalar map (FA, a correlation map, a z-map, a disconnection map...): one value per voxel.
     """
-    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
-    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
-    name: str = Field(default=..., description="""Name of the map (for example correlation_map).""")
+    name: str = Field(default=..., description="""Name of the map (for example FA or correlation_map).""")
     affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
     space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
     resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
-    data: Union[NDArray[Shape["*, *, *"], float], NDArray[Shape["*, *, *, *"], float]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t).""")
+    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    data: Union[NDArray[Shape["*, *, *"], Decimal], NDArray[Shape["*, *, *, *"], Decimal]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t), in the numeric type they are stored as (uint8 masks, int16 scans, float32 maps): any integer or float type.""")
+    intent: Optional[ImageIntent] = Field(default=None, description="""What the values are (the NIfTI intent).""")
+    intent_parameters: Optional[NDArray[Shape["*"], float]] = Field(default=None, description="""The intent's parameters (degrees of freedom of a t map...), at most three.""")
+
+
+class Parcellation(ImageVolume):
+    """
+    A 3D parcellation (BIDS dseg): one non-negative integer label per voxel, 0 for background, with the lookup table that names the labels where one is known.
+    """
+    lut: Optional[AtlasLUT] = Field(default=None, description="""The lookup table; every label of the image must be in it.""")
+    affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
+    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    data: Union[NDArray[Shape["*, *, *"], int], NDArray[Shape["*, *, *, *"], int]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t), in the numeric type they are stored as (uint8 masks, int16 scans, float32 maps): any integer or float type.""")
+    intent: Optional[ImageIntent] = Field(default=None, description="""What the values are (the NIfTI intent).""")
+    intent_parameters: Optional[NDArray[Shape["*"], float]] = Field(default=None, description="""The intent's parameters (degrees of freedom of a t map...), at most three.""")
+
+
+class ImageSeries(ImageVolume):
+    """
+    A 4D series of volumes (a BOLD run, diffusion-weighted volumes), streamed volume by volume when it is larger than memory.
+    """
+    repetition_time: Optional[float] = Field(default=None, description="""Time between volumes.""", ge=0)
+    volume_count: Optional[int] = Field(default=None, description="""Number of volumes of the whole series (a stream's header announces it; its chunks hold some).""", ge=1)
+    affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
+    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    data: Union[NDArray[Shape["*, *, *"], Decimal], NDArray[Shape["*, *, *, *"], Decimal]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t), in the numeric type they are stored as (uint8 masks, int16 scans, float32 maps): any integer or float type.""")
+    intent: Optional[ImageIntent] = Field(default=None, description="""What the values are (the NIfTI intent).""")
+    intent_parameters: Optional[NDArray[Shape["*"], float]] = Field(default=None, description="""The intent's parameters (degrees of freedom of a t map...), at most three.""")
+
+
+class BrainModel(ConfiguredBaseModel):
+    """
+    One structure of a CIFTI-2 brain models axis: which grayordinates belong to it, and where they are on a surface or in the volume.
+    """
+    structure: str = Field(default=..., description="""CIFTI structure name (CIFTI_STRUCTURE_CORTEX_LEFT, CIFTI_STRUCTURE_THALAMUS_RIGHT...).""")
+    model_type: BrainModelType = Field(default=..., description="""Surface vertices or voxels.""")
+    index_offset: int = Field(default=..., description="""Position of its first grayordinate along the axis.""", ge=0)
+    index_count: int = Field(default=..., description="""Number of its grayordinates.""", ge=1)
+    surface_vertices: Optional[int] = Field(default=None, description="""Number of vertices of the whole surface (surface models).""", ge=1)
+    vertex_indices: Optional[NDArray[Shape["*"], int]] = Field(default=None, description="""Vertex of each grayordinate (surface models).""")
+    voxel_indices: Optional[NDArray[Shape["* grayordinate, 3"], int]] = Field(default=None, description="""i, j, k of each grayordinate on the volume grid (voxel models).""")
+
+
+class GrayordinateMaps(ConfiguredBaseModel):
+    """
+    CIFTI-2 dense data: rows of values over grayordinates (surface vertices and voxels); as itself, named scalar maps (.dscalar.nii).
+    """
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
+    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    data: NDArray[Shape["*, *"], float] = Field(default=..., description="""One row per map (or time point), one column per grayordinate.""")
+    map_names: Optional[list[str]] = Field(default=None, description="""Name of each row.""")
+    brain_models: list[BrainModel] = Field(default=..., description="""The structures the grayordinates belong to, in axis order.""")
+    volume: Optional[ImageGrid] = Field(default=None, description="""The voxel grid of the voxel models.""")
+
+
+class GrayordinateSeries(GrayordinateMaps):
+    """
+    A CIFTI-2 dense series (.dtseries.nii): rows are time points (or another series axis).
+    """
+    series_start: float = Field(default=..., description="""Value of the first row (seconds for time).""")
+    series_step: float = Field(default=..., description="""Step between rows.""", ge=0)
+    series_unit: SeriesUnit = Field(default=..., description="""Unit of the start and the step.""")
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
+    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    data: NDArray[Shape["*, *"], float] = Field(default=..., description="""One row per map (or time point), one column per grayordinate.""")
+    map_names: Optional[list[str]] = Field(default=None, description="""Name of each row.""")
+    brain_models: list[BrainModel] = Field(default=..., description="""The structures the grayordinates belong to, in axis order.""")
+    volume: Optional[ImageGrid] = Field(default=None, description="""The voxel grid of the voxel models.""")
+
+
+class GrayordinateParcellation(GrayordinateMaps):
+    """
+    A CIFTI-2 dense label file (.dlabel.nii): a parcellation of grayordinates, one integer label per grayordinate in each map, and each map's lookup table.
+    """
+    label_tables: list[AtlasLUT] = Field(default=..., description="""One lookup table per map; every label of a map must be in its table.""")
+    space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
+    description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
+    metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
+    data: NDArray[Shape["*, *"], int] = Field(default=..., description="""One row per map (or time point), one column per grayordinate.""")
+    map_names: Optional[list[str]] = Field(default=None, description="""Name of each row.""")
+    brain_models: list[BrainModel] = Field(default=..., description="""The structures the grayordinates belong to, in axis order.""")
+    volume: Optional[ImageGrid] = Field(default=None, description="""The voxel grid of the voxel models.""")
 
 
 class ParcelData(ConfiguredBaseModel):

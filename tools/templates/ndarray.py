@@ -9,6 +9,7 @@ tools/generate.py; it needs numpy and pydantic only, so importing the models sta
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 import numpy as np
@@ -19,6 +20,9 @@ FAMILIES: dict[Any, tuple[str, str, type | None]] = {  # field type -> (dtype ki
     int: ("iu", "integer", np.int64),
     bool: ("b", "boolean", np.bool_),
     str: ("UO", "text", None),
+    # LinkML's `decimal` range: a real number of any width, integer or float (an image keeps the type
+    # it is stored as: a uint8 mask, an int16 scan, a float32 map)
+    Decimal: ("iuf", "number", None),
 }
 
 

@@ -163,7 +163,9 @@ def schema(
 def info(
     source: Annotated[str, typer.Argument(metavar="SRC", help="File, folder or URL.")],
     from_format: FromOption = None,
-    class_name: Annotated[str | None, typer.Option("--class", help="Data class of a document.")] = None,
+    class_name: Annotated[
+        str | None, typer.Option("--class", help="Data class (of a document, or of an image: VoxelMap...).")
+    ] = None,
     as_json: JsonFlag = False,
     read_option: ReadOption = None,
     storage_option: StorageOption = None,
@@ -175,7 +177,7 @@ def info(
     from neurodatahub.core.registry import input_format
 
     options = storage_options(storage_option, endpoint_url)
-    spec = input_format(source, from_format, options)
+    spec = input_format(source, from_format, options, class_name)
     hint = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
     hint.update(shortcuts or {})
     hint.update(pairs(read_option, "--read-option"))
@@ -196,7 +198,9 @@ def info(
 def validate(
     paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, folders or URLs to check.")],
     from_format: FromOption = None,
-    class_name: Annotated[str | None, typer.Option("--class", help="Data class of the documents.")] = None,
+    class_name: Annotated[
+        str | None, typer.Option("--class", help="Data class (of documents, or of images: VoxelMap...).")
+    ] = None,
     as_json: JsonFlag = False,
     read_option: ReadOption = None,
     storage_option: StorageOption = None,
@@ -266,6 +270,9 @@ def convert(
         list[str] | None,
         typer.Option("--option", "-O", metavar="KEY=VALUE", help="Writer option (repeatable)."),
     ] = None,
+    class_name: Annotated[
+        str | None, typer.Option("--class", help="Data class of the input (an image: VoxelMap...).")
+    ] = None,
     read_option: ReadOption = None,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
@@ -306,7 +313,7 @@ def convert(
             given, manifest, store, from_format=from_format, to_format=to_format, overwrite=overwrite,
             strict=strict, checksum=checksum, report=report, option=option, read_option=read_option,
             include=include, exclude=exclude, kind=kind, jobs=jobs, scheduler=scheduler, resume=resume,
-            fail_fast=fail_fast, shortcuts=shortcuts,
+            fail_fast=fail_fast, shortcuts=shortcuts, class_name=class_name,
         )  # fmt: skip
         return
     source, target = given
@@ -321,7 +328,10 @@ def convert(
             overwrite=overwrite,
             strict=strict,
             storage_options=store,
-            read_options=pairs(read_option, "--read-option"),
+            read_options={
+                **pairs(read_option, "--read-option"),
+                **({"class_name": class_name} if class_name else {}),
+            },
             write_options=pairs(option, "--option"),
             options=shortcuts or {},
             checksum=checksum,
@@ -418,6 +428,7 @@ def _convert_batch(
         raise UsageError("give SRC and DST, several SRC and a DST, or --manifest FILE")
     sources, destination = (given[:-1], given[-1]) if given else ([], None)
     shortcuts = settings.pop("shortcuts") or {}
+    class_name = settings.pop("class_name")
     on_cluster = bool(settings["scheduler"] or os.environ.get("DASK_SCHEDULER_ADDRESS"))
     with BatchProgress() as progress:
         try:
@@ -427,7 +438,10 @@ def _convert_batch(
                 manifest=manifest,
                 include=settings.pop("include") or (),
                 exclude=settings.pop("exclude") or (),
-                read_options=pairs(settings.pop("read_option"), "--read-option"),
+                read_options={
+                    **pairs(settings.pop("read_option"), "--read-option"),
+                    **({"class_name": class_name} if class_name else {}),
+                },
                 write_options=pairs(settings.pop("option"), "--option"),
                 options=shortcuts,
                 storage_options=store,

@@ -40,6 +40,9 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--from", metavar="FORMAT", help="Input format (default: detected).")
         ] = None,
         overwrite: Annotated[bool, typer.Option(help="Replace an existing picture.")] = False,
+        class_name: Annotated[
+            str | None, typer.Option("--class", help="Data class of the input (an image: VoxelMap...).")
+        ] = None,
         read_option: ReadOption = None,
         storage_option: StorageOption = None,
         endpoint_url: EndpointOption = None,
@@ -55,6 +58,10 @@ def register(app: typer.Typer) -> None:
             format=from_format,
             overwrite=overwrite,
             storage_options=storage_options(storage_option, endpoint_url),
-            **{**(shortcuts or {}), **pairs(read_option, "--read-option")},
+            **{
+                **(shortcuts or {}),
+                **pairs(read_option, "--read-option"),
+                **({"class_name": class_name} if class_name else {}),
+            },
         )
         typer.echo(f"wrote {written}")

@@ -62,13 +62,13 @@ def read(
     max_memory: str | int | None = None,
     **options: Any,
 ) -> BaseModel:
-    """Read any supported file into its validated model.
+    """Read any supported file into its validated model (`class_name=` picks an image's class).
 
     `allow_external` lets HDF5 and GIfTI files read data they keep in other files of their own folder;
     `max_memory` (bytes, or text such as "2G") caps what a file may declare (core.budget).
     """
     with limits(allow_external, max_memory):
-        spec = input_format(url, format, storage_options)
+        spec = input_format(url, format, storage_options, options.get("class_name"))
         return read_as(spec, url, storage_options, **options)
 
 
@@ -362,13 +362,15 @@ def _convert(
     from neurodatahub.core.models import ActivityRecord
 
     started = time.perf_counter()
-    source_spec = input_format(source, from_format, storage_options)
+    source_spec = input_format(source, from_format, storage_options, (read_options or {}).get("class_name"))
     kind = None if source_spec.kind == "document" else source_spec.kind
     if kind is None:  # a document holds any class: the class names the kind (documents are small)
         kind = _kind_of(read_as(source_spec, source, storage_options, **dict(read_options or {})))
     target_spec = target_format(target, kind, to_format)
     routed_read, routed_write = route_options(source_spec, target_spec, options or {}, write_options)
     read_options = {**routed_read, **dict(read_options or {})}
+    if not source_spec.reads_option("class_name"):  # the class picked the format's kind; nothing more
+        read_options.pop("class_name", None)
     write_options = routed_write
     announce = on_step or (lambda name: None)
     announce("reading")

@@ -59,6 +59,8 @@ def infer_class(data: Any, url: str) -> str:
     if len(candidates) > 1:  # the most specific class (the largest share of its fields used) wins
         share = {name: len(keys) / len(classes[name].model_fields) for name in candidates}
         candidates = [name for name in candidates if share[name] == max(share.values())]
+    if len(candidates) > 1:  # classes with the same fields: the parent, which claims no more than the keys
+        candidates = [name for name in candidates if _parent_of_all(name, candidates)] or candidates
     if len(candidates) == 1:
         return candidates[0]
     if candidates:
@@ -69,6 +71,13 @@ def infer_class(data: Any, url: str) -> str:
     raise InputError(
         f"{url}: the document fits no data class (unknown keys); name one with --class to see why"
     )
+
+
+def _parent_of_all(name: str, candidates: list[str]) -> bool:
+    """A plain ImageVolume document is not a LesionMask merely because a mask has the same fields."""
+    from neurodatahub_models.facts import CLASSES
+
+    return all(other == name or name in CLASSES[other]["parents"] for other in candidates)
 
 
 @cache

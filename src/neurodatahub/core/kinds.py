@@ -49,6 +49,12 @@ def bulk_fields(class_name: str) -> dict[str, str | None]:
     return dict(facts["bulk"]) if facts else {}
 
 
+def bulk_axes(class_name: str) -> dict[str, int]:
+    """Bulk attributes whose chunks split another axis than the first (-1: the last, a series' volumes)."""
+    facts = CLASSES.get(class_name)
+    return dict(facts.get("bulk_axes", {})) if facts else {}
+
+
 def description(kind: str) -> str:
     return KINDS[kind]["description"]
 

@@ -103,7 +103,9 @@ def sample_file(
     """The model of a file for a preview, and its kind: whole, or the first chunks of a streamed format."""
     from neurodatahub.core import conversion, registry, streaming
 
-    spec = registry.input_format(url, format, storage_options)
+    spec = registry.input_format(url, format, storage_options, options.get("class_name"))
+    if not spec.reads_option("class_name"):  # the class picked the format's kind; nothing more
+        options.pop("class_name", None)
     if spec.read_stream is None:
         return conversion.read_as(spec, url, storage_options, **options), spec.kind
     with conversion.open_stream(spec, url, storage_options, **options) as stream:

@@ -325,9 +325,30 @@ def formats_named(name: str, kind: str | None = None) -> list[FormatSpec]:
 
 
 def input_format(
-    url: str, name: str | None = None, storage_options: Mapping[str, Any] | None = None
+    url: str,
+    name: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    class_name: str | None = None,
 ) -> FormatSpec:
-    """The format to read `url` as: the one named (its content decides between kinds), else detected."""
+    """The format to read `url` as: the one named (its content decides between kinds), else detected;
+    `class_name` (--class, a dataset's per-file class) then picks the format of that class's kind."""
+    spec = _input_format(url, name, storage_options)
+    return spec if class_name is None else for_class(spec, class_name)
+
+
+def for_class(spec: FormatSpec, class_name: str) -> FormatSpec:
+    """The format of the same name that holds `class_name`'s kind: a NIfTI read as a scalar map although
+    its name says mask. Documents hold any class; a class of no kind leaves the format as it is."""
+    kind = kinds.kind_of_class(class_name)
+    if kind is None or kind == spec.kind or spec.kind == "document":
+        return spec
+    for sibling in formats_named(spec.name):
+        if sibling.kind == kind:
+            return sibling
+    raise UsageError(f"format {spec.name!r} does not hold {class_name} ({kind} data)")
+
+
+def _input_format(url: str, name: str | None, storage_options: Mapping[str, Any] | None) -> FormatSpec:
     if name is None:
         return detect_format(url, storage_options)
     candidates = formats_named(name)

@@ -6,8 +6,9 @@ iterator of chunks (models of the same class holding consecutive pieces of the b
 validated like any model, so every import is still checked by the schema, one piece at a time.
 
 What the bulk of a class is comes from the schema (attributes annotated `bulk`, in the generated facts):
-arrays are concatenated along their first axis, named per-element arrays by name, and offset arrays
-(`bulk: offsets of FIELD`) are shifted by the rows of the array they index.
+arrays are concatenated along their first axis (or their last, `bulk: last axis`: the volumes of a 4D
+series), named per-element arrays by name, and offset arrays (`bulk: offsets of FIELD`) are shifted by
+the rows of the array they index. "Rows" are the entries along that axis.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def bulk_fields(model_or_class: Any) -> dict[str, str | None]:
 def collect(stream: Stream) -> BaseModel:
     """The whole data as one validated model (for data that fits in memory)."""
     bulk = bulk_fields(stream.header)
+    axes = kinds.bulk_axes(type(stream.header).__name__)
     parts: dict[str, list[Any]] = {name: [] for name in bulk}
     rows: dict[str, int] = dict.fromkeys(bulk, 0)
     for chunk in stream.chunks:
@@ -72,22 +74,22 @@ def collect(stream: Stream) -> BaseModel:
                 value = np.asarray(value) + rows[indexed]
             parts[name].append(value)
         for name in bulk:
-            rows[name] += _rows(getattr(chunk, name))
+            rows[name] += _rows(getattr(chunk, name), axes.get(name, 0))
     fields = {name: getattr(stream.header, name) for name in type(stream.header).model_fields}
     for name in bulk:
-        fields[name] = _join(parts[name], getattr(stream.header, name))
+        fields[name] = _join(parts[name], getattr(stream.header, name), axes.get(name, 0))
     return type(stream.header)(**fields)
 
 
-def _rows(value: Any) -> int:
+def _rows(value: Any, axis: int = 0) -> int:
     if value is None:
         return 0
     if isinstance(value, list) and value and isinstance(value[0], BaseModel):
         return len(value[0].values)
-    return len(value)
+    return np.shape(value)[axis] if axis else len(value)
 
 
-def _join(parts: list[Any], empty: Any) -> Any:
+def _join(parts: list[Any], empty: Any, axis: int = 0) -> Any:
     """Concatenate array pieces, or named-array lists name by name (in the first piece's order)."""
     if not parts:
         return empty
@@ -100,7 +102,7 @@ def _join(parts: list[Any], empty: Any) -> Any:
         return joined
     if isinstance(first, list):
         return [item for part in parts for item in part]
-    return np.concatenate(parts) if len(parts) > 1 else first
+    return np.concatenate(parts, axis=axis) if len(parts) > 1 else first
 
 
 def tally(chunks: Iterable[BaseModel], into: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -112,6 +114,7 @@ def tally(chunks: Iterable[BaseModel], into: dict[str, Any] | None = None) -> di
 
 
 def add_to_tally(totals: dict[str, Any], chunk: BaseModel) -> None:
+    axes = kinds.bulk_axes(type(chunk).__name__)
     for name, indexed in bulk_fields(chunk).items():
         value = getattr(chunk, name)
         if value is None:
@@ -120,13 +123,13 @@ def add_to_tally(totals: dict[str, Any], chunk: BaseModel) -> None:
             for column in value:
                 _count(totals, f"{name}.{column.name}", column.values, summed=True)
         else:
-            _count(totals, name, value, summed=indexed is None)
+            _count(totals, name, value, summed=indexed is None, axis=axes.get(name, 0))
 
 
-def _count(totals: dict[str, Any], key: str, values: Any, summed: bool) -> None:
+def _count(totals: dict[str, Any], key: str, values: Any, summed: bool, axis: int = 0) -> None:
     entry = totals.setdefault(key, {"rows": 0, "values": 0, "sum": 0.0})
     array = np.asarray(values)
-    entry["rows"] += len(array)
+    entry["rows"] += _rows(array, axis)
     if summed and array.dtype.kind in "fiub":
         entry["values"] += array.size
         entry["sum"] += float(np.sum(array, dtype=np.float64))

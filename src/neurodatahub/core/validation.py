@@ -58,7 +58,7 @@ def _validate(
 
     outcome = Outcome(path=url, valid=False)
     try:
-        spec = input_format(url, format, storage_options)
+        spec = input_format(url, format, storage_options, class_name)
         outcome.format, outcome.kind = spec.name, spec.kind
         options = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
         options.update(

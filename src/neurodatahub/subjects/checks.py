@@ -1,32 +1,15 @@
-"""What `hub info` says about lesion masks and subjects: grid, lesion size, space, results."""
+"""What `hub info` says about subjects (their mask's summary is the images kind's) and their invariants."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from neurodatahub.core import arrays
 from neurodatahub.core.checks import (
     invariant,
-    require_affine,
     require_resolution,
     require_unique,
 )
-from neurodatahub.core.imaging.spaces import voxel_sizes
-from neurodatahub.core.summary import summarizes
-
-
-@summarizes("LesionMask")
-def _mask(mask: Any) -> dict[str, Any]:
-    voxels = arrays.count_nonzero(mask.data)
-    return {
-        "shape": list(mask.data.shape),
-        "space": mask.space,
-        "resolution_mm": mask.resolution,
-        "lesion_voxels": voxels,
-        "lesion_volume_mm3": float(voxels * np.prod(voxel_sizes(mask.affine))),
-    }
+from neurodatahub.core.summary import summarize, summarizes
 
 
 @summarizes("SubjectData")
@@ -38,29 +21,12 @@ def _subject(subject: Any) -> dict[str, Any]:
     return {
         "subject_id": meta.subject_id,
         "session_id": meta.session_id,
-        **_mask(subject.mask),
+        **{key: value for key, value in summarize(subject.mask).items() if key != "class"},
         "space": meta.space,
         "resolution_mm": meta.resolution,
         "results": namespaces,
         "provenance_records": len(subject.provenance or ()),
     }
-
-
-@invariant("ImageVolume")
-def _image_volume(image: Any) -> None:
-    require_affine(image.affine)
-    if image.resolution is not None:
-        require_resolution(image.affine, image.resolution, "resolution", "the affine's")
-
-
-@invariant("LesionMask")
-def _lesion_mask(mask: Any) -> None:
-    if mask.data.ndim != 3:
-        raise ValueError(f"a lesion mask must be 3D, got shape {mask.data.shape}")
-    if not arrays.is_binary(mask.data):
-        raise ValueError("a lesion mask must be binary (only 0 and 1)")
-    if arrays.count_nonzero(mask.data) == 0:
-        raise ValueError("the lesion mask is empty (no voxel is 1)")
 
 
 @invariant("ParcelData")

@@ -239,4 +239,4 @@ def save_nifti(
     url = str(output_path)
     if not url.lower().endswith((".nii", ".nii.gz")):
         raise UsageError(f"{url}: a NIfTI path ends with .nii or .nii.gz")
-    write(mask_data.mask, url, format="nifti-mask", overwrite=True, storage_options=storage_options)
+    write(mask_data.mask, url, format="nifti", overwrite=True, storage_options=storage_options)

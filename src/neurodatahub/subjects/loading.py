@@ -8,7 +8,6 @@ within 0.1 mm of the affine's voxel sizes), so a mislabelled mask fails here, no
 from __future__ import annotations
 
 import fnmatch
-import json
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -19,15 +18,11 @@ from pydantic import ValidationError
 from neurodatahub import __version__
 from neurodatahub.core import storage
 from neurodatahub.core.errors import InputError, InvalidDataError
-from neurodatahub.core.imaging.nifti import NIFTI_EXTENSIONS, Image, is_nifti_name, read_image, stem
-from neurodatahub.core.imaging.spaces import (
-    SpaceUnknownError,
-    detect_space,
-    resolve_resolution,
-    resolve_space,
-)
+from neurodatahub.core.imaging.bids import read_sidecar
+from neurodatahub.core.imaging.nifti import NIFTI_EXTENSIONS, Image, is_nifti_name, read_image
+from neurodatahub.core.imaging.spaces import SpaceUnknownError, settle_grid
 from neurodatahub.subjects.bids import BidsError
-from neurodatahub.subjects.bids.entities import resolution_from_label, split_name
+from neurodatahub.subjects.bids.entities import split_name
 from neurodatahub.subjects.bids.tree import walk
 
 DEFAULT_SUBJECT = "sub-unknown"
@@ -42,34 +37,6 @@ def _invalid(url: str, error: ValidationError) -> InvalidDataError:
     first = problems[0]
     where = "" if first["location"] == "(document)" else f"{first['location']}: "
     return InvalidDataError(f"{url}: {where}{first['message']}", problems)
-
-
-def read_sidecar(url: str, storage_options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON next to a NIfTI file (same name, .json), or {} when there is none."""
-    sidecar = url[: len(url) - len(url.rstrip("/").rsplit("/", 1)[-1])] + stem(url) + ".json"
-    if not storage.exists(sidecar, storage_options):
-        return {}
-    with storage.open_read(sidecar, storage_options) as handle:
-        try:
-            content = json.loads(handle.read().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise InputError(f"{sidecar}: not a JSON sidecar ({error})") from error
-    if not isinstance(content, dict):
-        raise InputError(f"{sidecar}: a JSON sidecar is an object")
-    return content
-
-
-def _sidecar_resolution(sidecar: Mapping[str, Any]) -> float | None:
-    """A number, or text starting with one ("2 mm isotropic"); BIDS lets Resolution be free text."""
-    value = sidecar.get("Resolution")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str) and value.split():
-        try:
-            return float(value.split()[0])
-        except ValueError:
-            return None
-    return None
 
 
 def _path_entity(url: str, key: str) -> str | None:
@@ -111,26 +78,16 @@ def lesion_mask(
         data = data[..., 0]
     if data.ndim != 3:
         raise InvalidDataError(f"{url}: a lesion mask must be 3D, got shape {list(data.shape)}")
-    entities = split_name(url.rstrip("/").rsplit("/", 1)[-1])[0]
-    space_claims = {
-        "the argument": space,
-        "the metadata": metadata.get("space"),
-        "the file name": entities.get("space"),
-        "the sidecar": sidecar.get("Space"),
-    }
-    try:
-        settled_space: str | None = resolve_space(url, space_claims, detect_space(data.shape, image.affine))
-    except SpaceUnknownError:
-        if require_space:
-            raise
-        settled_space = None
-    resolution_claims = {
-        "the argument": resolution,
-        "the metadata": metadata.get("resolution"),
-        "the file name": resolution_from_label(entities["res"]) if "res" in entities else None,
-        "the sidecar": _sidecar_resolution(sidecar),
-    }
-    settled_resolution = resolve_resolution(url, resolution_claims, image.affine)
+    settled_space, settled_resolution = settle_grid(
+        url,
+        data.shape,
+        image.affine,
+        space=space,
+        resolution=resolution,
+        metadata=metadata,
+        sidecar=sidecar,
+        require_space=require_space,
+    )
     try:
         return LesionMask(
             data=data.astype("float32", copy=False),
@@ -172,7 +129,7 @@ def from_nifti(
         inputs=[
             FileRecord(
                 url=url,
-                format="nifti-mask",
+                format="nifti",
                 size_bytes=image.size_bytes,
                 checksum=image.checksum,
                 checksum_algorithm="xxh3_128",

@@ -8,13 +8,15 @@ needs its space named.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from neurodatahub.core.checks import RESOLUTION_TOLERANCE_MM
 from neurodatahub.core.errors import InvalidDataError
+from neurodatahub.core.imaging.bids import name_of, resolution_from_label, sidecar_resolution, split_name
 
 AFFINE_TOLERANCE_MM = 1e-3
 
@@ -104,3 +106,46 @@ def resolve_resolution(url: str, claims: dict[str, float | None], affine: np.nda
             " resolution"
         )
     return detected
+
+
+def settle_grid(
+    url: str,
+    shape: Sequence[int],
+    affine: np.ndarray,
+    *,
+    space: str | None = None,
+    resolution: float | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    sidecar: Mapping[str, Any] | None = None,
+    require_space: bool = True,
+    isotropic: bool = True,
+) -> tuple[str | None, float | None]:
+    """The space and resolution of an image from, in order: the argument, the metadata, the BIDS name, the
+    sidecar, the affine; every source that says something must agree (lacuna's rules).
+
+    `require_space=False` leaves an unknown space None; `isotropic=False` leaves the resolution of
+    anisotropic voxels None instead of failing (only a lesion mask needs one voxel size).
+    """
+    metadata, sidecar = metadata or {}, sidecar or {}
+    entities = split_name(name_of(url))[0]
+    space_claims = {
+        "the argument": space,
+        "the metadata": metadata.get("space"),
+        "the file name": entities.get("space"),
+        "the sidecar": sidecar.get("Space"),
+    }
+    try:
+        settled_space: str | None = resolve_space(url, space_claims, detect_space(shape, affine))
+    except SpaceUnknownError:
+        if require_space:
+            raise
+        settled_space = None
+    resolution_claims = {
+        "the argument": resolution,
+        "the metadata": metadata.get("resolution"),
+        "the file name": resolution_from_label(entities["res"]) if "res" in entities else None,
+        "the sidecar": sidecar_resolution(sidecar),
+    }
+    if not isotropic and all(value is None for value in resolution_claims.values()):
+        return settled_space, detect_resolution(affine)
+    return settled_space, resolve_resolution(url, resolution_claims, affine)

@@ -9,6 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from neurodatahub.core.imaging.bids import (
+    resolution_from_label as resolution_from_label,
+    split_name as split_name,
+)
+
 # BIDS 1.11 entity order (short names), as in the specification's entity table
 ENTITY_ORDER = (
     "sub", "tpl", "ses", "cohort", "sample", "task", "tracksys", "acq", "nuc", "voi", "ce", "trc", "stain",
@@ -17,28 +22,6 @@ ENTITY_ORDER = (
 )  # fmt: skip
 LABEL = re.compile(r"^[A-Za-z0-9]+$")
 NOT_LABEL = re.compile(r"[^A-Za-z0-9]+")
-EXTENSION = re.compile(r"(\.[A-Za-z0-9]+)+$")
-
-
-def split_name(name: str) -> tuple[dict[str, str], str | None, str]:
-    """Entities, suffix and extension of a file name (`sub-01_label-WMH_mask.nii.gz`).
-
-    A part without `-` is the suffix only when it is the last part; a value keeps everything up to the
-    next `_`, so `desc-my-thing` gives `my-thing` rather than being dropped or truncated.
-    """
-    match = EXTENSION.search(name)
-    extension = match.group(0) if match else ""
-    stem = name[: len(name) - len(extension)]
-    entities: dict[str, str] = {}
-    suffix = None
-    parts = stem.split("_")
-    for position, part in enumerate(parts):
-        key, sep, value = part.partition("-")
-        if sep and key:
-            entities[key] = value
-        elif position == len(parts) - 1:
-            suffix = part
-    return entities, suffix, extension
 
 
 def label(text: str) -> str:
@@ -52,14 +35,6 @@ def label(text: str) -> str:
 def resolution_label(resolution: float) -> str:
     """`res-` label of an isotropic voxel size: 2.0 -> "2", 1.5 -> "1p5" (labels cannot hold a dot)."""
     return f"{resolution:g}".replace(".", "p")
-
-
-def resolution_from_label(text: str) -> float | None:
-    """Inverse of `resolution_label`; None when the label is not a number (templateflow's "hi", say)."""
-    try:
-        return float(text.replace("p", "."))
-    except ValueError:
-        return None
 
 
 def build_name(entities: Mapping[str, str | None], suffix: str | None, extension: str) -> str:

@@ -1,0 +1,1 @@
+"""One module per format of images; each registers its reader and writer for every image kind."""
