@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from zlib_ng import gzip_ng  # standard gzip, much faster than zlib's (pyproject)
 
-from neurodatahub.core import kinds, streaming
+from neurodatahub.core import budget, kinds, streaming
 from neurodatahub.core.errors import InvalidDataError, UsageError
 from neurodatahub.core.imaging.bids import name_of, read_sidecar, split_name
 from neurodatahub.core.imaging.nifti import is_nifti_name
@@ -49,6 +49,14 @@ class Volume:
     @property
     def facts(self) -> HeaderFacts:
         return HeaderFacts(self.shape, self.intent_code, self.stored.get("class"))
+
+    def values(self, url: str, start: int, stop: int) -> np.ndarray:
+        """`read`, once the slab the header declares fits the memory budget (core.budget): a few bytes of
+        header may declare gigabytes, which the readers' libraries would allocate before reading them."""
+        shape = (*self.shape[:-1], max(0, min(stop, self.shape[-1]) - start))
+        what = f"the image {tuple(self.shape)} of {np.dtype(self.dtype)}"
+        budget.require_array(shape, self.dtype, what, url)
+        return self.read(start, stop)
 
 
 @dataclass
@@ -285,7 +293,7 @@ def build(
             f"{url}: images have 3 or 4 dimensions, this one has shape {list(volume.shape)}"
         )
     fields = model_fields(url, volume, class_name, extensions, options, storage_options)
-    data = shaped(url, volume.read(0, volume.shape[-1]), class_name)
+    data = shaped(url, volume.values(url, 0, volume.shape[-1]), class_name)
     return model_class(class_name)(data=data, **fields)
 
 
@@ -335,7 +343,7 @@ def series_stream(
 
     def chunks() -> Iterator[Any]:
         for start, stop in slab_bounds(volume.shape, volume.dtype):
-            yield ImageSeries(data=volume.read(start, stop), affine=volume.affine)
+            yield ImageSeries(data=volume.values(url, start, stop), affine=volume.affine)
 
     return streaming.Stream(header, chunks())
 
