@@ -20,7 +20,7 @@ from zlib_ng import gzip_ng  # standard gzip, much faster than zlib's (pyproject
 from neurodatahub.core import budget, kinds, streaming
 from neurodatahub.core.errors import InvalidDataError, UsageError
 from neurodatahub.core.imaging.bids import name_of, read_sidecar, split_name
-from neurodatahub.core.imaging.nifti import is_nifti_name
+from neurodatahub.core.imaging.nifti import finite_affine, is_nifti_name
 from neurodatahub.core.imaging.spaces import settle_grid
 from neurodatahub.images.classify import HeaderFacts, checked_class, intent_codes, intent_names
 
@@ -230,6 +230,7 @@ def model_fields(
         if options.get(option) is not None and class_name != owner:
             raise UsageError(f"option {option} applies to {owner} images, {url} is read as {class_name}")
     stored = volume.stored
+    finite_affine(volume.affine, url)
     sidecar = read_sidecar(url, storage_options) if is_nifti_name(url) else {}
     space, resolution = settle_grid(
         url,

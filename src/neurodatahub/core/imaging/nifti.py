@@ -51,6 +51,18 @@ def load(path: Path, url: str, first_volume: bool = False) -> Any:
     return image
 
 
+def finite_affine(affine: Any, url: str) -> np.ndarray:
+    """The affine as float64, refused (exit 1) when it holds NaN or infinite values: said as such, not as
+    the negative resolution or unknown space computed from it."""
+    affine = np.asarray(affine, dtype=np.float64)
+    if not np.isfinite(affine).all():
+        raise InvalidDataError(
+            f"{url}: the affine holds NaN or infinite values (sform/qform {affine.tolist()})",
+            [{"location": "affine", "message": "holds NaN or infinite values"}],
+        )
+    return affine
+
+
 def read_image(url: str, storage_options: Mapping[str, Any] | None = None) -> Image:
     """Voxel data (fully read, so a truncated file fails here and not later) and the affine."""
     import nibabel as nib
@@ -61,12 +73,7 @@ def read_image(url: str, storage_options: Mapping[str, Any] | None = None) -> Im
             data = np.asanyarray(image.dataobj)
         except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error) as error:
             raise InputError(f"{url}: not a readable NIfTI image ({error})") from error
-        affine = np.asarray(image.affine, dtype=np.float64)
-        if not np.isfinite(affine).all():
-            raise InvalidDataError(
-                f"{url}: the affine holds NaN or infinite values (sform/qform {affine.tolist()})",
-                [{"location": "affine", "message": "holds NaN or infinite values"}],
-            )
+        affine = finite_affine(image.affine, url)
         return Image(
             data=data,
             affine=affine,
