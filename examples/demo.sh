@@ -43,4 +43,8 @@ for pair in regions:sub-01_atlas-toy100_param-FA_diffmap.tsv connectivity:sub-01
     step hub preview "$out/examples/${pair#*:}" -o "$out/previews/${pair%%:*}.png"
 done
 
-printf '\ndemo finished: outputs in %s/ (pictures in %s/previews/)\n' "$out" "$out"
+printf '\n\033[1man HTML report of the example dataset (open it in a browser)\033[0m\n'
+step hub validate "$out/examples" --format html --output "$out/report.html"
+
+printf '\ndemo finished: outputs in %s/ (pictures in %s/previews/, the report in %s/report.html)\n' \
+    "$out" "$out" "$out"

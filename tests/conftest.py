@@ -24,6 +24,20 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _validation_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`hub validate` remembers results in the user's cache: the tests keep theirs in a temporary one."""
+    import os
+
+    before = os.environ.get("NEURODATAHUB_VALIDATE_CACHE")
+    os.environ["NEURODATAHUB_VALIDATE_CACHE"] = str(tmp_path_factory.mktemp("validate-cache"))
+    yield
+    if before is None:
+        os.environ.pop("NEURODATAHUB_VALIDATE_CACHE")
+    else:
+        os.environ["NEURODATAHUB_VALIDATE_CACHE"] = before
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """moto in server mode on 127.0.0.1: s3fs talks HTTP to it exactly as to AWS."""

@@ -16,6 +16,7 @@ _LAZY = {  # name -> (module, attribute; None for the module itself)
     "convert": ("neurodatahub.core.conversion", "convert"),
     "convert_many": ("neurodatahub.datasets.batch", "convert_many"),
     "validate_path": ("neurodatahub.core.validation", "validate_path"),
+    "validate_dataset": ("neurodatahub.datasets.validation", "validate_dataset"),
     "preview": ("neurodatahub.core.preview", "preview"),
     "models": ("neurodatahub.models", None),
     "storage": ("neurodatahub.core.storage", None),

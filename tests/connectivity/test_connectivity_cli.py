@@ -89,7 +89,7 @@ BAD_INPUTS = {
         ExitCode.USAGE,
         "missing value at line 2, column 3",
     ),
-    "truncated.tsv": ("\ta\tb\tc\na\t1\t2\t3\nb\t3\t4\t5\n", None, ExitCode.USAGE, "truncated"),
+    "truncated.tsv": ("\ta\tb\tc\na\t1\t2\t3\nb\t3\t4\t5\n", None, ExitCode.INVALID, "3 labels but 2 rows"),
     "text.tsv": ("\ta\tb\na\t1\tfoo\nb\t3\t4\n", None, ExitCode.USAGE, "'foo' at line 2, column 3"),
     "rows-differ.tsv": ("\ta\tb\na\t1\t2\nc\t3\t4\n", None, ExitCode.USAGE, "labelled 'c'"),
     "infinite.tsv": ("\ta\tb\na\t1\tinf\nb\t3\t4\n", None, ExitCode.INVALID, "infinite"),

@@ -121,3 +121,32 @@ def test_sigterm_stops_an_inline_batch(tmp_path: Path) -> None:
         execution.map(square, [1, 2, 4], jobs=1, on_result=stop_after_first)
     assert stopped.value.exit_code == ExitCode.INTERRUPTED
     assert signal.getsignal(signal.SIGTERM) is before  # the handler is the batch's only while it runs
+
+
+def test_an_outcome_iterator_closed_in_another_thread_leaves_the_handlers_as_they_were() -> None:
+    """The garbage collector may close an abandoned `imap` iterator in any thread, where handlers cannot
+    be set back: closing must not fail there, and SIGTERM must then do what it did before the batch."""
+    import signal
+    import threading
+
+    heard: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: heard.append(signum))
+    try:
+        outcomes = execution.imap(square, [1, 2, 4], jobs=1)
+        assert next(outcomes).value == 1  # the batch has its handlers now
+        failures: list[BaseException] = []
+
+        def close() -> None:
+            try:
+                outcomes.close()
+            except BaseException as error:  # the test reports whatever closing raised
+                failures.append(error)
+
+        closer = threading.Thread(target=close)
+        closer.start()
+        closer.join()
+        assert failures == []
+        signal.raise_signal(signal.SIGTERM)  # no KeyboardInterrupt from a batch that has ended
+        assert heard == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -135,6 +135,19 @@ def test_streamlines_are_coloured_by_direction() -> None:
     assert (blue[:, 2] - blue[:, 0]).max() > 60
 
 
+def test_long_streamlines_are_drawn_through_a_few_of_their_points_ends_kept() -> None:
+    from neurodatahub.tractograms import preview as tract_preview
+
+    t = np.linspace(0, 2 * np.pi, 1000)
+    circle = np.column_stack([40 * np.cos(t), 40 * np.sin(t), np.zeros_like(t)])
+    tracts = Tractogram(positions=np.concatenate([circle, circle[:10]]), offsets=np.array([0, 1000]))
+    long, short = tract_preview.sample(tracts)
+    assert len(long) == tract_preview.MAX_POINTS
+    assert np.array_equal(long[[0, -1]], circle[[0, -1]])
+    assert np.allclose(np.linalg.norm(long[:, :2], axis=1), 40)  # points of the line, not a resampling
+    assert np.array_equal(short, circle[:10])
+
+
 def test_an_eigenvalue_spectrum_is_plotted() -> None:
     spec = SpectralDecomposition(eigenvalues=np.array([0.0, 1.0, 4.0]))
     figure = preview.figure(spec)

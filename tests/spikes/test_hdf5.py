@@ -221,7 +221,7 @@ def test_samples_without_rate_fail_before_the_output_is_touched(
         ("truncate", ExitCode.USAGE, "HDF5"),
         ("nan", ExitCode.INVALID, "finite"),
         ("unsorted", ExitCode.INVALID, "not sorted"),
-        ("index_past_end", ExitCode.USAGE, "spike_times_index"),
+        ("index_past_end", ExitCode.INVALID, "spike_times_index"),  # data that disagrees: invalid
     ],
 )
 def test_bad_files_give_one_line_and_no_output(
@@ -246,6 +246,7 @@ def test_bad_files_give_one_line_and_no_output(
     got = main(["convert", str(source), str(tmp_path / "out.nwb")])
     err = capsys.readouterr().err
     assert got == code and message in err and len(err.strip().splitlines()) == 1
+    assert "bad.h5" in err  # every message names its file
     assert not (tmp_path / "out.nwb").exists()
     assert [path.name for path in tmp_path.iterdir()] == ["bad.h5"]
 

@@ -28,7 +28,6 @@ from neurodatahub.core.terminal import (
     pairs,
     print_json,
     print_table,
-    printable,
     printable_line,
     storage_options,
     with_shortcuts,
@@ -196,49 +195,125 @@ def info(
 @app.command()
 @with_shortcuts
 def validate(
-    paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, folders or URLs to check.")],
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="PATH...", help="Files, folders, globs or URL prefixes (s3://bucket/lab/)."),
+    ] = None,
     from_format: FromOption = None,
     class_name: Annotated[
         str | None, typer.Option("--class", help="Data class (of documents, or of images: VoxelMap...).")
     ] = None,
-    as_json: JsonFlag = False,
+    kind: Annotated[str | None, typer.Option(help="Kind of data of the files (see `hub formats`).")] = None,
+    report_format: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", metavar="NAME", help="Report: text, json, junit, sarif, github, html."
+        ),
+    ] = "text",
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report there.")
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Only the files of the JSON report, as a list (as before --format)."),
+    ] = False,
+    config_file: Annotated[
+        str | None, typer.Option("--config", metavar="FILE", help="pyproject.toml or .neurodatahub.yaml.")
+    ] = None,
+    include: Annotated[list[str] | None, typer.Option(metavar="GLOB", help="Only these files.")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(metavar="GLOB", help="Not these files.")] = None,
+    select: Annotated[
+        list[str] | None, typer.Option(metavar="CODE", help="Report only these codes or prefixes.")
+    ] = None,
+    ignore: Annotated[list[str] | None, typer.Option(metavar="CODE", help="Do not report these.")] = None,
+    fail_on: Annotated[
+        str | None, typer.Option(metavar="SEVERITY", help="Lowest severity that fails: error, warning, info.")
+    ] = None,
+    require_known: Annotated[
+        bool, typer.Option("--require-known", help="Files of no known format are errors, not skipped.")
+    ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Local Dask workers (default: NEURODATAHUB_JOBS, else the cores)."
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(metavar="ADDRESS", help="An existing Dask scheduler (tcp://host:8786).")
+    ] = None,
+    cache: Annotated[
+        str | None, typer.Option(metavar="DIR", help="Results cache (default: the user's cache folder).")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Validate every file again.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List skipped files too.")] = False,
+    list_checks: Annotated[
+        bool, typer.Option("--list-checks", help="Print the table of check codes.")
+    ] = False,
     read_option: ReadOption = None,
     storage_option: StorageOption = None,
     endpoint_url: EndpointOption = None,
     shortcuts: dict[str, Any] | None = None,
 ) -> None:
-    """Check files against the schema.
+    """Check files and whole datasets against the schema, with codes and severities, for people and CI.
 
-    Exit 0 when all are valid, 1 when one is invalid, 2 when one is unreadable.
+    Exit 0 when nothing fails, 1 when data is invalid, 2 when a file is unreadable (README, exit codes).
     """
-    from neurodatahub.core.validation import validate_path
+    from neurodatahub.datasets import checks, config, writers
+    from neurodatahub.datasets.validation import validate_dataset
 
-    options = storage_options(storage_option, endpoint_url)
-    outcomes = [
-        validate_path(
-            path,
-            format=from_format,
-            class_name=class_name,
-            storage_options=options,
-            read_options={**(shortcuts or {}), **pairs(read_option, "--read-option")},
-        )
-        for path in paths
-    ]
+    if list_checks:
+        typer.echo(checks.table(), nl=False)
+        return
+    if not paths:
+        raise UsageError("give at least one PATH to validate")
+    if report_format not in writers.names():
+        raise UsageError(f"no report format {report_format!r}; formats: {', '.join(writers.names())}")
+    store = storage_options(storage_option, endpoint_url)
+    settings = config.load(config_file) if config_file else config.discover(paths, store)
+    settings = settings.overridden(
+        include=include,
+        exclude=exclude,
+        select=_codes(select),
+        ignore=_codes(ignore),
+        fail_on=fail_on,
+        require_known=require_known or None,
+    )
+    report = validate_dataset(
+        paths,
+        config=settings,
+        format=from_format,
+        kind=kind,
+        class_name=class_name,
+        read_options={**(shortcuts or {}), **pairs(read_option, "--read-option")},
+        storage_options=store,
+        jobs=jobs,
+        scheduler=scheduler,
+        cache=False if no_cache else (cache or True),
+    )
     if as_json:
-        print_json([outcome.as_dict() for outcome in outcomes])
+        print_json([report.file_entry(result) for result in report.files])
     else:
-        for outcome in outcomes:
-            if outcome.valid:
-                typer.echo(f"ok       {outcome.path} ({outcome.format}, {outcome.model_class})")
-            elif outcome.problems:
-                typer.echo(f"invalid  {printable(outcome.path)} ({outcome.format})")
-                for problem in outcome.problems:
-                    typer.echo(printable(f"         {problem['location']}: {problem['message']}"))
-            else:
-                typer.echo(f"error    {printable_line(outcome.error)}")
-    code = max((outcome.exit_code for outcome in outcomes), default=0)
-    if code:
-        raise typer.Exit(code)
+        text = writers.render(report, report_format, verbose=verbose)
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            _write_report(text, output, store)
+            if report_format != "text":
+                typer.echo(writers.render(report, "text", verbose=verbose), nl=False)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
+
+
+def _codes(given: list[str] | None) -> list[str] | None:
+    """--select NDH1,NDH2 and --select NDH1 --select NDH2 alike."""
+    return [code.strip() for each in given for code in each.split(",") if code.strip()] if given else None
+
+
+def _write_report(text: str, url: str, storage_options: dict[str, Any] | None) -> None:
+    from neurodatahub.core import storage
+
+    with storage.atomic_write(url, overwrite=True, storage_options=storage_options) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 @app.command()

@@ -33,7 +33,11 @@ def problems_of(error: ValidationError) -> list[dict[str, str]]:
     for item in error.errors():
         location = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
         problems.append(
-            {"location": location or "(document)", "message": item["msg"].removeprefix("Value error, ")}
+            {
+                "location": location or "(document)",
+                "message": item["msg"].removeprefix("Value error, "),
+                "type": item["type"],  # value_error: an invariant of the models; else the schema's types
+            }
         )
     return problems
 
@@ -125,7 +129,8 @@ def read_as(
 
 @contextlib.contextmanager
 def invalid_data_of(url: str) -> Iterator[None]:
-    """Schema violations found while reading `url` (at once, or chunk by chunk) as InvalidDataError."""
+    """Schema violations found while reading `url` (at once, or chunk by chunk) as InvalidDataError;
+    a reader's own InvalidDataError gets the file's name when its message lacks it."""
     try:
         yield
     except ValidationError as error:
@@ -133,6 +138,11 @@ def invalid_data_of(url: str) -> Iterator[None]:
         raise InvalidDataError(
             f"{url} is not valid {error.title}: {_first_problem(problems)}", problems
         ) from error
+    except InvalidDataError as error:
+        name = url.rstrip("/").rsplit("/", 1)[-1]
+        if name in str(error):
+            raise
+        raise type(error)(f"{url}: {error}", error.problems) from error
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import Field
 
 from neurodatahub.core import budget, storage
-from neurodatahub.core.errors import InputError, InvalidDataError, UsageError
+from neurodatahub.core.errors import InputError, InvalidDataError, UnrecognisedInputError, UsageError
 from neurodatahub.core.options import Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 
@@ -46,7 +46,7 @@ def infer_class(data: Any, url: str) -> str:
     so that validation can say what is missing instead of "no class fits".
     """
     if not isinstance(data, dict):
-        raise InputError(f"{url}: a model document is a mapping of field names to values")
+        raise UnrecognisedInputError(f"{url}: a model document is a mapping of field names to values")
     keys = set(data)
     classes = concrete_classes()
     covering = {name: cls for name, cls in classes.items() if keys <= set(cls.model_fields)}
@@ -68,9 +68,18 @@ def infer_class(data: Any, url: str) -> str:
             f"{url}: the document fits several classes ({', '.join(sorted(candidates))});"
             " name one with --class"
         )
+    if not _looks_like_a_document(keys, classes):
+        raise UnrecognisedInputError(f"{url}: a JSON/YAML file of no data class (no key of one is there)")
     raise InputError(
         f"{url}: the document fits no data class (unknown keys); name one with --class to see why"
     )
+
+
+def _looks_like_a_document(keys: set[str], classes: dict[str, Any]) -> bool:
+    """At least half of the keys are fields of one class: a document with a typo, not someone else's
+    file (a BIDS sidecar, a tool's configuration), which dataset validation skips."""
+    best = max((len(keys & set(cls.model_fields)) for cls in classes.values()), default=0)
+    return bool(keys) and 2 * best >= len(keys)
 
 
 def _parent_of_all(name: str, candidates: list[str]) -> bool:
@@ -98,6 +107,7 @@ def _schema_problems(data: Any, class_name: str) -> list[dict[str, str]]:
         {
             "location": ".".join(str(part) for part in error.absolute_path) or "(document)",
             "message": error.message,
+            "type": f"schema:{error.validator}",
         }
         for error in errors
     ]

@@ -37,6 +37,12 @@ class InputError(HubError):
     exit_code = ExitCode.USAGE
 
 
+class UnrecognisedInputError(InputError):
+    """Not data the hub reads: a file of no known format, or a known container that holds none of the
+    hub's data (an NWB file without a Units table, a JSON file of no data class). Dataset validation
+    lists such files as skipped instead of failing on them."""
+
+
 class InvalidDataError(HubError):
     """Data was read but breaks the schema or one of its invariants."""
 

@@ -529,19 +529,36 @@ def _stoppable(at_once: bool) -> Iterator[_Stop]:
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
+    handled = (signal.SIGTERM,) if at_once else (signal.SIGTERM, signal.SIGINT)
+    previous: dict[int, Any] = {}
+    ended = False
 
     def note(signum: int, frame: Any) -> None:
+        if ended:  # left installed by a batch closed in another thread: behave as the handler it replaced
+            _handle_as(previous[signum], signum, frame)
+            return
         stop.signalled = True
         if at_once:
             raise KeyboardInterrupt
 
-    handled = (signal.SIGTERM,) if at_once else (signal.SIGTERM, signal.SIGINT)
-    previous = {signum: signal.signal(signum, note) for signum in handled}
+    previous.update({signum: signal.signal(signum, note) for signum in handled})
     try:
         yield stop
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        ended = True
+        # An iterator of `imap` closed by the garbage collector ends here in whatever thread collected
+        # it, where handlers cannot be set: `note` then stands in for the previous handler.
+        if threading.current_thread() is threading.main_thread():
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+def _handle_as(handler: Any, signum: int, frame: Any) -> None:
+    if callable(handler):
+        handler(signum, frame)
+    elif handler == signal.SIG_DFL:
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
 
 
 __all__ = [

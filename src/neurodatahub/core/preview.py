@@ -97,10 +97,28 @@ def save(
     return url
 
 
+def png_bytes(drawing: Figure, dpi: int = DPI) -> bytes:
+    """The picture as PNG bytes in memory (a thumbnail to inline, rather than a file to write)."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(drawing)
+    buffer = io.BytesIO()
+    drawing.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
 def sample_file(
-    url: str, *, format: str | None = None, storage_options: Mapping[str, Any] | None = None, **options: Any
+    url: str,
+    *,
+    format: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    rows: int = SAMPLE_ROWS,
+    **options: Any,
 ) -> tuple[BaseModel, str]:
-    """The model of a file for a preview, and its kind: whole, or the first chunks of a streamed format."""
+    """The model of a file for a preview, and its kind: whole, or the first chunks (about `rows` rows) of
+    a streamed format."""
     from neurodatahub.core import conversion, registry, streaming
 
     spec = registry.input_format(url, format, storage_options, options.get("class_name"))
@@ -109,11 +127,11 @@ def sample_file(
     if spec.read_stream is None:
         return conversion.read_as(spec, url, storage_options, **options), spec.kind
     with conversion.open_stream(spec, url, storage_options, **options) as stream:
-        return streaming.collect(streaming.Stream(stream.header, _first_rows(stream.chunks))), spec.kind
+        return streaming.collect(streaming.Stream(stream.header, _first_rows(stream.chunks, rows))), spec.kind
 
 
-def _first_rows(chunks: Any) -> Any:
-    """Chunks until SAMPLE_ROWS rows of their first bulk array are taken (the rest is never read)."""
+def _first_rows(chunks: Any, rows: int) -> Any:
+    """Chunks until `rows` rows of their first bulk array are taken (the rest is never read)."""
     from neurodatahub.core import streaming
 
     taken = 0
@@ -121,7 +139,7 @@ def _first_rows(chunks: Any) -> Any:
         yield chunk
         first = next(iter(streaming.bulk_fields(chunk)))
         taken += len(getattr(chunk, first))
-        if taken >= SAMPLE_ROWS:
+        if taken >= rows:
             return
 
 

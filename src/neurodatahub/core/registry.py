@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from neurodatahub.core import kinds, options, storage
-from neurodatahub.core.errors import HubError, InputError, UsageError, unreadable_input
+from neurodatahub.core.errors import (
+    HubError,
+    InputError,
+    UnrecognisedInputError,
+    UsageError,
+    unreadable_input,
+)
 from neurodatahub.core.options import Options
 
 CORE_FORMAT_MODULES = ("neurodatahub.core.documents",)
@@ -367,12 +373,17 @@ def _input_format(url: str, name: str | None, storage_options: Mapping[str, Any]
     return candidates[0]
 
 
-def directory_format(url: str, storage_options: Mapping[str, Any] | None = None) -> FormatSpec | None:
+def directory_format(
+    url: str, storage_options: Mapping[str, Any] | None = None, names: list[str] | None = None
+) -> FormatSpec | None:
     """The format a folder is (Phy, BIDS derivatives, a catalog...), by content; None for a plain folder.
 
-    Only the modules of directory formats are imported; walkers ask this at every folder they visit.
+    Only the modules of directory formats are imported; walkers ask this at every folder they visit and
+    pass the `names` they listed, so the folder is not listed twice.
     """
     probe = Probe(url, storage_options)
+    if names is not None:
+        probe.__dict__.update(is_dir=True, names=sorted(names))  # the cached properties, known already
     for spec in _indexed(lambda row: row[4] and row[5]):
         if _sniffs(spec, probe):
             return spec
@@ -380,7 +391,12 @@ def directory_format(url: str, storage_options: Mapping[str, Any] | None = None)
 
 
 def detect_format(url: str, storage_options: Mapping[str, Any] | None = None) -> FormatSpec:
-    """The format of an existing input: by content first, by extension second.
+    """The format of an existing input: by content first, by extension second."""
+    return detect(url, storage_options)[0]
+
+
+def detect(url: str, storage_options: Mapping[str, Any] | None = None) -> tuple[FormatSpec, bool]:
+    """The format of an existing input, and whether its content says so (False: the extension alone).
 
     The formats whose extension matches are tried first (only their modules are imported): one whose
     content matches too wins, as it would among all formats. Otherwise every format is consulted.
@@ -391,16 +407,16 @@ def detect_format(url: str, storage_options: Mapping[str, Any] | None = None) ->
     likely = _indexed(lambda row: row[5] and row[4] == probe.is_dir and _has_extension(url, row[3]))
     for spec in likely:
         if _sniffs(spec, probe):
-            return spec
+            return spec, True
     readable = [spec for spec in all_formats() if spec.read is not None and spec.directory == probe.is_dir]
     by_content = [spec for spec in readable if _sniffs(spec, probe)]
     by_extension = [spec for spec in readable if spec.matches_extension(url)]
     both = [spec for spec in by_content if spec in by_extension]
     by_extension = [spec for spec in by_extension if spec.claims_extension]
-    for candidates in (both, by_content, by_extension):
+    for candidates, confirmed in ((both, True), (by_content, True), (by_extension, False)):
         if candidates:
-            return candidates[0]
-    raise InputError(f"cannot tell the format of {url}; name it with --from (see `hub formats`)")
+            return candidates[0], confirmed or candidates[0].sniff is None
+    raise UnrecognisedInputError(f"cannot tell the format of {url}; name it with --from (see `hub formats`)")
 
 
 def _refuse_cross_kind(url: str, kind: str | None) -> None:

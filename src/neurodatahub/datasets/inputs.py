@@ -39,7 +39,7 @@ def expand(
     seen: dict[str, Item] = {}
     for given in inputs:
         for item in _items(given, storage_options):
-            if item.url not in seen and _selected(item.relpath, include, exclude):
+            if item.url not in seen and selected(item.relpath, include, exclude):
                 seen[item.url] = item
     return list(seen.values())
 
@@ -66,10 +66,11 @@ def _items(given: str, storage_options: Mapping[str, Any] | None) -> Iterator[It
 
 def _walk(url: str, root: str, relpath: str, storage_options: Mapping[str, Any] | None) -> Iterator[Item]:
     """A folder's items: itself when it is a format folder, else its files and sub-folders' items."""
-    if registry.directory_format(url, storage_options) is not None:
+    entries = storage.list_entries(url, storage_options)
+    if registry.directory_format(url, storage_options, [name for name, _ in entries]) is not None:
         yield Item(url, root, relpath or PurePosixPath(url.rstrip("/")).name, is_dir=True)
         return
-    for name, is_folder in storage.list_entries(url, storage_options):
+    for name, is_folder in entries:
         if name.startswith("."):
             continue
         child, child_path = storage.join(url, name), f"{relpath}/{name}" if relpath else name
@@ -92,14 +93,14 @@ def _relative(url: str, root: str) -> str:
     return url[len(prefix) :] if url.startswith(prefix) else PurePosixPath(url).name
 
 
-def _selected(relpath: str, include: Iterable[str], exclude: Iterable[str]) -> bool:
+def selected(relpath: str, include: Iterable[str], exclude: Iterable[str]) -> bool:
     include, exclude = list(include), list(exclude)
-    if include and not any(_matches(relpath, pattern) for pattern in include):
+    if include and not any(matches(relpath, pattern) for pattern in include):
         return False
-    return not any(_matches(relpath, pattern) for pattern in exclude)
+    return not any(matches(relpath, pattern) for pattern in exclude)
 
 
-def _matches(relpath: str, pattern: str) -> bool:
+def matches(relpath: str, pattern: str) -> bool:
     """fnmatch on the whole relative path (`*` and `**` cross folders), or on the name for a bare pattern."""
     if "/" not in pattern:
         return fnmatch.fnmatchcase(PurePosixPath(relpath).name, pattern)

@@ -27,7 +27,7 @@ from pydantic import Field
 
 from neurodatahub.connectivity import common
 from neurodatahub.core import storage
-from neurodatahub.core.errors import InputError
+from neurodatahub.core.errors import InputError, InvalidDataError
 from neurodatahub.core.options import FloatFormat, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 
@@ -50,19 +50,25 @@ def _layout(first: list[str], n_lines: int, n_fields: int, url: str) -> str:
     """header (labels in the first row and column), rows (labels in the first column only) or bare."""
     if first[0] == "" or (n_lines == n_fields and not all(map(common.is_number, first))):
         if n_lines != n_fields:
-            raise InputError(
-                f"{url}: a header of {n_fields - 1} labels but {n_lines - 1} rows"
-                " (a labelled N x N matrix has N rows; truncated?)"
+            # every cell read: a matrix that is not square, whether cut short or made so
+            raise not_square(
+                url, f"a header of {n_fields - 1} labels but {n_lines - 1} rows (an N x N matrix has N rows)"
             )
         return "header"
     if n_lines == n_fields - 1:
         return "rows"
     if n_lines == n_fields:
         return "bare"
-    raise InputError(
-        f"{url}: {n_lines} lines of {n_fields} cells is no labelled square matrix"
-        " (N + 1 lines of N + 1 cells, or N lines of N + 1 or N cells)"
+    raise not_square(
+        url,
+        f"{n_lines} lines of {n_fields} cells is no labelled square matrix"
+        " (N + 1 lines of N + 1 cells, or N lines of N + 1 or N cells)",
     )
+
+
+def not_square(url: str, message: str) -> InvalidDataError:
+    """Cells that all read but do not make a square matrix: invalid data (exit 1), not an unreadable file."""
+    return InvalidDataError(f"{url}: {message}", [{"location": "(matrix)", "message": message}])
 
 
 def _same_labels(rows: list[str], columns: list[str], url: str) -> None:

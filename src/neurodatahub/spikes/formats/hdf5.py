@@ -20,7 +20,7 @@ from neurodatahub.core import budget
 from neurodatahub.core.codecs import hdf5
 from neurodatahub.core.codecs.hdf5 import open_hdf5, text
 from neurodatahub.core.codecs.metadata import metadata_from_json, to_json
-from neurodatahub.core.errors import InputError, OutputError, UsageError
+from neurodatahub.core.errors import InputError, InvalidDataError, OutputError, UsageError
 from neurodatahub.core.options import Options, Positive, choice
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
@@ -190,9 +190,9 @@ def _read_trains(
         raw_index = _numbers(hdf5.read(file[index_name], url), index_name, url).astype(np.int64)
         index = end_offsets(raw_index, known_units)
         if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != times.size):
-            raise InputError(
-                f"{names['spike_times_index_dataset']} must rise from 0 to the {times.size} spike times,"
-                f" ends at {index[-1]}"
+            where = names["spike_times_index_dataset"]
+            raise inconsistent(
+                where, f"must rise from 0 to the {times.size} spike times, ends at {index[-1]}"
             )
         return _unit_of(times_ds, fallback), times, index
     if style == "group":
@@ -208,14 +208,20 @@ def _read_trains(
     times_ds = file[names["times_dataset"]]
     times = _numbers(hdf5.read(times_ds, url), "spike times", url)
     if idces.size != times.size:
-        raise InputError(f"{idces.size} unit indices for {times.size} spike times")
+        raise inconsistent(names["idces_dataset"], f"{idces.size} unit indices for {times.size} spike times")
     if idces.size and idces.min() < 0:
-        raise InputError("unit indices must not be negative")
+        raise inconsistent(names["idces_dataset"], "unit indices must not be negative")
     n_units = max(known_units or 0, int(idces.max()) + 1 if idces.size else 0)
     budget.require(8 * n_units, f"unit indices up to {n_units - 1} (one count per unit)", url)
     order = np.lexsort((times, idces))  # pairs may come in any order: group by unit, then time
     index = np.cumsum(np.bincount(idces, minlength=n_units), dtype=np.int64)
     return _unit_of(times_ds, fallback), times[order], index
+
+
+def inconsistent(dataset: str, message: str) -> InvalidDataError:
+    """A file whose datasets read but disagree with each other (an index that does not fit its data):
+    invalid data (exit 1), located at the dataset, not an unreadable file."""
+    return InvalidDataError(f"{dataset} {message}", [{"location": dataset, "message": message}])
 
 
 def end_offsets(index: np.ndarray, known_units: int | None) -> np.ndarray:
@@ -228,7 +234,7 @@ def end_offsets(index: np.ndarray, known_units: int | None) -> np.ndarray:
         if index.size == known_units + 1 and index.size and index[0] == 0:
             return index[1:]
         if index.size != known_units:
-            raise InputError(f"spike_times_index has {index.size} entries for {known_units} units")
+            raise inconsistent("spike_times_index", f"has {index.size} entries for {known_units} units")
         return index
     return index[1:] if index.size >= 2 and index[0] == 0 and index[-1] > 0 else index
 

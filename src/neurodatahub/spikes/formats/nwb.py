@@ -23,7 +23,7 @@ from neurodatahub import __version__
 from neurodatahub.core.codecs import hdf5
 from neurodatahub.core.codecs.hdf5 import open_hdf5, text, texts
 from neurodatahub.core.codecs.metadata import metadata_from_json, to_json
-from neurodatahub.core.errors import InputError, OutputError, UsageError
+from neurodatahub.core.errors import InputError, OutputError, UnrecognisedInputError, UsageError
 from neurodatahub.core.options import Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
@@ -95,7 +95,7 @@ def read(url: str, *, storage_options: Any = None, units_path: str | None = None
         if units_path is None:
             tables = find_units_tables(file) or (["/units"] if is_spikelab_nwb(file) else [])
             if not tables:
-                raise InputError(f"{url}: no Units table (no group with neurodata_type Units)")
+                raise UnrecognisedInputError(f"{url}: no Units table (no group with neurodata_type Units)")
             if len(tables) > 1:
                 raise UsageError(
                     f"{url} has several Units tables ({', '.join(tables)}); choose one with --units-path"
@@ -168,11 +168,12 @@ def _end_offsets(table: Any, column: str, n_values: int, known_units: int | None
         if known_units not in (None, 1) and n_values:
             raise InputError(f"{column} has no {name}")
         return np.array([n_values] if known_units else [], dtype=np.int64)
-    from neurodatahub.spikes.formats.hdf5 import end_offsets
+    from neurodatahub.spikes.formats.hdf5 import end_offsets, inconsistent
 
     index = end_offsets(_numbers(hdf5.read(table[name], url), name, url).astype(np.int64), known_units)
     if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != n_values):
-        raise InputError(f"{name} must rise to the {n_values} values of {column}, ends at {index[-1]}")
+        where = f"{table.name}/{name}"
+        raise inconsistent(where, f"must rise to the {n_values} values of {column}, ends at {index[-1]}")
     return index
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def _sniff(probe: Probe) -> bool:
-    """A folder with a dataset_description.json that does not say it is raw data."""
+    """A folder with a dataset_description.json of derivatives (or a broken one: reading says why)."""
     if not probe.is_dir or "dataset_description.json" not in probe.names:
         return False
     try:
@@ -27,7 +27,11 @@ def _sniff(probe: Probe) -> bool:
             description = json.loads(f.read().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         return True  # broken: reading it reports why
-    return not isinstance(description, dict) or description.get("DatasetType") not in ("raw", "study")
+    if not isinstance(description, dict):
+        return True
+    # BIDS: DatasetType defaults to raw; derivatives must name their pipeline (GeneratedBy)
+    kind = description.get("DatasetType")
+    return kind == "derivative" or (kind not in ("raw", "study") and "GeneratedBy" in description)
 
 
 def read(url: str, *, storage_options: Any = None) -> DerivativesDataset:
