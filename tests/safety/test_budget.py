@@ -24,9 +24,10 @@ def _refused(capsys: pytest.CaptureFixture, *args: str) -> str:
     """The one line of a refusal: on stderr, or for `validate` its report's line on stdout."""
     code, out, err = hub(capsys, *args)
     assert code == ExitCode.USAGE, err + out
-    if "validate" in args:
-        assert not err.strip() and len(out.splitlines()) == 1, err + out
-        return out.strip()
+    if "validate" in args:  # the report's line of the file, then its summary
+        lines = out.splitlines()
+        assert not err.strip() and len(lines) == 2 and lines[1].startswith("1 files:"), err + out
+        return lines[0]
     return one_line(err)
 
 

@@ -127,9 +127,24 @@ def to_model(data: Any, url: str, class_name: str | None) -> Any:
     return classes[name].model_validate(data)
 
 
-def _load_text(url: str, storage_options: Any) -> str:
+# what a text document costs in memory per byte once parsed (Python objects of its values, the text too)
+PARSED_TEXT_COPIES = 8
+
+
+def read_text_bytes(url: str, storage_options: Any = None) -> bytes:
+    """The bytes of a whole text file (a document, a JSON sidecar, a configuration), its size held to
+    the memory budget first: a text file is read at once and parsed into objects many times its size."""
+    size = storage.size_of(url, storage_options)
+    budget.require(
+        size * PARSED_TEXT_COPIES, f"the text of {budget.human(size)}, parsed ({PARSED_TEXT_COPIES}x)", url
+    )
     with storage.open_read(url, storage_options) as handle:
-        raw = handle.read()
+        return handle.read()
+
+
+def load_text(url: str, storage_options: Any = None) -> str:
+    """`read_text_bytes` as UTF-8 text."""
+    raw = read_text_bytes(url, storage_options)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -137,7 +152,7 @@ def _load_text(url: str, storage_options: Any) -> str:
 
 
 def read_json(url: str, *, storage_options: Any = None, class_name: str | None = None) -> Any:
-    return to_model(load_json(_load_text(url, storage_options), url), url, class_name)
+    return to_model(load_json(load_text(url, storage_options), url), url, class_name)
 
 
 def load_json(text: str, url: str) -> Any:
@@ -155,7 +170,7 @@ def load_json(text: str, url: str) -> Any:
 
 
 def read_yaml(url: str, *, storage_options: Any = None, class_name: str | None = None) -> Any:
-    return to_model(load_yaml(_load_text(url, storage_options), url), url, class_name)
+    return to_model(load_yaml(load_text(url, storage_options), url), url, class_name)
 
 
 def _too_long(error: ValueError) -> str:

@@ -35,11 +35,19 @@ def validate_dataset(
     jobs: int | None = None,
     scheduler: str | None = None,
     cache: Path | bool | None = True,
+    allow_external: bool | None = None,
+    max_memory: str | int | None = None,
 ) -> Report:
-    """Validate every file under `inputs`; `cache` is a folder, True (the user's cache) or False."""
-    from neurodatahub.core import kinds
+    """Validate every file under `inputs`; `cache` is a folder, True (the user's cache) or False.
+
+    `allow_external` and `max_memory` are the safety limits of `conversion.read` (None: the ones in
+    force, the command line's); every file is read under them, whichever worker reads it.
+    """
+    from neurodatahub.core import budget, kinds, references
 
     started = time.perf_counter()
+    with references.allowing(allow_external), budget.limited(max_memory):
+        limits = {"allow_external": references.external_allowed(), "max_memory": budget.max_memory()}
     if kind is not None and kind not in kinds.kind_names():
         raise UsageError(f"no kind of data is called {kind!r} (kinds: {', '.join(kinds.kind_names())})")
     config = config if config is not None else discover(inputs, storage_options)
@@ -64,6 +72,7 @@ def validate_dataset(
                     read_options=dict(read_options or {}),
                     rule_options=dict(rule.options),
                     role=role,
+                    **limits,
                 ),
             )
         )

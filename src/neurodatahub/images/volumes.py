@@ -80,9 +80,10 @@ WriteVolume = Callable[..., None]  # (path, plan, slabs, **options)
 
 @contextlib.contextmanager
 def decompressed(url: str, storage_options: Any = None) -> Iterator[Any]:
-    """A seekable binary file object of `url`'s bytes, gunzipped when they are gzip (.nii.gz, .mgz)."""
+    """A seekable binary file object of `url`'s bytes, gunzipped when they are gzip (.nii.gz, .mgz),
+    held to the decompression limit as they are read (a bomb is refused once past the limit)."""
     from neurodatahub.core import storage
-    from neurodatahub.core.codecs.gzip import GZIP_MAGIC
+    from neurodatahub.core.codecs.gzip import GZIP_MAGIC, RatioLimited
 
     with storage.open_read(url, storage_options) as raw:
         head = raw.read(2)
@@ -91,7 +92,7 @@ def decompressed(url: str, storage_options: Any = None) -> Iterator[Any]:
             yield raw
             return
         with gzip_ng.GzipFile(fileobj=raw, mode="rb") as handle:
-            yield handle
+            yield RatioLimited(handle, raw, url, "the gzip-compressed image")
 
 
 @contextlib.contextmanager

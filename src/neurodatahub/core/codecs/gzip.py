@@ -83,3 +83,67 @@ def open_inflating(raw: IO[bytes], url: str, what: str, max_ratio: float | None 
     3 MB file would make gigabytes of records or spill.
     """
     return io.BufferedReader(_Inflating(raw, url, what, max_ratio), buffer_size=1 << 20)
+
+
+INFLATED_BLOCK = 1 << 20
+
+
+class RatioLimited:
+    """A seekable decompressed file (a GzipFile over `compressed`) held to `budget.require_inflation`
+    as it is read or sought through, a block at a time, so a bomb stops within one block past the limit.
+
+    For readers that seek in decompressed data (nibabel over .nii.gz and .mgz): `_Inflating` is not
+    seekable. What was made is the position in the data; what it was made from, the compressed position.
+    """
+
+    def __init__(self, inflated: Any, compressed: IO[bytes], url: str, what: str) -> None:
+        self._inflated, self._compressed, self._url, self._what = inflated, compressed, url, what
+
+    def _checked(self) -> None:
+        budget.require_inflation(self._inflated.tell(), self._compressed.tell(), self._what, self._url)
+
+    def read(self, size: int | None = -1) -> bytes:
+        parts = []
+        left = -1 if size is None or size < 0 else size
+        while left:
+            part = self._inflated.read(INFLATED_BLOCK if left < 0 else min(left, INFLATED_BLOCK))
+            self._checked()
+            if not part:
+                break
+            parts.append(part)
+            left = left if left < 0 else left - len(part)
+        return b"".join(parts)
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(view):
+            count = self._inflated.readinto(view[done : done + INFLATED_BLOCK])
+            self._checked()
+            if not count:
+                break
+            done += count
+        return done
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = offset if whence == io.SEEK_SET else self._inflated.tell() + offset
+        if whence not in (io.SEEK_SET, io.SEEK_CUR):
+            return self._inflated.seek(offset, whence)
+        if target < self._inflated.tell():
+            self._inflated.seek(target)  # back: the file starts over, both positions with it
+        while self._inflated.tell() < target:  # forward seeking inflates everything passed over
+            step = min(target, self._inflated.tell() + INFLATED_BLOCK)
+            self._inflated.seek(step)
+            self._checked()
+            if self._inflated.tell() < step:
+                break  # the data ended before
+        return self._inflated.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:  # tell, close, name, closed... as the GzipFile's
+        return getattr(self._inflated, name)
