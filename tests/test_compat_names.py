@@ -1,4 +1,4 @@
-"""lacuna's converter and fetcher names, with the parameters and defaults of its API page (seed 001)."""
+"""lacuna's converter and fetcher names, with the parameters and defaults of its API page (lacuna io)."""
 
 from __future__ import annotations
 

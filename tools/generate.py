@@ -1,21 +1,29 @@
 """Generate everything in generated/ from schema/: `make generate` (or `python tools/generate.py --out DIR`).
 
-The output is deterministic, so CI regenerates into a temporary folder and compares it with what is
-committed.
+The models package holds every form of the schema a user may need without LinkML: the Pydantic models,
+the JSON Schema, OWL, SHACL and a JSON-LD context (and the wheel adds schema/*.yaml beside them). The
+output is deterministic, so CI regenerates into a temporary folder and compares it with what is
+committed. The schema's pages of the documentation site (gen-doc) are made by `schema_pages`, which the
+site's build calls (tools/docs_hooks.py), so they are never committed and never stale.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pprint
+import re
 from pathlib import Path
 
+from linkml.generators.jsonldcontextgen import ContextGenerator
 from linkml.generators.jsonschemagen import JsonSchemaGenerator
+from linkml.generators.owlgen import OwlSchemaGenerator
 from linkml.generators.pydanticgen import PydanticGenerator
 from linkml.generators.pydanticgen.array import NumpydanticArray
 from linkml.generators.pydanticgen.template import Import, Imports, ObjectImport
+from linkml.generators.shaclgen import ShaclGenerator
 
 REPO = Path(__file__).resolve().parent.parent
 ROOT_SCHEMA = "schema/neurodatahub.yaml"
@@ -36,18 +44,33 @@ EXTRA_IMPORTS = (
     + Import(module=".hooks", objects=[ObjectImport(name="run_checks")])
 )
 
+SCHEMA_OVERVIEW = "schema-overview"
+MERMAID_BLOCK = re.compile(r"^```mermaid\n.*?^```\n", re.MULTILINE | re.DOTALL)
+
 INIT = (
     HEADER
-    + '''"""Models generated from the neurodatahub LinkML schema, and the facts the models do not carry.
+    + '''"""Models generated from the neurodatahub LinkML schema, the schema's other forms, and its facts.
 
 Use `neurodatahub.models` instead: it adds the invariants the schema cannot express. The classes are
-imported on first use (`neurodatahub_models.SpikeData`), so reading `facts` costs no pydantic or numpy.
+imported on first use (`neurodatahub_models.SpikeData`), so reading `facts` or a path below costs no
+pydantic or numpy.
 """
 
 from pathlib import Path
 from typing import Any
 
-JSON_SCHEMA_PATH = Path(__file__).with_name("neurodatahub.schema.json")
+HERE = Path(__file__).parent
+JSON_SCHEMA_PATH = HERE / "neurodatahub.schema.json"
+OWL_PATH = HERE / "neurodatahub.owl.ttl"
+SHACL_PATH = HERE / "neurodatahub.shacl.ttl"
+JSONLD_CONTEXT_PATH = HERE / "neurodatahub.context.jsonld"
+ROOT_SCHEMA_NAME = "neurodatahub.yaml"
+
+
+def schema_dir() -> Path:
+    """The LinkML schema: shipped inside this package by the wheel, else the checkout's schema/."""
+    shipped = HERE / "schema"
+    return shipped if shipped.is_dir() else HERE.parent.parent / "schema"
 
 
 def __getattr__(name: str) -> Any:
@@ -169,10 +192,15 @@ def generate(out: Path) -> list[Path]:
         metadata_mode=None,
     ).serialize()
     schema = json.loads(JsonSchemaGenerator(ROOT_SCHEMA, include_range_class_descendants=True).serialize())
+    # metadata=False: no generation date or generator version in the output, so it is reproducible
+    semantic = {"metadata": False, "mergeimports": True}
     written = {
         package / "__init__.py": INIT,
         package / "models.py": HEADER + models,
         package / "neurodatahub.schema.json": json.dumps(schema, indent=2, sort_keys=True) + "\n",
+        package / "neurodatahub.owl.ttl": OwlSchemaGenerator(ROOT_SCHEMA, **semantic).serialize(),
+        package / "neurodatahub.shacl.ttl": ShaclGenerator(ROOT_SCHEMA, **semantic).serialize(),
+        package / "neurodatahub.context.jsonld": ContextGenerator(ROOT_SCHEMA, **semantic).serialize(),
         package / "py.typed": "",
         package / "facts.py": facts_source(),
         **{
@@ -183,6 +211,24 @@ def generate(out: Path) -> list[Path]:
     for path, text in written.items():
         path.write_text(text, encoding="utf-8")
     return list(written)
+
+
+def schema_pages(out: Path) -> list[Path]:
+    """The schema's pages for the documentation site (LinkML's gen-doc): one per class, slot, enum and type.
+
+    gen-doc's class diagrams are left out: Mermaid is drawn by a script fetched from a CDN when a page is
+    viewed, and the site must work offline; each page's slot table says the same.
+    """
+    from linkml.generators.docgen import DocGenerator
+
+    with contextlib.chdir(REPO):  # the schema's path as given, as for the models
+        # the overview's name has a hyphen, so no slot (snake_case, `linkml lint`) can take its file name
+        DocGenerator(ROOT_SCHEMA, mergeimports=True, index_name=SCHEMA_OVERVIEW).serialize(directory=str(out))
+    pages = sorted(out.rglob("*.md"))
+    for page in pages:
+        text = MERMAID_BLOCK.sub("", page.read_text(encoding="utf-8"))
+        page.write_text(text, encoding="utf-8")
+    return pages
 
 
 def main() -> None:

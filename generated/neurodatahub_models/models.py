@@ -1302,7 +1302,7 @@ class SubjectMetadata(ConfiguredBaseModel):
 
 class AnalysisResult(ConfiguredBaseModel):
     """
-    One entry of results[namespace][key]. Exactly one of the value slots is set.
+    One entry of `results[namespace][key]`. Exactly one of the value slots is set.
     """
     namespace: str = Field(default=..., description="""Analysis that produced it (RegionalDamage, FunctionalNetworkMapping...).""")
     key: str = Field(default=..., description="""Result key, such as atlas-Schaefer100_source-GSP1000_desc-correlation.""")

@@ -1,7 +1,7 @@
 """The peers are the oracles: spectralbrain writes matrices we read; pandas, numpy, h5py, pyarrow read ours.
 
 spectralbrain 0.1.0 runs for real here; its older connectome writer (header only with labels, %.6f) is
-reproduced from FORMATS.md section 4, and qsiparc's sidecar from section 3.
+reproduced from the peer notes of docs/kinds/connectivity.md, as is qsiparc's sidecar.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def test_pandas_reads_default_labels_and_nan(tmp_path: Path) -> None:
 
 
 def _older_spectralbrain(path: Path, matrix: np.ndarray, labels: list[str] | None) -> None:
-    """spectralbrain before 0.1.0 (FORMATS.md 4): a header only with labels, rows `label<TAB>%.6f...`."""
+    """Older spectralbrain (docs/kinds/connectivity.md): header only with labels, rows `label<TAB>%.6f...`."""
     header = "\t".join(["", *labels]) + "\n" if labels is not None else ""
     rows = [
         (labels[i] if labels else str(i)) + "\t" + "\t".join(f"{value:.6f}" for value in row)

@@ -1,4 +1,4 @@
-"""Lookup tables from every source in FORMATS.md section 3, compared with qsiparc's loaders."""
+"""Lookup tables from every source in docs/kinds/regions.md, compared with qsiparc's loaders."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The local registry: which datasets are on this machine, where, and in what state; and a lab's own
 entries (registered with their facts, they join the catalog stack as the `registered` catalog).
 
-lacuna keeps its registry in memory, so a fetched connectome is forgotten at exit (FORMATS.md 2). Here it
+lacuna keeps its registry in memory, so a fetched connectome is forgotten at exit. Here it
 is a JSON file in the data directory, rewritten atomically under a lock on every change (`state.py`), so
 it survives processes, concurrent registrations both land, and an interrupted write never leaves it half
 written.

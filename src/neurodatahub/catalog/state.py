@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from neurodatahub.core import places
 from neurodatahub.core.errors import InputError, OutputError
 
 LOCK_TIMEOUT_SECONDS = 30.0
@@ -21,15 +22,9 @@ REGISTRY_NAME = "registry.json"
 REGISTRY_FORMAT = "neurodatahub-registry"
 
 
-def data_dir() -> Path:
-    """NEURODATAHUB_DATA_DIR, else $XDG_CACHE_HOME/neurodatahub, else ~/.cache/neurodatahub (absolute)."""
-    import os
-
-    if os.environ.get("NEURODATAHUB_DATA_DIR"):
-        return Path(os.environ["NEURODATAHUB_DATA_DIR"]).expanduser().resolve()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return (Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "neurodatahub").resolve()
-    return (Path.home() / ".cache" / "neurodatahub").resolve()
+# NEURODATAHUB_DATA_DIR, else $XDG_CACHE_HOME/neurodatahub, else ~/.cache/neurodatahub: the core's rule,
+# since lab schemas are cached there too
+data_dir = places.data_dir
 
 
 def registry_records() -> dict[str, dict[str, Any]]:

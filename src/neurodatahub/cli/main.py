@@ -147,14 +147,22 @@ def schema(
         str | None, typer.Argument(metavar="[CLASS]", help="Class to print (default: all).")
     ] = None,
     list_classes: Annotated[bool, typer.Option("--list", help="List the class names.")] = False,
+    form: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="FORM",
+            help="json-schema (standalone), linkml (YAML), owl or shacl (Turtle), jsonld (context).",
+        ),
+    ] = "json-schema",
 ) -> None:
-    """Print the JSON Schema of every class, or of one class."""
-    from neurodatahub.core.schema import class_names, class_schema, json_schema
+    """Print the schema of every class, or of one class, in one of its forms (JSON Schema by default)."""
+    from neurodatahub.core.schema import class_names, schema_text
 
     if list_classes:
         typer.echo("\n".join(class_names()))
     else:
-        print_json(class_schema(class_name) if class_name else json_schema())
+        typer.echo(schema_text(class_name, form), nl=False)
 
 
 @app.command()
@@ -202,6 +210,14 @@ def validate(
     from_format: FromOption = None,
     class_name: Annotated[
         str | None, typer.Option("--class", help="Data class (of documents, or of images: VoxelMap...).")
+    ] = None,
+    lab_schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema",
+            metavar="FILE",
+            help="A LinkML schema that imports the hub's: documents of its classes validate too.",
+        ),
     ] = None,
     kind: Annotated[str | None, typer.Option(help="Kind of data of the files (see `hub formats`).")] = None,
     report_format: Annotated[
@@ -254,7 +270,8 @@ def validate(
     endpoint_url: EndpointOption = None,
     shortcuts: dict[str, Any] | None = None,
 ) -> None:
-    """Check files and whole datasets against the schema, with codes and severities, for people and CI.
+    """Check files and whole datasets against the schema (or a lab schema that extends it), with codes and
+    severities, for people and CI.
 
     Exit 0 when nothing fails, 1 when data is invalid, 2 when a file is unreadable (README, exit codes).
     """
@@ -284,11 +301,17 @@ def validate(
         format=from_format,
         kind=kind,
         class_name=class_name,
-        read_options={**(shortcuts or {}), **pairs(read_option, "--read-option")},
+        # the lab schema is the documents' reader option (other formats hold the hub's classes); the cache
+        # is left out with it, as its key knows the hub's schema, not the lab's file
+        read_options={
+            **(shortcuts or {}),
+            **pairs(read_option, "--read-option"),
+            **({"lab_schema": lab_schema} if lab_schema else {}),
+        },
         storage_options=store,
         jobs=jobs,
         scheduler=scheduler,
-        cache=False if no_cache else (cache or True),
+        cache=False if no_cache or lab_schema else (cache or True),
     )
     if as_json:
         print_json([report.file_entry(result) for result in report.files])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from neurodatahub import __version__
-from neurodatahub.core import budget, kinds, references, storage
+from neurodatahub.core import budget, extensions, kinds, references, storage
 from neurodatahub.core.errors import (
     HubError,
     InvalidDataError,
@@ -189,7 +189,33 @@ def describe_file(
 
 
 def losses_of(spec: FormatSpec, model: BaseModel, **options: Any) -> list[Any]:
-    return list(spec.losses(model, **options)) if spec.losses else []
+    found = list(spec.losses(model, **options)) if spec.losses else []
+    return found + _lab_field_losses(spec, model)
+
+
+def _schema_class_of(model: BaseModel) -> str | None:
+    """The hub's class a model is or extends (a lab schema's LabSpikeData is a SpikeData)."""
+    from neurodatahub_models.facts import CLASSES
+
+    return next((cls.__name__ for cls in type(model).__mro__ if cls.__name__ in CLASSES), None)
+
+
+def _lab_field_losses(spec: FormatSpec, model: BaseModel) -> list[Any]:
+    """The fields a lab schema adds to one of the hub's classes: only documents store them."""
+    base = _schema_class_of(model)
+    if spec.kind == "document" or base is None or base == type(model).__name__:
+        return []
+    from neurodatahub.core.models import Loss, model_class
+
+    known = model_class(base).model_fields
+    return [
+        Loss(
+            field=name,
+            reason=f"{type(model).__name__} extends {base}; {spec.name} holds {base}'s fields only",
+        )
+        for name in type(model).model_fields
+        if name not in known and getattr(model, name) is not None
+    ]
 
 
 def write(
@@ -208,8 +234,9 @@ def write(
 
 
 def _kind_of(model: BaseModel) -> str | None:
-    """The kind whose pivot class the model is (from the schema), None for other classes."""
-    return kinds.kind_of_class(type(model).__name__)
+    """The kind whose pivot class the model is or extends (from the schema), None for other classes."""
+    base = _schema_class_of(model)
+    return kinds.kind_of_class(base) if base else None
 
 
 def _write_checked(
@@ -234,6 +261,8 @@ def _write_checked(
                 spec.verify(model, tmp, **options)
             elif spec.read is not None:
                 hint = {"class_name": type(model).__name__} if spec.reads_option("class_name") else {}
+                if hint and (lab_schema := extensions.schema_of(type(model))) is not None:
+                    hint["lab_schema"] = str(lab_schema)
                 reopened = read_as(spec, str(tmp), **hint)
                 if not losses and not summary.same(summary.fingerprint(reopened), summary.fingerprint(model)):
                     raise OutputError("it reads back as other data")

@@ -26,20 +26,21 @@ class ReadOptions(Options):
     class_name: str | None = Field(
         None, description="data class of the document (default: inferred from its keys)"
     )
+    lab_schema: str | None = Field(
+        None, description="a LinkML schema that imports the hub's: its classes validate too (`--schema`)"
+    )
 
 
 YAML_KEY_LINE = re.compile(rb"^(---\s*$|[A-Za-z_][\w .-]*:(\s|$))")
 
 
 def concrete_classes() -> dict[str, Any]:
-    from neurodatahub_models.facts import CLASSES
+    from neurodatahub.core.models import concrete_classes
 
-    from neurodatahub.core.models import MODEL_CLASSES
-
-    return {name: cls for name, cls in MODEL_CLASSES.items() if not CLASSES[name]["abstract"]}
+    return concrete_classes()
 
 
-def infer_class(data: Any, url: str) -> str:
+def infer_class(data: Any, url: str, classes: dict[str, Any] | None = None) -> str:
     """The concrete class whose fields cover every key and whose required fields are all there.
 
     When none has all its required fields, the one class whose fields still cover every key is taken,
@@ -48,7 +49,7 @@ def infer_class(data: Any, url: str) -> str:
     if not isinstance(data, dict):
         raise UnrecognisedInputError(f"{url}: a model document is a mapping of field names to values")
     keys = set(data)
-    classes = concrete_classes()
+    classes = classes or concrete_classes()
     covering = {name: cls for name, cls in classes.items() if keys <= set(cls.model_fields)}
     complete = [
         name
@@ -90,18 +91,19 @@ def _parent_of_all(name: str, candidates: list[str]) -> bool:
 
 
 @cache
-def _json_schema_validator(class_name: str) -> Any:
+def _json_schema_validator(class_name: str, extended: Any = None) -> Any:
     import jsonschema
 
     from neurodatahub.core.schema import class_schema
 
-    schema = class_schema(class_name)
+    schema = class_schema(class_name, extended.json_schema if extended else None)
     return jsonschema.validators.validator_for(schema)(schema)
 
 
-def _schema_problems(data: Any, class_name: str) -> list[dict[str, str]]:
+def _schema_problems(data: Any, class_name: str, extended: Any = None) -> list[dict[str, str]]:
     errors = sorted(
-        _json_schema_validator(class_name).iter_errors(data), key=lambda error: list(error.absolute_path)
+        _json_schema_validator(class_name, extended).iter_errors(data),
+        key=lambda error: list(error.absolute_path),
     )
     return [
         {
@@ -113,12 +115,17 @@ def _schema_problems(data: Any, class_name: str) -> list[dict[str, str]]:
     ]
 
 
-def to_model(data: Any, url: str, class_name: str | None) -> Any:
-    classes = concrete_classes()
+def to_model(data: Any, url: str, class_name: str | None, lab_schema: str | None = None) -> Any:
+    """The document as a validated model of `class_name` (else inferred), of the hub's schema or of a
+    lab schema that extends it (`lab_schema`)."""
+    from neurodatahub.core import extensions
+
+    extended = extensions.load(lab_schema) if lab_schema else None
+    classes = extended.classes if extended else concrete_classes()
     if class_name is not None and class_name not in classes:
         raise UsageError(f"unknown class {class_name!r}; classes: {', '.join(sorted(classes))}")
-    name = class_name or infer_class(data, url)
-    problems = _schema_problems(data, name)
+    name = class_name or infer_class(data, url, classes)
+    problems = _schema_problems(data, name, extended)
     if problems:
         first = problems[0]
         raise InvalidDataError(
@@ -151,8 +158,10 @@ def load_text(url: str, storage_options: Any = None) -> str:
         raise InputError(f"{url}: not UTF-8 text ({error.reason} at byte {error.start})") from error
 
 
-def read_json(url: str, *, storage_options: Any = None, class_name: str | None = None) -> Any:
-    return to_model(load_json(load_text(url, storage_options), url), url, class_name)
+def read_json(
+    url: str, *, storage_options: Any = None, class_name: str | None = None, lab_schema: str | None = None
+) -> Any:
+    return to_model(load_json(load_text(url, storage_options), url), url, class_name, lab_schema)
 
 
 def load_json(text: str, url: str) -> Any:
@@ -169,8 +178,10 @@ def load_json(text: str, url: str) -> Any:
         raise InputError(f"{url}: invalid JSON ({_too_long(error)})") from error
 
 
-def read_yaml(url: str, *, storage_options: Any = None, class_name: str | None = None) -> Any:
-    return to_model(load_yaml(load_text(url, storage_options), url), url, class_name)
+def read_yaml(
+    url: str, *, storage_options: Any = None, class_name: str | None = None, lab_schema: str | None = None
+) -> Any:
+    return to_model(load_yaml(load_text(url, storage_options), url), url, class_name, lab_schema)
 
 
 def _too_long(error: ValueError) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 
 class ExitCode:
-    """Process exit codes of `hub`, documented in the README."""
+    """Process exit codes of `hub` (the documentation's table is made from EXIT_CODE_MEANINGS)."""
 
     OK = 0
     INVALID = 1  # the data or document does not satisfy the schema
@@ -17,6 +17,28 @@ class ExitCode:
     STORAGE = 5  # the storage backend (S3, HTTP...) failed or refused access
     INTERNAL = 70  # a bug: please report it with the --debug traceback
     INTERRUPTED = 130  # stopped by Ctrl-C, SIGTERM or SIGHUP (128 + SIGINT, as shells report Ctrl-C)
+
+
+# what each exit code means, for the documentation (its table is generated from this)
+EXIT_CODE_MEANINGS: dict[int, tuple[str, str]] = {
+    ExitCode.OK: ("OK", "success; every validated path is valid"),
+    ExitCode.INVALID: ("INVALID", "invalid: the data or document breaks the schema or an invariant"),
+    ExitCode.USAGE: (
+        "USAGE",
+        "usage error, or an input that cannot be read (missing, truncated, unknown format)",
+    ),
+    ExitCode.LOSS: ("LOSS", "`--strict` and the target format cannot store everything"),
+    ExitCode.OUTPUT: ("OUTPUT", "output problem: it exists (pass `--overwrite`) or could not be written"),
+    ExitCode.STORAGE: ("STORAGE", "storage backend failure (network, credentials, permissions)"),
+    ExitCode.INTERNAL: (
+        "INTERNAL",
+        "internal error (a bug): rerun with `--debug` for the traceback and report it",
+    ),
+    ExitCode.INTERRUPTED: (
+        "INTERRUPTED",
+        "stopped by Ctrl-C or SIGTERM; a batch leaves whole outputs only and its report says what was done",
+    ),
+}
 
 
 class HubError(Exception):

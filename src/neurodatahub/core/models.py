@@ -36,3 +36,8 @@ ENUMS: dict[str, type[Enum]] = {
 def model_class(name: str) -> type[BaseModel]:
     """The class called `name` (KeyError lists nothing: callers phrase the message)."""
     return MODEL_CLASSES[name]
+
+
+def concrete_classes() -> dict[str, type[BaseModel]]:
+    """The classes a document may be (the schema's abstract ones are not)."""
+    return {name: cls for name, cls in MODEL_CLASSES.items() if not CLASSES[name]["abstract"]}

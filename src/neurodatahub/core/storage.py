@@ -23,7 +23,7 @@ from typing import IO, Any
 from neurodatahub.core import scratch
 from neurodatahub.core.errors import InputError, OutputError, StorageError
 
-REMOTE_BLOCK_SIZE = 2 * 1024 * 1024  # 2 MiB blocks: few requests, little over-read (FORMATS.md 5)
+REMOTE_BLOCK_SIZE = 2 * 1024 * 1024  # 2 MiB blocks: few requests, little over-read (docs/recipes/s3.md)
 HASH_CHUNK = 8 * 1024 * 1024  # remote files: bounded reads into one reused buffer
 # a file mapped whole counts its size in the process's RSS; windows keep it to this (a multiple of
 # mmap.ALLOCATIONGRANULARITY, as window offsets must be)

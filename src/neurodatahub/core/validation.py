@@ -49,6 +49,7 @@ def validate_path(
     class_name: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
     read_options: Mapping[str, Any] | None = None,
+    lab_schema: str | None = None,
     spec: FormatSpec | None = None,
     inspect: Callable[[Any], dict[str, Any]] | None = None,
     allow_external: bool | None = None,
@@ -60,11 +61,13 @@ def validate_path(
     format does not take are left out for it. `inspect` sees the validated model (the header of a
     streamed one) and returns facts kept in the outcome, so callers need not read the file twice.
     `allow_external` and `max_memory` are the safety limits of `conversion.read`.
+    `lab_schema`: a LinkML schema that imports the hub's, for documents of its classes (a file of any
+    other format holds one of the hub's classes, which the lab schema extends: it is validated as usual).
     """
     from neurodatahub.core.conversion import limits
 
     with limits(allow_external, max_memory):
-        return _validate(url, format, class_name, storage_options, read_options, spec, inspect)
+        return _validate(url, format, class_name, storage_options, read_options, lab_schema, spec, inspect)
 
 
 def _validate(
@@ -73,6 +76,7 @@ def _validate(
     class_name: str | None,
     storage_options: Mapping[str, Any] | None,
     read_options: Mapping[str, Any] | None,
+    lab_schema: str | None,
     spec: FormatSpec | None,
     inspect: Callable[[Any], dict[str, Any]] | None,
 ) -> Outcome:
@@ -84,6 +88,8 @@ def _validate(
         spec = spec or input_format(url, format, storage_options, class_name)
         outcome.format, outcome.kind = spec.name, spec.kind
         options = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
+        if lab_schema and spec.reads_option("lab_schema"):  # documents; other files hold the hub's classes
+            options["lab_schema"] = lab_schema
         options.update(
             {name: value for name, value in (read_options or {}).items() if spec.reads_option(name)}
         )

@@ -1,6 +1,6 @@
 """lacuna's functional chunk HDF5 layout (GSP1000): written subject by subject, read subject by subject.
 
-Layout (FORMATS.md 2.1): `timeseries` (subjects, timepoints, voxels) float32 in HDF5 chunks of one
+Layout (docs/kinds/functional.md): `timeseries` (subjects, timepoints, voxels) float32 in HDF5 chunks of one
 subject (1, T, V) with gzip level 1; `mask_indices` (voxels, 3) int64 in the C order of np.where(mask);
 `mask_affine` (4, 4) float64; attributes `mask_shape` (required), `n_subjects`, `n_timepoints`,
 `n_voxels`, `space`, `description`, `source`. The hub adds a `subject_ids` dataset (UTF-8 strings) when

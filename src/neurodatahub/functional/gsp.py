@@ -24,7 +24,7 @@ from neurodatahub.core.errors import UsageError
 from neurodatahub.functional import chunks, runs
 from neurodatahub.functional.errors import ArgumentError, ChunkExistsError
 
-SPACE = "MNI152NLin6Asym"  # GSP1000's space (FORMATS.md 2.1), the attribute lacuna writes
+SPACE = "MNI152NLin6Asym"  # GSP1000's space (docs/kinds/functional.md), the attribute lacuna writes
 SOURCE = "Harvard Dataverse doi:10.7910/DVN/ILXIKS"  # lacuna's `source` attribute
 DESCRIPTION = "GSP1000 functional connectome chunk {idx}"  # lacuna's `description` attribute
 

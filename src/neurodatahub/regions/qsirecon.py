@@ -1,6 +1,6 @@
 """Finding dsegs, lookup tables and scalar maps in a QSIRecon derivatives tree, on any storage URL.
 
-Layout (FORMATS.md section 3): dsegs `sub-*/ses-*/dwi/*_seg-<atlas>_dseg.nii.gz` (a dseg without a seg
+Layout (docs/kinds/regions.md): dsegs `sub-*/ses-*/dwi/*_seg-<atlas>_dseg.nii.gz` (a dseg without a seg
 entity is skipped), tables `atlases/atlas-<atlas>/*_dseg.tsv`, scalar maps
 `derivatives/qsirecon-<software>/sub-*/ses-*/dwi/*_dwimap.nii.gz`. Entity values are kept whole.
 """

@@ -1,6 +1,6 @@
 """The two statistic tiers, computed for every region at once from voxels grouped by region.
 
-`extended` reproduces qsiparc 0.1.2, whose numbers come from parcellate 0.4.2 (FORMATS.md section 3):
+`extended` reproduces qsiparc 0.1.2, whose numbers come from parcellate 0.4.2 (docs/kinds/regions.md):
 nan-aware mean, median, sum; std with ddof 0; scipy's biased skewness and excess kurtosis with NaN
 omitted; linear percentiles; z, IQR and MAD filtered means and stds with parcellate's fall-backs; cv and
 robust_cv that turn NaN as soon as a region holds one. Each quantity is computed with the same

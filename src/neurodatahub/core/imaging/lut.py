@@ -1,4 +1,4 @@
-"""Lookup tables of parcellations from every source qsiparc reads (FORMATS.md section 3), as validated
+"""Lookup tables of parcellations from every source qsiparc reads (docs/kinds/regions.md), as validated
 AtlasLUT models, and BIDS `dseg.tsv` text to write one: what the regions and images kinds share.
 
 Sources: a TSV (or CSV) with a header, whose index column is the first of index, id, region_id (else

@@ -1,4 +1,4 @@
-"""NWB 2.x Units tables, read and written with h5py alone (FORMATS.md 1.2).
+"""NWB 2.x Units tables, read and written with h5py alone (docs/kinds/spikes.md).
 
 Reading finds every table whose `neurodata_type` is Units, wherever it lives (pynwb, matnwb and
 NeuroConv files), resolves reference and region columns to plain values, and also reads spikelab's

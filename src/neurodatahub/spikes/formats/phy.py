@@ -1,6 +1,6 @@
 """KiloSort / Phy output folders: spike_times.npy, spike_clusters.npy, params.py and cluster_*.tsv.
 
-The on-disk facts are in FORMATS.md 1.3. Where the hub departs from the peers, and why:
+The on-disk facts are in docs/kinds/spikes.md (peer notes). Where the hub departs from the peers, and why:
 - params.py is parsed, never executed (see `params`): phy, phylib and spikeinterface `exec()` it, so a
   folder from elsewhere could run code on whoever opens it.
 - Reading keeps every cluster by default: noise, and clusters that only a cluster table lists (units
