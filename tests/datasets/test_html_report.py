@@ -162,11 +162,14 @@ def _shown(browser) -> list[str]:
 
 def test_the_page_in_a_headless_browser(browser, reports: tuple[Path, dict, Path]) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     page, oracle, _ = reports
     browser.get(page.as_uri())
-    assert browser.execute_script("return document.readyState") == "complete"
+    # the page is megabytes of inlined pictures: on a loaded machine it may still be parsing when get returns
+    WebDriverWait(browser, 60).until(
+        lambda driver: driver.execute_script("return document.readyState") == "complete"
+    )
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
 
     images = browser.find_elements(By.CSS_SELECTOR, "img.thumb")
