@@ -91,8 +91,12 @@ def decompressed(url: str, storage_options: Any = None) -> Iterator[Any]:
         if head != GZIP_MAGIC:
             yield raw
             return
-        with gzip_ng.GzipFile(fileobj=raw, mode="rb") as handle:
-            yield RatioLimited(handle, raw, url, "the gzip-compressed image")
+        inflated = gzip_ng.GzipFile(fileobj=raw, mode="rb")
+        limited = RatioLimited(inflated, raw, url, "the gzip-compressed image")
+        try:
+            yield limited
+        finally:
+            limited.close()
 
 
 @contextlib.contextmanager

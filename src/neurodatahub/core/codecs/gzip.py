@@ -129,8 +129,12 @@ class RatioLimited:
         target = offset if whence == io.SEEK_SET else self._inflated.tell() + offset
         if whence not in (io.SEEK_SET, io.SEEK_CUR):
             return self._inflated.seek(offset, whence)
-        if target < self._inflated.tell():
-            self._inflated.seek(target)  # back: the file starts over, both positions with it
+        if target < self._inflated.tell():  # back: the data starts over, both positions with it
+            # a new reader rather than the GzipFile's own rewind: zlib-ng 1.1's fails once its first
+            # buffer was passed ("Not a gzipped file"), where the standard library's works
+            self._inflated.close()
+            self._compressed.seek(0)
+            self._inflated = type(self._inflated)(fileobj=self._compressed, mode="rb")
         while self._inflated.tell() < target:  # forward seeking inflates everything passed over
             step = min(target, self._inflated.tell() + INFLATED_BLOCK)
             self._inflated.seek(step)
