@@ -14,7 +14,7 @@ import pytest
 import yaml
 from catalog_server import ServerState, serve
 
-from neurodatahub.catalog import IntegrityError, NoMatchError, get, ls, remote, verify
+from neurodatahub.catalog import IntegrityError, NoMatchError, get, load, ls, remote, verify
 from neurodatahub.catalog.index import build_index, index_text
 from neurodatahub.catalog.query import find
 from neurodatahub.cli import main
@@ -288,3 +288,31 @@ def test_new_writes_a_valid_skeleton(env: Path, capsys) -> None:
     assert main(["catalog", "new", "our_atlas", "--kind", "atlas", "-o", str(folder / "our_atlas.yaml")]) == 0
     assert main(["catalog", "index", str(folder)]) == 0
     assert main(["validate", str(folder)]) == 0
+
+
+def test_load_reads_an_atlas_image_as_a_parcellation_with_its_table_and_space(
+    env: Path, server: ServerState, monkeypatch
+) -> None:
+    image = parcellation(env / "atlas.nii.gz", 3, (40, 40, 40), GRID_2MM)
+    table = b"index\tname\n1\tLH_Vis_1\n2\tLH_SomMot_1\n3\tRH_Vis_1\n"  # a BIDS dseg.tsv
+    server.files["/atlas/img.nii.gz"], server.files["/atlas/img.tsv"] = image.read_bytes(), table
+    base = {"checksum": {"algorithm": "unknown"}}
+    entry = {
+        **variant_entry(server.base),
+        "name": "lab_image",
+        "files": [
+            {**base, "name": "atlas-Lab_res-02_dseg.nii.gz", "url": f"{server.base}/atlas/img.nii.gz",
+             "suffix": "dseg", "space": "MNI152NLin6Asym", "resolution": 2.0, "n_regions": 3,
+             "lookup_table": "atlas-Lab_dseg.tsv"},
+            {**base, "name": "atlas-Lab_dseg.tsv", "url": f"{server.base}/atlas/img.tsv",
+             "suffix": "lut"},
+        ],
+    }  # fmt: skip
+    monkeypatch.setenv("NEURODATAHUB_CATALOG_PATH", str(write_catalog(env / "lab", entry)))
+    atlas = load("lab_image", suffix="dseg")
+    assert type(atlas).__name__ == "Parcellation"
+    assert atlas.space == "MNI152NLin6Asym" and atlas.resolution == 2.0
+    assert [(region.index, region.name) for region in atlas.lut.regions] == [
+        (1, "LH_Vis_1"), (2, "LH_SomMot_1"), (3, "RH_Vis_1"),
+    ]  # fmt: skip
+    assert np.array_equal(np.asarray(atlas.data), np.asarray(nib.load(image).dataobj))

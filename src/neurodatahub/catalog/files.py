@@ -115,7 +115,8 @@ def get(
 
 def load(entry: str | None = None, *, api_key: str | None = None, **filters: Any) -> Any:
     """The validated model of the one file matching the query (read through the format registry), its
-    lookup table downloaded beside it and handed to readers that take one."""
+    lookup table downloaded beside it and handed to readers that take one, with the space the catalog
+    gives it."""
     from neurodatahub.core import conversion, registry as formats
 
     matched = query.files(entry, filters, required=True)
@@ -139,6 +140,8 @@ def load(entry: str | None = None, *, api_key: str | None = None, **filters: Any
     if file.get("lookup_table"):
         lut = next(str(p) for p in paths if p.name == file["lookup_table"])
         options.update({name: lut for name in ("lut", "lookup_table") if spec.reads_option(name)})
+    if file.get("space") and spec.reads_option("space"):  # the catalog knows what the header may not say
+        options["space"] = file["space"]
     expected = kinds.enum_annotation("FileSuffix", "kind").get(file.get("suffix") or "")
     if expected and spec.kind != expected:
         raise InputError(
