@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 out=demo-output
 rm -rf "$out" && mkdir -p "$out"
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# bold command lines on a terminal only: no raw escape codes in a log or a pipe
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 
 step hub --version
 step hub formats --kind spikes
@@ -18,7 +20,7 @@ step hub convert "$out/recording_phy" "$out/roundtrip.nwb" --report "$out/3-phy-
 step hub info "$out/roundtrip.nwb"
 step hub validate "$out/recording.h5" "$out/recording_phy" "$out/roundtrip.nwb"
 
-printf '\n\033[1mloss reports\033[0m\n'
+printf '\n%sloss reports%s\n' "$bold" "$plain"
 python - "$out" <<'PY'
 import json, pathlib, sys
 for report in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
@@ -30,7 +32,7 @@ for report in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
         count = f" ({loss['count']})" if loss.get("count") is not None else ""
         print(f"    lost {loss['field']}{count}: {loss['reason']}")
 PY
-printf '\n\033[1mquick-look pictures of every kind\033[0m\n'
+printf '\n%squick-look pictures of every kind%s\n' "$bold" "$plain"
 step python examples/make_examples.py "$out/examples"
 mkdir -p "$out/previews"
 step hub preview examples/recording.nwb -o "$out/previews/spikes.png"
@@ -43,7 +45,7 @@ for pair in regions:sub-01_atlas-toy100_param-FA_diffmap.tsv connectivity:sub-01
     step hub preview "$out/examples/${pair#*:}" -o "$out/previews/${pair%%:*}.png"
 done
 
-printf '\n\033[1man HTML report of the example dataset (open it in a browser)\033[0m\n'
+printf '\n%san HTML report of the example dataset (open it in a browser)%s\n' "$bold" "$plain"
 step hub validate "$out/examples" --format html --output "$out/report.html"
 
 printf '\ndemo finished: outputs in %s/ (pictures in %s/previews/, the report in %s/report.html)\n' \

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -165,9 +164,14 @@ def test_convert_invalid_input_writes_nothing(capsys: pytest.CaptureFixture, tmp
     ],
 )
 def test_bad_input_gives_one_line_and_the_documented_code(
-    capsys: pytest.CaptureFixture, tmp_path: Path, args: list[str], code: int, message: str
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    args: list[str],
+    code: int,
+    message: str,
 ) -> None:
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # restored before tmp_path is removed (it is, for passing tests)
     got, out, err = hub(capsys, *args)
     assert got == code
     assert message in (err + out)

@@ -105,6 +105,10 @@ class DataKind(str, Enum):
     """
     Binary lesion masks on a voxel grid.
     """
+    parcels = "parcels"
+    """
+    One value per region of an atlas (lacuna's ParcelData, BIDS parcel tables).
+    """
     volume = "volume"
     """
     Plain 3D or 4D images on a voxel grid that no more specific image kind describes.
@@ -1115,7 +1119,8 @@ class ImageVolume(ConfiguredBaseModel):
     """
     affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
     space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
-    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size: one number only where the voxels are cubes (their sizes within 0.01 mm of each other) or where a source states it; voxel_sizes holds the size along each axis.""", ge=0)
+    voxel_sizes: Optional[NDArray[Shape["3"], float]] = Field(default=None, description="""Voxel size along each axis of the grid (i, j, k), the lengths of the affine's first three columns; real native-space images are often anisotropic (0.94 x 0.94 x 1.2 mm).""")
     description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
     metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
     data: Union[NDArray[Shape["*, *, *"], Decimal], NDArray[Shape["*, *, *, *"], Decimal]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t), in the numeric type they are stored as (uint8 masks, int16 scans, float32 maps): any integer or float type.""")
@@ -1129,7 +1134,8 @@ class LesionMask(ImageVolume):
     """
     affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
     space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
-    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size: one number only where the voxels are cubes (their sizes within 0.01 mm of each other) or where a source states it; voxel_sizes holds the size along each axis.""", ge=0)
+    voxel_sizes: Optional[NDArray[Shape["3"], float]] = Field(default=None, description="""Voxel size along each axis of the grid (i, j, k), the lengths of the affine's first three columns; real native-space images are often anisotropic (0.94 x 0.94 x 1.2 mm).""")
     description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
     metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
     data: Union[NDArray[Shape["*, *, *"], Decimal], NDArray[Shape["*, *, *, *"], Decimal]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t), in the numeric type they are stored as (uint8 masks, int16 scans, float32 maps): any integer or float type.""")
@@ -1144,7 +1150,8 @@ class VoxelMap(ImageVolume):
     name: str = Field(default=..., description="""Name of the map (for example FA or correlation_map).""")
     affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
     space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
-    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size: one number only where the voxels are cubes (their sizes within 0.01 mm of each other) or where a source states it; voxel_sizes holds the size along each axis.""", ge=0)
+    voxel_sizes: Optional[NDArray[Shape["3"], float]] = Field(default=None, description="""Voxel size along each axis of the grid (i, j, k), the lengths of the affine's first three columns; real native-space images are often anisotropic (0.94 x 0.94 x 1.2 mm).""")
     description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
     metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
     data: Union[NDArray[Shape["*, *, *"], Decimal], NDArray[Shape["*, *, *, *"], Decimal]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t), in the numeric type they are stored as (uint8 masks, int16 scans, float32 maps): any integer or float type.""")
@@ -1159,7 +1166,8 @@ class Parcellation(ImageVolume):
     lut: Optional[AtlasLUT] = Field(default=None, description="""The lookup table; every label of the image must be in it.""")
     affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
     space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
-    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size: one number only where the voxels are cubes (their sizes within 0.01 mm of each other) or where a source states it; voxel_sizes holds the size along each axis.""", ge=0)
+    voxel_sizes: Optional[NDArray[Shape["3"], float]] = Field(default=None, description="""Voxel size along each axis of the grid (i, j, k), the lengths of the affine's first three columns; real native-space images are often anisotropic (0.94 x 0.94 x 1.2 mm).""")
     description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
     metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
     data: Union[NDArray[Shape["*, *, *"], int], NDArray[Shape["*, *, *, *"], int]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t), in the numeric type they are stored as (uint8 masks, int16 scans, float32 maps): any integer or float type.""")
@@ -1175,7 +1183,8 @@ class ImageSeries(ImageVolume):
     volume_count: Optional[int] = Field(default=None, description="""Number of volumes of the whole series (a stream's header announces it; its chunks hold some).""", ge=1)
     affine: NDArray[Shape["4, 4"], float] = Field(default=..., description="""4x4 voxel-to-world (RAS+ mm) transform, finite and invertible.""")
     space: Optional[CoordinateSpace] = Field(default=None, description="""Coordinate space of the data.""")
-    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size.""", ge=0)
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size: one number only where the voxels are cubes (their sizes within 0.01 mm of each other) or where a source states it; voxel_sizes holds the size along each axis.""", ge=0)
+    voxel_sizes: Optional[NDArray[Shape["3"], float]] = Field(default=None, description="""Voxel size along each axis of the grid (i, j, k), the lengths of the affine's first three columns; real native-space images are often anisotropic (0.94 x 0.94 x 1.2 mm).""")
     description: Optional[str] = Field(default=None, description="""Free text saying what the data is.""")
     metadata: Optional[Any] = Field(default=None, description="""Free-form metadata carried along with the data.""")
     data: Union[NDArray[Shape["*, *, *"], Decimal], NDArray[Shape["*, *, *, *"], Decimal]] = Field(default=..., description="""Voxel values, indexed i, j, k (, t), in the numeric type they are stored as (uint8 masks, int16 scans, float32 maps): any integer or float type.""")
@@ -1267,7 +1276,8 @@ class SubjectMetadata(ConfiguredBaseModel):
     Who and what a subject's data is.
     """
     space: CoordinateSpace = Field(default=..., description="""Coordinate space of the data.""")
-    resolution: float = Field(default=..., description="""Isotropic voxel size.""", ge=0)
+    resolution: Optional[float] = Field(default=None, description="""Isotropic voxel size: one number only where the voxels are cubes (their sizes within 0.01 mm of each other) or where a source states it; voxel_sizes holds the size along each axis.""", ge=0)
+    voxel_sizes: Optional[NDArray[Shape["3"], float]] = Field(default=None, description="""Voxel size along each axis of the grid (i, j, k), the lengths of the affine's first three columns; real native-space images are often anisotropic (0.94 x 0.94 x 1.2 mm).""")
     subject_id: str = Field(default=..., description="""BIDS subject label with its prefix (sub-unknown when not known).""")
     session_id: Optional[str] = Field(default=None, description="""BIDS session label with its prefix.""")
     entities: Optional[Any] = Field(default=None, description="""Other BIDS entities of the source file name (label, desc, acq...).""")

@@ -52,9 +52,14 @@ def _start(sources: Path, out: Path, report: Path, *args: str) -> subprocess.Pop
     )
 
 
+def _outputs(out: Path) -> list[Path]:
+    """The placed outputs, not a writer's hidden temporaries (which end with the target's name too)."""
+    return sorted(path for path in out.rglob("*.nwb") if not path.name.startswith("."))
+
+
 def _wait_for_outputs(out: Path, count: int, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + 180
-    while len(list(out.rglob("*.nwb"))) < count:
+    while len(_outputs(out)) < count:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "no output appeared"
         time.sleep(0.05)
@@ -63,7 +68,7 @@ def _wait_for_outputs(out: Path, count: int, process: subprocess.Popen) -> None:
 def _assert_whole(sources: Path, out: Path) -> list[Path]:
     """Every output reads back as its source; no temporary file is left anywhere."""
     assert not [path for path in out.rglob("*") if path.name.startswith(".")], list(out.rglob(".*"))
-    written = sorted(out.rglob("*.nwb"))
+    written = _outputs(out)
     for path in written:
         source = sources / path.relative_to(out).with_suffix(".h5")
         assert same_trains(trains(str(path)), trains(str(source))), path
@@ -111,7 +116,7 @@ def test_a_killed_batch_resumes_from_its_journal(sources: Path, tmp_path: Path) 
     process.kill()
     process.communicate(timeout=60)
     assert not report.exists() and (tmp_path / ".report.json.journal").exists()
-    present = len(list(out.rglob("*.nwb")))
+    present = len(_outputs(out))
     converted, skipped = _resume(sources, out, report)
     assert (converted, skipped) == (N_FILES - present, present)
     assert not (tmp_path / ".report.json.journal").exists()

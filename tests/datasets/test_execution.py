@@ -33,6 +33,19 @@ def pid(_: int) -> int:
     return os.getpid()
 
 
+class _InterruptedWhileCollected:
+    def __del__(self) -> None:
+        import signal
+
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C arriving while the garbage collector runs
+
+
+def interrupted_in_a_finalizer(value: int) -> int:
+    if value == 2:
+        _InterruptedWhileCollected()  # its KeyboardInterrupt is printed and swallowed by Python
+    return value
+
+
 def test_outcomes_come_back_in_order_with_exit_codes() -> None:
     heard: list[int] = []
     outcomes = execution.map(
@@ -150,3 +163,9 @@ def test_an_outcome_iterator_closed_in_another_thread_leaves_the_handlers_as_the
         assert heard == [signal.SIGTERM]
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed interrupt
+def test_ctrl_c_that_python_swallows_in_a_finalizer_still_stops_an_inline_batch() -> None:
+    with pytest.raises(Interrupted):
+        execution.map(interrupted_in_a_finalizer, [1, 2, 3, 4], jobs=1)

@@ -5,6 +5,7 @@ inside the input's own folder are read. The files are made with h5py and nibabel
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import h5py
@@ -163,3 +164,36 @@ def test_gifti_external_files_inside_are_read_when_allowed(
     code, _, err = hub(capsys, "--allow-external", "convert", str(source), str(tmp_path / "out.ply"))
     assert code == ExitCode.OK, err
     assert conversion.read(str(tmp_path / "out.ply")).faces.tolist() == [[0, 1, 2]]
+
+
+def _trx_folder(folder: Path, positions: Path) -> Path:
+    """A TRX folder (the spec's uncompressed form) whose positions member is a symbolic link."""
+    folder.mkdir(parents=True)
+    header = {
+        "DIMENSIONS": [10, 10, 10],
+        "VOXEL_TO_RASMM": np.eye(4).tolist(),
+        "NB_VERTICES": 4,
+        "NB_STREAMLINES": 2,
+    }
+    (folder / "header.json").write_text(json.dumps(header))
+    np.array([0, 2], dtype="<u4").tofile(folder / "offsets.uint32")
+    (folder / "positions.3.float32").symlink_to(positions)
+    return folder
+
+
+def test_trx_folder_members_linked_outside_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    points = np.arange(12, dtype="<f4").reshape(4, 3)
+    secret = tmp_path / "secret.float32"
+    points.tofile(secret)
+    escaping = _trx_folder(tmp_path / "input" / "tracks", secret)
+    code, _, err = hub(capsys, "info", str(escaping))
+    assert code == ExitCode.USAGE and "TRX member positions.3.float32" in one_line(err), err
+    assert "points outside the file" in err
+    code, _, err = hub(capsys, "--allow-external", "info", str(escaping))
+    assert code == ExitCode.USAGE and "outside the input's folder" in one_line(err), err
+    beside = tmp_path / "input" / "points.float32"  # in the input's own folder: read when allowed
+    points.tofile(beside)
+    linked = _trx_folder(tmp_path / "input" / "linked", beside)
+    with pytest.raises(InputError, match="points outside the file"):
+        conversion.read(str(linked))
+    np.testing.assert_array_equal(conversion.read(str(linked), allow_external=True).positions, points)

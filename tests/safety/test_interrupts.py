@@ -33,16 +33,32 @@ def _start(*args: str) -> subprocess.Popen:
     return subprocess.Popen([*HUB, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _catches(process: subprocess.Popen, signum: int) -> bool:
+    """Whether the process has put a handler in place for `signum` (Linux: SigCgt in /proc/PID/status)."""
+    try:
+        status = Path(f"/proc/{process.pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next((line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), "0")
+    return bool(int(caught, 16) >> (signum - 1) & 1)
+
+
 def _signal_at(process: subprocess.Popen, folder: Path, moment: float | None, signum: int) -> tuple[int, str]:
-    """Send `signum` once the process is at `moment` (None: at once, while it starts and reads; a number:
-    that many seconds after its temporary appeared); its exit code and stderr."""
+    """Send `signum` once the process is at `moment` (None: as soon as the command runs, while it reads;
+    a number: that many seconds after its temporary appeared); its exit code and stderr.
+
+    A signal is sent only once the command has its handlers in place: before, while Python starts up, a
+    SIGTERM ends the process as it would any program (it has written nothing yet), which is not what the
+    tests look at; on a loaded machine start-up alone can take longer than any fixed wait."""
+    deadline = time.monotonic() + 60
+    while signum != signal.SIGKILL and not _catches(process, signum) and process.poll() is None:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
     if moment is not None:
-        deadline = time.monotonic() + 60
         while not _temporaries(folder) and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(moment)
-    else:
-        time.sleep(0.5)
     process.send_signal(signum)
     _, err = process.communicate(timeout=120)
     return process.returncode, err

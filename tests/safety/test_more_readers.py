@@ -195,3 +195,18 @@ def test_a_manifest_alias_bomb_or_damaged_manifest_is_refused(
     huge = tmp_path / "huge.csv"
     huge.write_text('source,target\n"' + "x" * 200_000 + '",y.parquet\n')
     assert "not a readable manifest" in _refused(capsys, "convert", "--manifest", str(huge))
+
+
+def test_a_parcel_table_with_a_hostile_sidecar_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    table = tmp_path / "sub-01_atlas-demo_parcelstats.tsv"
+    table.write_text("region\tvalue\nleft\t0.5\n", encoding="utf-8")
+    sidecar = tmp_path / "sub-01_atlas-demo_parcelstats.json"
+    sidecar.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")  # nested past any parser's stack
+    assert "nested too deeply" in _refused(capsys, "info", str(table), "--kind", "parcels")
+    sidecar.write_text('{"Description": ' + "7" * 10_000 + "}", encoding="utf-8")  # a 10,000-digit number
+    assert "digits" in _refused(capsys, "info", str(table), "--kind", "parcels")
+    sidecar.write_text('{"Description": "' + "x" * 4_000_000 + '"}', encoding="utf-8")
+    line = _refused(capsys, "--max-memory", "16M", "info", str(table), "--kind", "parcels")
+    assert "--max-memory" in line and sidecar.name in line

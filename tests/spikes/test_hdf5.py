@@ -80,7 +80,7 @@ def test_raster_counts_and_declared_loss(tmp_path: Path) -> None:
     np.testing.assert_array_equal(back.spike_times_index, spikes.spike_times_index)
     assert_same_spikes(back, spikes, ignore=("window",), atol_s=5e-3)
     with h5py.File(path) as file:
-        assert file["raster"].dtype == np.int64 and file["raster"].attrs["bin_size_ms"] == 5.0
+        assert file["raster"].dtype == np.uint8 and file["raster"].attrs["bin_size_ms"] == 5.0  # smallest
         assert file["raster"].shape == (4, 400)
 
 

@@ -166,6 +166,11 @@ def test_wrong_arrays_are_clear_errors(tmp_path: Path) -> None:
     path = tmp_path / "x.npz"
     np.savez(path, something=np.arange(3))
     with pytest.raises(InputError, match="no spike_times"):
+        conversion.read(str(path), kind="spikes")
+    # any arrays make spectral descriptors: the error says what the spike reader found and where to go
+    with pytest.raises(
+        UsageError, match=r"no spike_times.* reads as spectral data; say so with kind='spectral'$"
+    ):
         conversion.read(str(path))
     np.savez(path, spike_times=np.array(["a"]), spike_times_index=np.array([1]))
     with pytest.raises(InputError, match="1-D array of numbers"):

@@ -216,7 +216,7 @@ def test_func_needs_a_geometry_of_the_same_size(tmp_path: Path, capsys: pytest.C
     )
     conversion.write(mesh, str(tmp_path / "a.func.gii"))
     code, err = _run(capsys, "convert", str(tmp_path / "a.func.gii"), str(tmp_path / "out.vtp"))
-    assert code == ExitCode.USAGE and "geometry=<surface file>" in err
+    assert code == ExitCode.USAGE and "-R geometry=SURFACE_FILE" in err  # in the CLI's words
     small = SurfaceMesh(vertices=VERTICES[:4], faces=np.array([[0, 1, 2]]))
     conversion.write(small, str(tmp_path / "small.vtp"))
     code, err = _run(
@@ -241,7 +241,7 @@ def test_strict_and_stl_vertex_order(tmp_path: Path, capsys: pytest.CaptureFixtu
     code, err = _run(capsys, "convert", source, target, "--strict")
     assert code == ExitCode.LOSS and "vertex_order" in err and not Path(target).exists()
     code, err = _run(capsys, "convert", source, target, "-O", "allow_vertex_reorder=false")
-    assert code == ExitCode.USAGE and "allow_vertex_reorder=True" in err and not Path(target).exists()
+    assert code == ExitCode.USAGE and "-O allow_vertex_reorder=true" in err and not Path(target).exists()
     code, err = _run(capsys, "convert", source, target, "-O", "allow_vertex_reorder=true")
     assert code == 0 and "vertex_order" not in err and "lost: hemisphere" in err
     code, err = _run(capsys, "convert", source, target, "--overwrite")

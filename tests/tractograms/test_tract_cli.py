@@ -72,7 +72,7 @@ def test_convert_from_every_format_with_a_report(
 def test_formats_lists_the_tractogram_formats(capsys: pytest.CaptureFixture) -> None:
     code, out, _ = hub(capsys, "formats", "--kind", "tractogram", "--json")
     rows = {row["name"]: row for row in json.loads(out)}
-    assert code == 0 and set(rows) == {"trk", "tck", "trx"}
+    assert code == 0 and set(rows) == {"trk", "tck", "trx", "trx-folder"}
     assert all(row["streams"] and row["read"] and row["write"] for row in rows.values())
     assert "reference" in rows["trk"]["write_options"] and "reference" in rows["tck"]["read_options"]
 

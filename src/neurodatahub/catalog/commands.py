@@ -292,8 +292,9 @@ def new_entry(
     if output is None:
         typer.echo(text, nl=False)
         return
-    from neurodatahub.core.storage import atomic_write
+    from neurodatahub.core.storage import atomic_write, make_parents
 
+    make_parents(output)  # `-o catalog/our_atlas.yaml` starts a lab catalog's folder
     with atomic_write(output) as tmp:
         tmp.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {output}")

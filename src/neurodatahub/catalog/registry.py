@@ -16,6 +16,7 @@ from typing import Any
 
 from neurodatahub.catalog import state
 from neurodatahub.catalog.errors import NotRegisteredError
+from neurodatahub.core import words
 from neurodatahub.core.errors import InputError, OutputError, UsageError
 
 REGISTRY_NAME = state.REGISTRY_NAME
@@ -89,7 +90,7 @@ def register(
         if previous and previous["path"] != str(location) and not force:
             raise OutputError(
                 f"{name} is already registered at {previous['path']};"
-                " unregister it or pass --force (force=True)"
+                f" unregister it or pass {words.option('force')}"
             )
         if previous and previous.get("entry") and not entry:
             record["entry"] = previous["entry"]  # a new location of a lab entry keeps its facts

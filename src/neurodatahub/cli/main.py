@@ -14,6 +14,7 @@ import typer
 
 from neurodatahub import __version__
 from neurodatahub.cli import preview
+from neurodatahub.core import words
 from neurodatahub.core.errors import ExitCode, HubError, OutputError, UsageError
 from neurodatahub.core.terminal import (
     EndpointOption,
@@ -43,6 +44,14 @@ app = typer.Typer(
 
 FromOption = Annotated[
     str | None, typer.Option("--from", metavar="FORMAT", help="Input format (default: detected).")
+]
+KindOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kind",
+        metavar="KIND",
+        help="Kind of data of the input, for a table two kinds could read (hub formats).",
+    ),
 ]
 
 
@@ -92,11 +101,14 @@ def formats(
     kind: Annotated[str | None, typer.Option(help="Only formats of this kind of data.")] = None,
 ) -> None:
     """List every format with what it reads, writes and cannot store; or one format's options."""
+    from neurodatahub.core import kinds
     from neurodatahub.core.registry import all_formats, formats_named
 
     if name is not None:
         _print_format_options(formats_named(name, kind), as_json)
         return
+    if kind is not None:
+        kinds.require_kind(kind)
     specs = [spec for spec in all_formats() if kind is None or spec.kind == kind]
     if as_json:
         print_json([spec.as_row() for spec in specs])
@@ -112,7 +124,16 @@ def formats(
         ]
         for spec in specs
     ]
-    print_table("formats", ["kind", "format", "extensions", "read", "write", "cannot store"], rows)
+    if not rows:
+        typer.echo(f"no format reads or writes {kind} data")
+        return
+    print_table(
+        "formats",
+        ["kind", "format", "extensions", "read", "write", "cannot store"],
+        rows,
+        identifiers=("kind", "format"),
+        optional=("cannot store",),
+    )
 
 
 def _print_format_options(specs: list[Any], as_json: bool) -> None:
@@ -138,7 +159,12 @@ def _print_format_options(specs: list[Any], as_json: bool) -> None:
                 ]
                 for option, facts in described.items()
             ]
-            print_table(f"{spec.name} {role} options", ["option", "type", "default", "help"], rows)
+            print_table(
+                f"{spec.name} {role} options",
+                ["option", "type", "default", "help"],
+                rows,
+                identifiers=("option",),
+            )
 
 
 @app.command()
@@ -157,10 +183,12 @@ def schema(
     ] = "json-schema",
 ) -> None:
     """Print the schema of every class, or of one class, in one of its forms (JSON Schema by default)."""
-    from neurodatahub.core.schema import class_names, schema_text
+    from neurodatahub.core.schema import listing, schema_text
 
     if list_classes:
-        typer.echo("\n".join(class_names()))
+        for group, names in listing().items():
+            typer.echo(f"{group} ({len(names)}):")
+            typer.echo("\n".join(f"  {name}" for name in names))
     else:
         typer.echo(schema_text(class_name, form), nl=False)
 
@@ -170,6 +198,7 @@ def schema(
 def info(
     source: Annotated[str, typer.Argument(metavar="SRC", help="File, folder or URL.")],
     from_format: FromOption = None,
+    kind: KindOption = None,
     class_name: Annotated[
         str | None, typer.Option("--class", help="Data class (of a document, or of an image: VoxelMap...).")
     ] = None,
@@ -184,7 +213,7 @@ def info(
     from neurodatahub.core.registry import input_format
 
     options = storage_options(storage_option, endpoint_url)
-    spec = input_format(source, from_format, options, class_name)
+    spec = input_format(source, from_format, options, kind, class_name=class_name)
     hint = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
     hint.update(shortcuts or {})
     hint.update(pairs(read_option, "--read-option"))
@@ -358,6 +387,12 @@ def convert(
     strict: Annotated[
         bool, typer.Option(help="Fail instead of dropping what the output cannot store.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Write an output the writer refuses as oversized (a raster 10x its spikes). [option force]"
+        ),
+    ] = False,
     checksum: Annotated[
         bool, typer.Option(help="Record the input's and output's XXH3 digests in the provenance and report.")
     ] = True,
@@ -384,7 +419,14 @@ def convert(
     exclude: Annotated[
         list[str] | None, typer.Option(metavar="GLOB", help="Batch: skip sources matching (repeatable).")
     ] = None,
-    kind: Annotated[str | None, typer.Option(help="Batch: only sources of this kind of data.")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            metavar="KIND",
+            help="Kind of data of the input, for a table two kinds could read; in a batch, only sources of"
+            " this kind.",
+        ),
+    ] = None,
     jobs: JobsOption = None,
     scheduler: SchedulerOption = None,
     resume: Annotated[
@@ -406,12 +448,13 @@ def convert(
 
     given = list(paths or [])
     store = storage_options(storage_option, endpoint_url)
+    routed = {**(shortcuts or {}), **({"force": True} if force else {})}  # --force goes where --fs goes
     if manifest is not None or len(given) != 2 or _is_batch(given[0], given[1], store):
         _convert_batch(
             given, manifest, store, from_format=from_format, to_format=to_format, overwrite=overwrite,
             strict=strict, checksum=checksum, report=report, option=option, read_option=read_option,
             include=include, exclude=exclude, kind=kind, jobs=jobs, scheduler=scheduler, resume=resume,
-            fail_fast=fail_fast, shortcuts=shortcuts, class_name=class_name,
+            fail_fast=fail_fast, shortcuts=routed, class_name=class_name,
         )  # fmt: skip
         return
     source, target = given
@@ -431,9 +474,10 @@ def convert(
                 **({"class_name": class_name} if class_name else {}),
             },
             write_options=pairs(option, "--option"),
-            options=shortcuts or {},
+            options=routed,
             checksum=checksum,
             on_step=step,
+            kind=kind,
         )
     for loss in result.losses or ():
         count = f" ({loss.count})" if loss.count is not None else ""
@@ -612,8 +656,10 @@ preview.register(app)
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one clear line per error, exit codes by kind, tracebacks only with --debug.
 
-    Typer (standalone mode) reports its own usage errors with exit code 2; errors of the hub come out
-    of the command and are turned into one line here.
+    Typer runs outside its standalone mode so that its usage errors (unknown option or command,
+    missing argument) come back here and are printed like every other error: one line, exit 2,
+    instead of a framed box. Messages raised while the command runs name options as `hub` spells
+    them (core.words).
     """
     args = sys.argv[1:] if argv is None else argv
     # a fresh context per call: --max-memory and --allow-external hold for this command only
@@ -624,11 +670,32 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_command(args: list[str], debug: bool) -> int:
+    import click
+
     with one_line_warnings(debug), cleanup_on_signals():
         try:
-            app(args=args, prog_name="hub", standalone_mode=True)
+            with words.cli_words():
+                # outside standalone mode, typer.Exit(code) comes back as the return value, and so does
+                # the KeyboardInterrupt typer turns into 130
+                returned = app(args=args, prog_name="hub", standalone_mode=False)
+        except click.exceptions.NoArgsIsHelpError as usage:
+            help_text = usage.format_message()  # empty when typer's rich help was printed already
+            if help_text.strip():
+                typer.echo(help_text)
+            return ExitCode.USAGE
+        except click.UsageError as usage:
+            typer.echo(f"hub: error: {printable_line(_usage_line(usage))}", err=True)
+            return ExitCode.USAGE
+        except click.ClickException as problem:  # a bad parameter value, a file typer could not open
+            typer.echo(f"hub: error: {printable_line(problem.format_message())}", err=True)
+            return problem.exit_code
+        except click.exceptions.Abort as stop:
+            if interrupting_signal() is not None or isinstance(stop.__cause__, KeyboardInterrupt):
+                return _interrupted(interrupting_signal(), debug, stop)
+            typer.echo("hub: error: aborted", err=True)
+            return ExitCode.USAGE
         except SystemExit as stop:
-            if interrupting_signal() is not None:  # typer made the KeyboardInterrupt an exit 130
+            if interrupting_signal() is not None:  # a KeyboardInterrupt made an exit on its way out
                 return _interrupted(interrupting_signal(), debug, None)
             return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else ExitCode.USAGE)
         except HubError as error:
@@ -653,7 +720,16 @@ def _run_command(args: list[str], debug: bool) -> int:
             what = f"{type(error).__name__}: {printable_line(error)}"
             typer.echo(f"hub: internal error: {what} (rerun with --debug for details)", err=True)
             return ExitCode.INTERNAL
-    return ExitCode.OK
+    if returned == ExitCode.INTERRUPTED and interrupting_signal() is not None:
+        return _interrupted(interrupting_signal(), debug, None)  # typer's 130 for the KeyboardInterrupt
+    return returned if isinstance(returned, int) else ExitCode.OK
+
+
+def _usage_line(usage: Any) -> str:
+    """Click's message on one line, with the command whose --help lists what it takes."""
+    message = " ".join(usage.format_message().split()).rstrip(".")
+    command = usage.ctx.command_path if usage.ctx is not None else "hub"
+    return f"{message} (see {command} --help)"
 
 
 def _interrupted(signum: int | None, debug: bool, stop: BaseException | None) -> int:
@@ -669,7 +745,21 @@ def _interrupted(signum: int | None, debug: bool, stop: BaseException | None) ->
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    if code == ExitCode.INTERRUPTED:
+        _interrupt_handled()
+    sys.exit(code)
+
+
+def _interrupt_handled() -> None:
+    """Tell Python the KeyboardInterrupt was handled. CPython 3.11 notes one that crossed an inner
+    evaluation (`_Py_UnhandledKeyboardInterrupt`, set even when the hub caught it further out) and then
+    ends a `python -m` process by SIGINT at exit whatever code it was given: exit -2, not 130 (2 of 15
+    SIGTERMs sent while `hub convert` read). Later versions keep the flag elsewhere: nothing to do."""
+    import ctypes
+
+    with contextlib.suppress(ValueError, AttributeError):
+        ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt").value = 0
 
 
 if __name__ == "__main__":

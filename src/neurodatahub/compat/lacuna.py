@@ -18,6 +18,7 @@ from neurodatahub.catalog.registry import get_connectome_path, get_data_dir, get
 from neurodatahub.functional import gsp1000_to_hdf5
 from neurodatahub.subjects.lacuna import (
     BidsError,
+    SubjectData,
     batch_export_to_csv,
     batch_export_to_json,
     batch_export_to_parquet,
@@ -40,6 +41,7 @@ __all__ = [
     "FetchConfig",
     "FetchProgress",
     "FetchResult",
+    "SubjectData",
     "batch_export_to_csv",
     "batch_export_to_json",
     "batch_export_to_parquet",

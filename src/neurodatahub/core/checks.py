@@ -18,6 +18,8 @@ Check = Callable[[Any], None]
 CHECKS: dict[str, list[Check]] = {}
 
 RESOLUTION_TOLERANCE_MM = 0.1  # lacuna's rule: a voxel size off by more than this is an error
+ISOTROPY_TOLERANCE_MM = 0.01  # voxels whose sizes differ by more are not cubes: no single resolution
+VOXEL_SIZE_TOLERANCE_MM = 1e-3  # recorded voxel sizes against the affine's (float32 affines, rounding)
 # hex digits of each digest, from the HashAlgorithm annotations of the schema
 HEX_DIGITS = {
     name: int(digits) for name, digits in kinds.enum_annotation("HashAlgorithm", "hex_digits").items()
@@ -76,6 +78,16 @@ def require_resolution(affine: np.ndarray, resolution: float, what: str, whose: 
         raise ValueError(
             f"{what} {resolution} mm does not match {whose} voxel sizes "
             f"{np.round(voxel_sizes, 3).tolist()} mm"
+        )
+
+
+def require_voxel_sizes(affine: np.ndarray, voxel_sizes: np.ndarray, what: str) -> None:
+    """Recorded voxel sizes are the lengths of the affine's columns (they are derived, never a claim)."""
+    found = np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)
+    if np.abs(np.asarray(voxel_sizes, dtype=np.float64) - found).max() > VOXEL_SIZE_TOLERANCE_MM:
+        raise ValueError(
+            f"{what} {np.asarray(voxel_sizes).tolist()} mm differ from the affine's"
+            f" {np.round(found, 6).tolist()} mm"
         )
 
 

@@ -61,18 +61,20 @@ def read(
     url: str,
     *,
     format: str | None = None,
+    kind: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
     allow_external: bool | None = None,
     max_memory: str | int | None = None,
     **options: Any,
 ) -> BaseModel:
-    """Read any supported file into its validated model (`class_name=` picks an image's class).
+    """Read any supported file into its validated model (`kind` settles a table two kinds could read,
+    `class_name=` picks an image's class).
 
     `allow_external` lets HDF5 and GIfTI files read data they keep in other files of their own folder;
     `max_memory` (bytes, or text such as "2G") caps what a file may declare (core.budget).
     """
     with limits(allow_external, max_memory):
-        spec = input_format(url, format, storage_options, options.get("class_name"))
+        spec = input_format(url, format, storage_options, kind, class_name=options.get("class_name"))
         return read_as(spec, url, storage_options, **options)
 
 
@@ -254,21 +256,64 @@ def _write_checked(
         raise UsageError(f"format {spec.name!r} cannot be written")
     options = spec.checked_write_options(options)
     losses = _allowed_losses(spec, model, strict, options)
-    with _staged(spec, url, overwrite, storage_options) as tmp:
+    with _staged(spec, url, overwrite, storage_options) as tmp, _named_as(tmp, url) as name:
         spec.write(model, tmp, **options)
         try:
             if spec.verify is not None:
                 spec.verify(model, tmp, **options)
+                if spec.read is not None and storage.size_of(str(tmp)) <= READ_BACK_BYTES:
+                    _validate_read_back(spec, model, tmp, options)
             elif spec.read is not None:
-                hint = {"class_name": type(model).__name__} if spec.reads_option("class_name") else {}
-                if hint and (lab_schema := extensions.schema_of(type(model))) is not None:
-                    hint["lab_schema"] = str(lab_schema)
-                reopened = read_as(spec, str(tmp), **hint)
+                reopened = read_as(spec, str(tmp), **_read_back_options(spec, model, options))
                 if not losses and not summary.same(summary.fingerprint(reopened), summary.fingerprint(model)):
                     raise OutputError("it reads back as other data")
         except HubError as error:
-            raise OutputError(f"{url}: what was written does not read back right ({error})") from error
+            raise OutputError(f"{url}: what was written does not read back right ({name(error)})") from error
     return losses
+
+
+# Outputs up to this size are read back and validated in full even when the format has a cheaper
+# `verify` (a spot check of the arrays); larger ones rely on `verify` alone, since reading them again
+# would double the time of the conversion. 64 MiB read back costs well under a second.
+READ_BACK_BYTES = 64 * 2**20
+
+
+def _validate_read_back(spec: FormatSpec, model: BaseModel, tmp: Any, options: Mapping[str, Any]) -> None:
+    """Read the output again: the reader validates what it builds. A reader that needs what only the
+    user can give (the surface of per-vertex data) cannot; the format's verify has checked it then."""
+    with contextlib.suppress(UsageError):
+        read_as(spec, str(tmp), **_read_back_options(spec, model, options))
+
+
+def _read_back_options(spec: FormatSpec, model: BaseModel, options: Mapping[str, Any]) -> dict[str, Any]:
+    """What the reader needs to find what the writer put where (dataset names, the class of a document)."""
+    given = {name: value for name, value in options.items() if spec.reads_option(name)}
+    if spec.reads_option("class_name"):
+        given["class_name"] = type(model).__name__
+        if (lab_schema := extensions.schema_of(type(model))) is not None:  # a lab schema's class
+            given["lab_schema"] = str(lab_schema)
+    return given
+
+
+@contextlib.contextmanager
+def _named_as(staging: Any, url: str) -> Iterator[Callable[[Any], str]]:
+    """Warnings raised while a staged output is written and read back name `url`, the user's file,
+    never the temporary it is staged in (`.1a2b3c4d.partial.out.csv`); yields the same renaming for
+    error messages."""
+    import warnings
+    from pathlib import Path
+
+    def name(message: Any) -> str:
+        text = str(message).replace(str(staging), url)
+        return text.replace(Path(staging).name, Path(url.rstrip("/")).name)
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield name
+    finally:
+        for warning in caught:
+            warnings.warn_explicit(name(warning.message), warning.category, warning.filename, warning.lineno)
 
 
 @contextlib.contextmanager
@@ -295,8 +340,7 @@ def _staged(
 
     placed = [*spec.sidecars(url), url]
     for each in placed:
-        if not overwrite and storage.exists(each, storage_options):
-            raise OutputError(f"{each} exists; pass --overwrite (overwrite=True) to replace it")
+        storage.refuse_existing(each, overwrite, storage_options)
     with scratch.folder() as folder:
         yield Path(folder) / Path(url.rstrip("/")).name
         for each in placed:
@@ -336,9 +380,12 @@ def write_stream_checked(
     options = spec.checked_write_options(options)
     losses = _allowed_losses(spec, stream.header, strict, options)
     written: dict[str, Any] = {}
-    with storage.atomic_write(
-        url, overwrite=overwrite, directory=spec.directory, storage_options=storage_options
-    ) as tmp:
+    with (
+        storage.atomic_write(
+            url, overwrite=overwrite, directory=spec.directory, storage_options=storage_options
+        ) as tmp,
+        _named_as(tmp, url) as name,
+    ):
         counted = streaming.Stream(stream.header, streaming.tallied(stream.chunks, written))
         spec.write_stream(counted, tmp, **options)
         if spec.read_stream is not None:
@@ -346,7 +393,7 @@ def write_stream_checked(
                 with open_stream(spec, str(tmp)) as back:
                     found = streaming.tally(back.chunks)
             except HubError as error:
-                raise OutputError(f"{url}: what was written does not read back ({error})") from error
+                raise OutputError(f"{url}: what was written does not read back ({name(error)})") from error
             problems = streaming.differences(written, found, dropped=[loss.field for loss in losses])
             if problems:
                 raise OutputError(f"{url}: what was written reads back as other data: {'; '.join(problems)}")
@@ -367,19 +414,21 @@ def convert(
     options: Mapping[str, Any] | None = None,
     checksum: bool = True,
     on_step: Callable[[str], None] | None = None,
+    kind: str | None = None,
     allow_external: bool | None = None,
     max_memory: str | int | None = None,
 ) -> ConversionReport:
     """Convert one file to another format of the same kind; returns a ConversionReport.
 
     `read_options` and `write_options` go to the reader and the writer; `options` (the CLI's --style,
-    --time-unit, --fs...) go to whichever of the two declares each one. `on_step` hears each of STEPS.
-    `allow_external` and `max_memory` are the safety limits of `read`.
+    --time-unit, --fs...) go to whichever of the two declares each one. `on_step` hears each of STEPS;
+    `kind` is the input's kind, for a table that two kinds could read. `allow_external` and `max_memory`
+    are the safety limits of `read`.
     """
     with limits(allow_external, max_memory):
         return _convert(
             source, target, from_format, to_format, overwrite, strict, storage_options,
-            read_options, write_options, options, checksum, on_step,
+            read_options, write_options, options, checksum, on_step, kind,
         )  # fmt: skip
 
 
@@ -396,12 +445,16 @@ def _convert(
     options: Mapping[str, Any] | None,
     checksum: bool,
     on_step: Callable[[str], None] | None,
+    kind: str | None,
 ) -> ConversionReport:
     from neurodatahub.core import summary
     from neurodatahub.core.models import ActivityRecord
 
     started = time.perf_counter()
-    source_spec = input_format(source, from_format, storage_options, (read_options or {}).get("class_name"))
+    if storage.same_place(source, target, storage_options):
+        raise UsageError(f"{target} is the input itself; write the conversion to another path")
+    class_name = (read_options or {}).get("class_name")
+    source_spec = input_format(source, from_format, storage_options, kind, class_name=class_name)
     kind = None if source_spec.kind == "document" else source_spec.kind
     if kind is None:  # a document holds any class: the class names the kind (documents are small)
         kind = _kind_of(read_as(source_spec, source, storage_options, **dict(read_options or {})))

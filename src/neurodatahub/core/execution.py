@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from neurodatahub.core import words
 from neurodatahub.core.errors import ExitCode, HubError, Interrupted, StorageError, UsageError
 
 JOBS_VARIABLE = "NEURODATAHUB_JOBS"
@@ -190,7 +191,7 @@ class Runner:
     ) -> list[Outcome]:
         """`function(item, **shared)` for every item; one Outcome per item, in order (see `map`)."""
         items = list(items)
-        task = functools.partial(_attempt, function, Hidden(dict(shared or {})), retries)
+        task = functools.partial(_attempt, function, Hidden(dict(shared or {})), retries, words.in_cli())
         outcomes: list[Outcome | None] = [None] * len(items)
 
         def record(outcome: Outcome) -> bool:
@@ -238,7 +239,7 @@ class Runner:
         tasks (default: twice the workers) computed ahead: for results too large to hold together that
         the caller consumes in order (bundles merged into one file). Closing the iterator cancels the rest."""
         items = list(items)
-        task = functools.partial(_attempt, function, Hidden(dict(shared or {})), retries)
+        task = functools.partial(_attempt, function, Hidden(dict(shared or {})), retries, words.in_cli())
         here = self.where.inline or (len(items) < 2 and self.where.address is None)
         with _stoppable(at_once=here) as stop:
             try:
@@ -349,9 +350,16 @@ def _name(function: Callable[..., Any]) -> str:
     return getattr(function, "__name__", "task").strip("_") or "task"
 
 
-def _attempt(function: Callable[..., Any], shared: Hidden, retries: int, item: Any) -> tuple:
+def _attempt(function: Callable[..., Any], shared: Hidden, retries: int, in_cli: bool, item: Any) -> tuple:
     """Run one item where the task runs; every failure comes back as data, so that Dask never logs the
-    task's arguments ("Compute Failed") and a hub error keeps its exit code across processes."""
+    task's arguments ("Compute Failed") and a hub error keeps its exit code across processes. Messages
+    are worded as the caller's were (`hub`'s flags or Python's keywords, core.words): a worker is another
+    process or thread, where the caller's wording is not set."""
+    with words.cli_words() if in_cli else contextlib.nullcontext():
+        return _attempts(function, shared, retries, item)
+
+
+def _attempts(function: Callable[..., Any], shared: Hidden, retries: int, item: Any) -> tuple:
     attempt = 0
     while True:
         attempt += 1
@@ -518,7 +526,9 @@ def _stoppable(at_once: bool) -> Iterator[_Stop]:
     """Ctrl-C and SIGTERM stop a batch, then its cleanup runs (temporary files, the cluster).
 
     Tasks run here (`at_once`) are stopped where they are: KeyboardInterrupt is raised in them, so their
-    own cleanup (atomic writes) runs, and SIGTERM does what Ctrl-C does. A batch on a cluster only notes
+    own cleanup (atomic writes) runs, and SIGTERM does what Ctrl-C does; the signal is noted as well, so
+    one whose KeyboardInterrupt Python swallows (raised inside a garbage-collection callback, where it
+    is only printed) still stops the batch after the running task. A batch on a cluster only notes
     the signal and the loop waiting for results stops at once: an exception raised into Dask's client
     code could be swallowed there (a garbage-collection callback) or leave it half-updated. The previous
     handlers come back afterwards.
@@ -529,7 +539,7 @@ def _stoppable(at_once: bool) -> Iterator[_Stop]:
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
-    handled = (signal.SIGTERM,) if at_once else (signal.SIGTERM, signal.SIGINT)
+    handled = (signal.SIGTERM, signal.SIGINT)
     previous: dict[int, Any] = {}
     ended = False
 

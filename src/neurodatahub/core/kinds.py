@@ -13,12 +13,20 @@ from functools import cache
 
 from neurodatahub_models.facts import CLASSES, ENUM_ANNOTATIONS, ENUMS, KINDS
 
+from neurodatahub.core.errors import UsageError
+
 CORE_PACKAGE = "core"
 _loaded: set[str] = {CORE_PACKAGE}
 
 
 def kind_names() -> list[str]:
     return list(KINDS)
+
+
+def require_kind(kind: str) -> None:
+    """A UsageError naming the kinds, when `kind` is not one of them (an empty answer would hide it)."""
+    if kind not in KINDS:
+        raise UsageError(f"unknown kind {kind!r}; kinds: {', '.join(sorted(KINDS))}")
 
 
 def pivot_class(kind: str) -> str | None:

@@ -121,7 +121,7 @@ def sample_file(
     a streamed format."""
     from neurodatahub.core import conversion, registry, streaming
 
-    spec = registry.input_format(url, format, storage_options, options.get("class_name"))
+    spec = registry.input_format(url, format, storage_options, class_name=options.get("class_name"))
     if not spec.reads_option("class_name"):  # the class picked the format's kind; nothing more
         options.pop("class_name", None)
     if spec.read_stream is None:

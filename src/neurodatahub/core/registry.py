@@ -27,7 +27,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from neurodatahub.core import kinds, options, storage
+from neurodatahub.core import kinds, options, storage, words
 from neurodatahub.core.errors import (
     HubError,
     InputError,
@@ -334,11 +334,15 @@ def input_format(
     url: str,
     name: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    kind: str | None = None,
     class_name: str | None = None,
 ) -> FormatSpec:
     """The format to read `url` as: the one named (its content decides between kinds), else detected;
-    `class_name` (--class, a dataset's per-file class) then picks the format of that class's kind."""
-    spec = _input_format(url, name, storage_options)
+    `kind` restricts both to one kind of data; `class_name` (--class, a dataset's per-file class) then
+    picks the format of that class's kind."""
+    if kind is not None:
+        kinds.require_kind(kind)
+    spec = _input_format(url, name, storage_options, kind)
     return spec if class_name is None else for_class(spec, class_name)
 
 
@@ -354,10 +358,12 @@ def for_class(spec: FormatSpec, class_name: str) -> FormatSpec:
     raise UsageError(f"format {spec.name!r} does not hold {class_name} ({kind} data)")
 
 
-def _input_format(url: str, name: str | None, storage_options: Mapping[str, Any] | None) -> FormatSpec:
+def _input_format(
+    url: str, name: str | None, storage_options: Mapping[str, Any] | None, kind: str | None
+) -> FormatSpec:
     if name is None:
-        return detect_format(url, storage_options)
-    candidates = formats_named(name)
+        return detect_format(url, storage_options, kind)
+    candidates = formats_named(name, kind)
     if len(candidates) > 1:
         probe = Probe(url, storage_options)
         candidates = (
@@ -366,9 +372,10 @@ def _input_format(url: str, name: str | None, storage_options: Mapping[str, Any]
             or candidates
         )
     if len(candidates) > 1:
-        kinds = ", ".join(spec.kind for spec in candidates)
+        listed = ", ".join(spec.kind for spec in candidates)
         raise UsageError(
-            f"{url}: format {name!r} exists for {kinds} data and the content does not tell which"
+            f"{url}: format {name!r} exists for {listed} data and the content does not tell which;"
+            f" say which with {words.option('kind', words.Placeholder('KIND'))}"
         )
     return candidates[0]
 
@@ -390,33 +397,111 @@ def directory_format(
     return None
 
 
-def detect_format(url: str, storage_options: Mapping[str, Any] | None = None) -> FormatSpec:
+def detect_format(
+    url: str, storage_options: Mapping[str, Any] | None = None, kind: str | None = None
+) -> FormatSpec:
     """The format of an existing input: by content first, by extension second."""
-    return detect(url, storage_options)[0]
+    return detect(url, storage_options, kind)[0]
 
 
-def detect(url: str, storage_options: Mapping[str, Any] | None = None) -> tuple[FormatSpec, bool]:
+def detect(
+    url: str, storage_options: Mapping[str, Any] | None = None, kind: str | None = None
+) -> tuple[FormatSpec, bool]:
     """The format of an existing input, and whether its content says so (False: the extension alone).
 
     The formats whose extension matches are tried first (only their modules are imported): one whose
     content matches too wins, as it would among all formats. Otherwise every format is consulted.
+    Tables of several kinds share extensions (.tsv, .csv, .json) and are told apart by their columns;
+    content that two kinds accept is an error unless `kind` says which.
     """
     if not storage.exists(url, storage_options):
         raise InputError(f"{url}: no such file or directory")
     probe = Probe(url, storage_options)
-    likely = _indexed(lambda row: row[5] and row[4] == probe.is_dir and _has_extension(url, row[3]))
-    for spec in likely:
-        if _sniffs(spec, probe):
-            return spec, True
-    readable = [spec for spec in all_formats() if spec.read is not None and spec.directory == probe.is_dir]
+    likely = _indexed(
+        lambda row: (
+            row[5] and row[4] == probe.is_dir and _has_extension(url, row[3]) and kind in (None, row[0])
+        )
+    )
+    matched = [spec for spec in likely if _sniffs(spec, probe)]
+    if matched:
+        return _one_kind(url, matched), True
+    readable = [
+        spec
+        for spec in all_formats()
+        if spec.read is not None and spec.directory == probe.is_dir and kind in (None, spec.kind)
+    ]
     by_content = [spec for spec in readable if _sniffs(spec, probe)]
     by_extension = [spec for spec in readable if spec.matches_extension(url)]
     both = [spec for spec in by_content if spec in by_extension]
     by_extension = [spec for spec in by_extension if spec.claims_extension]
-    for candidates, confirmed in ((both, True), (by_content, True), (by_extension, False)):
+    for candidates in (both, by_content):
         if candidates:
-            return candidates[0], confirmed or candidates[0].sniff is None
-    raise UnrecognisedInputError(f"cannot tell the format of {url}; name it with --from (see `hub formats`)")
+            return _one_kind(url, candidates), True
+    if by_extension:
+        chosen = by_extension[0]
+        others = [spec for spec in readable if spec.matches_extension(url) and spec is not chosen]
+        # a format without a sniffer cannot be told by content: its extension is all there is to confirm
+        return (replace(chosen, read=_explained(chosen, others)) if others else chosen), chosen.sniff is None
+    of_kind = f" as {kind} data" if kind else ""
+    raise UnrecognisedInputError(
+        f"cannot tell the format of {url}{of_kind}; name it with --from (see `hub formats`)"
+    )
+
+
+def _explained(chosen: FormatSpec, others: list[FormatSpec]) -> Reader:
+    """`chosen`'s reader, for a file no format recognised by content and several share the extension of:
+    when it fails, every other format of the extension is tried too, and the error says what each
+    found, not only the chosen reader's complaint; one that reads the file is named instead."""
+
+    from neurodatahub.core.budget import BudgetError
+    from neurodatahub.core.references import ExternalReferenceError
+
+    refusals = (BudgetError, ExternalReferenceError)  # about the file whatever its format: said as they are
+
+    def read(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> Any:
+        try:
+            with unreadable_input(url, chosen.name):
+                return chosen.read(url, storage_options=storage_options, **options)  # type: ignore[misc]
+        except refusals:
+            raise
+        except InputError as error:
+            found = {_finding(url, error): [f"{chosen.kind} {chosen.name}"]}
+        for spec in others:
+            try:
+                with unreadable_input(url, spec.name):
+                    spec.read(url, storage_options=storage_options)  # type: ignore[misc]
+            except refusals:
+                raise
+            except HubError as error:
+                found.setdefault(_finding(url, error), []).append(f"{spec.kind} {spec.name}")
+            else:
+                first = next(iter(found))
+                raise UsageError(
+                    f"{url} is not {chosen.kind} data (as {chosen.kind} {chosen.name}: {first}) but reads"
+                    f" as {spec.kind} data; say so with {words.option('kind', spec.kind)}"
+                )
+        # formats of several kinds sharing one reader (an .mgz as each image kind) find the same: once
+        said = "; ".join(f"as {', '.join(formats)}: {finding}" for finding, formats in found.items())
+        raise InputError(f"no format reads {url}: {said}")
+
+    return read
+
+
+def _finding(url: str, error: HubError) -> str:
+    """A reader's complaint without the file's name (the message names it once)."""
+    return str(error).replace(f"{url}: ", "")
+
+
+def _one_kind(url: str, matched: list[FormatSpec]) -> FormatSpec:
+    """The first format whose content matched, unless formats of several kinds matched: then the user
+    says which (documents hold any class, so they never make a file ambiguous)."""
+    found = list(dict.fromkeys(spec.kind for spec in matched if spec.kind != "document"))
+    if len(found) > 1:
+        raise UsageError(
+            f"{url} reads as {' and as '.join(found)} data; say which with"
+            f" {words.option('kind', words.Placeholder('KIND'))}"
+        )
+    return matched[0]
 
 
 def _refuse_cross_kind(url: str, kind: str | None) -> None:

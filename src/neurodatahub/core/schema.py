@@ -21,6 +21,21 @@ def class_names() -> list[str]:
     return sorted(json_schema()["$defs"])
 
 
+def listing() -> dict[str, list[str]]:
+    """The schema's classes and enums apart (the JSON Schema's helper types left out), for `--list`:
+    abstract classes and each kind's pivot class are marked."""
+    from neurodatahub_models.facts import CLASSES, ENUMS
+
+    def described(name: str) -> str:
+        facts = CLASSES[name]
+        notes = ["abstract"] if facts["abstract"] else []
+        if facts["kind"]:
+            notes.append(f"kind {facts['kind']}")
+        return f"{name} ({', '.join(notes)})" if notes else name
+
+    return {"classes": [described(name) for name in sorted(CLASSES)], "enums": sorted(ENUMS)}
+
+
 def class_schema(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """A standalone JSON Schema for one class: a $ref to it plus the definitions it reaches.
 

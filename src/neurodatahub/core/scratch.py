@@ -1,12 +1,13 @@
 """Temporary files and folders that name their owner, so that leftovers of a killed run are found later.
 
-Writes go through temporaries (a hidden `.NAME.<tag>.partial` beside the target, a scratch folder, a
-retired `.NAME.<tag>.old` folder while a folder target is swapped). A SIGKILL, a power cut or an OOM kill
+Writes go through temporaries (a hidden `.<tag>.partial.NAME` beside the target, ending with the
+target's name so that libraries that go by the extension (nibabel) read it; a scratch folder; a retired
+`.NAME.<tag>.old` folder while a folder target is swapped). A SIGKILL, a power cut or an OOM kill
 leaves them behind; the tag says which process on which machine made them, so the next run that writes
 into the same folder (`sweep_once`), or `hub clean PATH` (`sweep`), removes those whose process is gone,
 and puts back a retired folder whose replacement never arrived.
 
-Tag: `ndhtmp-<host>-<pid>-<random>`, host being 4 hex digits of the host name: a folder shared between
+Tag: `.ndhtmp-<host>-<pid>-<random>`, host being 4 hex digits of the host name: a folder shared between
 machines (NFS) is never swept of another machine's live temporaries. A process counts as gone when no
 process has its pid, or when the process that has it started after the temporary was last written.
 """
@@ -42,8 +43,9 @@ def tag() -> str:
 
 
 def partial_name(target: Path) -> Path:
-    """Where a file or folder is written before it replaces `target`: hidden, beside it, tagged."""
-    return target.with_name(f".{target.name}{tag()}{PARTIAL}")
+    """Where a file or folder is written before it replaces `target`: hidden, beside it, tagged, and
+    ending with the target's name (`.ndhtmp-1a2b-4242-1a2b3c4d.partial.out.nii.gz`)."""
+    return target.with_name(f"{tag()}{PARTIAL}.{target.name}")
 
 
 def retired_name(target: Path) -> Path:

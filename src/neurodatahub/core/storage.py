@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from neurodatahub.core import scratch
+from neurodatahub.core import scratch, words
 from neurodatahub.core.errors import InputError, OutputError, StorageError
 
 REMOTE_BLOCK_SIZE = 2 * 1024 * 1024  # 2 MiB blocks: few requests, little over-read (docs/recipes/s3.md)
@@ -227,6 +227,22 @@ def glob(pattern: str, storage_options: Mapping[str, Any] | None = None) -> list
         return sorted(f"{protocol}://{found}" for found in fs.glob(path))
 
 
+def same_place(first: str, second: str, storage_options: Mapping[str, Any] | None = None) -> bool:
+    """Whether two URLs name the same file or folder: the same path once resolved (symlinks, `..`,
+    `file://`), or, locally, the same object on disk (a hard link)."""
+    if is_local(first) != is_local(second):
+        return False
+    if is_local(first):
+        a, b = local_path(first), local_path(second)
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    if protocol_of(first) != protocol_of(second):
+        return False
+    fs, path = filesystem(first, storage_options)
+    return path.rstrip("/") == fs._strip_protocol(second).rstrip("/")
+
+
 def join(url: str, name: str) -> str:
     return str(local_path(url) / name) if is_local(url) else url.rstrip("/") + "/" + name
 
@@ -277,9 +293,10 @@ def local_copy(url: str, storage_options: Mapping[str, Any] | None = None) -> It
         yield target
 
 
-def _refuse_existing(url: str, overwrite: bool, storage_options: Mapping[str, Any] | None) -> None:
+def refuse_existing(url: str, overwrite: bool, storage_options: Mapping[str, Any] | None = None) -> None:
+    """An OutputError when `url` exists and may not be replaced, saying how to allow it."""
     if not overwrite and exists(url, storage_options):
-        raise OutputError(f"{url} exists; pass --overwrite (overwrite=True) to replace it")
+        raise OutputError(f"{url} exists; pass {words.option('overwrite')} to replace it")
 
 
 # errors of writing that say the output cannot be written (disk full, quota, file too large, read-only)
@@ -333,7 +350,7 @@ def atomic_write(
     folder takes files is found out before the writer starts. Remote targets are written to a local
     temporary and uploaded once complete. Write failures (disk full, read-only...) are OutputError.
     """
-    _refuse_existing(url, overwrite, storage_options)
+    refuse_existing(url, overwrite, storage_options)
     if is_local(url):
         target = local_path(url)
         if not target.parent.is_dir():
@@ -372,6 +389,12 @@ def atomic_write(
                 raise
             raise output_failure(url, error, code) from error
         _upload(staging, url, directory, storage_options)
+
+
+def make_parents(url: str) -> None:
+    """Create the folders above a local `url` (object stores have none to create)."""
+    if is_local(url):
+        local_path(url).parent.mkdir(parents=True, exist_ok=True)
 
 
 def add_files(staging: Path, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
@@ -416,8 +439,9 @@ def discard(url: str, storage_options: Mapping[str, Any] | None = None) -> None:
 
 
 def remove_leftovers(url: str) -> int:
-    """Remove the temporaries a killed writer left beside a local `url` (`.<name>.*.partial`); call it
-    only when no writer of `url` can still be running. Returns how many were removed."""
+    """Remove the temporaries a killed writer left beside a local `url` (`scratch.partial_name`), whatever
+    process made them; call it only when no writer of `url` can still be running. Returns how many were
+    removed."""
     if not is_local(url):
         return 0  # remote writes stage in the writer's own temporary folder, never beside the target
     import glob as globbing
@@ -425,7 +449,7 @@ def remove_leftovers(url: str) -> int:
     target = local_path(url)
     if not target.parent.is_dir():
         return 0
-    found = list(target.parent.glob(f".{globbing.escape(target.name)}.*.partial"))
+    found = list(target.parent.glob(f".{scratch.MARK}-*{scratch.PARTIAL}.{globbing.escape(target.name)}"))
     for leftover in found:
         _remove(leftover)
     return len(found)

@@ -14,12 +14,13 @@ import logging
 import signal
 import typing
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 
+from neurodatahub.core import words
 from neurodatahub.core.errors import UsageError
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -86,18 +87,69 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
-def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+def print_table(
+    title: str,
+    columns: list[str],
+    rows: list[list[Any]],
+    *,
+    identifiers: Sequence[str] = (),
+    optional: Sequence[str] = (),
+) -> None:
+    """A table that fits the terminal without cutting what users type next.
+
+    `identifiers` (names `show` or `--from` take) are never wrapped nor cut; when the table is wider
+    than the terminal, `optional` columns are left out, the last named first, and a note says which
+    (`--json` has them all); what still does not fit wraps at spaces inside the other columns.
+    """
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title)
-    for index, column in enumerate(columns):
-        # wrapped, never cut: names are what users type next, so no word is split unless longer than 24
-        words = [len(word) for row in rows if index < len(row) for word in str(row[index] or "").split()]
-        table.add_column(column, overflow="fold", min_width=min(max(words, default=1), 24))
-    for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
-    Console().print(table)
+    console = Console()
+    texts = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    shown = list(columns)
+    for dropped in reversed(optional):
+        if _least_width(shown, columns, texts, identifiers) <= console.width:
+            break
+        shown.remove(dropped)
+    hidden = [column for column in columns if column not in shown]
+    caption = f"not shown at this width: {', '.join(hidden)} (see --json)" if hidden else None
+    table = Table(title=title, caption=caption)
+    for column in shown:
+        if column in identifiers:
+            table.add_column(column, no_wrap=True, min_width=_widest(column, columns, texts))
+        else:  # wrapped at spaces; no word shorter than LONG_WORD is split, longer ones fold, none is cut
+            table.add_column(column, overflow="fold", min_width=_longest_word(column, columns, texts))
+    for row in texts:
+        table.add_row(*(row[columns.index(column)] for column in shown))
+    console.print(table)
+
+
+def _widest(column: str, columns: list[str], texts: list[list[str]]) -> int:
+    at = columns.index(column)
+    return max([len(column), *(len(row[at]) for row in texts)])
+
+
+WRAPPED_WIDTH = 32  # the narrowest a wrapped column is worth showing at
+LONG_WORD = 24  # words up to this long stay whole in wrapped columns (freesurfer-morph, file names)
+
+
+def _longest_word(column: str, columns: list[str], texts: list[list[str]]) -> int:
+    at = columns.index(column)
+    return min(max((len(word) for row in texts for word in row[at].split()), default=1), LONG_WORD)
+
+
+def _least_width(
+    shown: list[str], columns: list[str], texts: list[list[str]], identifiers: Sequence[str]
+) -> int:
+    """Width of the table with identifiers whole and other columns wrapped to WRAPPED_WIDTH at most,
+    counting one space of padding each side of a cell and the rules between them."""
+    widths = [
+        _widest(column, columns, texts)
+        if column in identifiers
+        else min(_widest(column, columns, texts), WRAPPED_WIDTH)
+        for column in shown
+    ]
+    return sum(width + 3 for width in widths) + 1
 
 
 @dataclass(frozen=True)
@@ -105,24 +157,25 @@ class Shortcut:
     """A flag that stands for the option of the same name of whichever format declares it."""
 
     option: str
-    flag: str
     type: type
     metavar: str | None
     help: str
 
+    @property
+    def flag(self) -> str:
+        """Its spelling, from the one table messages use too (core.words)."""
+        return words.FLAGS[self.option]
+
 
 # the flags `hub info`, `validate` and `convert` take besides -R/-O; each is routed like -R/-O KEY=VALUE
 SHORTCUTS = (
-    Shortcut("sampling_rate", "--fs", float, "HZ", "Sampling rate in Hz (times in samples, NWB, Phy)."),
-    Shortcut(
-        "style", "--style", str, "NAME", "Layout of the output (HDF5 spikes: ragged, group, paired, raster)."
-    ),
-    Shortcut("time_unit", "--time-unit", str, "UNIT", "Time unit: s, ms or samples (samples need --fs)."),
-    Shortcut("bin_size_ms", "--bin-size-ms", float, "MS", "Bin size in milliseconds (rasters)."),
-    Shortcut("units_path", "--units-path", str, "PATH", "The table to read when a file holds several (NWB)."),
+    Shortcut("sampling_rate", float, "HZ", "Sampling rate in Hz (times in samples, NWB, Phy)."),
+    Shortcut("style", str, "NAME", "Layout of the output (HDF5 spikes: ragged, group, paired, raster)."),
+    Shortcut("time_unit", str, "UNIT", "Time unit: s, ms or samples (samples need --fs)."),
+    Shortcut("bin_size_ms", float, "MS", "Bin size in milliseconds (rasters)."),
+    Shortcut("units_path", str, "PATH", "The table to read when a file holds several (NWB)."),
     Shortcut(
         "allow_pickle",
-        "--allow-pickle",
         bool,
         None,
         "Load pickle files. Unpickling runs code from the file: only for files you trust.",
@@ -159,9 +212,9 @@ def with_shortcuts(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
         given = {shortcut.option: kwargs.pop(shortcut.option) for shortcut in SHORTCUTS}
-        return command(
-            shortcuts={name: value for name, value in given.items() if value not in (None, False)}, **kwargs
-        )
+        # `is`, not `in`: 0 == False, and --fs 0 must reach the option's check, not vanish
+        given = {name: value for name, value in given.items() if value is not None and value is not False}
+        return command(shortcuts=given, **kwargs)
 
     hints = typing.get_type_hints(command, include_extras=True)
     wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]

@@ -49,6 +49,7 @@ def validate_path(
     class_name: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
     read_options: Mapping[str, Any] | None = None,
+    kind: str | None = None,
     lab_schema: str | None = None,
     spec: FormatSpec | None = None,
     inspect: Callable[[Any], dict[str, Any]] | None = None,
@@ -67,7 +68,9 @@ def validate_path(
     from neurodatahub.core.conversion import limits
 
     with limits(allow_external, max_memory):
-        return _validate(url, format, class_name, storage_options, read_options, lab_schema, spec, inspect)
+        return _validate(
+            url, format, class_name, storage_options, read_options, kind, lab_schema, spec, inspect
+        )
 
 
 def _validate(
@@ -76,6 +79,7 @@ def _validate(
     class_name: str | None,
     storage_options: Mapping[str, Any] | None,
     read_options: Mapping[str, Any] | None,
+    kind: str | None,
     lab_schema: str | None,
     spec: FormatSpec | None,
     inspect: Callable[[Any], dict[str, Any]] | None,
@@ -85,7 +89,7 @@ def _validate(
 
     outcome = Outcome(path=url, valid=False)
     try:
-        spec = spec or input_format(url, format, storage_options, class_name)
+        spec = spec or input_format(url, format, storage_options, kind, class_name=class_name)
         outcome.format, outcome.kind = spec.name, spec.kind
         options = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
         if lab_schema and spec.reads_option("lab_schema"):  # documents; other files hold the hub's classes

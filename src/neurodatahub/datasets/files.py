@@ -239,11 +239,13 @@ def format_for(url: str, settings: FileSettings) -> tuple[Any, bool]:
     kind = settings.kind or (kinds.kind_of_class(settings.class_name) if settings.class_name else None)
     if settings.format is not None:
         if settings.kind is None:
-            return input_format(url, settings.format, settings.storage_options, settings.class_name), True
+            return (
+                input_format(url, settings.format, settings.storage_options, class_name=settings.class_name),
+                True,
+            )
         return formats_named(settings.format, settings.kind)[0], True
     if kind is not None:
-        if kind not in kinds.kind_names():
-            raise UsageError(f"no kind of data is called {kind!r} (kinds: {', '.join(kinds.kind_names())})")
+        kinds.require_kind(kind)
         probe = Probe(url, settings.storage_options)
         readable = [
             spec

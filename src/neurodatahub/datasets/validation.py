@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from neurodatahub.core.errors import HubError, UsageError
+from neurodatahub.core.errors import HubError
 from neurodatahub.datasets import bids, dataset_checks, running
 from neurodatahub.datasets.cache import ResultCache, default_folder, result_key
 from neurodatahub.datasets.config import ValidateConfig, discover
@@ -48,8 +48,8 @@ def validate_dataset(
     started = time.perf_counter()
     with references.allowing(allow_external), budget.limited(max_memory):
         limits = {"allow_external": references.external_allowed(), "max_memory": budget.max_memory()}
-    if kind is not None and kind not in kinds.kind_names():
-        raise UsageError(f"no kind of data is called {kind!r} (kinds: {', '.join(kinds.kind_names())})")
+    if kind is not None:
+        kinds.require_kind(kind)
     config = config if config is not None else discover(inputs, storage_options)
     items = [
         item

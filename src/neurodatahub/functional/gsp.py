@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from neurodatahub.core import storage
+from neurodatahub.core import storage, words
 from neurodatahub.core.errors import UsageError
 from neurodatahub.functional import chunks, runs
 from neurodatahub.functional.errors import ArgumentError, ChunkExistsError
@@ -143,7 +143,7 @@ def gsp1000_to_hdf5(
     if not overwrite:
         for target in targets:
             if storage.exists(target, storage_options):
-                raise ChunkExistsError(f"{target} exists; pass overwrite=True (--overwrite) to replace it")
+                raise ChunkExistsError(f"{target} exists; pass {words.option('overwrite')} to replace it")
     jobs_of = [
         ChunkJob(first_chunk + idx, group, target, storage.staged_url(target))
         for idx, (group, target) in enumerate(zip(groups, targets, strict=True))

@@ -11,8 +11,14 @@ from typing import Any
 import numpy as np
 
 from neurodatahub.core import arrays, streaming
-from neurodatahub.core.checks import invariant, require_affine, require_in_range, require_resolution
-from neurodatahub.core.imaging.spaces import voxel_sizes
+from neurodatahub.core.checks import (
+    invariant,
+    require_affine,
+    require_in_range,
+    require_resolution,
+    require_voxel_sizes,
+)
+from neurodatahub.core.imaging.spaces import detect_resolution, voxel_sizes
 from neurodatahub.core.summary import summarizes
 
 MAX_INTENT_PARAMETERS = 3  # NIfTI's intent_p1..p3
@@ -74,6 +80,8 @@ def _mask(mask: Any) -> dict[str, Any]:
         "shape": list(mask.data.shape),
         "space": _text(mask.space),
         "resolution_mm": mask.resolution,
+        "voxel_sizes_mm": [round(float(size), 6) for size in voxel_sizes(mask.affine)],
+        "isotropic": detect_resolution(mask.affine) is not None,
         "lesion_voxels": voxels,
         "lesion_volume_mm3": float(voxels * np.prod(voxel_sizes(mask.affine))),
     }
@@ -145,6 +153,8 @@ def _image_volume(image: Any) -> None:
     require_affine(image.affine)
     if image.resolution is not None:
         require_resolution(image.affine, image.resolution, "resolution", "the affine's")
+    if image.voxel_sizes is not None:
+        require_voxel_sizes(image.affine, image.voxel_sizes, "voxel_sizes")
     if image.intent_parameters is not None and len(image.intent_parameters) > MAX_INTENT_PARAMETERS:
         raise ValueError(f"an intent has at most {MAX_INTENT_PARAMETERS} parameters")
 

@@ -21,7 +21,7 @@ from neurodatahub.core import budget, kinds, streaming
 from neurodatahub.core.errors import InvalidDataError, UsageError
 from neurodatahub.core.imaging.bids import name_of, read_sidecar, split_name
 from neurodatahub.core.imaging.nifti import finite_affine, is_nifti_name
-from neurodatahub.core.imaging.spaces import settle_grid
+from neurodatahub.core.imaging.spaces import grid_voxel_sizes, settle_grid
 from neurodatahub.images.classify import HeaderFacts, checked_class, intent_codes, intent_names
 
 # 32 MiB of voxels per chunk of a streamed series: reading, checking and writing one holds about three
@@ -168,10 +168,10 @@ def slab_bounds(
 
 
 def final_name(path: Any) -> str:
-    """The name a file being written will have: storage stages local writes as `.NAME.<hex>.partial`."""
+    """The name a file being written will have: storage stages local writes as `.<tag>.partial.NAME`."""
     name = path.name
-    if name.startswith(".") and name.endswith(".partial"):
-        return name[1:].rsplit(".", 2)[0]
+    if name.startswith(".") and ".partial." in name:
+        return name.split(".partial.", 1)[1]
     return name
 
 
@@ -246,12 +246,12 @@ def model_fields(
         metadata={"space": stored.get("space"), "resolution": stored.get("resolution")},
         sidecar=sidecar,
         require_space=False,
-        isotropic=class_name == "LesionMask",
     )
     fields: dict[str, Any] = {
         "affine": volume.affine,
         "space": space,
         "resolution": resolution,
+        "voxel_sizes": grid_voxel_sizes(volume.affine),
         "description": volume.description or stored.get("description"),
         "metadata": stored.get("metadata"),
         **_intent(volume),

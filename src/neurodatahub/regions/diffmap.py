@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from neurodatahub import __version__
 from neurodatahub.core import storage
-from neurodatahub.core.errors import OutputError
 from neurodatahub.regions.tables import column_texts, result_frame, tier_columns
 
 if TYPE_CHECKING:
@@ -121,8 +120,7 @@ def write_diffmap(
     )
     json_url = tsv[: -len(".tsv")] + ".json"
     for url in (tsv, json_url):  # refuse before writing either, so a pair is never half replaced
-        if not overwrite and storage.exists(url, storage_options):
-            raise OutputError(f"{url} exists; pass --overwrite (overwrite=True) to replace it")
+        storage.refuse_existing(url, overwrite, storage_options)
     with storage.atomic_write(tsv, overwrite=overwrite, storage_options=storage_options) as tmp:
         write_table_text(result, tmp, float_format=FLOAT_FORMAT)
     with storage.atomic_write(json_url, overwrite=True, storage_options=storage_options) as tmp:

@@ -51,11 +51,35 @@ def _spike_data(spikes: SpikeData) -> None:
         if first < spikes.start_time - slack or last > end + slack:
             raise ValueError(
                 f"spike times span [{first}, {last}] outside the recording window "
-                f"[{spikes.start_time}, {end}] {spikes.time_unit}"
+                f"[{spikes.start_time}, {end}] {spikes.time_unit}{_unit_hint(spikes, first, last)}"
             )
+    # the schema's minimum is inclusive (LinkML has no exclusive bound); a rate of 0 Hz is no rate
+    if spikes.sampling_rate is not None and not spikes.sampling_rate > 0:
+        raise ValueError(f"sampling_rate must be > 0 Hz, got {spikes.sampling_rate}")
     if spikes.time_unit == "samples" and not spikes.sampling_rate:
         raise ValueError("times in samples need a sampling_rate > 0")
     require_per_element(spikes.unit_attributes, n_units, "unit attribute")
+
+
+def _unit_hint(spikes: SpikeData, first: float, last: float) -> str:
+    """When the times fit the window read in another unit, say which: the usual cause is a file whose
+    unit was guessed wrong (samples read as seconds, milliseconds as seconds)."""
+    from neurodatahub.core import words
+
+    rate = spikes.sampling_rate
+    to_seconds = {**TIME_UNIT_SECONDS, **({"samples": 1.0 / rate} if rate else {})}
+    if spikes.time_unit not in to_seconds:
+        return ""
+    start = spikes.start_time * to_seconds[spikes.time_unit]
+    end = start + spikes.length * to_seconds[spikes.time_unit]
+    for unit, scale in to_seconds.items():
+        if unit == spikes.time_unit or (unit == "samples" and not (first.is_integer() and last.is_integer())):
+            continue
+        slack = 1e-9 * max(1.0, abs(end))
+        if first * scale >= start - slack and last * scale <= end + slack:
+            rate_text = f" at {rate:g} Hz" if unit == "samples" else ""
+            return f"; they fit it as {unit}{rate_text}: pass {words.option('time_unit', unit, reader=True)}"
+    return ""
 
 
 def _explain_bad_times(spikes: SpikeData, unit_starts: np.ndarray, unit_ends: np.ndarray) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import kinds
+from neurodatahub.core import kinds, words
 from neurodatahub.core.errors import UsageError
 from neurodatahub.core.options import Options, Positive, choice
 
@@ -35,7 +35,10 @@ def check_time_unit(unit: str, sampling_rate: float | None, what: str = "time un
     if unit not in TIME_UNITS:
         raise UsageError(f"{what} must be one of {', '.join(TIME_UNITS)}, got {unit!r}")
     if unit == "samples" and not (sampling_rate and sampling_rate > 0):
-        raise UsageError(f"{what} 'samples' needs a sampling rate > 0 (--fs)")
+        raise UsageError(
+            f"{what} 'samples' needs a sampling rate > 0: pass"
+            f" {words.option('sampling_rate', words.Placeholder('HZ'))}"
+        )
 
 
 def convert_times(values: Any, source: str, target: str, sampling_rate: float | None = None) -> np.ndarray:

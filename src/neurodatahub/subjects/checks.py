@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from neurodatahub.core.checks import (
     invariant,
     require_resolution,
     require_unique,
+    require_voxel_sizes,
 )
 from neurodatahub.core.summary import summarize, summarizes
 
@@ -26,6 +29,20 @@ def _subject(subject: Any) -> dict[str, Any]:
         "resolution_mm": meta.resolution,
         "results": namespaces,
         "provenance_records": len(subject.provenance or ()),
+    }
+
+
+@summarizes("ParcelData")
+def _parcels(parcels: Any) -> dict[str, Any]:
+    values = np.asarray(parcels.values, dtype=np.float64)
+    known = values[~np.isnan(values)]
+    return {
+        "name": parcels.name,
+        "atlas": parcels.atlas,
+        "aggregation_method": parcels.aggregation_method,
+        "regions": len(parcels.region_labels),
+        "regions_without_value": int(values.size - known.size),
+        "value_range": [float(known.min()), float(known.max())] if known.size else None,
     }
 
 
@@ -64,4 +81,7 @@ def _subject(subject: Any) -> None:
     meta, mask = subject.subject_metadata, subject.mask
     if mask.space is not None and mask.space != meta.space:
         raise ValueError(f"mask space {mask.space} disagrees with metadata space {meta.space}")
-    require_resolution(mask.affine, meta.resolution, "metadata resolution", "the mask's")
+    if meta.resolution is not None:
+        require_resolution(mask.affine, meta.resolution, "metadata resolution", "the mask's")
+    if meta.voxel_sizes is not None:
+        require_voxel_sizes(mask.affine, meta.voxel_sizes, "metadata voxel_sizes")

@@ -19,6 +19,7 @@ from typing import Any
 
 from neurodatahub.core import storage
 from neurodatahub.core.errors import UsageError
+from neurodatahub.core.models import SubjectData as SchemaSubjectData
 from neurodatahub.subjects.bids import BidsError
 from neurodatahub.subjects.bids.derivatives import export_bids_derivatives as _export_derivatives
 from neurodatahub.subjects.bids.validation import validate_bids_derivatives
@@ -27,6 +28,7 @@ from neurodatahub.subjects.loading import from_nifti, load_bids_dataset
 
 __all__ = [
     "BidsError",
+    "SubjectData",
     "batch_export_to_csv",
     "batch_export_to_json",
     "batch_export_to_parquet",
@@ -44,6 +46,38 @@ __all__ = [
 ]
 
 Options = Mapping[str, Any] | None
+
+
+class SubjectData(SchemaSubjectData):
+    """lacuna's SubjectData: the schema's class with the constructors lacuna documents on its class.
+
+    The schema's class is generated (`generated/`, never edited) and knows nothing of files; lacuna's
+    users write `SubjectData.from_nifti("lesion.nii.gz")`. This subclass adds that constructor and
+    nothing else: same fields, same invariants (they are looked up by class name), read and written
+    by every format as the schema's SubjectData, and `isinstance(x, neurodatahub.models.SubjectData)`
+    holds for its instances.
+    """
+
+    @classmethod
+    def from_nifti(
+        cls,
+        lesion_path: Any,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        space: str | None = None,
+        resolution: float | None = None,
+        storage_options: Options = None,
+    ) -> SubjectData:
+        """A subject from a binary, non-empty lesion mask NIfTI on any URL (lacuna's constructor)."""
+        subject = from_nifti(
+            str(lesion_path),
+            space=space,
+            resolution=resolution,
+            metadata=metadata,
+            storage_options=storage_options,
+        )
+        # validated as it was built: the same fields under this class need no second validation
+        return cls.model_construct(**{name: getattr(subject, name) for name in subject.model_fields_set})
 
 
 def _table(

@@ -20,7 +20,7 @@ from neurodatahub.core import storage
 from neurodatahub.core.errors import InputError, InvalidDataError
 from neurodatahub.core.imaging.bids import read_sidecar
 from neurodatahub.core.imaging.nifti import NIFTI_EXTENSIONS, Image, is_nifti_name, read_image
-from neurodatahub.core.imaging.spaces import SpaceUnknownError, settle_grid
+from neurodatahub.core.imaging.spaces import SpaceUnknownError, grid_voxel_sizes, settle_grid
 from neurodatahub.subjects.bids import BidsError
 from neurodatahub.subjects.bids.entities import split_name
 from neurodatahub.subjects.bids.tree import walk
@@ -94,6 +94,7 @@ def lesion_mask(
             affine=image.affine,
             space=settled_space,
             resolution=settled_resolution,
+            voxel_sizes=grid_voxel_sizes(image.affine),
         )
     except ValidationError as error:
         raise _invalid(url, error) from error
@@ -145,6 +146,7 @@ def from_nifti(
                 session_id=session,
                 space=mask.space,
                 resolution=mask.resolution,
+                voxel_sizes=mask.voxel_sizes,
                 entities=entities or None,
                 source=url,
             ),

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import kinds
+from neurodatahub.core import kinds, words
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import Flag, Options
 
@@ -404,7 +404,7 @@ def on_geometry(
     if not geometry:
         raise UsageError(
             f"{url} holds per-vertex data without geometry; name the surface it belongs to with"
-            " geometry=<surface file> (hub convert --read-option geometry=..., or read(..., geometry=...))"
+            f" {words.option('geometry', words.Placeholder('SURFACE_FILE'), reader=True)}"
         )
     surface = read_any(str(geometry), storage_options=storage_options)
     if not isinstance(surface, SurfaceMesh):

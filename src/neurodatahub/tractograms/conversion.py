@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from neurodatahub.core import storage
+from neurodatahub.core import storage, words
 from neurodatahub.core.errors import HubError, InputError, OutputError, UsageError
 
 TRK_SUFFIXES = (".trk", ".trk.gz")
@@ -62,7 +62,7 @@ def _check_output(url: str, overwrite: bool, storage_options: Mapping[str, Any] 
     if not url.lower().endswith(".tck"):
         raise TractogramRequestError(f"the output must be a .tck file, got {url}")
     if not overwrite and storage.exists(url, storage_options):
-        raise OutputExistsError(f"{url} exists; pass overwrite=True (--overwrite) to replace it")
+        raise OutputExistsError(f"{url} exists; pass {words.option('overwrite')} to replace it")
 
 
 def trk_to_tck(

@@ -38,6 +38,7 @@ from neurodatahub.core.codecs.parquet import (
     HUB_METADATA_VERSION,
     hub_metadata,
     read_parquet_table,
+    schema_names,
 )
 from neurodatahub.core.errors import InputError
 from neurodatahub.core.options import FloatFormat, Options
@@ -306,11 +307,9 @@ def sniff_parquet(probe: Probe) -> bool:
     if not probe.head.startswith(b"PAR1"):
         return False
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
-        with storage.open_read(probe.url, probe.storage_options) as handle:
-            return set(pq.read_schema(handle).names) >= REQUIRED
+        return schema_names(probe.url, probe.storage_options) >= REQUIRED
     except (pa.ArrowException, OSError, InputError):
         return False
 

@@ -1,5 +1,8 @@
 """MRtrix tck2connectome matrices: a headerless comma-separated N x N CSV plus qsiparc's JSON sidecar.
 
+Older tck2connectome releases wrote the values separated by spaces, with a space after the last one;
+they are read as MRtrix reads matrices, split on commas or else on whitespace (written with commas).
+
 The sidecar is `<stem>.json` beside the CSV with `atlas_name`, `measure`, `n_regions`, `region_labels`
 and `symmetric` (qsiparc also writes `source_tck`, `source_dseg`, `sift_weights`, `tck2connectome_cmd`).
 The format is both files:
@@ -112,13 +115,22 @@ def _comments(data: bytes) -> tuple[list[str], int]:
     return lines, offset
 
 
+def _cells(line: str) -> list[str]:
+    """A line's values as MRtrix reads them: split on commas, or on whitespace when there is no comma
+    (tck2connectome wrote spaces, one after the last value too, before it wrote commas)."""
+    return line.split(",") if "," in line else line.split()
+
+
 def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> ConnectivityMatrix:
     with storage.open_read(url, storage_options) as handle:
         data = handle.read().removeprefix(b"\xef\xbb\xbf")
     header, start = _comments(data)
     lines = common.decode_lines(data[start:], url)
-    common.rectangular(lines, ",", url, len(header) + 1)
-    values = common.parse_block(lines, ",", url, len(header) + 1, 1)
+    if "," not in lines[0]:  # whitespace-delimited: one space between values, none at the ends
+        lines = [" ".join(line.split()) for line in lines]
+    delimiter = "," if "," in lines[0] else " "
+    common.rectangular(lines, delimiter, url, len(header) + 1)
+    values = common.parse_block(lines, delimiter, url, len(header) + 1, 1)
     sidecar = _load_sidecar(url, storage_options)
     if sidecar is None:
         warnings.warn(
@@ -193,11 +205,15 @@ def losses(conn: ConnectivityMatrix, *, float_format: str = common.EXACT) -> lis
 
 
 def sniff(probe: Probe) -> bool:
-    """A first line of comma-separated numbers (no header, no labels), after MRtrix's comment lines."""
+    """A first line of numbers separated by commas or whitespace (no header, no labels), after MRtrix's
+    comment lines."""
     head = probe.head.removeprefix(b"\xef\xbb\xbf")
     _, start = _comments(head)
-    rows = common.head_rows(head[start:], ",", 1, cut=len(probe.head) >= common.PROBE_SIZE)
-    return bool(rows) and rows[0] != [""] and all(map(common.is_number, rows[0]))
+    line, newline, _ = head[start:].decode("utf-8", "replace").partition("\n")
+    cells = _cells(line.removesuffix("\r"))
+    if not newline and len(probe.head) >= common.PROBE_SIZE:
+        cells = cells[:-1]  # the probe cut the line: its last value may be cut too
+    return bool(cells) and all(map(common.is_number, cells))
 
 
 register_format(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from neurodatahub.core import budget, storage
@@ -13,16 +15,53 @@ HUB_METADATA_KEY = b"neurodatahub"  # Parquet/Arrow schema metadata holding the 
 HUB_METADATA_VERSION = 1
 
 
+@contextlib.contextmanager
+def arrow_source(url: str, storage_options: Mapping[str, Any] | None = None) -> Iterator[str]:
+    """What pyarrow reads `url` from: a path it opens itself, never a Python file object.
+
+    pyarrow reads ahead on its own IO threads. From a Python file, what it reads are Python objects,
+    and a read-ahead that ends after the call has returned drops the last of them on an IO thread; if
+    that happens while the interpreter exits, the thread cannot take the GIL, Python ends it with
+    pthread_exit, the unwinding crosses arrow's noexcept C++ frames and the process aborts
+    ("terminate called without an active exception", exit 134, after printing a correct result).
+    Local files go by path; remote ones are copied to a local temporary first.
+    """
+    with storage.local_copy(url, storage_options) as path:
+        yield str(path)
+
+
+def arrow_buffer(data: bytes) -> Any:
+    """`data` copied into memory pyarrow owns, for readers of bytes in memory (see arrow_source)."""
+    import numpy as np
+    import pyarrow as pa
+
+    buffer = pa.allocate_buffer(len(data))
+    np.frombuffer(buffer, dtype=np.uint8)[:] = np.frombuffer(data, dtype=np.uint8)
+    return buffer
+
+
+def schema_names(url: str, storage_options: Mapping[str, Any] | None = None) -> set[str]:
+    """The column names of a Parquet file from its footer alone (for sniffers).
+
+    Reading a footer is synchronous (no read-ahead on pyarrow's threads), so a remote file is read
+    through its Python file object rather than copied whole."""
+    import pyarrow.parquet as pq
+
+    if storage.is_local(url):
+        return set(pq.read_schema(str(storage.local_path(url))).names)
+    with storage.open_read(url, storage_options) as handle:
+        return set(pq.read_schema(handle).names)
+
+
 def read_parquet_table(url: str, storage_options: Mapping[str, Any] | None = None) -> Any:
     """A whole Parquet file as a pyarrow Table; damaged files are InputError, not pyarrow's exceptions."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    with storage.open_read(url, storage_options) as handle:
+    with arrow_source(url, storage_options) as source:
         try:
-            check_declared(pq.ParquetFile(handle).metadata, storage.handle_size(handle), url)
-            handle.seek(0)
-            return pq.read_table(handle)
+            check_declared(pq.read_metadata(source), os.path.getsize(source), url)
+            return pq.read_table(source)
         except (pa.ArrowException, OSError) as error:
             raise InputError(f"{url}: not a readable Parquet file ({error})") from error
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from neurodatahub.core.checks import RESOLUTION_TOLERANCE_MM
+from neurodatahub.core.checks import ISOTROPY_TOLERANCE_MM, RESOLUTION_TOLERANCE_MM
 from neurodatahub.core.errors import InvalidDataError
 from neurodatahub.core.imaging.bids import name_of, resolution_from_label, sidecar_resolution, split_name
 
@@ -63,10 +63,16 @@ def voxel_sizes(affine: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)
 
 
+def grid_voxel_sizes(affine: np.ndarray) -> np.ndarray:
+    """The voxel size along each axis as a model records it (rounded to 1e-6 mm, float32 affines' noise)."""
+    return np.round(voxel_sizes(affine), 6)
+
+
 def detect_resolution(affine: np.ndarray) -> float | None:
-    """The isotropic voxel size of the affine (None when the voxels are not cubes within tolerance)."""
+    """The isotropic voxel size of the affine; None when the voxels are not cubes, that is when their
+    sizes differ by more than 0.01 mm (0.977 x 0.977 x 1.0 mm is not a 0.984 mm grid)."""
     sizes = voxel_sizes(affine)
-    if np.ptp(sizes) > RESOLUTION_TOLERANCE_MM:
+    if np.ptp(sizes) > ISOTROPY_TOLERANCE_MM:
         return None
     return round(float(sizes.mean()), 6)
 
@@ -87,8 +93,9 @@ def resolve_space(url: str, claims: dict[str, str | None], detected: str | None)
     return next(iter(given.values()))
 
 
-def resolve_resolution(url: str, claims: dict[str, float | None], affine: np.ndarray) -> float:
-    """The highest-priority stated voxel size, each checked against the affine within 0.1 mm."""
+def resolve_resolution(url: str, claims: dict[str, float | None], affine: np.ndarray) -> float | None:
+    """The highest-priority stated voxel size, each checked against the affine within 0.1 mm; with none
+    stated, the affine's own when its voxels are cubes, else None (the voxel sizes say it per axis)."""
     sizes = voxel_sizes(affine)
     for source, value in claims.items():
         if value is not None and np.abs(sizes - value).max() > RESOLUTION_TOLERANCE_MM:
@@ -99,13 +106,7 @@ def resolve_resolution(url: str, claims: dict[str, float | None], affine: np.nda
     stated = [float(value) for value in claims.values() if value is not None]
     if stated:
         return stated[0]
-    detected = detect_resolution(affine)
-    if detected is None:
-        raise InvalidDataError(
-            f"{url}: voxels are not isotropic ({np.round(sizes, 3).tolist()} mm); a lesion mask needs one"
-            " resolution"
-        )
-    return detected
+    return detect_resolution(affine)
 
 
 def settle_grid(
@@ -118,13 +119,12 @@ def settle_grid(
     metadata: Mapping[str, Any] | None = None,
     sidecar: Mapping[str, Any] | None = None,
     require_space: bool = True,
-    isotropic: bool = True,
 ) -> tuple[str | None, float | None]:
     """The space and resolution of an image from, in order: the argument, the metadata, the BIDS name, the
     sidecar, the affine; every source that says something must agree (lacuna's rules).
 
-    `require_space=False` leaves an unknown space None; `isotropic=False` leaves the resolution of
-    anisotropic voxels None instead of failing (only a lesion mask needs one voxel size).
+    `require_space=False` leaves an unknown space None. Anisotropic voxels have no resolution unless a
+    source states one (each model keeps `voxel_sizes` per axis).
     """
     metadata, sidecar = metadata or {}, sidecar or {}
     entities = split_name(name_of(url))[0]
@@ -146,6 +146,4 @@ def settle_grid(
         "the file name": resolution_from_label(entities["res"]) if "res" in entities else None,
         "the sidecar": sidecar_resolution(sidecar),
     }
-    if not isotropic and all(value is None for value in resolution_claims.values()):
-        return settled_space, detect_resolution(affine)
     return settled_space, resolve_resolution(url, resolution_claims, affine)

@@ -221,12 +221,10 @@ def sniff_parquet(probe: Probe) -> bool:
     if not probe.head.startswith(b"PAR1"):
         return False
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
-        with storage.open_read(probe.url, probe.storage_options) as handle:
-            return _is_region_header(set(pq.read_schema(handle).names))
-    except (pa.ArrowException, InputError):
+        return _is_region_header(parquet.schema_names(probe.url, probe.storage_options))
+    except (pa.ArrowException, OSError, InputError):
         return False
 
 

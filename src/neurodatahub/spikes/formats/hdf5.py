@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import budget
+from neurodatahub.core import budget, words
 from neurodatahub.core.codecs import hdf5
 from neurodatahub.core.codecs.hdf5 import open_hdf5, text
 from neurodatahub.core.codecs.metadata import metadata_from_json, to_json
 from neurodatahub.core.errors import InputError, InvalidDataError, OutputError, UsageError
-from neurodatahub.core.options import Options, Positive, choice
+from neurodatahub.core.options import Flag, Options, Positive, choice
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.spikes import common
 
@@ -83,6 +84,15 @@ class WriteOptions(common.TimeOptions, DatasetNames):
         None, description="unit of the times (default: spikelab's default for the style: s, s, ms)"
     )
     bin_size_ms: Positive | None = Field(None, description="raster: bin size in ms (required for raster)")
+    force: Flag = Field(
+        False, description="raster: write it even when it holds 10x more than the spike times"
+    )
+
+
+# A raster is dense: every tool that reads it holds units x bins in memory. One that would hold more
+# than this many times the spike times it bins (and more than RASTER_FREE_BYTES) needs `force`.
+RASTER_GROWTH_LIMIT = 10
+RASTER_FREE_BYTES = 2**20
 
 
 def _names(options: Mapping[str, Any]) -> dict[str, str]:
@@ -133,6 +143,8 @@ def read(url: str, *, storage_options: Any = None, **options: Any) -> SpikeData:
             fallback = options.get("time_unit") or EXPORT_DEFAULT_UNIT[style]
             known_units = len(hub["unit_ids"]) if "unit_ids" in hub else None
             file_unit, times, index = _read_trains(file, style, names, fallback, known_units, url)
+            if _samples_unless_stated(file, style, names, options, rate):
+                file_unit = "samples"
         target = hub.get("time_unit", file_unit)  # no hub record: keep the file's unit, no conversion
         raw = _read_raw(file, options, hub, rate, target, url)
     common.check_time_unit(file_unit, rate, f"{url}: spike time unit")
@@ -179,6 +191,26 @@ def _numbers(values: Any, what: str, url: str) -> np.ndarray:
     return array.reshape(-1)
 
 
+def _samples_unless_stated(
+    file: Any, style: str, names: Mapping[str, str], options: Mapping[str, Any], rate: float | None
+) -> bool:
+    """Integer times with a sampling rate are samples, unless the file or the user says otherwise.
+
+    spikelab's exporter writes samples as int64 without a unit attribute (spike_times_unit="samples");
+    its own default units (s, ms) are always floats, so integers can only be samples."""
+    if options.get("time_unit") or not rate:
+        return False
+    if style == "ragged":
+        datasets = [file[names["spike_times_dataset"]]]
+    elif style == "group":
+        datasets = list(file[names["group_per_unit"]].values())
+    else:
+        datasets = [file[names["times_dataset"]]]
+    return bool(datasets) and all(
+        "unit" not in dataset.attrs and dataset.dtype.kind in "iu" for dataset in datasets
+    )
+
+
 def _read_trains(
     file: Any, style: str, names: Mapping[str, str], fallback: str, known_units: int | None, url: str
 ) -> tuple[str, np.ndarray, np.ndarray]:
@@ -186,11 +218,10 @@ def _read_trains(
     if style == "ragged":
         times_ds = file[names["spike_times_dataset"]]
         times = _numbers(hdf5.read(times_ds, url), "spike times", url)
-        index_name = names["spike_times_index_dataset"]
-        raw_index = _numbers(hdf5.read(file[index_name], url), index_name, url).astype(np.int64)
-        index = end_offsets(raw_index, known_units)
+        where = names["spike_times_index_dataset"]
+        raw_index = _numbers(hdf5.read(file[where], url), where, url).astype(np.int64)
+        index = end_offsets(raw_index, known_units, where)
         if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != times.size):
-            where = names["spike_times_index_dataset"]
             raise inconsistent(
                 where, f"must rise from 0 to the {times.size} spike times, ends at {index[-1]}"
             )
@@ -224,7 +255,7 @@ def inconsistent(dataset: str, message: str) -> InvalidDataError:
     return InvalidDataError(f"{dataset} {message}", [{"location": dataset, "message": message}])
 
 
-def end_offsets(index: np.ndarray, known_units: int | None) -> np.ndarray:
+def end_offsets(index: np.ndarray, known_units: int | None, dataset: str) -> np.ndarray:
     """Exclusive end offsets from an index with or without a leading 0 (both exist in the wild).
 
     With the unit count known the length decides; without it, spikelab's rule: a leading 0 followed
@@ -234,7 +265,7 @@ def end_offsets(index: np.ndarray, known_units: int | None) -> np.ndarray:
         if index.size == known_units + 1 and index.size and index[0] == 0:
             return index[1:]
         if index.size != known_units:
-            raise inconsistent("spike_times_index", f"has {index.size} entries for {known_units} units")
+            raise inconsistent(dataset, f"has {index.size} entries for {known_units} units")
         return index
     return index[1:] if index.size >= 2 and index[0] == 0 and index[-1] > 0 else index
 
@@ -336,8 +367,7 @@ def write(model: SpikeData, path: Path, **options: Any) -> None:
         file.attrs["start_time"] = start_ms
         file.attrs["length_ms"] = length_ms
         if style == "raster":
-            bin_ms = float(options["bin_size_ms"])
-            _write_raster(file, model, names["raster_dataset"], bin_ms, common.times_in(model, "ms"))
+            _write_raster(file, model, names["raster_dataset"], raster_shape(model, options))
         else:
             values = common.times_in(model, unit, rate)  # the model's own array when the unit is the same
             _write_times(file, model, style, names, values, unit)
@@ -352,7 +382,9 @@ def _checked(model: SpikeData, options: Mapping[str, Any]) -> tuple[str, str, fl
     if style != "raster":
         common.check_time_unit(unit, rate)
     elif not options.get("bin_size_ms") or float(options["bin_size_ms"]) <= 0:
-        raise UsageError("the raster style needs bin_size_ms > 0 (--bin-size-ms)")
+        raise UsageError(f"the raster style needs a bin size: pass {words.option('bin_size_ms', MS)}")
+    else:
+        _check_raster_size(model, raster_shape(model, options), bool(options.get("force")))
     raw_names = [options.get("raw_dataset"), options.get("raw_time_dataset")]
     if any(raw_names) and not all(raw_names):
         raise UsageError("raw data needs both raw_dataset and raw_time_dataset")
@@ -378,17 +410,73 @@ def _write_times(
         file.create_dataset(names["times_dataset"], data=values).attrs["unit"] = unit
 
 
-def _write_raster(file: Any, model: Any, name: str, bin_ms: float, times_ms: np.ndarray) -> None:
+MS = words.Placeholder("MS")
+
+
+@dataclass(frozen=True)
+class RasterShape:
+    """Where each spike falls in a raster, decided once: by losses, the writer and the size check."""
+
+    bin_ms: float
+    start_ms: float
+    n_bins: int
+    bins: np.ndarray  # the bin of each spike, in the model's spike order
+    dtype: np.dtype  # the smallest unsigned integer that holds the largest count
+
+
+def raster_shape(model: SpikeData, options: Mapping[str, Any]) -> RasterShape:
     """spikelab's binning: right-closed bins from start_time, a spike at start_time in bin 0."""
+    bin_ms = float(options["bin_size_ms"])
     start_ms, length_ms = common.window_in(model, "ms")
     n_bins = int(np.ceil(length_ms / bin_ms))
+    times_ms = common.times_in(model, "ms")
     bins = np.clip(np.ceil((times_ms - start_ms) / bin_ms).astype(np.int64) - 1, 0, max(n_bins - 1, 0))
-    counts = np.zeros((len(model.unit_ids), n_bins), dtype=np.int64)
-    if bins.size:
-        np.add.at(counts, (common.unit_of_each_spike(model), bins), 1)
-    dataset = file.create_dataset(name, data=counts)
-    dataset.attrs["bin_size_ms"] = bin_ms
-    dataset.attrs["time_origin_ms"] = start_ms
+    largest = 0
+    if bins.size:  # spikes of a unit are sorted, so equal bins are neighbours within a unit
+        cell = common.unit_of_each_spike(model) * max(n_bins, 1) + bins
+        largest = int(np.unique(cell, return_counts=True)[1].max())
+    return RasterShape(bin_ms, start_ms, n_bins, bins, np.min_scalar_type(largest))
+
+
+def _check_raster_size(model: SpikeData, shape: RasterShape, force: bool) -> None:
+    dense = len(model.unit_ids) * shape.n_bins * shape.dtype.itemsize
+    spikes = np.asarray(model.spike_times).nbytes + np.asarray(model.spike_times_index).nbytes
+    if force or dense <= max(RASTER_GROWTH_LIMIT * spikes, RASTER_FREE_BYTES):
+        return
+    raise UsageError(
+        f"the raster would hold {len(model.unit_ids)} units x {shape.n_bins} bins of {shape.bin_ms:g} ms"
+        f" = {_megabytes(dense)} ({shape.dtype.name}), {dense / max(spikes, 1):.0f}x the {_megabytes(spikes)}"
+        f" of spike times it bins; pass {words.option('force')} to write it, or a larger bin size"
+        f" ({words.option('bin_size_ms', MS)})"
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+RASTER_CHUNK_BYTES = 2**20  # chunks of about 1 MiB: whole units for short recordings, slices of long ones
+
+
+def _write_raster(file: Any, model: Any, name: str, shape: RasterShape) -> None:
+    """Counts in the smallest integer type, in compressed chunks, one unit at a time (a dense int64
+    units x bins array in memory would be as large as the raster itself)."""
+    n_units = len(model.unit_ids)
+    chunk_bins = max(1, min(shape.n_bins, RASTER_CHUNK_BYTES // shape.dtype.itemsize))
+    dataset = file.create_dataset(
+        name,
+        shape=(n_units, shape.n_bins),
+        dtype=shape.dtype,
+        chunks=(1, chunk_bins) if shape.n_bins else None,
+        compression="gzip" if shape.n_bins else None,
+        compression_opts=4 if shape.n_bins else None,
+        shuffle=bool(shape.n_bins) and shape.dtype.itemsize > 1,
+    )
+    for unit, bins in enumerate(common.split_by_units(shape.bins, model.spike_times_index)):
+        if bins.size:
+            dataset[unit] = np.bincount(bins, minlength=shape.n_bins).astype(shape.dtype)
+    dataset.attrs["bin_size_ms"] = shape.bin_ms
+    dataset.attrs["time_origin_ms"] = shape.start_ms
 
 
 def _write_raw(file: Any, model: Any, options: Mapping[str, Any], rate: float | None) -> None:

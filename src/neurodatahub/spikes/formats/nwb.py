@@ -11,6 +11,7 @@ in a ScratchData object, so a hub-to-hub round trip is lossless.
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 from pydantic import Field
 
 from neurodatahub import __version__
+from neurodatahub.core import words
 from neurodatahub.core.codecs import hdf5
 from neurodatahub.core.codecs.hdf5 import open_hdf5, text, texts
 from neurodatahub.core.codecs.metadata import metadata_from_json, to_json
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 NWB_VERSION = "2.8.0"
 HDMF = "hdmf-common"
 SCRATCH = "scratch/neurodatahub"
+PATH = words.Placeholder("PATH")
 # Units columns the NWB schema defines with a fixed meaning; attributes of these names are renamed
 RESERVED_COLUMNS = {
     "id",
@@ -98,7 +101,8 @@ def read(url: str, *, storage_options: Any = None, units_path: str | None = None
                 raise UnrecognisedInputError(f"{url}: no Units table (no group with neurodata_type Units)")
             if len(tables) > 1:
                 raise UsageError(
-                    f"{url} has several Units tables ({', '.join(tables)}); choose one with --units-path"
+                    f"{url} has several Units tables ({', '.join(tables)});"
+                    f" choose one with {words.option('units_path', PATH, reader=True)}"
                 )
             units_path = tables[0]
         if units_path not in file:
@@ -168,19 +172,69 @@ def _end_offsets(table: Any, column: str, n_values: int, known_units: int | None
         if known_units not in (None, 1) and n_values:
             raise InputError(f"{column} has no {name}")
         return np.array([n_values] if known_units else [], dtype=np.int64)
+    return _level(table, name, column, n_values, known_units, url)
+
+
+def _level(
+    table: Any, name: str, column: str, n_values: int, known_units: int | None, url: str
+) -> np.ndarray:
+    """One VectorIndex as exclusive end offsets, checked against what it indexes (the error names the
+    level's own dataset: invalid data, exit 1)."""
     from neurodatahub.spikes.formats.hdf5 import end_offsets, inconsistent
 
-    index = end_offsets(_numbers(hdf5.read(table[name], url), name, url).astype(np.int64), known_units)
+    where = f"{table.name}/{name}"
+    raw = _numbers(hdf5.read(table[name], url), where, url).astype(np.int64)
+    index = end_offsets(raw, known_units, where)
     if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != n_values):
-        where = f"{table.name}/{name}"
-        raise inconsistent(where, f"must rise to the {n_values} values of {column}, ends at {index[-1]}")
+        raise inconsistent(where, f"must rise to the {n_values} entries of {column}, ends at {index[-1]}")
     return index
+
+
+def _index_levels(table: Any, column: str) -> list[str]:
+    """A ragged column's VectorIndex datasets, innermost first: pynwb writes `waveforms` with two,
+    `waveforms_index` (per unit and electrode) and `waveforms_index_index` (per unit)."""
+    levels, name = [], f"{column}_index"
+    while name in table:
+        levels.append(name)
+        name += "_index"
+    return levels
+
+
+def _nested(table: Any, column: str, values: np.ndarray, n_units: int, url: str) -> list[Any]:
+    """The values of each unit, split through every index level, outermost last."""
+    items: list[Any] = list(values)
+    levels = _index_levels(table, column)
+    for depth, level in enumerate(levels):
+        outermost = depth == len(levels) - 1
+        offsets = _level(table, level, column, len(items), n_units if outermost else None, url)
+        starts = np.concatenate([[0], offsets[:-1]]) if offsets.size else offsets
+        items = [items[start:end] for start, end in zip(starts, offsets, strict=True)]
+    return items
+
+
+def _check_levels(table: Any, column: str, n_values: int, n_units: int, url: str) -> None:
+    """Every index level of a ragged column checked against what it indexes, without its values."""
+    levels = _index_levels(table, column)
+    for depth, level in enumerate(levels):
+        outermost = depth == len(levels) - 1
+        n_values = len(_level(table, level, column, n_values, n_units if outermost else None, url))
+
+
+def _as_lists(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_as_lists(item) for item in value]
+    return np.asarray(value).tolist()
+
+
+# ragged columns larger than this (per-spike waveforms, typically) are not copied into the metadata
+RAGGED_METADATA_VALUES = 100_000
 
 
 def _columns(
     file: Any, table: Any, n_units: int, renamed: Mapping[str, str], skip: set[str], url: str
 ) -> tuple[dict, dict]:
-    """Unit attributes (one value per unit) and the ragged columns NWB allows (kept as lists)."""
+    """Unit attributes (one value per unit) and the ragged columns NWB allows, through every index
+    level, kept as nested lists in the metadata when they are small enough to live there."""
     names = texts(table.attrs.get("colnames", [])) or [
         key for key in table if not key.endswith("_index") and key != "id"
     ]
@@ -191,14 +245,24 @@ def _columns(
             continue
         dataset = table[name]
         kind = text(dataset.attrs.get("neurodata_type", ""))
-        if f"{name}_index" in table:
+        levels = _index_levels(table, name)
+        if levels:
+            region = kind == "DynamicTableRegion" and len(levels) == 1
+            if not region and dataset.size > RAGGED_METADATA_VALUES:
+                # not read at all: nested lists of a large column would cost many times its bytes
+                _check_levels(table, name, dataset.shape[0] if dataset.ndim else 1, n_units, url)
+                warnings.warn(
+                    f"{url}: column {name} ({dataset.size} values through {len(levels)} index levels) is"
+                    " not read: SpikeData has no field for it and it is too large for the metadata",
+                    stacklevel=2,
+                )
+                continue
             values = _values(file, dataset, kind, url)
-            index = _end_offsets(table, name, len(values), n_units, url)
-            per_unit = np.split(values, index[:-1]) if n_units else []
-            if kind == "DynamicTableRegion":
+            per_unit = _nested(table, name, values, n_units, url)
+            if region:
                 attributes[name] = np.array([";".join(map(str, rows)) for rows in per_unit])
             else:
-                ragged[name] = [np.asarray(rows).tolist() for rows in per_unit]
+                ragged[name] = _as_lists(per_unit)
             continue
         values = _values(file, dataset, kind, url)
         if kind == "DynamicTableRegion":

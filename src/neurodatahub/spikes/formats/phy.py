@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import scratch, storage
+from neurodatahub.core import scratch, storage, words
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import Flag, Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -49,6 +49,7 @@ INFO_TABLE = "cluster_info.tsv"
 TABLE_NAME = re.compile(r"^cluster_.+\.(tsv|csv)$")
 FILE_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 GROUP = "group"
+HZ = words.Placeholder("HZ")
 UNSORTED = "unsorted"  # Phy's label of a cluster nobody has curated
 UNIT_KEY = "spike_times_unit"  # params.py entry the hub adds when it writes times in s or ms
 PHY_METADATA = ("phy_params", "phy_channels")  # the metadata a Phy folder stores
@@ -290,7 +291,9 @@ def _rate(option: Any, params: Mapping[str, Any] | None, url: str, unit: str) ->
     if params is not None and "sample_rate" in params:
         return float(params["sample_rate"])
     if unit == "samples":
-        raise InputError(f"{url}: no params.py with a sample_rate; pass the sampling_rate option (Hz)")
+        raise InputError(
+            f"{url}: no params.py with a sample_rate; pass {words.option('sampling_rate', HZ, reader=True)}"
+        )
     return None
 
 
@@ -513,7 +516,7 @@ def layout(model: SpikeData, *, sampling_rate: Any, time_unit: str, cluster_ids:
     """The folder for `model`; a UsageError when it cannot be written at all."""
     rate = model.sampling_rate if sampling_rate is None else sampling_rate
     if not params_py.positive_number(rate):
-        raise UsageError("a Phy folder needs a sample rate: pass the sampling_rate option (Hz)")
+        raise UsageError(f"a Phy folder needs a sample rate: pass {words.option('sampling_rate', HZ)}")
     rate = float(rate)
     common.check_time_unit(time_unit, rate)
     if model.time_unit == "samples" and model.sampling_rate != rate:

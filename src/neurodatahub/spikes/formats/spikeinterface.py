@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import budget, storage
+from neurodatahub.core import budget, storage, words
 from neurodatahub.core.budget import BudgetError
 from neurodatahub.core.codecs.npz import check_npy
 from neurodatahub.core.errors import InputError, UsageError
@@ -124,7 +124,8 @@ def _rate(spikes: SpikeData, given: float | None) -> float:
     rate = given or spikes.sampling_rate
     if not rate:
         raise UsageError(
-            "a SpikeInterface sorting counts samples: give a sampling rate (--fs or -O sampling_rate=)"
+            "a SpikeInterface sorting counts samples: give a sampling rate"
+            f" ({words.option('sampling_rate', words.Placeholder('HZ'))})"
         )
     return float(rate)
 

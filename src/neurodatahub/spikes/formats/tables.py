@@ -21,14 +21,15 @@ import contextlib
 import io
 import json
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import storage
+from neurodatahub.core import words
+from neurodatahub.core.codecs import parquet
 from neurodatahub.core.errors import InputError, InvalidDataError, UsageError
 from neurodatahub.core.options import Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -81,9 +82,8 @@ def target_unit(spikes: SpikeData, time_unit: str | None, sampling_rate: Any) ->
     if sampling_rate is not None:
         given = positive_rate(sampling_rate, "sampling_rate")
         if rate is not None and given != rate:
-            raise UsageError(
-                f"the data were sampled at {rate:g} Hz; sampling_rate={given:g} would misplace every spike"
-            )
+            passed = words.option("sampling_rate", words.Placeholder(f"{given:g}"))
+            raise UsageError(f"the data were sampled at {rate:g} Hz; {passed} would misplace every spike")
         rate = given
     common.check_time_unit(unit, rate)
     return unit, rate
@@ -212,7 +212,8 @@ def resolve_rate(recorded: float | None, option: Any, unit: str, url: str) -> fl
     rate = recorded if recorded is not None else given
     if unit == "samples" and rate is None:
         raise UsageError(
-            f"{url} holds times in samples: give its sampling rate (read option sampling_rate=HZ)"
+            f"{url} holds times in samples: give its sampling rate"
+            f" ({words.option('sampling_rate', words.Placeholder('HZ'), reader=True)})"
         )
     return rate
 
@@ -366,6 +367,8 @@ def _text_writer(delimiter: str) -> Callable[..., None]:
 
 def _attribute_read_back_losses(spikes: SpikeData, delimiter: str) -> list[Any]:
     """Text has no types: send one row per unit through the same writer and reader, compare exactly."""
+    import pyarrow as pa
+
     filled = np.flatnonzero(_counts(spikes) > 0)
     problems = _text_attribute_problems(spikes)
     kept = [column for column in spikes.unit_attributes or () if column.name not in problems]
@@ -380,10 +383,10 @@ def _attribute_read_back_losses(spikes: SpikeData, delimiter: str) -> list[Any]:
     )
     buffer = io.BytesIO()
     _write_text(probe, buffer, delimiter, "s")
-    buffer.seek(0)
+    written = pa.BufferReader(parquet.arrow_buffer(buffer.getvalue()))  # never Python memory: see there
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        back = common.attributes(_table_spikes(_read_csv(buffer, delimiter, "the probe"), "the probe"))
+        back = common.attributes(_table_spikes(_read_csv(written, delimiter, "the probe"), "the probe"))
     losses = []
     for column in kept:
         got = back.get(column.name)
@@ -455,16 +458,18 @@ def _arrow_errors(url: str, what: str) -> Iterator[None]:
 
 
 def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> SpikeData:
-    from neurodatahub.core.codecs.parquet import read_parquet_table  # declared sizes checked first
-
-    return _table_spikes(read_parquet_table(url, storage_options), url, **options)
+    return _table_spikes(parquet.read_parquet_table(url, storage_options), url, **options)  # sizes checked
 
 
 def read_arrow(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> SpikeData:
     import pyarrow as pa
 
-    with storage.open_read(url, storage_options) as handle, _arrow_errors(url, "Arrow IPC"):
-        table = pa.ipc.open_file(handle).read_all()
+    with (
+        parquet.arrow_source(url, storage_options) as source,
+        _arrow_errors(url, "Arrow IPC"),
+        pa.memory_map(source) as mapped,
+    ):
+        table = pa.ipc.open_file(mapped).read_all()
     return _table_spikes(table, url, **options)
 
 
@@ -480,8 +485,8 @@ def _read_csv(source: Any, delimiter: str, url: str) -> Any:
 
 def _text_reader(delimiter: str) -> Callable[..., Any]:
     def read(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> SpikeData:
-        with storage.open_read(url, storage_options) as handle:
-            table = _read_csv(handle, delimiter, url)
+        with parquet.arrow_source(url, storage_options) as source:
+            table = _read_csv(source, delimiter, url)
         return _table_spikes(table, url, **options)
 
     return read
@@ -515,7 +520,7 @@ def _pick(names: list[str], chosen: str | None, candidates: tuple[str, ...], wha
             return name
     raise InputError(
         f"{url} has no {what} column (looked for {', '.join(candidates)}; columns: {', '.join(names)});"
-        f" name it with the read option {what}_column"
+        f" name it with {words.option(f'{what}_column', words.Placeholder('NAME'), reader=True)}"
     )
 
 
@@ -579,6 +584,8 @@ def _codes(column: Any) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]
     import pyarrow as pa
 
     kind = column.type
+    if pa.types.is_null(kind):  # every cell empty: how text tables hold a column of empty strings
+        return np.zeros(len(column), dtype=np.int8), lambda codes: np.full(codes.shape, "")
     if column.null_count and not pa.types.is_floating(kind) and not pa.types.is_integer(kind):
         return None
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
@@ -690,16 +697,28 @@ def _header_names(probe: Probe, delimiter: str) -> list[str]:
     return [name.strip().strip('"') for name in first.decode("utf-8", "replace").split(delimiter)]
 
 
+def _is_spike_header(names: Iterable[str]) -> bool:
+    names = set(names)
+    return bool(names & set(UNIT_COLUMNS)) and bool(names & set(TIME_COLUMNS))
+
+
 def _text_sniffer(delimiter: str) -> Callable[[Probe], bool]:
     def sniff(probe: Probe) -> bool:
-        names = _header_names(probe, delimiter)
-        return any(name in UNIT_COLUMNS for name in names) and any(name in TIME_COLUMNS for name in names)
+        return _is_spike_header(_header_names(probe, delimiter))
 
     return sniff
 
 
 def sniff_parquet(probe: Probe) -> bool:
-    return probe.head.startswith(b"PAR1")
+    """Parquet with a unit and a time column: region and connectivity tables are Parquet too."""
+    if not probe.head.startswith(b"PAR1"):
+        return False
+    import pyarrow as pa
+
+    try:
+        return _is_spike_header(parquet.schema_names(probe.url, probe.storage_options))
+    except (pa.ArrowException, OSError, InputError):
+        return False
 
 
 def sniff_arrow(probe: Probe) -> bool:

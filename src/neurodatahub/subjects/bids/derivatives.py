@@ -36,8 +36,9 @@ from typing import Any
 import numpy as np
 
 from neurodatahub import __version__
-from neurodatahub.core import scratch, storage
+from neurodatahub.core import scratch, storage, words
 from neurodatahub.core.errors import OutputError, UsageError
+from neurodatahub.subjects import parcel_tables
 from neurodatahub.subjects.bids.entities import build_name, label, resolution_label
 from neurodatahub.subjects.bids.tree import walk
 
@@ -134,14 +135,14 @@ class _Subject:
         entities = dict(meta.entities or {})
         names = {
             "space": meta.space,
-            "res": resolution_label(meta.resolution),
+            "res": resolution_label(meta.resolution) if meta.resolution is not None else None,
             "label": label(str(entities.get("label") or "lesion")),
         }
         write_image(np.asarray(mask.data).astype(np.uint8), mask.affine, self.path(names, "mask", ".nii.gz"))
         sidecar = {
             "Type": "Lesion",
             "Description": "Binary lesion mask",
-            "Resolution": f"{meta.resolution:g} mm isotropic voxels",
+            "Resolution": _resolution_text(meta.resolution, mask.affine),
             "Space": meta.space,
         }
         _json(self.path(names, "mask", ".json"), sidecar)
@@ -171,14 +172,15 @@ class _Subject:
         _json(self.path(names, "map", ".json"), _compact(sidecar))
 
     def parcels(self, result: Any) -> None:
-        import pandas as pd
-
+        """The parcel table and its sidecar as the `parcels` format writes them (and reads them back)."""
         parcels = result.parcel_data
         names = {"space": self.meta.space, **result_entities(result.namespace, result.key)}
         if parcels.atlas:
             names["atlas"] = label(parcels.atlas)
-        table = pd.DataFrame({"region": list(parcels.region_labels), "value": np.asarray(parcels.values)})
-        table.to_csv(self.path(names, "parcelstats", ".tsv"), sep="\t", index=False, na_rep="n/a")
+        self.path(names, "parcelstats", ".tsv").write_text(
+            parcel_tables.table_text(parcels), encoding="utf-8"
+        )
+        described = parcel_tables.sidecar(parcels)
         sidecar = {
             "Description": parcels.description or f"{result.namespace} {result.key}",
             "Parcellation": parcels.atlas or names.get("atlas"),
@@ -186,7 +188,7 @@ class _Subject:
             "Name": parcels.name,
             "Namespace": result.namespace,
             "Key": result.key,
-            "Metadata": parcels.metadata,
+            "Metadata": described.get("Metadata"),
         }
         _json(self.path(names, "parcelstats", ".json"), _compact(sidecar))
 
@@ -236,6 +238,16 @@ class _Subject:
         )
         records = provenance_records([*(self.subject.provenance or ()), record])
         _json(self.path({"desc": "provenance"}, None, ".json"), records)
+
+
+def _resolution_text(resolution: float | None, affine: Any) -> str:
+    """BIDS's free-text Resolution; an anisotropic grid starts with a word, so that no reader takes its
+    first size for an isotropic resolution."""
+    from neurodatahub.core.imaging.spaces import voxel_sizes
+
+    if resolution is not None:
+        return f"{resolution:g} mm isotropic voxels"
+    return "anisotropic voxels, " + " x ".join(f"{size:.4g}" for size in voxel_sizes(affine)) + " mm"
 
 
 def _compact(sidecar: dict[str, Any]) -> dict[str, Any]:
@@ -327,6 +339,7 @@ def export_bids_derivatives(
 
 def _place(staging: Path, url: str, overwrite: bool, storage_options: Mapping[str, Any] | None) -> None:
     if not storage.exists(url, storage_options):
+        storage.make_parents(url)  # a new dataset goes where it is asked, derivatives/ included
         with storage.atomic_write(url, directory=True, storage_options=storage_options) as target:
             shutil.copytree(staging, target, dirs_exist_ok=True)
         return
@@ -337,7 +350,7 @@ def _place(staging: Path, url: str, overwrite: bool, storage_options: Mapping[st
     clashes = [path for path in new if path in existing]
     if clashes and not overwrite:
         more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
-        raise OutputError(f"{storage.join(url, clashes[0])} exists{more}; pass --overwrite (overwrite=True)")
+        raise OutputError(f"{storage.join(url, clashes[0])} exists{more}; pass {words.option('overwrite')}")
     keep = [path for path in SHARED_FILES if path not in existing]
     for relative in [*new, *keep]:
         _put(staging / relative, storage.join(url, relative), storage_options)

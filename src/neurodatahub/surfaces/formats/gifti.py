@@ -97,12 +97,32 @@ def _xml_head(head: bytes) -> bytes:
     return head
 
 
+INTENT_SEARCH_BYTES = 1 << 20  # how far past the head to look for the first DataArray's intent
+
+
 def _gifti_intents(probe: Probe) -> list[str] | None:
-    """The intents named in the head of a GIfTI file (None when it is not GIfTI)."""
+    """The intents named in the head of a GIfTI file (None when it is not GIfTI).
+
+    HCP's files carry kilobytes of provenance metadata before their first DataArray, so a head without
+    one is read on (up to 1 MiB, inflated when gzipped) until an intent shows: GIfTI is known by its
+    content, whatever the file is called (brainspace and HCP tools name surfaces plain `.gii`)."""
     text = _xml_head(probe.head)
     if b"<GIFTI" not in text:
         return None
-    return [match.decode("ascii") for match in INTENT.findall(text)]
+    found = INTENT.findall(text)
+    if not found:
+        found = INTENT.findall(_xml_start(probe))
+    return [match.decode("ascii") for match in found]
+
+
+def _xml_start(probe: Probe) -> bytes:
+    """The first INTENT_SEARCH_BYTES of the XML (inflated when the file is gzipped)."""
+    with storage.open_read(probe.url, probe.storage_options) as handle:
+        source = gzip.GzipFile(fileobj=handle) if probe.head.startswith(GZIP_MAGIC) else handle
+        try:
+            return source.read(INTENT_SEARCH_BYTES)
+        except (OSError, EOFError, zlib.error):
+            return b""
 
 
 def _named(probe: Probe, *suffixes: str) -> bool:

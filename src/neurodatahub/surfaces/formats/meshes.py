@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import storage
+from neurodatahub.core import storage, words
 from neurodatahub.core.errors import HubError, InputError, OutputError, UsageError
 from neurodatahub.core.options import Flag
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -63,10 +63,14 @@ REORDER_REASON = (
     "STL stores a triangle soup: reading it merges equal corners and numbers vertices by first use, so"
     " vertex order (and per-vertex data alignment) is not kept"
 )
-REORDER_REFUSAL = (
-    "STL does not preserve vertex order/indexing; per-vertex data would be misaligned on reload. Use"
-    " .vtp/.vtk/.obj, or pass allow_vertex_reorder=True."
-)
+
+
+def reorder_refusal() -> str:
+    """spectralbrain's refusal, with the option spelt as the caller passes it (-O ... on the CLI)."""
+    return (
+        "STL does not preserve vertex order/indexing; per-vertex data would be misaligned on reload. Use"
+        f" .vtp/.vtk/.obj, or pass {words.option('allow_vertex_reorder', True)}."
+    )
 
 
 # ---- meshio plumbing ----
@@ -278,7 +282,7 @@ def stl_losses(mesh: SurfaceMesh, *, ascii: Any = False, allow_vertex_reorder: A
     ]
     moved = reordered_vertices(points, np.asarray(mesh.faces))
     if moved and allow is False:
-        raise UsageError(REORDER_REFUSAL)
+        raise UsageError(reorder_refusal())
     if moved and allow is None:
         losses.append(common.loss("vertex_order", REORDER_REASON, moved))
     return losses
@@ -297,7 +301,7 @@ def write_stl(mesh: SurfaceMesh, path: Path, *, ascii: Any = False, allow_vertex
     points, _ = _stl_points(mesh, text)
     refuse = allow_vertex_reorder is False
     if refuse and reordered_vertices(points, np.asarray(mesh.faces)):
-        raise UsageError(REORDER_REFUSAL)
+        raise UsageError(reorder_refusal())
     _meshio_write("stl", path, points, np.asarray(mesh.faces), binary=not text)
 
 

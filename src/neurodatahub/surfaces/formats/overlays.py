@@ -184,7 +184,8 @@ def read_mgh(
     try:
         image = nib.MGHImage.from_bytes(data)
         values = np.asarray(image.dataobj)
-    except (OSError, EOFError, ValueError, nib.spatialimages.HeaderDataError) as error:
+    # nibabel raises KeyError for a header whose type code it does not know (any non-MGH bytes)
+    except (OSError, EOFError, ValueError, KeyError, nib.spatialimages.HeaderDataError) as error:
         raise InputError(f"{url}: not a readable MGH file ({common.described(error)})") from error
     if values.ndim < 3 or values.shape[1:3] != (1, 1):
         raise InputError(

@@ -22,7 +22,7 @@ import json
 import shutil
 import struct
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import budget, scratch, storage, streaming
+from neurodatahub.core import budget, references as external, scratch, storage, streaming
 from neurodatahub.core.errors import InputError, OutputError, UsageError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.tractograms import common, reference as references
@@ -83,19 +83,82 @@ def _member(info: zipfile.ZipInfo, url: str) -> Member | None:
     return Member(info, folder, parts[0], dim, _dtype(parts[-1], f"{url}: {info.filename}"))
 
 
-class _Rows:
-    """Sequential reader of one member's rows: views of a memory map, or blocks of the zip stream."""
+# where a member's raw bytes lie on local disk (file, offset), when they can be memory-mapped
+Locator = Callable[[zipfile.ZipInfo], "tuple[Path, int] | None"]
 
-    def __init__(self, archive: zipfile.ZipFile, member: Member, rows: int, local: Path | None) -> None:
+
+def _in_zip(local: Path) -> Locator:
+    """Stored members of a local zip: their bytes follow the member's local header."""
+
+    def where(info: zipfile.ZipInfo) -> tuple[Path, int] | None:
+        if info.compress_type != zipfile.ZIP_STORED:
+            return None
+        with open(local, "rb") as handle:
+            handle.seek(info.header_offset)
+            fields = LOCAL_HEADER.unpack(handle.read(LOCAL_HEADER.size))
+        return local, info.header_offset + LOCAL_HEADER.size + fields[-2] + fields[-1]
+
+    return where
+
+
+class _Folder:
+    """A TRX folder (the spec's other form, which trx-python loads and saves) seen through the part of
+    the zipfile API the reader uses: every file below the folder is a member, stored as it is.
+
+    A member that is a symbolic link out of the folder is a reference outside the input, under the rule
+    of core.references (refused unless --allow-external, and then only inside the input's folder)."""
+
+    def __init__(self, root: Path, url: str) -> None:
+        self.root = root
+        self.members = self._listed(url)
+        self.names = {info.filename for info in self.members}
+
+    def _listed(self, url: str) -> list[zipfile.ZipInfo]:
+        inside = self.root.resolve()
+        found = []
+        for path in sorted(self.root.rglob("*")):  # symbolic links to folders are not descended
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            name = path.relative_to(self.root).as_posix()
+            resolved = path.resolve()
+            if not resolved.is_relative_to(inside):
+                external.check(str(resolved), url, f"TRX member {name} (a symbolic link)")
+            info = zipfile.ZipInfo(name)
+            info.file_size = path.stat().st_size
+            found.append(info)
+        return found
+
+    def infolist(self) -> list[zipfile.ZipInfo]:
+        return list(self.members)
+
+    def namelist(self) -> list[str]:
+        return [info.filename for info in self.members]
+
+    def open(self, member: zipfile.ZipInfo | str) -> IO[bytes]:
+        name = member.filename if isinstance(member, zipfile.ZipInfo) else member
+        if name not in self.names:
+            raise KeyError(name)
+        return open(self.root / name, "rb")
+
+    def read(self, member: zipfile.ZipInfo) -> bytes:
+        with self.open(member) as handle:
+            return handle.read()
+
+    def where(self, info: zipfile.ZipInfo) -> tuple[Path, int]:
+        return self.root / info.filename, 0
+
+
+class _Rows:
+    """Sequential reader of one member's rows: views of a memory map, or blocks of the member's stream."""
+
+    def __init__(self, archive: Any, member: Member, rows: int, locate: Locator | None) -> None:
         self.member, self.rows, self.dim, self.done = member, rows, member.dim, 0
         self.map: np.ndarray | None = None
         self.stream: IO[bytes] | None = None
-        if local is not None and member.info.compress_type == zipfile.ZIP_STORED and rows:
-            with open(local, "rb") as handle:
-                handle.seek(member.info.header_offset)
-                fields = LOCAL_HEADER.unpack(handle.read(LOCAL_HEADER.size))
-            start = member.info.header_offset + LOCAL_HEADER.size + fields[-2] + fields[-1]
-            self.map = np.memmap(local, dtype=member.dtype, mode="r", offset=start, shape=(rows, self.dim))
+        located = locate(member.info) if locate is not None and rows else None
+        if located is not None:
+            path, start = located
+            self.map = np.memmap(path, dtype=member.dtype, mode="r", offset=start, shape=(rows, self.dim))
         else:
             self.stream = archive.open(member.info)
 
@@ -122,7 +185,7 @@ class _Rows:
         self.map = None
 
 
-def _load_header(archive: zipfile.ZipFile, url: str) -> dict[str, Any]:
+def _load_header(archive: Any, url: str) -> dict[str, Any]:
     try:
         with archive.open("header.json") as handle:
             header = json.load(handle)
@@ -148,7 +211,7 @@ def _grid(header: Mapping[str, Any], url: str) -> Any:
     return references.valid_grid(shape, affine, url)
 
 
-def _members(archive: zipfile.ZipFile, header: Mapping[str, Any], url: str) -> dict[str, Any]:
+def _members(archive: Any, header: Mapping[str, Any], url: str) -> dict[str, Any]:
     """Every array member, checked against the counts of the header."""
     n_points, n_lines = header["NB_VERTICES"], header["NB_STREAMLINES"]
     found: dict[str, Any] = {"dpv": {}, "dps": {}, "groups": {}, "dpg": {}}
@@ -190,7 +253,7 @@ def _members(archive: zipfile.ZipFile, header: Mapping[str, Any], url: str) -> d
     return found
 
 
-def _whole(archive: zipfile.ZipFile, member: Member, url: str) -> np.ndarray:
+def _whole(archive: Any, member: Member, url: str) -> np.ndarray:
     """A small member read at once (group indices, data per group)."""
     budget.require(member.info.file_size, f"member {member.info.filename}", url)
     try:
@@ -200,7 +263,7 @@ def _whole(archive: zipfile.ZipFile, member: Member, url: str) -> np.ndarray:
     return np.frombuffer(raw, dtype=member.dtype)
 
 
-def _groups(archive: zipfile.ZipFile, members: Mapping[str, Member], n_lines: int, url: str) -> dict:
+def _groups(archive: Any, members: Mapping[str, Member], n_lines: int, url: str) -> dict:
     """Each group's streamline indices, sorted (a group is small beside the positions)."""
     groups = {}
     for name, member in members.items():
@@ -215,12 +278,20 @@ def _groups(archive: zipfile.ZipFile, members: Mapping[str, Member], n_lines: in
 
 @contextlib.contextmanager
 def read_stream(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Iterator[streaming.Stream]:
-    """A stream of a TRX file: header and small members now, positions and per-row data chunk by chunk."""
-    with storage.open_read(url, storage_options) as handle, contextlib.ExitStack() as stack:
-        try:
-            archive = stack.enter_context(zipfile.ZipFile(handle))
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
-            raise InputError(f"{url}: not a TRX file (not a readable zip: {error})") from error
+    """A stream of a TRX zip or folder: header and small members now, positions and per-row data chunk
+    by chunk (a remote folder is copied to local disk first, then memory-mapped like a local one)."""
+    with contextlib.ExitStack() as stack:
+        archive: Any
+        if storage.is_dir(url, storage_options):
+            archive = _Folder(stack.enter_context(storage.local_copy(url, storage_options)), url)
+            locate: Locator | None = archive.where
+        else:
+            handle = stack.enter_context(storage.open_read(url, storage_options))
+            try:
+                archive = stack.enter_context(zipfile.ZipFile(handle))
+            except (zipfile.BadZipFile, OSError, EOFError) as error:
+                raise InputError(f"{url}: not a TRX file (not a readable zip: {error})") from error
+            locate = _in_zip(storage.local_path(url)) if storage.is_local(url) else None
         header = _load_header(archive, url)
         members = _members(archive, header, url)
         own = header.get(OWN_KEY) if isinstance(header.get(OWN_KEY), dict) else {}
@@ -246,8 +317,7 @@ def read_stream(url: str, *, storage_options: Mapping[str, Any] | None = None) -
             source_url=url,
             positions_dtype=_positions_dtype(members.get("positions")),
         )
-        local = storage.local_path(url) if storage.is_local(url) else None
-        yield streaming.Stream(head, _chunks(archive, header, members, groups, local, url, stack))
+        yield streaming.Stream(head, _chunks(archive, header, members, groups, locate, url, stack))
 
 
 def _known_space(space: Any) -> bool:
@@ -265,11 +335,11 @@ def _empty(member: Member) -> Any:
 
 
 def _chunks(
-    archive: zipfile.ZipFile,
+    archive: Any,
     header: Mapping[str, Any],
     members: Mapping[str, Any],
     groups: Mapping[str, np.ndarray],
-    local: Path | None,
+    locate: Locator | None,
     url: str,
     stack: contextlib.ExitStack,
 ) -> Iterator[Any]:
@@ -287,7 +357,7 @@ def _chunks(
         *[(f"dpv/{name}", member, n_points) for name, member in members["dpv"].items()],
         *[(f"dps/{name}", member, n_lines) for name, member in members["dps"].items()],
     ]:
-        readers[key] = _Rows(archive, member, rows, local)
+        readers[key] = _Rows(archive, member, rows, locate)
         stack.callback(readers[key].close)
     limit = common.chunk_points()
     for first_line, starts, stops in _batches(readers["offsets"], n_points, n_lines, url):
@@ -439,8 +509,50 @@ def _offsets_choice(value: Any, n_points: int) -> np.dtype:
     return np.dtype(str(value)).newbyteorder("<")
 
 
-def write_stream(
+class _ZipSink:
+    """Members written into a zip, one at a time (zipfile's rule), all stored."""
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self.archive = archive
+
+    def open(self, name: str) -> IO[bytes]:
+        return self.archive.open(name, "w", force_zip64=True)
+
+    def writestr(self, name: str, data: str | bytes) -> None:
+        self.archive.writestr(name, data)
+
+
+class _FolderSink:
+    """Members written as files below a folder, the TRX spec's other form."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def open(self, name: str) -> IO[bytes]:
+        target = self.root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return open(target, "wb")
+
+    def writestr(self, name: str, data: str | bytes) -> None:
+        with self.open(name) as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def write_stream(stream: streaming.Stream, path: Path, **options: Any) -> None:
+    """A TRX zip: positions straight into a stored member, the rest through spill files; header last."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        _write(stream, _ZipSink(archive), path, **options)
+
+
+def write_folder_stream(stream: streaming.Stream, path: Path, **options: Any) -> None:
+    """A TRX folder: the same members as files (trx-python's load() and save() take both forms)."""
+    path.mkdir(exist_ok=True)
+    _write(stream, _FolderSink(path), path, **options)
+
+
+def _write(
     stream: streaming.Stream,
+    archive: Any,
     path: Path,
     *,
     reference: Any = None,
@@ -449,7 +561,6 @@ def write_stream(
     positions_dtype: Any = None,
     offsets_dtype: Any = None,
 ) -> None:
-    """Positions straight into the zip, the rest through spill files; header.json last."""
     head = stream.header
     chosen = references.required(head, "TRX", reference, space, resolution)
     given_space = references.space_of(space)
@@ -457,14 +568,11 @@ def write_stream(
     _offsets_choice(offsets_dtype, 0)
     dpv, dps, groups, _ = _plan(head)
     n_points = n_lines = 0
-    with (
-        scratch.folder(".trx-spill", within=path.parent) as folder,
-        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive,
-    ):
+    with scratch.folder(".trx-spill", within=path.parent) as folder:
         spill = Path(folder)
         files = {key: open(spill / key.replace("/", "_"), "wb") for key in _spill_keys(dpv, dps, groups)}  # noqa: SIM115
         try:
-            with archive.open(f"positions.3.{position_type.name}", "w", force_zip64=True) as member:
+            with archive.open(f"positions.3.{position_type.name}") as member:
                 for piece in stream.chunks:
                     common.check_chunk_names(
                         piece,
@@ -534,7 +642,7 @@ def _spill_columns(
 
 
 def _copy(
-    archive: zipfile.ZipFile,
+    archive: Any,
     source: Path,
     name: str,
     read_as: np.dtype | None = None,
@@ -542,7 +650,7 @@ def _copy(
 ) -> None:
     """A spill file into a stored member, block by block (converting the dtype when asked)."""
     size = 12 * common.chunk_points()  # a chunk's positions: copies cost no more than a chunk
-    with open(source, "rb") as handle, archive.open(name, "w", force_zip64=True) as member:
+    with open(source, "rb") as handle, archive.open(name) as member:
         if read_as is None or read_as == write_as:
             shutil.copyfileobj(handle, member, size)
             return
@@ -550,9 +658,7 @@ def _copy(
             member.write(_raw(np.frombuffer(block, dtype=read_as).astype(write_as)))
 
 
-def _write_group_data(
-    archive: zipfile.ZipFile, metadata: Mapping[str, Any] | None, groups: list[str]
-) -> None:
+def _write_group_data(archive: Any, metadata: Mapping[str, Any] | None, groups: list[str]) -> None:
     """Data per group (kept in metadata trx_dpg when read) for the groups written."""
     for group, values in ((metadata or {}).get("trx_dpg") or {}).items():
         if group not in groups or not isinstance(values, Mapping):
@@ -600,6 +706,15 @@ def sniff(probe: Probe) -> bool:
     return "header.json" in names and any(name.startswith("positions.3.") for name in names)
 
 
+def sniff_folder(probe: Probe) -> bool:
+    """A folder holding header.json and a positions member."""
+    return (
+        probe.is_dir
+        and "header.json" in probe.names
+        and any(name.startswith("positions.3.") for name in probe.names)
+    )
+
+
 register_format(
     FormatSpec(
         name="trx",
@@ -616,5 +731,24 @@ register_format(
             "float16: precision",
         ),
         losses=losses,
+    )
+)
+register_format(
+    FormatSpec(
+        name="trx-folder",
+        kind=common.KIND,
+        description="TRX folder: the zip's members as files (the spec's uncompressed form, trx-python)",
+        extensions=(".trx",),
+        read_stream=read_stream,
+        write_stream=write_folder_stream,
+        sniff=sniff_folder,
+        write_options=WriteOptions,
+        cannot_store=(
+            "names with . or /",
+            "non-numeric per-point or per-streamline data",
+            "float16: precision",
+        ),
+        losses=losses,
+        directory=True,
     )
 )
