@@ -395,6 +395,14 @@ ENUMS = {'BatchStatus': {'converted': 'Written and checked in this run.',
                  'atlas': 'A parcellation or tract atlas.',
                  'template': 'A template space (reference images, masks and surfaces that atlases are '
                              'defined on).'},
+ 'ChecksumSource': {'content': "Computed by neurodatahub from the file's bytes. For a remote file, from the "
+                               'bytes the reader fetched, as they arrived, plus the ranges it skipped, '
+                               'fetched once only for the checksum: each byte crosses the network at most '
+                               'once, and the digest covers the whole file.',
+                    'object_store': "The object store's own checksum of the whole object, as the store "
+                                    "reported it and not recomputed: S3's x-amz-checksum-sha256 of a "
+                                    'single-part upload (never a multipart ETag or a composite checksum of '
+                                    'parts).'},
  'ConnectomeType': {'functional': 'Resting-state functional time series (functional network mapping).',
                     'structural': 'A tractogram of streamlines (structural disconnection mapping).'},
  'CoordinateSpace': {'MNI152NLin6Asym': "FSL's MNI ICBM 152 non-linear 6th generation asymmetric template.",

@@ -343,6 +343,20 @@ class HashAlgorithm(str, Enum):
     """
 
 
+class ChecksumSource(str, Enum):
+    """
+    Where the checksum of a file record comes from.
+    """
+    content = "content"
+    """
+    Computed by neurodatahub from the file's bytes. For a remote file, from the bytes the reader fetched, as they arrived, plus the ranges it skipped, fetched once only for the checksum: each byte crosses the network at most once, and the digest covers the whole file.
+    """
+    object_store = "object_store"
+    """
+    The object store's own checksum of the whole object, as the store reported it and not recomputed: S3's x-amz-checksum-sha256 of a single-part upload (never a multipart ETag or a composite checksum of parts).
+    """
+
+
 class CatalogKind(str, Enum):
     """
     What a catalog entry holds; each value names, as `entry_class`, the class of its entries, and, as `suffixes`, the FileSuffix values its files may have (what `hub catalog register` accepts).
@@ -845,6 +859,9 @@ class FileRecord(ConfiguredBaseModel):
     size_bytes: Optional[int] = Field(default=None, description="""Size of the file in bytes.""", ge=0)
     checksum: Optional[str] = Field(default=None, description="""Hex digest of the file's bytes.""")
     checksum_algorithm: Optional[HashAlgorithm] = Field(default=None, description="""Algorithm of the checksum.""")
+    checksum_source: Optional[ChecksumSource] = Field(default=None, description="""Where the checksum comes from (computed from the bytes, or the object store's).""")
+    fetched_bytes: Optional[int] = Field(default=None, description="""Bytes of the file fetched from remote storage by the step, the checksum's included (absent for local files).""", ge=0)
+    checksum_fetched_bytes: Optional[int] = Field(default=None, description="""Of fetched_bytes, those fetched only to complete the checksum: ranges the reader did not need.""", ge=0)
 
     @field_validator('checksum')
     def pattern_checksum(cls, v):

@@ -209,20 +209,22 @@ def info(
     shortcuts: dict[str, Any] | None = None,
 ) -> None:
     """Show the kind, format and a summary of a file (units, spikes, duration, rates, attributes...)."""
+    from neurodatahub.core import storage
     from neurodatahub.core.conversion import describe_file
     from neurodatahub.core.registry import input_format
 
     options = storage_options(storage_option, endpoint_url)
-    spec = input_format(source, from_format, options, kind, class_name=class_name)
-    hint = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
-    hint.update(shortcuts or {})
-    hint.update(pairs(read_option, "--read-option"))
-    summary = {
-        "path": source,
-        "kind": spec.kind,
-        "format": spec.name,
-        **describe_file(spec, source, options, **hint),
-    }
+    with storage.reading():  # detection and the summary share what they fetch of a remote file
+        spec = input_format(source, from_format, options, kind, class_name=class_name)
+        hint = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
+        hint.update(shortcuts or {})
+        hint.update(pairs(read_option, "--read-option"))
+        summary = {
+            "path": source,
+            "kind": spec.kind,
+            "format": spec.name,
+            **describe_file(spec, source, options, **hint),
+        }
     if as_json:
         print_json(summary)
     else:
@@ -341,6 +343,7 @@ def validate(
         jobs=jobs,
         scheduler=scheduler,
         cache=False if no_cache or lab_schema else (cache or True),
+        thumbnails=report_format == "html" and not as_json,
     )
     if as_json:
         print_json([report.file_entry(result) for result in report.files])

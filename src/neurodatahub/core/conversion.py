@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from neurodatahub import __version__
-from neurodatahub.core import budget, extensions, kinds, references, storage
+from neurodatahub.core import budget, extensions, kinds, references, remote, storage
 from neurodatahub.core.errors import (
     HubError,
     InvalidDataError,
@@ -57,6 +58,20 @@ def limits(allow_external: bool | None = None, max_memory: str | int | None = No
         yield
 
 
+def _one_reading(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Run `function` in a storage.reading() scope: each byte of a remote input is fetched once, to detect
+    its format, to read it and to hash it. What was fetched goes when the scope ends (the caller's, when
+    it opened one: a batch decides what to keep between files)."""
+
+    @functools.wraps(function)
+    def scoped(*args: Any, **kwargs: Any) -> Any:
+        with storage.reading():
+            return function(*args, **kwargs)
+
+    return scoped
+
+
+@_one_reading
 def read(
     url: str,
     *,
@@ -78,7 +93,7 @@ def read(
         return read_as(spec, url, storage_options, **options)
 
 
-CHECKSUM_ALGORITHM = "xxh3_128"  # identifies inputs and outputs at memory speed (storage.checksum_of)
+CHECKSUM_ALGORITHM = remote.DIGEST_ALGORITHM  # XXH3-128 identifies inputs and outputs at memory speed
 STEPS = ("reading", "checksums", "writing and checking", "done")
 SHARED_OPTIONS = {"sampling_rate"}  # needed to read times in samples as much as to write them
 
@@ -170,24 +185,28 @@ def summarize_file(
     from neurodatahub.core import streaming
     from neurodatahub.core.summary import summarize
 
-    if spec.read_stream is None:
-        return summarize(read_as(spec, url, storage_options, **options))
-    with open_stream(spec, url, storage_options, **options) as stream:
-        return streaming.summarize_stream(stream.header, streaming.tally(stream.chunks))
+    with storage.reading():
+        if spec.read_stream is None:
+            return summarize(read_as(spec, url, storage_options, **options))
+        with open_stream(spec, url, storage_options, **options) as stream:
+            return streaming.summarize_stream(stream.header, streaming.tally(stream.chunks))
 
 
 def describe_file(
     spec: FormatSpec, url: str, storage_options: Mapping[str, Any] | None = None, **options: Any
 ) -> dict[str, Any]:
-    """What `hub info` prints: the format's header-only summary when it has one, else `summarize_file`.
+    """What `hub info` prints: the format's header-only summary when it has one (its `describe` returns
+    None where a full read says more, e.g. a local 3D image), else `summarize_file`.
 
     `hub validate` keeps reading everything (`summarize_file`): a header says nothing of the data.
     """
-    if spec.describe is None:
-        return summarize_file(spec, url, storage_options, **options)
-    checked = spec.checked_read_options(options)
-    with unreadable_input(url, spec.name), invalid_data_of(url):
-        return spec.describe(url, storage_options=storage_options, **checked)
+    if spec.describe is not None:
+        checked = spec.checked_read_options(options)
+        with storage.reading(), unreadable_input(url, spec.name), invalid_data_of(url):
+            described = spec.describe(url, storage_options=storage_options, **checked)
+        if described is not None:
+            return described
+    return summarize_file(spec, url, storage_options, **options)
 
 
 def losses_of(spec: FormatSpec, model: BaseModel, **options: Any) -> list[Any]:
@@ -249,7 +268,10 @@ def _write_checked(
     strict: bool,
     storage_options: Mapping[str, Any] | None,
     options: Mapping[str, Any],
+    written: dict[str, Any] | None = None,
+    digest: bool = False,
 ) -> list[Any]:
+    """Write, check and place; `written` (when given) receives the output's size and digest."""
     from neurodatahub.core import summary
 
     if spec.write is None:
@@ -269,7 +291,15 @@ def _write_checked(
                     raise OutputError("it reads back as other data")
         except HubError as error:
             raise OutputError(f"{url}: what was written does not read back right ({name(error)})") from error
+        _describe_output(tmp, written, digest)
     return losses
+
+
+def _describe_output(tmp: Any, written: dict[str, Any] | None, digest: bool) -> None:
+    """Size and digest of an output taken from its local staging copy before it is placed: a remote
+    output is never downloaded again to be described."""
+    if written is not None:
+        written.update({"size_bytes": storage.size_of(str(tmp)), **_checksum(str(tmp), None, digest)})
 
 
 # Outputs up to this size are read back and validated in full even when the format has a cheaper
@@ -367,6 +397,8 @@ def write_stream_checked(
     strict: bool,
     storage_options: Mapping[str, Any] | None,
     options: Mapping[str, Any],
+    output: dict[str, Any] | None = None,
+    digest: bool = False,
 ) -> tuple[list[Any], dict[str, Any]]:
     """Write a stream chunk by chunk, then read the output back as a stream and compare the tallies.
 
@@ -397,9 +429,11 @@ def write_stream_checked(
             problems = streaming.differences(written, found, dropped=[loss.field for loss in losses])
             if problems:
                 raise OutputError(f"{url}: what was written reads back as other data: {'; '.join(problems)}")
+        _describe_output(tmp, output, digest)
     return losses, written
 
 
+@_one_reading
 def convert(
     source: str,
     target: str,
@@ -422,8 +456,9 @@ def convert(
 
     `read_options` and `write_options` go to the reader and the writer; `options` (the CLI's --style,
     --time-unit, --fs...) go to whichever of the two declares each one. `on_step` hears each of STEPS;
-    `kind` is the input's kind, for a table that two kinds could read. `allow_external` and `max_memory`
-    are the safety limits of `read`.
+    `kind` is the input's kind, for a table that two kinds could read. A remote input is fetched once:
+    its digest comes from the bytes the reader fetched (storage.read_digest). `allow_external` and
+    `max_memory` are the safety limits of `read`.
     """
     with limits(allow_external, max_memory):
         return _convert(
@@ -471,11 +506,10 @@ def _convert(
             source_spec, source, target_spec, target, overwrite, strict, storage_options,
             read_options, write_options, checksum, announce, started,
         )  # fmt: skip
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the input's digest while it is read (2 cores)
-        source_digest = pool.submit(_checksum, source, storage_options, checksum)
+    with _digest_beside_read(source, storage_options, checksum) as source_digest:
         model = read_as(source_spec, source, storage_options, **read_options)
         announce("checksums")
-        source_record = _file_record(source, source_spec, storage_options, source_digest.result())
+        source_record = _file_record(source, source_spec, storage_options, source_digest())
     if "provenance" in type(model).model_fields:
         step = ActivityRecord(
             timestamp=datetime.now(UTC),
@@ -487,15 +521,17 @@ def _convert(
         )
         model = model.model_copy(update={"provenance": [*(model.provenance or []), step]})
     announce("writing and checking")
-    losses = _write_checked(target_spec, model, target, overwrite, strict, storage_options, write_options)
+    written: dict[str, Any] = {}
+    losses = _write_checked(
+        target_spec, model, target, overwrite, strict, storage_options, write_options, written, checksum
+    )
     announce("done")
     return _report(
         source_spec.kind,
         source_record,
         target_spec,
         target,
-        storage_options,
-        checksum,
+        written,
         summary.summarize(model),
         losses,
         started,
@@ -519,29 +555,48 @@ def _convert_stream(
     """convert() for data read and written piece by piece (tractograms, functional chunks)."""
     from neurodatahub.core import streaming
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        source_digest = pool.submit(_checksum, source, storage_options, checksum)
+    output: dict[str, Any] = {}
+    with _digest_beside_read(source, storage_options, checksum) as source_digest:
         with open_stream(source_spec, source, storage_options, **read_options) as stream:
             announce("writing and checking")
             losses, written = write_stream_checked(
-                target_spec, stream, target, overwrite, strict, storage_options, write_options
+                target_spec,
+                stream,
+                target,
+                overwrite,
+                strict,
+                storage_options,
+                write_options,
+                output,
+                checksum,
             )
             header = stream.header
         announce("checksums")
-        source_record = _file_record(source, source_spec, storage_options, source_digest.result())
+        source_record = _file_record(source, source_spec, storage_options, source_digest())
     announce("done")
     counts = streaming.summarize_stream(header, written)
-    return _report(
-        source_spec.kind,
-        source_record,
-        target_spec,
-        target,
-        storage_options,
-        checksum,
-        counts,
-        losses,
-        started,
-    )
+    return _report(source_spec.kind, source_record, target_spec, target, output, counts, losses, started)
+
+
+@contextlib.contextmanager
+def _digest_beside_read(
+    url: str, storage_options: Mapping[str, Any] | None, wanted: bool
+) -> Iterator[Callable[[], dict[str, Any]]]:
+    """The input's digest from the same pass as the read; call what this yields once reading is done.
+
+    A remote file is hashed from the bytes the reader fetches, as they arrive (storage.read_digest: the
+    ranges it skipped are fetched once more, only for the digest; or the store's own SHA-256). A local
+    file is hashed in a thread while it is read, from the page cache (2 cores).
+    """
+    if not wanted:
+        yield dict
+        return
+    if not storage.is_local(url):
+        yield lambda: storage.read_digest(url, storage_options) or {}
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(_checksum, url, storage_options, True)
+        yield future.result
 
 
 def _file_record(
@@ -557,20 +612,16 @@ def _report(
     source_record: Any,
     target_spec: FormatSpec,
     target: str,
-    storage_options: Mapping[str, Any] | None,
-    checksum: bool,
+    written: dict[str, Any],
     counts: dict[str, Any],
     losses: list[Any],
     started: float,
 ) -> ConversionReport:
-    from neurodatahub.core.models import ConversionReport
+    from neurodatahub.core.models import ConversionReport, FileRecord
 
-    target_record = _file_record(
-        target, target_spec, storage_options, _checksum(target, storage_options, checksum)
-    )
     return ConversionReport(
         source=source_record,
-        target=target_record,
+        target=FileRecord(url=target, format=target_spec.name, **written),
         kind=kind,
         model_class=counts["class"],
         counts=counts,
@@ -582,4 +633,6 @@ def _report(
 
 def _checksum(url: str, storage_options: Mapping[str, Any] | None, wanted: bool) -> dict[str, Any]:
     digest = storage.checksum_of(url, CHECKSUM_ALGORITHM, storage_options) if wanted else None
-    return {"checksum": digest, "checksum_algorithm": CHECKSUM_ALGORITHM} if digest else {}
+    if not digest:
+        return {}
+    return {"checksum": digest, "checksum_algorithm": CHECKSUM_ALGORITHM, "checksum_source": "content"}

@@ -122,8 +122,9 @@ class FormatSpec:
     read_stream: Callable[..., Any] | None = None
     write_stream: Callable[..., None] | None = None
     # a summary from the header alone, (url, *, storage_options, **read options) -> dict with "class":
-    # `hub info` uses it so that data too big to read through is described in a few reads
-    describe: Callable[..., dict[str, Any]] | None = None
+    # `hub info` uses it so that data too big to read through (or remote) is described in a few reads;
+    # None from it means a full read describes this file better (`summarize_file`)
+    describe: Callable[..., dict[str, Any] | None] | None = None
 
     @property
     def model(self) -> str:

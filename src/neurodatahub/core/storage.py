@@ -20,10 +20,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from neurodatahub.core import scratch, words
+from neurodatahub.core import remote, scratch, words
 from neurodatahub.core.errors import InputError, OutputError, StorageError
 
-REMOTE_BLOCK_SIZE = 2 * 1024 * 1024  # 2 MiB blocks: few requests, little over-read (docs/recipes/s3.md)
 HASH_CHUNK = 8 * 1024 * 1024  # remote files: bounded reads into one reused buffer
 # a file mapped whole counts its size in the process's RSS; windows keep it to this (a multiple of
 # mmap.ALLOCATIONGRANULARITY, as window offsets must be)
@@ -208,6 +207,23 @@ def list_entries(url: str, storage_options: Mapping[str, Any] | None = None) -> 
         )
 
 
+def list_files(url: str, storage_options: Mapping[str, Any] | None = None) -> list[tuple[str, int]]:
+    """(path below the folder, size in bytes) of every file below a folder, in one listing call."""
+    if is_local(url):
+        root = local_path(url)
+        files = (entry for entry in root.rglob("*") if entry.is_file())
+        return sorted((entry.relative_to(root).as_posix(), entry.stat().st_size) for entry in files)
+    fs, path = filesystem(url, storage_options)
+    with _storage_errors(url):
+        found = fs.find(path, detail=True)
+    prefix = path.rstrip("/") + "/"
+    return sorted(
+        (name[len(prefix) :], int(entry["size"]))
+        for name, entry in found.items()
+        if entry.get("type") == "file" and name.startswith(prefix)
+    )
+
+
 GLOB_CHARACTERS = "*?["
 
 
@@ -249,15 +265,16 @@ def join(url: str, name: str) -> str:
 
 @contextlib.contextmanager
 def open_read(url: str, storage_options: Mapping[str, Any] | None = None) -> Iterator[IO[bytes]]:
-    """A binary file object; remote files are read through a block cache, never in one piece."""
+    """A binary file object; remote files are read through core.remote: fetched in ranges, never in one
+    piece, and never twice within a `reading()` scope."""
     with _storage_errors(url):
         if is_local(url):
             with open(local_path(url), "rb") as handle:
                 yield handle
             return
         fs, path = filesystem(url, storage_options)
-        with fs.open(path, "rb", cache_type="blockcache", block_size=REMOTE_BLOCK_SIZE) as handle:
-            yield handle
+        with remote.opened(fs, path, url) as source:
+            yield remote.RemoteFile(source)
 
 
 def handle_size(handle: Any) -> int | None:
@@ -286,10 +303,18 @@ def local_copy(url: str, storage_options: Mapping[str, Any] | None = None) -> It
         yield path
         return
     fs, path = filesystem(url, storage_options)
+    with _storage_errors(url):
+        folder = fs.isdir(path)
+    if not folder:  # a file: through core.remote, so that bytes already fetched are not fetched again
+        with contextlib.ExitStack() as stack:
+            with _storage_errors(url):
+                copy = stack.enter_context(remote.local_copy(fs, path, url))
+            yield copy
+        return
     with scratch.folder() as tmp:
         target = tmp / (Path(path).name or "download")
         with _storage_errors(url):
-            fs.get(path, str(target), recursive=fs.isdir(path))
+            fs.get(path, str(target), recursive=True)
         yield target
 
 
@@ -389,6 +414,7 @@ def atomic_write(
                 raise
             raise output_failure(url, error, code) from error
         _upload(staging, url, directory, storage_options)
+        forget(url)  # what this scope fetched of the old object is not the new one
 
 
 def make_parents(url: str) -> None:
@@ -426,6 +452,7 @@ def place(staged: str, url: str, storage_options: Mapping[str, Any] | None = Non
     fs, path = filesystem(url, storage_options)
     with _storage_errors(url):
         fs.mv(filesystem(staged, storage_options)[1], path)
+    forget(url)  # what this scope fetched of the old object is not the new one
 
 
 def discard(url: str, storage_options: Mapping[str, Any] | None = None) -> None:
@@ -594,6 +621,9 @@ def size_of(url: str, storage_options: Mapping[str, Any] | None = None) -> int:
             return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
         with _storage_errors(url):
             return path.stat().st_size
+    opened = remote.find(url)
+    if opened is not None:
+        return opened.size
     fs, path = filesystem(url, storage_options)
     with _storage_errors(url):
         return int(fs.du(path, total=True)) if fs.isdir(path) else int(fs.size(path))
@@ -629,3 +659,77 @@ def checksum_of(
         while got := handle.readinto(buffer):
             digest.update(view[:got])
     return digest.hexdigest()
+
+
+# Remote inputs read once (core.remote) --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def reading() -> Iterator[None]:
+    """A scope in which each remote file is fetched at most once, however many times it is opened (to
+    detect its format, to read it, to hash it); nested scopes share the outermost. Conversions,
+    validation and summaries each run in one."""
+    with remote.session():
+        yield
+
+
+def read_digest(url: str, storage_options: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The provenance facts of a remote file read in this scope: its whole-file digest (from the bytes
+    the reader fetched plus, once, those it skipped; or the store's own SHA-256) and the bytes fetched.
+
+    None for folders (no single digest) and local files (hash those with checksum_of).
+    """
+    if is_local(url):
+        return None
+    fs, path = filesystem(url, storage_options)
+    with _storage_errors(url):
+        if remote.find(url) is None and fs.isdir(path):  # what this scope opened is a file
+            return None
+        with reading(), remote.opened(fs, path, url) as source:
+            digest = source.digest()
+    return {
+        "checksum": digest.value,
+        "checksum_algorithm": digest.algorithm,
+        "checksum_source": digest.source,
+        "fetched_bytes": digest.fetched_bytes,
+        "checksum_fetched_bytes": digest.checksum_fetched_bytes,
+    }
+
+
+def read_ranges(
+    url: str, ranges: list[tuple[int, int]], storage_options: Mapping[str, Any] | None = None
+) -> list[bytes]:
+    """The bytes of each (start, end) range of a file; remote ranges not yet fetched in this scope are
+    fetched together, exactly, in one round of concurrent requests."""
+    if is_local(url):
+        with open(local_path(url), "rb") as handle:
+            return [os.pread(handle.fileno(), end - start, start) for start, end in ranges]
+    fs, path = filesystem(url, storage_options)
+    with _storage_errors(url), remote.opened(fs, path, url) as source:
+        return source.read_ranges(ranges)
+
+
+def prefetch(
+    url: str, ranges: list[tuple[int, int]], storage_options: Mapping[str, Any] | None = None
+) -> None:
+    """Fetch these byte ranges of a remote file now, together (a library will read them next, one small
+    read at a time); nothing for local files or outside a `reading()` scope."""
+    found = remote.find(url)
+    if found is not None:
+        with _storage_errors(url):
+            found.prefetch(ranges)
+
+
+def read_block_size(url: str, size: int) -> None:
+    """Fetch random reads of a remote file opened in this scope in blocks of `size` bytes (an HDF5 file's
+    page size, so that one request brings a whole page of metadata)."""
+    found = remote.find(url)
+    if found is not None and 0 < size <= remote.READAHEAD_MAX:
+        found.block = size
+
+
+def forget(url: str) -> None:
+    """Drop what this scope fetched of `url` (written anew, or not to be read again)."""
+    scope = remote.current()
+    if scope is not None:
+        scope.forget(url)

@@ -64,10 +64,12 @@ def validate_path(
     `allow_external` and `max_memory` are the safety limits of `conversion.read`.
     `lab_schema`: a LinkML schema that imports the hub's, for documents of its classes (a file of any
     other format holds one of the hub's classes, which the lab schema extends: it is validated as usual).
+    Detection and reading share one storage.reading() scope: a remote file is fetched once.
     """
+    from neurodatahub.core import storage
     from neurodatahub.core.conversion import limits
 
-    with limits(allow_external, max_memory):
+    with limits(allow_external, max_memory), storage.reading():
         return _validate(
             url, format, class_name, storage_options, read_options, kind, lab_schema, spec, inspect
         )

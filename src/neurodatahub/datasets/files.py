@@ -94,6 +94,9 @@ class FileSettings:
     # processes, where the command line's --allow-external and --max-memory are not in force
     allow_external: bool = False
     max_memory: int | None = None
+    # draw the HTML report's thumbnail too, from the bytes validation fetched (no key: the result is the
+    # same; a cached result's thumbnail comes from the cache or is drawn by the report)
+    thumbnail: bool = False
 
     def cache_key(self) -> dict[str, Any]:
         """What the result depends on besides the bytes (storage options do not change the data)."""
@@ -138,6 +141,21 @@ def _validate_item(item: Item, settings: FileSettings) -> FileResult:
 
 
 def _validate_data(item: Item, settings: FileSettings) -> FileResult:
+    """Detection, validation, the text check and the thumbnail share one reading() scope: a remote file's
+    bytes are fetched once, however many of them look at it."""
+    from neurodatahub.core import storage
+    from neurodatahub.datasets import thumbnails
+
+    with storage.reading():
+        result = _validated(item, settings)
+        if settings.thumbnail and thumbnails.wanted(result):
+            result.thumbnail = thumbnails.draw(
+                item.url, result.format, result.model_class, settings.storage_options
+            )
+    return result
+
+
+def _validated(item: Item, settings: FileSettings) -> FileResult:
     from neurodatahub.core.errors import HubError
     from neurodatahub.core.validation import validate_path
     from neurodatahub.datasets.facts import of_model

@@ -44,10 +44,14 @@ class FileResult:
     error: str | None = None  # the reader's message when it failed
     seconds: float = 0.0
     cached: bool = False
+    # its HTML thumbnail (PNG bytes or None, and why not) when drawn in the scope that validated it; kept
+    # in the cache's own table, not with the result
+    thumbnail: tuple[bytes | None, str] | None = field(default=None, repr=False)
 
     def to_cache(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("cached")
+        data.pop("thumbnail")
         return data
 
     @classmethod

@@ -19,7 +19,7 @@ from typing import Any
 from neurodatahub.core.errors import HubError
 from neurodatahub.datasets import running
 from neurodatahub.datasets.cache import ResultCache, result_key
-from neurodatahub.datasets.results import CHECKED, Report
+from neurodatahub.datasets.results import CHECKED, FileResult, Report
 
 DPI = 40  # 440 x 260 pixels from preview's 11 x 6.5 inch figure: a few tens of kB per file
 SAMPLE_ROWS = 200_000  # points, spikes, rows a thumbnail reads from a streamed file
@@ -38,25 +38,30 @@ class Thumbnail:
 
 def thumbnails(report: Report) -> dict[str, Thumbnail]:
     """A thumbnail (or a note) for every file the run read as data, by URL; from the cache when known."""
-    from neurodatahub.core import budget, kinds, references
+    from neurodatahub.core import budget, references
 
-    known = set(kinds.kind_names())  # data of a kind (BIDS sidecars and tables are metadata: no picture)
-    wanted = [result for result in report.files if result.status == CHECKED and result.kind in known]
+    pictured = [result for result in report.files if wanted(result)]
     cache = ResultCache(report.cache_folder) if report.cache_folder is not None else None
     keys: dict[str, str] = {}
     found: dict[str, Thumbnail] = {}
     try:
         if cache is not None:
-            for result in wanted:
+            for result in pictured:
                 try:
                     digest = cache.digest(result.url, report.storage_options)
                 except (HubError, OSError):
                     continue  # gone since it was validated: drawn (and failing) below, not remembered
                 keys[result.url] = key = _key(digest, result.url, result.format, result.model_class)
+                if result.thumbnail is not None:  # drawn where it was validated: remembered now
+                    cache.put_thumbnail(key, *result.thumbnail)
+                    continue
                 stored = cache.thumbnail(key)
                 if stored is not None:
                     found[result.url] = Thumbnail(*stored, cached=True)
-        missing = [result for result in wanted if result.url not in found]
+        found.update(
+            {result.url: Thumbnail(*result.thumbnail) for result in pictured if result.thumbnail is not None}
+        )
+        missing = [result for result in pictured if result.url not in found]
         for index, (png, note) in running.run(
             draw,
             [(result.url, result.format, result.model_class) for result in missing],
@@ -74,6 +79,13 @@ def thumbnails(report: Report) -> dict[str, Thumbnail]:
         if cache is not None:
             cache.close()
     return found
+
+
+def wanted(result: FileResult) -> bool:
+    """Data of a kind gets a picture (BIDS sidecars and tables are metadata: none)."""
+    from neurodatahub.core import kinds
+
+    return result.status == CHECKED and result.kind in kinds.kind_names()
 
 
 def _key(digest: str, url: str, format: str | None, class_name: str | None) -> str:
@@ -103,13 +115,14 @@ def _draw(
     from neurodatahub.core import preview, registry, storage
 
     try:
-        spec = registry.input_format(url, format, storage_options)
-        if spec.read_stream is None and storage.size_of(url, storage_options) > MAX_BYTES:
-            return None, f"larger than {MAX_BYTES // 2**20} MB: `hub preview` draws it"
-        hint = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
-        model, kind = preview.sample_file(
-            url, format=spec.name, storage_options=storage_options, rows=SAMPLE_ROWS, **hint
-        )
-        return preview.png_bytes(preview.figure(model, source=url, kind=kind), DPI), ""
+        with storage.reading():  # sniffing and sampling share the fetched bytes
+            spec = registry.input_format(url, format, storage_options)
+            if spec.read_stream is None and storage.size_of(url, storage_options) > MAX_BYTES:
+                return None, f"larger than {MAX_BYTES // 2**20} MB: `hub preview` draws it"
+            hint = {"class_name": class_name} if class_name and spec.reads_option("class_name") else {}
+            model, kind = preview.sample_file(
+                url, format=spec.name, storage_options=storage_options, rows=SAMPLE_ROWS, **hint
+            )
+            return preview.png_bytes(preview.figure(model, source=url, kind=kind), DPI), ""
     except (HubError, OSError, ValueError) as error:  # ValueError: pydantic's, on data the schema rejects
         return None, "no picture: " + str(error).removeprefix(f"{url}: ").splitlines()[0]

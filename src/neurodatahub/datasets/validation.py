@@ -35,11 +35,13 @@ def validate_dataset(
     jobs: int | None = None,
     scheduler: str | None = None,
     cache: Path | bool | None = True,
+    thumbnails: bool = False,
     allow_external: bool | None = None,
     max_memory: str | int | None = None,
 ) -> Report:
     """Validate every file under `inputs`; `cache` is a folder, True (the user's cache) or False.
 
+    `thumbnails`: each file validated also gets its HTML report thumbnail, drawn from the same bytes.
     `allow_external` and `max_memory` are the safety limits of `conversion.read` (None: the ones in
     force, the command line's); every file is read under them, whichever worker reads it.
     """
@@ -72,6 +74,7 @@ def validate_dataset(
                     read_options=dict(read_options or {}),
                     rule_options=dict(rule.options),
                     role=role,
+                    thumbnail=thumbnails,
                     **limits,
                 ),
             )

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from neurodatahub.core import streaming
+from neurodatahub.core import storage, streaming
 from neurodatahub.core.options import Options, Positive, choice
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.images import classify, volumes
@@ -107,8 +107,14 @@ def register_volume_format(
                 back = volumes.build(str(path), volume, type(model).__name__, extensions, {})
             volumes.require_same(model, back, str(path))
 
-        def describe(url: str, *, storage_options: Any = None, kind: str = kind, **options: Any) -> dict:
-            """What `hub info` prints from the header alone: a 2 GB series is described in a few reads."""
+        def describe(
+            url: str, *, storage_options: Any = None, kind: str = kind, **options: Any
+        ) -> dict | None:
+            """What `hub info` prints from the header alone: a 2 GB series, or any image on remote storage
+            (its bytes are billed), is described in a few reads. None for a local 3D image: read whole, it
+            gives richer numbers (voxel counts, values) at little cost."""
+            if kind != SERIES_KIND and storage.is_local(url):
+                return None
             class_name = volumes.class_for(kind, options.pop("class_name", None))
             with open_volume(url, storage_options) as volume:
                 return volumes.describe(url, volume, class_name, extensions, options, storage_options)
@@ -132,7 +138,7 @@ def register_volume_format(
                     else None,
                     write_stream=_write_stream(write_volume, head_facts.__module__) if series else None,
                     sniff=sniff,
-                    describe=describe if series else None,  # 3D images: read, for richer numbers
+                    describe=describe,
                     read_options=ReadOptions,
                     write_options=write_options,
                     cannot_store=cannot_store(kind),

@@ -82,8 +82,8 @@ WriteVolume = Callable[..., None]  # (path, plan, slabs, **options)
 def decompressed(url: str, storage_options: Any = None) -> Iterator[Any]:
     """A seekable binary file object of `url`'s bytes, gunzipped when they are gzip (.nii.gz, .mgz),
     held to the decompression limit as they are read (a bomb is refused once past the limit)."""
-    from neurodatahub.core import storage
-    from neurodatahub.core.codecs.gzip import GZIP_MAGIC, RatioLimited
+    from neurodatahub.core import remote, storage
+    from neurodatahub.core.codecs.gzip import GZIP_MAGIC, Paced, RatioLimited
 
     with storage.open_read(url, storage_options) as raw:
         head = raw.read(2)
@@ -91,8 +91,9 @@ def decompressed(url: str, storage_options: Any = None) -> Iterator[Any]:
         if head != GZIP_MAGIC:
             yield raw
             return
-        inflated = gzip_ng.GzipFile(fileobj=raw, mode="rb")
-        limited = RatioLimited(inflated, raw, url, "the gzip-compressed image")
+        source = raw if storage.is_local(url) else Paced(raw, remote.BLOCK)  # a header: one block
+        inflated = gzip_ng.GzipFile(fileobj=source, mode="rb")
+        limited = RatioLimited(inflated, source, url, "the gzip-compressed image")
         try:
             yield limited
         finally:
@@ -311,7 +312,8 @@ def describe(
     options: Mapping[str, Any],
     storage_options: Any = None,
 ) -> dict[str, Any]:
-    """The header's facts as `hub info` prints them (no voxel is read: `hub validate` reads them all)."""
+    """The header's facts as `hub info` prints them: no voxel is read, so no voxel counts or values
+    (`hub validate` reads them all)."""
     from neurodatahub.core.imaging.spaces import voxel_sizes
 
     fields = model_fields(url, volume, class_name, extensions, options, storage_options)
@@ -322,6 +324,7 @@ def describe(
         "space": fields["space"],
         "resolution_mm": fields["resolution"],
         "voxel_sizes_mm": [round(float(size), 4) for size in voxel_sizes(volume.affine)],
+        "affine": np.round(volume.affine, 6).tolist(),
         "intent": fields["intent"],
     }
     for name in ("name", "repetition_time", "volume_count", "description"):

@@ -12,7 +12,9 @@ from neurodatahub.core.checks import (
     require_per_element,
     require_unique,
 )
+from neurodatahub.core.errors import InvalidDataError
 from neurodatahub.core.summary import summarizes
+from neurodatahub.spikes import common
 
 if TYPE_CHECKING:
     from neurodatahub.core.models import SpikeData
@@ -45,14 +47,10 @@ def _spike_data(spikes: SpikeData) -> None:
         _explain_bad_times(spikes, unit_starts, unit_ends)
     # each unit is sorted, so the extremes are among the first and last spikes of the units
     if filled.any():
-        first, last = firsts.min(), lasts.max()
-        end = spikes.start_time + spikes.length
-        slack = 1e-9 * max(1.0, abs(end))
-        if first < spikes.start_time - slack or last > end + slack:
-            raise ValueError(
-                f"spike times span [{first}, {last}] outside the recording window "
-                f"[{spikes.start_time}, {end}] {spikes.time_unit}{_unit_hint(spikes, first, last)}"
-            )
+        window = (spikes.start_time, spikes.length, spikes.time_unit, spikes.sampling_rate)
+        problem = outside_window(float(firsts.min()), float(lasts.max()), *window)
+        if problem:
+            raise ValueError(problem)
     # the schema's minimum is inclusive (LinkML has no exclusive bound); a rate of 0 Hz is no rate
     if spikes.sampling_rate is not None and not spikes.sampling_rate > 0:
         raise ValueError(f"sampling_rate must be > 0 Hz, got {spikes.sampling_rate}")
@@ -61,22 +59,38 @@ def _spike_data(spikes: SpikeData) -> None:
     require_per_element(spikes.unit_attributes, n_units, "unit attribute")
 
 
-def _unit_hint(spikes: SpikeData, first: float, last: float) -> str:
+def outside_window(
+    first: float, last: float, start: float, length: float, time_unit: str, rate: float | None
+) -> str | None:
+    """What is wrong when the first and last spike fall outside the window [start, start + length]; the
+    full read's invariant and the header-only summaries (which know only each unit's ends) say the same."""
+    end = start + length
+    slack = 1e-9 * max(1.0, abs(end))
+    if first >= start - slack and last <= end + slack:
+        return None
+    hint = _unit_hint(first, last, start, length, time_unit, rate)
+    return (
+        f"spike times span [{first}, {last}] outside the recording window [{start}, {end}] {time_unit}{hint}"
+    )
+
+
+def _unit_hint(
+    first: float, last: float, start: float, length: float, time_unit: str, rate: float | None
+) -> str:
     """When the times fit the window read in another unit, say which: the usual cause is a file whose
     unit was guessed wrong (samples read as seconds, milliseconds as seconds)."""
     from neurodatahub.core import words
 
-    rate = spikes.sampling_rate
     to_seconds = {**TIME_UNIT_SECONDS, **({"samples": 1.0 / rate} if rate else {})}
-    if spikes.time_unit not in to_seconds:
+    if time_unit not in to_seconds:
         return ""
-    start = spikes.start_time * to_seconds[spikes.time_unit]
-    end = start + spikes.length * to_seconds[spikes.time_unit]
+    start_s = start * to_seconds[time_unit]
+    end_s = start_s + length * to_seconds[time_unit]
     for unit, scale in to_seconds.items():
-        if unit == spikes.time_unit or (unit == "samples" and not (first.is_integer() and last.is_integer())):
+        if unit == time_unit or (unit == "samples" and not (first.is_integer() and last.is_integer())):
             continue
-        slack = 1e-9 * max(1.0, abs(end))
-        if first * scale >= start - slack and last * scale <= end + slack:
+        slack = 1e-9 * max(1.0, abs(end_s))
+        if first * scale >= start_s - slack and last * scale <= end_s + slack:
             rate_text = f" at {rate:g} Hz" if unit == "samples" else ""
             return f"; they fit it as {unit}{rate_text}: pass {words.option('time_unit', unit, reader=True)}"
     return ""
@@ -101,32 +115,50 @@ def _raw_data(raw: Any) -> None:
         raise ValueError(f"raw time has {len(raw.time)} entries for {raw.data.shape[1]} samples")
 
 
-def _extremes(spikes: SpikeData) -> tuple[float, float] | None:
-    """First and last spike: each unit is sorted, so only its ends are looked at."""
-    ends = np.asarray(spikes.spike_times_index, dtype=np.int64)
-    starts = np.concatenate([[0], ends[:-1]]) if ends.size else ends
-    filled = ends > starts
-    if not filled.any():
-        return None
-    return float(spikes.spike_times[starts[filled]].min()), float(spikes.spike_times[ends[filled] - 1].max())
-
-
 @summarizes("SpikeData")
 def _spikes(spikes: SpikeData) -> dict[str, Any]:
-    n_units, n_spikes = len(spikes.unit_ids), len(spikes.spike_times)
-    scale = TIME_UNIT_SECONDS.get(spikes.time_unit) or (1.0 / spikes.sampling_rate)
-    duration_s = spikes.length * scale
-    bounds = _extremes(spikes)
+    return spike_summary(
+        index=spikes.spike_times_index,
+        time_unit=spikes.time_unit,
+        start_time=spikes.start_time,
+        length=spikes.length,
+        sampling_rate=spikes.sampling_rate,
+        extremes=common.extremes(spikes),
+        attribute_names=[column.name for column in spikes.unit_attributes or ()],
+    )
+
+
+def spike_summary(
+    *,
+    index: Any,
+    time_unit: str,
+    start_time: float,
+    length: float | None,
+    sampling_rate: float | None,
+    extremes: tuple[float, float] | None,
+    attribute_names: list[str],
+) -> dict[str, Any]:
+    """What `hub info` prints for spike trains, from the facts a header-only reader can gather too: the end
+    offsets of the units, the window, and the first and last spike (in the data's time unit). A window
+    without a recorded length runs up to the last spike, as common.build makes it."""
+    if length is None:
+        length = max(extremes[1] - start_time, 0.0) if extremes else 0.0
+    elif extremes and (problem := outside_window(*extremes, start_time, length, time_unit, sampling_rate)):
+        raise InvalidDataError(problem, [{"location": "spike_times", "message": problem}])
+    ends = np.asarray(index, dtype=np.int64)
+    n_units, n_spikes = len(ends), int(ends[-1]) if len(ends) else 0
+    scale = TIME_UNIT_SECONDS.get(time_unit) or (1.0 / sampling_rate)
+    duration_s = length * scale
     return {
         "units": n_units,
         "spikes": n_spikes,
-        "time_unit": spikes.time_unit,
-        "start_time": spikes.start_time,
+        "time_unit": time_unit,
+        "start_time": start_time,
         "duration_s": duration_s,
-        "first_spike_s": bounds[0] * scale if bounds else None,
-        "last_spike_s": bounds[1] * scale if bounds else None,
+        "first_spike_s": extremes[0] * scale if extremes else None,
+        "last_spike_s": extremes[1] * scale if extremes else None,
         "mean_rate_hz": (n_spikes / n_units / duration_s) if n_units and duration_s > 0 else None,
-        "empty_units": int(np.count_nonzero(np.diff(np.asarray(spikes.spike_times_index), prepend=0) == 0)),
-        "sampling_rate_hz": spikes.sampling_rate,
-        "unit_attributes": [column.name for column in spikes.unit_attributes or ()],
+        "empty_units": int(np.count_nonzero(np.diff(ends, prepend=0) == 0)),
+        "sampling_rate_hz": sampling_rate,
+        "unit_attributes": attribute_names,
     }

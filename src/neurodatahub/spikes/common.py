@@ -213,3 +213,44 @@ def sample_rounding_loss(spikes: SpikeData, target: str, sampling_rate: float | 
     exact = convert_times(spikes.spike_times, spikes.time_unit, "s") * rate
     off_grid = int(np.count_nonzero(np.abs(exact - np.rint(exact)) > 1e-6))
     return [loss("spike_times", f"rounded to the {rate:g} Hz sample grid", off_grid)] if off_grid else []
+
+
+# the first and last spike, recorded by the hub's writers so that `hub info` need not look for them
+SPIKE_RANGE = "spike_time_range"
+SPIKE_COUNT = "spikes"
+
+
+def extremes(spikes: SpikeData) -> tuple[float, float] | None:
+    """First and last spike of a SpikeData."""
+    return extremes_of(spikes.spike_times, spikes.spike_times_index)
+
+
+def extremes_of(times: Any, index: Any) -> tuple[float, float] | None:
+    """First and last of sorted trains laid end to end (each unit sorted: only its ends are looked at)."""
+    ends = np.asarray(index, dtype=np.int64)
+    starts = np.concatenate([[0], ends[:-1]]) if ends.size else ends
+    filled = ends > starts
+    if not filled.any():
+        return None
+    return float(times[starts[filled]].min()), float(times[ends[filled] - 1].max())
+
+
+def range_record(times: Any, index: Any) -> dict[str, Any]:
+    """What the hub's files record of the spikes' extent, in the unit the times are stored in (a reader
+    converts it as it converts the times), with the count that says whether it still fits the file."""
+    found = extremes_of(times, index)
+    return {SPIKE_COUNT: len(times), **({SPIKE_RANGE: list(found)} if found else {})}
+
+
+def recorded_range(record: Mapping[str, Any], n_spikes: int) -> tuple[float, float] | bool | None:
+    """The first and last spike a hub record states, when it counts the file's spikes (None: no
+    spikes); False when there is no such record, or it no longer matches the file."""
+    count = record.get(SPIKE_COUNT)
+    if count is None or int(count) != n_spikes:
+        return False
+    if not n_spikes:
+        return None
+    found = record.get(SPIKE_RANGE)
+    if found is None or len(found) != 2:
+        return False
+    return float(found[0]), float(found[1])

@@ -36,7 +36,8 @@ def is_hdf5(head: bytes) -> bool:
 @contextlib.contextmanager
 def open_hdf5(url: str, storage_options: Mapping[str, Any] | None = None) -> Iterator[Any]:
     """An h5py File: local files by path (h5py's own driver is fastest), remote ones through the
-    storage layer's block-cached file object."""
+    storage layer's file object, in a storage.reading() scope (each byte fetched once; `read_rows` finds
+    the file there). A file written with paged aggregation is fetched a page at a time."""
     import h5py
 
     with contextlib.ExitStack() as stack:
@@ -45,6 +46,7 @@ def open_hdf5(url: str, storage_options: Mapping[str, Any] | None = None) -> Ite
             if not source.is_file():
                 raise InputError(f"{url}: no such file" + (" (it is a folder)" if source.is_dir() else ""))
         else:
+            stack.enter_context(storage.reading())
             source = stack.enter_context(storage.open_read(url, storage_options))
         try:
             file = stack.enter_context(h5py.File(source, "r"))
@@ -52,6 +54,8 @@ def open_hdf5(url: str, storage_options: Mapping[str, Any] | None = None) -> Ite
             raise InputError(f"{url}: not a readable HDF5 file ({error})") from error
         try:
             check_references(file, url)
+            if not storage.is_local(url) and (page := page_size(file)):
+                storage.read_block_size(url, page)
             yield file
         except (OSError, KeyError) as error:
             raise InputError(f"cannot read {url}: {error}") from error
@@ -90,14 +94,20 @@ def storage_name(target: Any) -> str:
     return target.decode("utf-8", errors="replace") if isinstance(target, bytes) else str(target)
 
 
-def read(item: Any, url: str, selection: Any = ()) -> Any:
-    """The values of a dataset (or a basic `selection` of it: ints and slices), after checking what it
-    declares: a group where a dataset belongs is an InputError; a selection over the memory budget, or a
-    dataset whose stored bytes would inflate beyond the decompression limit, a BudgetError."""
+def dataset(item: Any, url: str) -> Any:
+    """`item` when it is a dataset; a group (or a named type) where a dataset belongs is an InputError."""
     import h5py
 
     if not isinstance(item, h5py.Dataset):
         raise InputError(f"{url}: {item.name} is a group where a dataset belongs")
+    return item
+
+
+def read(item: Any, url: str, selection: Any = ()) -> Any:
+    """The values of a dataset (or a basic `selection` of it: ints and slices), after checking what it
+    declares: a group where a dataset belongs is an InputError; a selection over the memory budget, or a
+    dataset whose stored bytes would inflate beyond the decompression limit, a BudgetError."""
+    item = dataset(item, url)
     shape = tuple(item.shape or ())
     what = f"dataset {item.name} {shape} of {item.dtype}"
     budget.require_array(_selected(shape, selection, what, url), item.dtype, what, url)
@@ -128,6 +138,84 @@ def _selected(shape: tuple[int, ...], selection: Any, what: str, url: str) -> tu
         elif not isinstance(part, int | np.integer):
             raise TypeError(f"hdf5.read takes ints and slices, not {part!r}")
     return tuple(kept)
+
+
+def page_size(file: Any) -> int | None:
+    """The file-space page size an HDF5 file was written with (paged aggregation: its metadata is
+    gathered in pages of that size), None for files written without paging (the default)."""
+    import h5py
+
+    plist = file.id.get_create_plist()
+    if plist.get_file_space_strategy()[0] != h5py.h5f.FSPACE_STRATEGY_PAGE:
+        return None
+    return int(plist.get_file_space_page_size())
+
+
+def read_rows(dataset: Any, rows: Any, url: str, storage_options: Mapping[str, Any] | None = None) -> Any:
+    """`dataset[rows]` (rows of the first axis, in any order, repeats allowed), fetching only their bytes.
+
+    Numbers stored raw (contiguous, or in unfiltered chunks as wide as the dataset: pynwb's default) are
+    cut from the exact byte ranges the rows occupy, fetched in one round (storage.read_ranges): h5py
+    would read each lone element through HDF5's sieve buffer or its whole chunk, which for one value per
+    unit of a spike table is the whole table. Filtered chunks: the chunks holding the rows are fetched at
+    once, then h5py decodes them. Anything else: h5py alone.
+    """
+    import h5py
+
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+    unique, inverse = np.unique(rows, return_inverse=True)
+    if not unique.size:
+        return np.empty((0, *dataset.shape[1:]), dtype=dataset.dtype)
+    what = f"rows of dataset {dataset.name} {tuple(dataset.shape)} of {dataset.dtype}"
+    budget.require_array((rows.size, *dataset.shape[1:]), dataset.dtype, what, url)
+    plist = dataset.id.get_create_plist()
+    row_bytes = dataset.dtype.itemsize * int(np.prod(dataset.shape[1:], dtype=np.int64))
+    starts = _row_offsets(dataset, plist, unique, row_bytes)
+    if starts is not None:
+        ranges = list(zip(starts.tolist(), (starts + row_bytes).tolist(), strict=True))
+        pieces = storage.read_ranges(url, ranges, storage_options)
+        values = np.frombuffer(b"".join(pieces), dtype=dataset.dtype)
+        return values.reshape((unique.size, *dataset.shape[1:]))[inverse]
+    if plist.get_layout() == h5py.h5d.CHUNKED:
+        ranges = [
+            (offset, offset + size) for offset, size in _chunks_of(dataset, unique) if offset is not None
+        ]
+        storage.prefetch(url, ranges, storage_options)
+    return dataset[unique][inverse]
+
+
+def _row_offsets(dataset: Any, plist: Any, rows: np.ndarray, row_bytes: int) -> np.ndarray | None:
+    """File offsets of rows stored as raw numbers (contiguous, or unfiltered full-width chunks), else None."""
+    import h5py
+
+    if dataset.dtype.kind not in "iuf" or plist.get_external_count():
+        return None
+    layout = plist.get_layout()
+    if layout == h5py.h5d.CONTIGUOUS:
+        offset = dataset.id.get_offset()
+        return None if offset is None else offset + rows * row_bytes
+    if layout != h5py.h5d.CHUNKED or plist.get_nfilters() or tuple(dataset.chunks[1:]) != dataset.shape[1:]:
+        return None
+    height = dataset.chunks[0]
+    firsts = rows // height * height
+    chunks = _chunks_of(dataset, rows)  # one per first row: the chunks span the other axes whole
+    where = {first: offset for first, (offset, _) in zip(np.unique(firsts).tolist(), chunks, strict=True)}
+    if any(offset is None for offset in where.values()):  # a chunk never written: its fill value
+        return None
+    return np.array([where[first] for first in firsts.tolist()], dtype=np.int64) + (rows - firsts) * row_bytes
+
+
+def _chunks_of(dataset: Any, rows: np.ndarray) -> list[tuple[int | None, int]]:
+    """(file offset, stored size) of every chunk holding one of `rows`, in order of their first row."""
+    import itertools
+
+    across = [range(0, size, step) for size, step in zip(dataset.shape[1:], dataset.chunks[1:], strict=True)]
+    found = []
+    for first in np.unique(rows // dataset.chunks[0] * dataset.chunks[0]).tolist():
+        for rest in itertools.product(*across):
+            stored = dataset.id.get_chunk_info_by_coord((first, *rest))
+            found.append((stored.byte_offset, stored.size))
+    return found
 
 
 def text(value: Any) -> str:

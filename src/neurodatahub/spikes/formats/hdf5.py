@@ -150,11 +150,7 @@ def read(url: str, *, storage_options: Any = None, **options: Any) -> SpikeData:
     common.check_time_unit(file_unit, rate, f"{url}: spike time unit")
     common.check_time_unit(target, rate, f"{url}: time unit")
     model_times = common.convert_times(times, file_unit, target, rate)
-    if "start_time" in hub:
-        start, length = hub["start_time"], hub["length"]
-    else:
-        start = common.convert_scalar(start_ms, "ms", target, rate)
-        length = None if length_ms is None else common.convert_scalar(float(length_ms), "ms", target, rate)
+    start, length = _window(hub, start_ms, length_ms, target, rate)
     if (file_unit == "samples" or style == "raster") and length is not None:  # rounding or binning
         start, length = common.widen_window(model_times, start, length)
     return common.build(
@@ -191,6 +187,27 @@ def _numbers(values: Any, what: str, url: str) -> np.ndarray:
     return array.reshape(-1)
 
 
+def _window(
+    hub: Mapping[str, Any], start_ms: float, length_ms: Any, target: str, rate: float | None
+) -> tuple[float, float | None]:
+    """The window in the data's unit: the hub's record, else spikelab's root attributes (in ms)."""
+    if "start_time" in hub:
+        return hub["start_time"], hub["length"]
+    start = common.convert_scalar(start_ms, "ms", target, rate)
+    return start, None if length_ms is None else common.convert_scalar(float(length_ms), "ms", target, rate)
+
+
+def _ragged(file: Any, names: Mapping[str, str], known_units: int | None, url: str) -> tuple[Any, np.ndarray]:
+    """The ragged style's times dataset (not read) and its checked end offsets."""
+    times_ds = hdf5.dataset(file[names["spike_times_dataset"]], url)
+    where = names["spike_times_index_dataset"]
+    raw_index = _numbers(hdf5.read(file[where], url), where, url).astype(np.int64)
+    index = end_offsets(raw_index, known_units, where)
+    if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != times_ds.size):
+        raise inconsistent(where, f"must rise from 0 to the {times_ds.size} spike times, ends at {index[-1]}")
+    return times_ds, index
+
+
 def _samples_unless_stated(
     file: Any, style: str, names: Mapping[str, str], options: Mapping[str, Any], rate: float | None
 ) -> bool:
@@ -216,15 +233,8 @@ def _read_trains(
 ) -> tuple[str, np.ndarray, np.ndarray]:
     """(unit of the times, times in unit order, end offsets) as stored; unsorted trains stay unsorted."""
     if style == "ragged":
-        times_ds = file[names["spike_times_dataset"]]
+        times_ds, index = _ragged(file, names, known_units, url)
         times = _numbers(hdf5.read(times_ds, url), "spike times", url)
-        where = names["spike_times_index_dataset"]
-        raw_index = _numbers(hdf5.read(file[where], url), where, url).astype(np.int64)
-        index = end_offsets(raw_index, known_units, where)
-        if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != times.size):
-            raise inconsistent(
-                where, f"must rise from 0 to the {times.size} spike times, ends at {index[-1]}"
-            )
         return _unit_of(times_ds, fallback), times, index
     if style == "group":
         group = file[names["group_per_unit"]]
@@ -247,6 +257,59 @@ def _read_trains(
     order = np.lexsort((times, idces))  # pairs may come in any order: group by unit, then time
     index = np.cumsum(np.bincount(idces, minlength=n_units), dtype=np.int64)
     return _unit_of(times_ds, fallback), times[order], index
+
+
+def describe(url: str, *, storage_options: Any = None, **options: Any) -> dict[str, Any]:
+    """`hub info` of the ragged style from the index, the hub's group and each unit's first and last spike
+    (recorded by the hub's writer, else read exactly: one small range per unit); the other styles keep
+    no index to find those by, so they are read whole."""
+    from neurodatahub.core.codecs.hdf5 import page_size, read_rows
+    from neurodatahub.core.summary import summarize
+    from neurodatahub.spikes.checks import spike_summary
+
+    with open_hdf5(url, storage_options) as file:
+        names = _names(options)
+        style = options.get("style") or detect_style(file, names)
+        if style == "ragged":
+            hub = _read_hub_group(file, url)
+            known = len(hub["unit_ids"]) if "unit_ids" in hub else None
+            times_ds, index = _ragged(file, names, known, url)
+            file_unit = _unit_of(times_ds, options.get("time_unit") or EXPORT_DEFAULT_UNIT[style])
+            rate = options.get("sampling_rate") or hub.get("sampling_rate")
+            if _samples_unless_stated(file, style, names, options, rate):
+                file_unit = "samples"
+            recorded = common.recorded_range(hub, int(index[-1]) if index.size else 0)
+            if recorded is False:  # each unit's first and last spike, read exactly
+                starts = np.concatenate([[0], index[:-1]]).astype(np.int64)
+                filled = index > starts
+                rows = np.concatenate([starts[filled], index[filled] - 1])
+                ends = read_rows(times_ds, rows, url, storage_options)
+            else:
+                ends = np.asarray(recorded or [], dtype=np.float64)
+            start_ms, length_ms = float(file.attrs.get("start_time", 0.0)), file.attrs.get("length_ms")
+            page = page_size(file)
+    if style != "ragged":
+        return summarize(read(url, storage_options=storage_options, **options))
+    target = hub.get("time_unit", file_unit)
+    common.check_time_unit(file_unit, rate, f"{url}: spike time unit")
+    common.check_time_unit(target, rate, f"{url}: time unit")
+    ends = np.asarray(common.convert_times(np.asarray(ends).reshape(-1), file_unit, target, rate), np.float64)
+    start, length = _window(hub, start_ms, length_ms, target, rate)
+    if file_unit == "samples" and length is not None:
+        start, length = common.widen_window(ends, start, length)
+    return {
+        "class": "SpikeData",
+        **spike_summary(
+            index=index,
+            time_unit=target,
+            start_time=float(start),
+            length=None if length is None else float(length),
+            sampling_rate=rate,
+            extremes=(float(ends.min()), float(ends.max())) if ends.size else None,
+            attribute_names=list(hub.get("unit_attributes") or {}),
+        ),
+        "hdf5_page_size": page,
+    }
 
 
 def inconsistent(dataset: str, message: str) -> InvalidDataError:
@@ -339,6 +402,9 @@ def _read_hub_group(file: Any, url: str) -> dict[str, Any]:
     for key in ("metadata", "provenance"):
         if f"{key}_json" in attrs:
             found[key] = metadata_from_json(text(attrs[f"{key}_json"]), url)
+    for key in (common.SPIKE_COUNT, common.SPIKE_RANGE):
+        if key in attrs:
+            found[key] = np.asarray(attrs[key]).tolist()
     if "unit_ids" in group:
         found["unit_ids"] = hdf5.read(group["unit_ids"], url)
     if "unit_attributes" in group:
@@ -366,13 +432,15 @@ def write(model: SpikeData, path: Path, **options: Any) -> None:
         start_ms, length_ms = common.window_in(model, "ms")
         file.attrs["start_time"] = start_ms
         file.attrs["length_ms"] = length_ms
+        extent = None
         if style == "raster":
             _write_raster(file, model, names["raster_dataset"], raster_shape(model, options))
         else:
             values = common.times_in(model, unit, rate)  # the model's own array when the unit is the same
             _write_times(file, model, style, names, values, unit)
+            extent = common.range_record(values, model.spike_times_index)  # in the stored unit
         _write_raw(file, model, options, rate)
-        _write_hub_group(file, model, options, rate)
+        _write_hub_group(file, model, options, rate, extent)
 
 
 def _checked(model: SpikeData, options: Mapping[str, Any]) -> tuple[str, str, float | None]:
@@ -496,7 +564,10 @@ def _write_raw(file: Any, model: Any, options: Mapping[str, Any], rate: float | 
     )
 
 
-def _write_hub_group(file: Any, model: Any, options: Mapping[str, Any], rate: float | None) -> None:
+def _write_hub_group(
+    file: Any, model: Any, options: Mapping[str, Any], rate: float | None, extent: Mapping[str, Any] | None
+) -> None:
+    """What spikelab's layout has no place for; `extent`: the spikes' first and last as written."""
     import h5py
 
     group = file.create_group(HUB_GROUP)
@@ -508,6 +579,7 @@ def _write_hub_group(file: Any, model: Any, options: Mapping[str, Any], rate: fl
     group.attrs["length"] = model.length
     group.attrs["sampling_rate"] = rate or np.nan  # the rate the file's samples were computed with
     group.create_dataset("unit_ids", data=np.asarray(model.unit_ids))
+    group.attrs.update(extent or {})
     if model.metadata:
         group.attrs["metadata_json"] = to_json(model.metadata)
     if model.provenance:
@@ -598,5 +670,6 @@ register_format(
         cannot_store=("raster style: exact spike times (binned)",),
         losses=losses,
         verify=verify,
+        describe=describe,
     )
 )

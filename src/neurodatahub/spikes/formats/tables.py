@@ -23,12 +23,12 @@ import json
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import words
+from neurodatahub.core import storage, words
 from neurodatahub.core.codecs import parquet
 from neurodatahub.core.errors import InputError, InvalidDataError, UsageError
 from neurodatahub.core.options import Options, Positive
@@ -461,6 +461,77 @@ def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None, 
     return _table_spikes(parquet.read_parquet_table(url, storage_options), url, **options)  # sizes checked
 
 
+def describe_parquet(
+    url: str,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    time_unit: str | None = None,
+    sampling_rate: Any = None,
+    unit_column: str | None = None,
+    time_column: str | None = None,
+) -> dict[str, Any]:
+    """`hub info` of a hub Parquet file from its footer (the hub's header, the time column's minimum and
+    maximum from the row groups' statistics) and its unit column (run-length encoded: a few bytes per
+    unit), not the times. A table without the hub's header or without statistics is read whole."""
+    import pyarrow.parquet as pq
+
+    from neurodatahub.core.summary import summarize
+    from neurodatahub.spikes.checks import spike_summary
+
+    options = {"time_unit": time_unit, "sampling_rate": sampling_rate}
+    options.update(unit_column=unit_column, time_column=time_column)
+    # the footer and one column, read synchronously on this thread (no pyarrow read-ahead from a Python
+    # file: see codecs.parquet.arrow_source), so a remote file is not copied whole
+    with storage.open_read(url, storage_options) as handle, _arrow_errors(url, "Parquet"):
+        footer = pq.ParquetFile(handle, pre_buffer=False)
+        header = _header_of(footer.schema_arrow.empty_table(), url)
+        names = footer.schema_arrow.names
+        time_name = _pick(names, time_column, TIME_COLUMNS, "time", url)
+        extremes = _statistics_extremes(footer.metadata, names.index(time_name))
+        if header is not None and extremes is not False:
+            unit_name = _pick(names, unit_column, UNIT_COLUMNS, "unit", url)
+            column = footer.read(columns=[unit_name], use_threads=False).column(unit_name)
+            units = _unit_values(column, unit_name, url)
+    if header is None or extremes is False:
+        return summarize(read_parquet(url, storage_options=storage_options, **options))
+    unit = resolve_time_unit(header["time_unit"], time_unit, url)
+    rate = resolve_rate(header.get("sampling_rate"), sampling_rate, unit, url)
+    index, unit_ids = _unit_index(units, np.asarray(header["unit_ids"], dtype=np.int64), url)
+    ends = np.cumsum(np.bincount(index, minlength=unit_ids.size), dtype=np.int64)
+    start, length = header.get("start_time"), header.get("length")
+    if start is None:  # as common.build: the window defaults to [min(0, first spike), last spike]
+        start = min(0.0, extremes[0]) if extremes else 0.0
+    return {
+        "class": "SpikeData",
+        **spike_summary(
+            index=ends,
+            time_unit=unit,
+            start_time=float(start),
+            length=None if length is None else float(length),
+            sampling_rate=rate,
+            extremes=extremes,
+            attribute_names=list(_header_attributes(header)[0]),
+        ),
+    }
+
+
+def _statistics_extremes(metadata: Any, column: int) -> tuple[float, float] | Literal[False] | None:
+    """The smallest and largest value of a column from the row groups' statistics in the footer; None
+    for no rows; False when a row group has no statistics to tell."""
+    low, high = np.inf, -np.inf
+    for group in range(metadata.num_row_groups):
+        chunk = metadata.row_group(group).column(column)
+        if not metadata.row_group(group).num_rows:
+            continue
+        if chunk.path_in_schema != metadata.schema.column(column).path:
+            return False
+        stats = chunk.statistics
+        if stats is None or not stats.has_min_max or stats.null_count:
+            return False
+        low, high = min(low, float(stats.min)), max(high, float(stats.max))
+    return (low, high) if low <= high else None
+
+
 def read_arrow(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> SpikeData:
     import pyarrow as pa
 
@@ -744,6 +815,7 @@ register_format(
         extensions=(".parquet", ".pq"),
         read=read_parquet,
         write=write_parquet,
+        describe=describe_parquet,
         sniff=sniff_parquet,
         read_options=ReadOptions,
         write_options=WriteOptions,

@@ -112,6 +112,15 @@ def read_stream(
     resolution: Any = None,
 ) -> Iterator[streaming.Stream]:
     """A stream of a TCK file; `reference` (or `space` and `resolution`) give it a grid."""
+    with _opened(url, storage_options, reference, space, resolution) as (handle, _, _, head, datatype):
+        yield streaming.Stream(head, _chunks(handle, datatype, url))
+
+
+@contextlib.contextmanager
+def _opened(
+    url: str, storage_options: Mapping[str, Any] | None, reference: Any, space: Any, resolution: Any
+) -> Iterator[tuple[IO[bytes], dict[str, str], int, Any, np.dtype]]:
+    """The handle at the data, the header fields, the data's offset, the header model and the data type."""
     with storage.open_read(url, storage_options) as handle:
         header, offset = _parse_header(url, handle)
         chosen, given_space = references.resolve(
@@ -130,7 +139,35 @@ def read_stream(
         if size is not None and offset > size:
             raise InputError(f"{url}: TCK data offset {offset} lies past the end of the file ({size} bytes)")
         handle.seek(offset)
-        yield streaming.Stream(head, _chunks(handle, datatype, url))
+        yield handle, header, offset, head, datatype
+
+
+def describe(
+    url: str,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    reference: Any = None,
+    space: Any = None,
+    resolution: Any = None,
+) -> dict[str, Any]:
+    """`hub info` from the header and the last triplet: streamlines from the count, points from the file
+    size (a point and each streamline's NaN delimiter are one triplet each, inf inf inf ends the file).
+    Read through instead when the count is missing or the size and the end marker do not bear it out.
+    Empty streamlines (two delimiters in a row), which reading skips, are counted here."""
+    with _opened(url, storage_options, reference, space, resolution) as (handle, header, offset, head, dtype):
+        count = header.get("count", "").strip()
+        row = 3 * dtype.itemsize
+        rows, rest = divmod(storage.size_of(url, storage_options) - offset, row)
+        totals = None
+        if count.isdigit() and not rest and rows >= int(count) + 1:
+            (last,) = storage.read_ranges(
+                url, [(offset + (rows - 1) * row, offset + rows * row)], storage_options
+            )
+            if np.isinf(np.frombuffer(last, dtype=dtype)).all():
+                totals = {"offsets": {"rows": int(count)}, "positions": {"rows": rows - int(count) - 1}}
+        if totals is None:
+            totals = streaming.tally(_chunks(handle, dtype, url))
+        return streaming.summarize_stream(head, totals)
 
 
 def _known_space(space: str | None) -> str | None:
@@ -313,6 +350,7 @@ register_format(
         extensions=(".tck",),
         read_stream=read_stream,
         write_stream=write_stream,
+        describe=describe,
         sniff=sniff,
         read_options=ReadOptions,
         cannot_store=("per-point and per-streamline data", "streamlines without points", "nested metadata"),

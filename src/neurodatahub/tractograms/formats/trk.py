@@ -57,8 +57,10 @@ GZIP_RATIO = 50
 
 
 @contextlib.contextmanager
-def read_stream(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Iterator[streaming.Stream]:
-    """A stream of a TRK or gzipped TRK file: the header now, the records chunk by chunk."""
+def _opened(
+    url: str, storage_options: Mapping[str, Any] | None
+) -> Iterator[tuple[IO[bytes], TrkHeader, Any, bool]]:
+    """The records' handle (after the header), the parsed header, its model, and whether it is gzipped."""
     with storage.open_read(url, storage_options) as raw, contextlib.ExitStack() as stack:
         magic = raw.read(2)
         raw.seek(0)
@@ -75,7 +77,35 @@ def read_stream(url: str, *, storage_options: Mapping[str, Any] | None = None) -
             data_per_streamline=_named_empties(parsed.properties),
             source_url=url,
         )
+        yield handle, parsed, head, magic == GZIP_MAGIC
+
+
+@contextlib.contextmanager
+def read_stream(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Iterator[streaming.Stream]:
+    """A stream of a TRK or gzipped TRK file: the header now, the records chunk by chunk."""
+    with _opened(url, storage_options) as (handle, parsed, head, _):
         yield streaming.Stream(head, _chunks(handle, parsed, url))
+
+
+def describe(url: str, *, storage_options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`hub info` from the header: streamlines from its count, points from the file size (each record is a
+    count, 3 + scalars floats per point, then the properties). A .trk.gz, a count of 0 ("read to the
+    end") or a size the count does not explain is read through instead."""
+    with _opened(url, storage_options) as (handle, parsed, head, gzipped):
+        points = None
+        if not gzipped and parsed.n_count:
+            records = (
+                storage.size_of(url, storage_options)
+                - HEADER_SIZE
+                - 4 * parsed.n_count * (1 + parsed.n_properties)
+            )
+            point_bytes = 4 * (3 + parsed.n_scalars)
+            points = records // point_bytes if records >= 0 and not records % point_bytes else None
+        if points is None:
+            totals = streaming.tally(_chunks(handle, parsed, url))
+        else:
+            totals = {"offsets": {"rows": parsed.n_count}, "positions": {"rows": points}}
+        return streaming.summarize_stream(head, totals)
 
 
 def _chunks(handle: IO[bytes], header: TrkHeader, url: str) -> Iterator[Any]:
@@ -393,6 +423,7 @@ register_format(
         extensions=(".trk",),  # .trk.gz inputs are found by their content
         read_stream=read_stream,
         write_stream=write_stream,
+        describe=describe,
         sniff=sniff,
         write_options=references.ReferenceOptions,
         cannot_store=(

@@ -18,6 +18,7 @@ the positions are done (zipfile writes one member at a time). The hub's space an
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import shutil
 import struct
@@ -109,23 +110,25 @@ class _Folder:
     of core.references (refused unless --allow-external, and then only inside the input's folder)."""
 
     def __init__(self, root: Path, url: str) -> None:
-        self.root = root
-        self.members = self._listed(url)
-        self.names = {info.filename for info in self.members}
+        self.root, self.url = root, url
+        self.members = self._infos()
 
-    def _listed(self, url: str) -> list[zipfile.ZipInfo]:
+    def _files(self) -> list[tuple[str, int]]:
+        files = storage.list_files(str(self.root))  # symbolic links to folders are not descended
         inside = self.root.resolve()
-        found = []
-        for path in sorted(self.root.rglob("*")):  # symbolic links to folders are not descended
-            if path.name.startswith(".") or not path.is_file():
-                continue
-            name = path.relative_to(self.root).as_posix()
-            resolved = path.resolve()
+        for name, _ in files:
+            resolved = (self.root / name).resolve()
             if not resolved.is_relative_to(inside):
-                external.check(str(resolved), url, f"TRX member {name} (a symbolic link)")
-            info = zipfile.ZipInfo(name)
-            info.file_size = path.stat().st_size
-            found.append(info)
+                external.check(str(resolved), self.url, f"TRX member {name} (a symbolic link)")
+        return files
+
+    def _infos(self) -> list[zipfile.ZipInfo]:
+        found = []
+        for name, size in self._files():
+            if not name.rpartition("/")[2].startswith("."):
+                info = zipfile.ZipInfo(name)
+                info.file_size = size
+                found.append(info)
         return found
 
     def infolist(self) -> list[zipfile.ZipInfo]:
@@ -144,8 +147,31 @@ class _Folder:
         with self.open(member) as handle:
             return handle.read()
 
-    def where(self, info: zipfile.ZipInfo) -> tuple[Path, int]:
+    def where(self, info: zipfile.ZipInfo) -> tuple[Path, int] | None:
         return self.root / info.filename, 0
+
+
+class _RemoteFolder(_Folder):
+    """A remote TRX folder for `hub info`: listed in one call, header.json and the small members (groups,
+    data per group) read whole; positions and per-row data are never opened, so never downloaded."""
+
+    def __init__(self, url: str, storage_options: Mapping[str, Any] | None) -> None:
+        self.url, self.storage_options = url, storage_options
+        self.sizes = dict(storage.list_files(url, storage_options))
+        self.members = self._infos()
+
+    def _files(self) -> list[tuple[str, int]]:
+        return sorted(self.sizes.items())
+
+    def open(self, member: zipfile.ZipInfo | str) -> IO[bytes]:
+        name = member.filename if isinstance(member, zipfile.ZipInfo) else member
+        if name not in self.sizes:
+            raise KeyError(name)
+        with storage.open_read(storage.join(self.url, name), self.storage_options) as handle:
+            return io.BytesIO(handle.read())
+
+    def where(self, info: zipfile.ZipInfo) -> None:
+        return None
 
 
 class _Rows:
@@ -280,9 +306,31 @@ def _groups(archive: Any, members: Mapping[str, Member], n_lines: int, url: str)
 def read_stream(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Iterator[streaming.Stream]:
     """A stream of a TRX zip or folder: header and small members now, positions and per-row data chunk
     by chunk (a remote folder is copied to local disk first, then memory-mapped like a local one)."""
+    with _opened(url, storage_options) as (archive, header, members, groups, head, locate, stack):
+        yield streaming.Stream(head, _chunks(archive, header, members, groups, locate, url, stack))
+
+
+def describe(url: str, *, storage_options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`hub info` from header.json (NB_STREAMLINES, NB_VERTICES, checked against the members' sizes)
+    and the small members; the positions and per-row data are not read."""
+    with _opened(url, storage_options, copy_folder=False) as (_, header, _, _, head, _, _):
+        lines = header["NB_STREAMLINES"]
+        totals = {"offsets": {"rows": lines}, "positions": {"rows": header["NB_VERTICES"] if lines else 0}}
+        return streaming.summarize_stream(head, totals)
+
+
+@contextlib.contextmanager
+def _opened(
+    url: str, storage_options: Mapping[str, Any] | None, copy_folder: bool = True
+) -> Iterator[tuple[Any, ...]]:
+    """The archive (zip or folder), its header, its members, the groups, the header model, where members
+    can be memory-mapped, and the stack that closes them. A remote folder is copied to local disk when
+    its arrays are to be read (`copy_folder`), else only its listing and small members are fetched."""
     with contextlib.ExitStack() as stack:
         archive: Any
-        if storage.is_dir(url, storage_options):
+        if not copy_folder and not storage.is_local(url) and storage.is_dir(url, storage_options):
+            archive, locate = _RemoteFolder(url, storage_options), None
+        elif storage.is_dir(url, storage_options):
             archive = _Folder(stack.enter_context(storage.local_copy(url, storage_options)), url)
             locate: Locator | None = archive.where
         else:
@@ -317,7 +365,7 @@ def read_stream(url: str, *, storage_options: Mapping[str, Any] | None = None) -
             source_url=url,
             positions_dtype=_positions_dtype(members.get("positions")),
         )
-        yield streaming.Stream(head, _chunks(archive, header, members, groups, locate, url, stack))
+        yield archive, header, members, groups, head, locate, stack
 
 
 def _known_space(space: Any) -> bool:
@@ -715,6 +763,9 @@ def sniff_folder(probe: Probe) -> bool:
     )
 
 
+# what both forms (zip and folder) cannot hold
+CANNOT_STORE = ("names with . or /", "non-numeric per-point or per-streamline data", "float16: precision")
+
 register_format(
     FormatSpec(
         name="trx",
@@ -723,13 +774,10 @@ register_format(
         extensions=(".trx",),
         read_stream=read_stream,
         write_stream=write_stream,
+        describe=describe,
         sniff=sniff,
         write_options=WriteOptions,
-        cannot_store=(
-            "names with . or /",
-            "non-numeric per-point or per-streamline data",
-            "float16: precision",
-        ),
+        cannot_store=CANNOT_STORE,
         losses=losses,
     )
 )
@@ -741,13 +789,10 @@ register_format(
         extensions=(".trx",),
         read_stream=read_stream,
         write_stream=write_folder_stream,
+        describe=describe,
         sniff=sniff_folder,
         write_options=WriteOptions,
-        cannot_store=(
-            "names with . or /",
-            "non-numeric per-point or per-streamline data",
-            "float16: precision",
-        ),
+        cannot_store=CANNOT_STORE,
         losses=losses,
         directory=True,
     )
