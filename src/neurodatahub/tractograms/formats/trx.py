@@ -112,6 +112,7 @@ class _Folder:
     def __init__(self, root: Path, url: str) -> None:
         self.root, self.url = root, url
         self.members = self._infos()
+        self.names = {info.filename for info in self.members}
 
     def _files(self) -> list[tuple[str, int]]:
         files = storage.list_files(str(self.root))  # symbolic links to folders are not descended
