@@ -208,3 +208,19 @@ def test_a_gifti_array_declaring_gigabytes_is_refused(tmp_path: Path, capsys: py
 def test_the_python_api_takes_the_budget_too(index_bomb: Path) -> None:
     with pytest.raises(budget.BudgetError, match="memory budget of 1 MB"):
         conversion.read(str(index_bomb), max_memory="1M")
+
+
+def test_a_parquet_summary_reads_its_unit_column_within_the_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`hub info` of a hub Parquet file reads the unit column alone, held to what the footer declares."""
+    source = tmp_path / "spikes.h5"
+    with h5py.File(source, "w") as file:
+        file["spike_times"] = np.sort(np.random.default_rng(0).uniform(0, 100, 300_000))
+        file["spike_times_index"] = np.array([150_000, 300_000])
+    table = tmp_path / "spikes.parquet"
+    assert hub(capsys, "convert", str(source), str(table))[0] == ExitCode.OK
+    line = _refused(capsys, "--max-memory", "2M", "info", str(table))
+    assert "the Parquet column unit_id (300000 rows) declares 2.4 MB" in line and "--max-memory" in line
+    code, out, _ = hub(capsys, "--max-memory", "4M", "info", str(table))
+    assert code == ExitCode.OK and "300000" in out

@@ -76,6 +76,22 @@ def check_declared(metadata: Any, stored: int | None, url: str) -> None:
         budget.require_inflation(declared, stored, what, url)
 
 
+def check_declared_column(metadata: Any, name: str, url: str) -> None:
+    """The budget for one numeric column read alone (a header-only summary reads the unit column only):
+    its encoded pages plus its values decoded, 8 bytes a row. No ratio limit: a run-length encoded unit
+    column legitimately decodes to thousands of times its stored size."""
+    encoded = 0
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for index in range(row_group.num_columns):
+            chunk = row_group.column(index)
+            if chunk.path_in_schema == name:
+                encoded += chunk.total_uncompressed_size
+    budget.require(
+        encoded + 8 * metadata.num_rows, f"the Parquet column {name} ({metadata.num_rows} rows)", url
+    )
+
+
 def hub_metadata(table: Any, url: str) -> dict[str, Any]:
     """The hub's header in a table's schema metadata ({} in files other tools wrote)."""
     raw = (table.schema.metadata or {}).get(HUB_METADATA_KEY)

@@ -490,6 +490,7 @@ def describe_parquet(
         extremes = _statistics_extremes(footer.metadata, names.index(time_name))
         if header is not None and extremes is not False:
             unit_name = _pick(names, unit_column, UNIT_COLUMNS, "unit", url)
+            parquet.check_declared_column(footer.metadata, unit_name, url)
             column = footer.read(columns=[unit_name], use_threads=False).column(unit_name)
             units = _unit_values(column, unit_name, url)
     if header is None or extremes is False:
