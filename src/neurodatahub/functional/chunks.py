@@ -254,7 +254,8 @@ def _write_subject(dataset: Any, index: int, row: np.ndarray) -> None:
 
     `dataset[index] = row` would make HDF5 copy the subject into a chunk buffer for its filter pipeline
     and deflate that copy into a buffer of the subject's size: two more subjects' worth in memory.
-    zlib at the dataset's level gives the stream HDF5's gzip filter writes, so the file is the same.
+    zlib at the dataset's level gives the stream HDF5's gzip filter writes (byte for byte when both use
+    the same zlib), and readers inflate it through the dataset's filter as any other chunk.
     """
     values = np.ascontiguousarray(row, dtype=dataset.dtype)  # the bytes of the file's type
     dataset.id.write_direct_chunk((index, 0, 0), _deflated(memoryview(values).cast("B")))
@@ -265,13 +266,14 @@ def _deflated(raw: memoryview) -> memoryview:
 
     By hand because `zlib.compress` holds its output twice at its end (its blocks, then their join), and
     a growing buffer is copied when it cannot grow in place: for noisy float32 data each is a subject's
-    worth. The buffer here has zlib's bound for the stream (`compressBound`) but is left uninitialised,
-    so only the pages the stream fills become resident: the stream's size and one slice in all.
+    worth. The buffer here is left uninitialised, so only the pages the stream fills become resident:
+    the stream's size and one slice in all. Its size allows zlib-ng's worst case (an eighth more than
+    the input, above zlib's own `compressBound`).
     """
     import zlib
 
     size = len(raw)
-    stream = np.empty(size + (size >> 12) + (size >> 14) + (size >> 25) + 13, dtype=np.uint8)
+    stream = np.empty(size + (size >> 3) + DEFLATE_SLICE_BYTES, dtype=np.uint8)
     compressor = zlib.compressobj(GZIP_LEVEL)
     filled = 0
     for start in range(0, size + 1, DEFLATE_SLICE_BYTES):  # + 1: an empty input still has its flush
