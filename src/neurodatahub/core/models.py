@@ -15,13 +15,15 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from neurodatahub_models import hooks
-from neurodatahub_models import models as generated
+from neurodatahub_models import hooks, models as generated
 from neurodatahub_models.facts import CLASSES
 
 if TYPE_CHECKING:
     from neurodatahub_models.models import *  # noqa: F403 - every class and enum of the schema
     from pydantic import BaseModel
+
+    MODEL_CLASSES: dict[str, type[BaseModel]]  # every model class by name (builds them all)
+    ENUMS: dict[str, type[Enum]]  # every enum by name
 
 __all__ = [*generated.__all__, "model_class", "concrete_classes", "MODEL_CLASSES", "ENUMS"]
 
