@@ -77,27 +77,27 @@ def formats(
 ) -> None:
     """List every format with what it reads, writes and cannot store; or one format's options."""
     from neurodatahub.core import kinds
-    from neurodatahub.core.registry import all_formats, formats_named
+    from neurodatahub.core.registry import all_formats, format_listings, formats_named
 
     if name is not None:
         _print_format_options(formats_named(name, kind), as_json)
         return
     if kind is not None:
         kinds.require_kind(kind)
-    specs = [spec for spec in all_formats() if kind is None or spec.kind == kind]
-    if as_json:
-        print_json([spec.as_row() for spec in specs])
+    if as_json:  # the options of every format: every format module is imported
+        print_json([spec.as_row() for spec in all_formats() if kind is None or spec.kind == kind])
         return
     rows = [
         [
-            spec.kind,
-            spec.name,
-            " ".join(spec.extensions) + (" (folder)" if spec.directory else ""),
-            "yes" if spec.read else "-",
-            "yes" if spec.write else "-",
-            "; ".join(spec.cannot_store) or "-",
+            listing.kind,
+            listing.name,
+            " ".join(listing.extensions) + (" (folder)" if listing.directory else ""),
+            "yes" if listing.readable else "-",
+            "yes" if listing.writable else "-",
+            "; ".join(listing.cannot_store) or "-",
         ]
-        for spec in specs
+        for listing in format_listings()
+        if kind is None or listing.kind == kind
     ]
     if not rows:
         typer.echo(f"no format reads or writes {kind} data")
