@@ -590,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with words.cli_words(), warnings_as_lines():
             # outside standalone mode, typer.Exit(code) comes back as the return value
-            returned = app(args=args, prog_name="hub", standalone_mode=False)
+            returned = _app_for(args)(args=args, prog_name="hub", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as usage:
         help_text = usage.format_message()  # empty when typer's rich help was printed already
         if help_text.strip():
@@ -620,6 +620,33 @@ def main(argv: list[str] | None = None) -> int:
         )
         return ExitCode.INTERNAL
     return returned if isinstance(returned, int) else ExitCode.OK
+
+
+def _app_for(args: list[str]) -> typer.Typer:
+    """The app with only the command or group that `args` name: typer turns every command into click's
+    at each run (~30 ms for the hub's commands and groups), and a run needs one. The whole app for the
+    root's help, or a name it does not know (click's message lists the commands). The root takes flags
+    only, so the first argument that is no option names the command."""
+    import copy
+
+    from typer.main import get_command_name
+
+    name = next((arg for arg in args if not arg.startswith("-")), None)
+    commands = [
+        command
+        for command in app.registered_commands
+        if (command.name or get_command_name(command.callback.__name__)) == name
+    ]
+    groups = [
+        group
+        for group in app.registered_groups  # added without a name: the group's Typer has it
+        if (group.name if isinstance(group.name, str) else group.typer_instance.info.name) == name
+    ]
+    if not commands and not groups:
+        return app
+    lean = copy.copy(app)
+    lean.registered_commands, lean.registered_groups = commands, groups
+    return lean
 
 
 def _usage_line(usage: Any) -> str:
