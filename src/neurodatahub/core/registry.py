@@ -105,6 +105,9 @@ class FormatSpec:
     directory: bool = False
     # a cheap check that a file just written holds the model; without one it is read back in full
     verify: Verifier | None = None
+    # True: `verify` reads the whole output back into a validated model, so outputs small enough to be
+    # read back in full (conversion.READ_BACK_BYTES) are not read a second time by `read`
+    verify_reads_back: bool = False
     # False: an input is this format only when its content says so (the extension belongs to a format
     # of another kind); the extension still names it as an output
     claims_extension: bool = True
