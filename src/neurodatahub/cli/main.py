@@ -657,13 +657,7 @@ def _usage_line(usage: Any) -> str:
 
 
 def run() -> None:
-    """Console-script entry point.
-
-    The command loads no pydantic plugin: pydantic looks for them in the entry points of every installed
-    distribution when the first model is validated, which cost each command ~20 ms of a start-up the
-    hub's benchmarks hold it to. PYDANTIC_DISABLE_PLUGINS set (empty: load them all) is respected.
-    """
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    """Console-script entry point."""
     sys.exit(main())
 
 
