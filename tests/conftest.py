@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# before any test module imports h5py: the hub sets how HDF5 resolves externally stored data at that
+# import (core/codecs/hdf5.py), as it does in the `hub` process
+import neurodatahub.core.codecs.hdf5  # noqa: F401
+
 TESTS = Path(__file__).resolve().parent
 DOCUMENTS = TESTS / "data"
 SHARED_DATA = TESTS.parent.parent / "shared" / "data"

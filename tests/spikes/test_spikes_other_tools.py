@@ -124,3 +124,14 @@ def test_a_wrong_index_names_the_dataset_it_is_in(tmp_path: Path) -> None:
     with pytest.raises(InvalidDataError, match=expected) as caught:
         conversion.read(str(path))
     assert caught.value.exit_code == ExitCode.INVALID  # data that disagrees with itself, not unreadable
+
+
+def test_a_large_column_not_read_still_has_its_index_checked(tmp_path: Path) -> None:
+    import h5py
+
+    path = tmp_path / "large_broken.nwb"
+    _pynwb_units_with_waveforms(path, [900, 1200, 700], samples=30)  # past RAGGED_METADATA_VALUES
+    with h5py.File(path, "a") as file:
+        del file["units/waveforms_index_index"]
+    with pytest.raises(InvalidDataError, match=r"/units/waveforms_index has 5 entries for 3 units"):
+        conversion.read(str(path))

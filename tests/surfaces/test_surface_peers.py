@@ -123,10 +123,13 @@ def test_nilearn_sulcal_depth_attaches_to_its_surface(tmp_path: Path) -> None:
 
 
 def test_nibabel_gifti_test_surfaces_read_as_nibabel_reads_them() -> None:
+    """external.gii keeps its arrays in external.dat beside it: read only with allow_external."""
+    with pytest.raises(InputError, match=r"ExternalFileBinary.*--allow-external"):
+        conversion.read(str(NIBABEL_GIFTI / "external.gii"))
     for name in ("ascii.gii", "external.gii"):
         path = NIBABEL_GIFTI / name
         image = nib.load(path)
-        mesh = conversion.read(str(path))
+        mesh = conversion.read(str(path), allow_external=True)
         np.testing.assert_array_equal(mesh.vertices, image.darrays[0].data)
         np.testing.assert_array_equal(mesh.faces, image.darrays[1].data)
         assert (mesh.metadata or {}).get("gifti", {}).get("meta", {}) == dict(image.meta)

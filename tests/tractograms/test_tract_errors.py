@@ -166,7 +166,7 @@ def test_truncated_trk_files(tmp_path: Path) -> None:
         conversion.read(str(header_only))
     gz = tmp_path / "cut.trk.gz"
     gz.write_bytes(gzip.compress(data)[:-100])
-    with pytest.raises(InputError, match="truncated or damaged"):
+    with pytest.raises(InputError, match=r"truncated or damaged|damaged gzip data"):
         conversion.read(str(gz))
 
 

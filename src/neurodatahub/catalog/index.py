@@ -48,14 +48,13 @@ def class_for(document: Any) -> str:
 
 def load_entry(path: Path) -> dict[str, Any]:
     """Read and validate one entry file; the validated document (JSON types) is returned."""
-    try:
-        import yaml
+    from neurodatahub.core.documents import load_yaml
 
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: cannot read ({error})") from error
-    except Exception as error:  # yaml.YAMLError, imported lazily
-        raise InputError(f"{path}: invalid YAML: {error}") from error
+    document = load_yaml(text, str(path))  # aliases, depth and malformed YAML: InputError
     return validate_entry(document, str(path))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import sys
 import traceback
@@ -14,7 +15,7 @@ import typer
 from neurodatahub import __version__
 from neurodatahub.cli import preview
 from neurodatahub.core import words
-from neurodatahub.core.errors import ExitCode, HubError, UsageError
+from neurodatahub.core.errors import ExitCode, HubError, OutputError, UsageError
 from neurodatahub.core.terminal import (
     EndpointOption,
     JobsOption,
@@ -22,11 +23,14 @@ from neurodatahub.core.terminal import (
     ReadOption,
     SchedulerOption,
     StorageOption,
+    cleanup_on_signals,
+    interrupting_signal,
+    one_line_warnings,
     pairs,
     print_json,
     print_table,
+    printable_line,
     storage_options,
-    warnings_as_lines,
     with_shortcuts,
 )
 
@@ -63,8 +67,29 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    allow_external: Annotated[
+        bool,
+        typer.Option(
+            "--allow-external",
+            help="Read data that a file keeps in other files (HDF5 external storage, links, virtual"
+            " datasets; GIfTI external binaries), only inside the input's own folder.",
+        ),
+    ] = False,
+    max_memory: Annotated[
+        str | None,
+        typer.Option(
+            "--max-memory",
+            metavar="SIZE",
+            help="Memory a file may declare (4G, 512MiB...; default NEURODATAHUB_MAX_MEMORY, else a quarter"
+            " of the machine's).",
+        ),
+    ] = None,
 ) -> None:
     """Schema-first catalog and converter hub for neuroscience data."""
+    from neurodatahub.core import budget, references
+
+    references.set_allowed(allow_external)
+    budget.set_max_memory(max_memory)
 
 
 @app.command()
@@ -436,6 +461,8 @@ def convert(
         )  # fmt: skip
         return
     source, target = given
+    if report is not None:
+        _check_writable(report)
     with _progress(source, store) as step:
         result = run(
             source,
@@ -463,7 +490,61 @@ def convert(
         f" in {result.duration_seconds:.2f} s"
     )
     if report is not None:
-        report.write_text(result.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8")
+        from neurodatahub.core import storage
+
+        with storage.atomic_write(str(report), overwrite=True) as tmp:
+            tmp.write_text(result.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8")
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before converting when the report could not be written afterwards: it is written as the
+    output is (a temporary beside it, then a rename), so the same is tried now with an empty file."""
+    from neurodatahub.core import scratch, storage
+
+    if path.is_dir():
+        raise OutputError(f"cannot write the report {path}: it is a folder")
+    folder = path.parent
+    if not folder.is_dir():
+        raise OutputError(f"cannot write the report {path}: folder {folder} does not exist")
+    probe = scratch.partial_name(path)
+    try:
+        probe.touch(exist_ok=False)
+        probe.unlink()
+    except OSError as error:
+        raise storage.output_failure(f"the report {path}", error) from error
+
+
+@app.command()
+def clean(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(metavar="PATH...", help="Folders to clean (recursively).")
+    ] = None,
+    temp: Annotated[
+        bool, typer.Option("--temp", help="Also clean the system's temporary folder (downloads, uploads).")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be done.")] = False,
+) -> None:
+    """Remove the temporary files and folders that killed hub runs left behind.
+
+    Only the hub's own temporaries whose process is gone are touched (their names carry the host and
+    process that made them); a folder target left moved aside by a crash is put back in place.
+    """
+    import tempfile
+
+    from neurodatahub.core import scratch
+
+    paths = paths or []
+    if not paths and not temp:
+        raise UsageError("name the folders to clean (or --temp for the system's temporary folder)")
+    for folder in paths:
+        if not folder.is_dir():
+            raise UsageError(f"{folder}: not a folder")
+    done = [item for folder in paths for item in scratch.sweep(folder, recursive=True, dry_run=dry_run)]
+    if temp:  # the hub's scratch folders sit at the top of the temporary folder: no need to walk it
+        done += scratch.sweep(tempfile.gettempdir(), dry_run=dry_run)
+    for action, path in done:
+        typer.echo(f"{'would be ' if dry_run else ''}{action}  {path}")
+    typer.echo(f"{len(done)} stale temporar{'y' if len(done) == 1 else 'ies'}{' found' if dry_run else ''}")
 
 
 def _is_batch(source: str, target: str, store: dict[str, Any] | None) -> bool:
@@ -583,42 +664,67 @@ def main(argv: list[str] | None = None) -> int:
     instead of a framed box. Messages raised while the command runs name options as `hub` spells
     them (core.words).
     """
+    args = sys.argv[1:] if argv is None else argv
+    # a fresh context per call: --max-memory and --allow-external hold for this command only
+    try:
+        return contextvars.copy_context().run(_run_command, args, "--debug" in args)
+    except KeyboardInterrupt as stop:  # a signal while the handlers were being put in place or restored
+        return _interrupted(interrupting_signal(), "--debug" in args, stop)
+
+
+def _run_command(args: list[str], debug: bool) -> int:
     import click
 
-    args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
-    try:
-        with words.cli_words(), warnings_as_lines():
-            # outside standalone mode, typer.Exit(code) comes back as the return value
-            returned = _app_for(args)(args=args, prog_name="hub", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as usage:
-        help_text = usage.format_message()  # empty when typer's rich help was printed already
-        if help_text.strip():
-            typer.echo(help_text)
-        return ExitCode.USAGE
-    except click.UsageError as usage:
-        typer.echo(f"hub: error: {_usage_line(usage)}", err=True)
-        return ExitCode.USAGE
-    except click.ClickException as problem:  # a bad parameter value, a file typer could not open
-        typer.echo(f"hub: error: {problem.format_message()}", err=True)
-        return problem.exit_code
-    except click.exceptions.Abort:
-        typer.echo("hub: error: aborted", err=True)
-        return ExitCode.USAGE
-    except SystemExit as stop:
-        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else ExitCode.USAGE)
-    except HubError as error:
-        if debug:
-            traceback.print_exc()
-        typer.echo(f"hub: error: {error}", err=True)
-        return error.exit_code
-    except Exception as error:  # a bug: say so in one line, keep the traceback for --debug
-        if debug:
-            traceback.print_exc()
-        typer.echo(
-            f"hub: internal error: {type(error).__name__}: {error} (rerun with --debug for details)", err=True
-        )
-        return ExitCode.INTERNAL
+    with one_line_warnings(debug), cleanup_on_signals():
+        try:
+            with words.cli_words():
+                # outside standalone mode, typer.Exit(code) comes back as the return value, and so does
+                # the KeyboardInterrupt typer turns into 130
+                returned = _app_for(args)(args=args, prog_name="hub", standalone_mode=False)
+        except click.exceptions.NoArgsIsHelpError as usage:
+            help_text = usage.format_message()  # empty when typer's rich help was printed already
+            if help_text.strip():
+                typer.echo(help_text)
+            return ExitCode.USAGE
+        except click.UsageError as usage:
+            typer.echo(f"hub: error: {printable_line(_usage_line(usage))}", err=True)
+            return ExitCode.USAGE
+        except click.ClickException as problem:  # a bad parameter value, a file typer could not open
+            typer.echo(f"hub: error: {printable_line(problem.format_message())}", err=True)
+            return problem.exit_code
+        except click.exceptions.Abort as stop:
+            if interrupting_signal() is not None or isinstance(stop.__cause__, KeyboardInterrupt):
+                return _interrupted(interrupting_signal(), debug, stop)
+            typer.echo("hub: error: aborted", err=True)
+            return ExitCode.USAGE
+        except SystemExit as stop:
+            if interrupting_signal() is not None:  # a KeyboardInterrupt made an exit on its way out
+                return _interrupted(interrupting_signal(), debug, None)
+            return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else ExitCode.USAGE)
+        except HubError as error:
+            if debug:
+                traceback.print_exc()
+            typer.echo(f"hub: error: {printable_line(error)}", err=True)
+            return error.exit_code
+        except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: temporary files are gone by now
+            return _interrupted(interrupting_signal(), debug, stop)
+        except MemoryError:  # what a file declares is checked first; this is what the checks missed
+            if debug:
+                traceback.print_exc()
+            typer.echo(
+                "hub: error: out of memory; lower --max-memory so that large declarations are refused first,"
+                " or run on a larger machine",
+                err=True,
+            )
+            return ExitCode.USAGE
+        except Exception as error:  # a bug: say so in one line, keep the traceback for --debug
+            if debug:
+                traceback.print_exc()
+            what = f"{type(error).__name__}: {printable_line(error)}"
+            typer.echo(f"hub: internal error: {what} (rerun with --debug for details)", err=True)
+            return ExitCode.INTERNAL
+    if returned == ExitCode.INTERRUPTED and interrupting_signal() is not None:
+        return _interrupted(interrupting_signal(), debug, None)  # typer's 130 for the KeyboardInterrupt
     return returned if isinstance(returned, int) else ExitCode.OK
 
 
@@ -656,9 +762,34 @@ def _usage_line(usage: Any) -> str:
     return f"{message} (see {command} --help)"
 
 
+def _interrupted(signum: int | None, debug: bool, stop: BaseException | None) -> int:
+    import signal
+
+    signum = signum or signal.SIGINT
+    if debug and stop is not None:
+        traceback.print_exception(stop)
+    name = signal.Signals(signum).name
+    typer.echo(f"hub: interrupted ({name}); temporary files removed, no output half written", err=True)
+    return ExitCode.INTERRUPTED
+
+
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    if code == ExitCode.INTERRUPTED:
+        _interrupt_handled()
+    sys.exit(code)
+
+
+def _interrupt_handled() -> None:
+    """Tell Python the KeyboardInterrupt was handled. CPython 3.11 notes one that crossed an inner
+    evaluation (`_Py_UnhandledKeyboardInterrupt`, set even when the hub caught it further out) and then
+    ends a `python -m` process by SIGINT at exit whatever code it was given: exit -2, not 130 (2 of 15
+    SIGTERMs sent while `hub convert` read). Later versions keep the flag elsewhere: nothing to do."""
+    import ctypes
+
+    with contextlib.suppress(ValueError, AttributeError):
+        ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt").value = 0
 
 
 if __name__ == "__main__":

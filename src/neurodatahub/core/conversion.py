@@ -13,8 +13,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from neurodatahub import __version__
-from neurodatahub.core import extensions, kinds, remote, storage
-from neurodatahub.core.errors import HubError, InvalidDataError, LossError, OutputError, UsageError
+from neurodatahub.core import budget, extensions, kinds, references, remote, storage
+from neurodatahub.core.errors import (
+    HubError,
+    InvalidDataError,
+    LossError,
+    OutputError,
+    UsageError,
+    unreadable_input,
+)
 from neurodatahub.core.registry import FormatSpec, input_format, target_format
 
 if TYPE_CHECKING:
@@ -42,6 +49,15 @@ def _first_problem(problems: list[dict[str, str]]) -> str:
     return f"{first['location']}: {first['message']}{more}"
 
 
+@contextlib.contextmanager
+def limits(allow_external: bool | None = None, max_memory: str | int | None = None) -> Iterator[None]:
+    """The safety limits of one call of the API: references to other files allowed or not
+    (core.references) and the memory budget (core.budget); None keeps the ones in force (the CLI's
+    --allow-external and --max-memory, else the defaults)."""
+    with references.allowing(allow_external), budget.limited(max_memory):
+        yield
+
+
 def _one_reading(function: Callable[..., Any]) -> Callable[..., Any]:
     """Run `function` in a storage.reading() scope: each byte of a remote input is fetched once, to detect
     its format, to read it and to hash it. What was fetched goes when the scope ends (the caller's, when
@@ -62,12 +78,19 @@ def read(
     format: str | None = None,
     kind: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    allow_external: bool | None = None,
+    max_memory: str | int | None = None,
     **options: Any,
 ) -> BaseModel:
     """Read any supported file into its validated model (`kind` settles a table two kinds could read,
-    `class_name=` picks an image's class)."""
-    spec = input_format(url, format, storage_options, kind, class_name=options.get("class_name"))
-    return read_as(spec, url, storage_options, **options)
+    `class_name=` picks an image's class).
+
+    `allow_external` lets HDF5 and GIfTI files read data they keep in other files of their own folder;
+    `max_memory` (bytes, or text such as "2G") caps what a file may declare (core.budget).
+    """
+    with limits(allow_external, max_memory):
+        spec = input_format(url, format, storage_options, kind, class_name=options.get("class_name"))
+        return read_as(spec, url, storage_options, **options)
 
 
 CHECKSUM_ALGORITHM = remote.DIGEST_ALGORITHM  # XXH3-128 identifies inputs and outputs at memory speed
@@ -117,7 +140,7 @@ def read_as(
     if spec.read is None:
         raise UsageError(f"format {spec.name!r} cannot be read")
     checked = spec.checked_read_options(options)
-    with invalid_data_of(url):
+    with unreadable_input(url, spec.name), invalid_data_of(url):
         return spec.read(url, storage_options=storage_options, **checked)
 
 
@@ -147,7 +170,11 @@ def open_stream(
     if spec.read_stream is None:
         raise UsageError(f"format {spec.name!r} cannot be read piece by piece")
     checked = spec.checked_read_options(options)
-    with invalid_data_of(url), spec.read_stream(url, storage_options=storage_options, **checked) as stream:
+    with (
+        unreadable_input(url, spec.name),
+        invalid_data_of(url),
+        spec.read_stream(url, storage_options=storage_options, **checked) as stream,
+    ):
         yield stream
 
 
@@ -175,7 +202,7 @@ def describe_file(
     """
     if spec.describe is not None:
         checked = spec.checked_read_options(options)
-        with storage.reading(), invalid_data_of(url):
+        with storage.reading(), unreadable_input(url, spec.name), invalid_data_of(url):
             described = spec.describe(url, storage_options=storage_options, **checked)
         if described is not None:
             return described
@@ -341,13 +368,14 @@ def _staged(
             yield tmp
         return
     import shutil
-    import tempfile
     from pathlib import Path
+
+    from neurodatahub.core import scratch
 
     placed = [*spec.sidecars(url), url]
     for each in placed:
         storage.refuse_existing(each, overwrite, storage_options)
-    with tempfile.TemporaryDirectory(prefix="neurodatahub-") as folder:
+    with scratch.folder() as folder:
         yield Path(folder) / Path(url.rstrip("/")).name
         for each in placed:
             written = Path(folder) / Path(each).name
@@ -425,14 +453,39 @@ def convert(
     checksum: bool = True,
     on_step: Callable[[str], None] | None = None,
     kind: str | None = None,
+    allow_external: bool | None = None,
+    max_memory: str | int | None = None,
 ) -> ConversionReport:
     """Convert one file to another format of the same kind; returns a ConversionReport.
 
     `read_options` and `write_options` go to the reader and the writer; `options` (the CLI's --style,
     --time-unit, --fs...) go to whichever of the two declares each one. `on_step` hears each of STEPS;
     `kind` is the input's kind, for a table that two kinds could read. A remote input is fetched once:
-    its digest comes from the bytes the reader fetched (storage.read_digest).
+    its digest comes from the bytes the reader fetched (storage.read_digest). `allow_external` and
+    `max_memory` are the safety limits of `read`.
     """
+    with limits(allow_external, max_memory):
+        return _convert(
+            source, target, from_format, to_format, overwrite, strict, storage_options,
+            read_options, write_options, options, checksum, on_step, kind,
+        )  # fmt: skip
+
+
+def _convert(
+    source: str,
+    target: str,
+    from_format: str | None,
+    to_format: str | None,
+    overwrite: bool,
+    strict: bool,
+    storage_options: Mapping[str, Any] | None,
+    read_options: Mapping[str, Any] | None,
+    write_options: Mapping[str, Any] | None,
+    options: Mapping[str, Any] | None,
+    checksum: bool,
+    on_step: Callable[[str], None] | None,
+    kind: str | None,
+) -> ConversionReport:
     from neurodatahub.core import summary
     from neurodatahub.core.models import ActivityRecord
 

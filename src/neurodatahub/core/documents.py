@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
-from neurodatahub.core import storage
+from neurodatahub.core import budget, storage
 from neurodatahub.core.errors import InputError, InvalidDataError, UnrecognisedInputError, UsageError
 from neurodatahub.core.options import Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -134,9 +134,24 @@ def to_model(data: Any, url: str, class_name: str | None, lab_schema: str | None
     return classes[name].model_validate(data)
 
 
-def _load_text(url: str, storage_options: Any) -> str:
+# what a text document costs in memory per byte once parsed (Python objects of its values, the text too)
+PARSED_TEXT_COPIES = 8
+
+
+def read_text_bytes(url: str, storage_options: Any = None) -> bytes:
+    """The bytes of a whole text file (a document, a JSON sidecar, a configuration), its size held to
+    the memory budget first: a text file is read at once and parsed into objects many times its size."""
+    size = storage.size_of(url, storage_options)
+    budget.require(
+        size * PARSED_TEXT_COPIES, f"the text of {budget.human(size)}, parsed ({PARSED_TEXT_COPIES}x)", url
+    )
     with storage.open_read(url, storage_options) as handle:
-        raw = handle.read()
+        return handle.read()
+
+
+def load_text(url: str, storage_options: Any = None) -> str:
+    """`read_text_bytes` as UTF-8 text."""
+    raw = read_text_bytes(url, storage_options)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -146,27 +161,109 @@ def _load_text(url: str, storage_options: Any) -> str:
 def read_json(
     url: str, *, storage_options: Any = None, class_name: str | None = None, lab_schema: str | None = None
 ) -> Any:
+    return to_model(load_json(load_text(url, storage_options), url), url, class_name, lab_schema)
+
+
+def load_json(text: str, url: str) -> Any:
+    """JSON text as Python; too deep nesting and numbers too long to convert are InputError too."""
     try:
-        data = json.loads(_load_text(url, storage_options))
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise InputError(
             f"{url}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from error
-    return to_model(data, url, class_name, lab_schema)
+    except RecursionError as error:
+        raise InputError(f"{url}: JSON nested too deeply to be read") from error
+    except ValueError as error:  # an integer of more digits than Python converts (int_max_str_digits)
+        raise InputError(f"{url}: invalid JSON ({_too_long(error)})") from error
 
 
 def read_yaml(
     url: str, *, storage_options: Any = None, class_name: str | None = None, lab_schema: str | None = None
 ) -> Any:
+    return to_model(load_yaml(load_text(url, storage_options), url), url, class_name, lab_schema)
+
+
+def _too_long(error: ValueError) -> str:
+    import sys
+
+    if "digits" in str(error):
+        return f"a number has more than {sys.get_int_max_str_digits()} digits"
+    return " ".join(str(error).split())
+
+
+# what one node of a document costs once read and validated (Python objects, JSON Schema, pydantic)
+YAML_NODE_BYTES = 256
+
+
+def load_yaml(text: str, url: str) -> Any:
+    """YAML text as Python (safe tags only), refused when its aliases would expand beyond the budget.
+
+    YAML aliases let a kilobyte name a billion nodes (a "billion laughs" document): PyYAML builds them
+    shared, but validation walks every one. The nodes are counted with aliases expanded before anything
+    is built, and a document that refers to itself is refused.
+    """
     import yaml
 
     try:
-        data = yaml.safe_load(_load_text(url, storage_options))
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as error:  # characters YAML does not allow, found as the text is taken in
+        raise InputError(f"{url}: invalid YAML: {' '.join(str(error).split())}") from error
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        nodes = _expanded_nodes(root, url)
+        budget.require(
+            nodes * YAML_NODE_BYTES, f"the YAML document ({nodes} nodes with aliases expanded)", url
+        )
+        return loader.construct_document(root)
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         position = f" at line {where.line + 1} column {where.column + 1}" if where else ""
         raise InputError(f"{url}: invalid YAML{position}: {getattr(error, 'problem', error)}") from error
-    return to_model(data, url, class_name, lab_schema)
+    except RecursionError as error:
+        raise InputError(f"{url}: YAML nested too deeply to be read") from error
+    except ValueError as error:  # an integer of more digits than Python converts (int_max_str_digits)
+        raise InputError(f"{url}: invalid YAML ({_too_long(error)})") from error
+    finally:
+        loader.dispose()
+
+
+def _expanded_nodes(root: Any, url: str) -> int:
+    """How many nodes the document has with every alias expanded (shared nodes counted each time)."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        children = [
+            item
+            for entry in node.value
+            for item in (entry if isinstance(node, yaml.MappingNode) else (entry,))
+        ]
+        if children_done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise InputError(f"{url}: the YAML document refers to itself through an alias")
+        on_path.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in on_path:
+                raise InputError(f"{url}: the YAML document refers to itself through an alias")
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return sizes[id(root)]
 
 
 def _document(model: Any) -> Any:

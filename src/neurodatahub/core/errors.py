@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 
 class ExitCode:
     """Process exit codes of `hub` (the documentation's table is made from EXIT_CODE_MEANINGS)."""
@@ -13,7 +16,7 @@ class ExitCode:
     OUTPUT = 4  # the output exists (without --overwrite) or could not be written
     STORAGE = 5  # the storage backend (S3, HTTP...) failed or refused access
     INTERNAL = 70  # a bug: please report it with the --debug traceback
-    INTERRUPTED = 130  # stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)
+    INTERRUPTED = 130  # stopped by Ctrl-C, SIGTERM or SIGHUP (128 + SIGINT, as shells report Ctrl-C)
 
 
 # what each exit code means, for the documentation (its table is generated from this)
@@ -94,3 +97,49 @@ class Interrupted(HubError):
     """Ctrl-C or SIGTERM stopped a batch; what was finished is whole, the rest was not started or undone."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+def _malformed_types() -> tuple[type[BaseException], ...]:
+    import struct
+    import zlib
+
+    return (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        OverflowError,
+        ArithmeticError,
+        UnicodeError,
+        EOFError,
+        OSError,
+        struct.error,
+        zlib.error,
+    )
+
+
+@contextlib.contextmanager
+def unreadable_input(url: str, what: str) -> Iterator[None]:
+    """What a parser raises on content it did not expect, as InputError (exit 2) naming the file.
+
+    The boundary of every read (core.conversion): readers raise InputError with a precise message for
+    what they check; a file crafted past those checks makes numpy, h5py, json or zipfile raise instead,
+    and that is still bad input, not a bug of the hub (the traceback stays available with --debug).
+    Pydantic's ValidationError (a ValueError) is left to the caller, which reports it as invalid data.
+    """
+    try:
+        yield
+    except HubError:
+        raise
+    except RecursionError as error:
+        raise InputError(f"{url}: nested too deeply to be read as {what}") from error
+    except MemoryError as error:
+        raise InputError(
+            f"{url}: ran out of memory reading it as {what}; lower --max-memory so that large"
+            " declarations are refused before they are read"
+        ) from error
+    except _malformed_types() as error:
+        if type(error).__name__ == "ValidationError":
+            raise
+        detail = " ".join(str(error).split())[:300] or "no details"
+        raise InputError(f"{url}: cannot be read as {what} ({type(error).__name__}: {detail})") from error

@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurodatahub.core import kinds, storage, words
-from neurodatahub.core.errors import HubError, InputError, UnrecognisedInputError, UsageError
+from neurodatahub.core.errors import (
+    HubError,
+    InputError,
+    UnrecognisedInputError,
+    UsageError,
+    unreadable_input,
+)
 
 if TYPE_CHECKING:
     from neurodatahub.core.options import Options
@@ -73,6 +79,8 @@ class Probe:
 
         if self.is_dir or not is_hdf5(self.head):
             return None
+        from neurodatahub.core.references import ExternalReferenceError
+
         try:
             with open_hdf5(self.url, self.storage_options) as file:
                 import h5py
@@ -82,6 +90,8 @@ class Probe:
                     if file.get(name, getclass=True) is h5py.Group:  # the class only: no object opened
                         paths.update(f"{name}/{child}" for child in file[name])
                 return {key: text(value) for key, value in file.attrs.items()}, paths
+        except ExternalReferenceError:
+            raise  # the file is HDF5: say why it is refused, not that its format is unknown
         except InputError:
             return None
 
@@ -177,6 +187,28 @@ _FORMATS: dict[tuple[str, str], FormatSpec] = {}
 _loaded = False
 ENTRY_POINT_GROUP = "neurodatahub.formats"
 _plugins_loaded: set[str] = set()
+
+
+def _sniffs(spec: FormatSpec, probe: Probe) -> bool:
+    """Whether `spec` recognises the probe; content that trips a sniffer is simply not that format.
+
+    Refusals that concern the file whatever its format (a reference outside it, a declaration over the
+    budget, a storage failure) are raised, so the user hears them instead of "unknown format".
+    """
+    from neurodatahub.core.budget import BudgetError
+    from neurodatahub.core.references import ExternalReferenceError
+
+    if spec.sniff is None:
+        return False
+    try:
+        with unreadable_input(probe.url, spec.name):
+            return bool(spec.sniff(probe))
+    except (ExternalReferenceError, BudgetError):
+        raise
+    except InputError:
+        return False
+    except HubError:
+        raise
 
 
 def register_format(spec: FormatSpec) -> FormatSpec:
@@ -393,7 +425,7 @@ def _input_format(
     if len(candidates) > 1:
         probe = Probe(url, storage_options)
         candidates = (
-            [spec for spec in candidates if spec.sniff is not None and spec.sniff(probe)]
+            [spec for spec in candidates if _sniffs(spec, probe)]
             or [spec for spec in candidates if spec.claims_extension]
             or candidates
         )
@@ -418,7 +450,7 @@ def directory_format(
     if names is not None:
         probe.__dict__.update(is_dir=True, names=sorted(names))  # the cached properties, known already
     for spec in _indexed(lambda row: row[4] and row[5]):
-        if spec.sniff is not None and spec.sniff(probe):
+        if _sniffs(spec, probe):
             return spec
     return None
 
@@ -448,7 +480,7 @@ def detect(
             row[5] and row[4] == probe.is_dir and _has_extension(url, row[3]) and kind in (None, row[0])
         )
     )
-    matched = [spec for spec in likely if spec.sniff is not None and spec.sniff(probe)]
+    matched = [spec for spec in likely if _sniffs(spec, probe)]
     if matched:
         return _one_kind(url, matched), True
     readable = [
@@ -456,7 +488,7 @@ def detect(
         for spec in all_formats()
         if spec.read is not None and spec.directory == probe.is_dir and kind in (None, spec.kind)
     ]
-    by_content = [spec for spec in readable if spec.sniff is not None and spec.sniff(probe)]
+    by_content = [spec for spec in readable if _sniffs(spec, probe)]
     by_extension = [spec for spec in readable if spec.matches_extension(url)]
     both = [spec for spec in by_content if spec in by_extension]
     by_extension = [spec for spec in by_extension if spec.claims_extension]
@@ -479,14 +511,25 @@ def _explained(chosen: FormatSpec, others: list[FormatSpec]) -> Reader:
     when it fails, every other format of the extension is tried too, and the error says what each
     found, not only the chosen reader's complaint; one that reads the file is named instead."""
 
+    from neurodatahub.core.budget import BudgetError
+    from neurodatahub.core.references import ExternalReferenceError
+
+    refusals = (BudgetError, ExternalReferenceError)  # about the file whatever its format: said as they are
+
     def read(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> Any:
         try:
-            return chosen.read(url, storage_options=storage_options, **options)  # type: ignore[misc]
+            with unreadable_input(url, chosen.name):
+                return chosen.read(url, storage_options=storage_options, **options)  # type: ignore[misc]
+        except refusals:
+            raise
         except InputError as error:
             found = {_finding(url, error): [f"{chosen.kind} {chosen.name}"]}
         for spec in others:
             try:
-                spec.read(url, storage_options=storage_options)  # type: ignore[misc]
+                with unreadable_input(url, spec.name):
+                    spec.read(url, storage_options=storage_options)  # type: ignore[misc]
+            except refusals:
+                raise
             except HubError as error:
                 found.setdefault(_finding(url, error), []).append(f"{spec.kind} {spec.name}")
             else:

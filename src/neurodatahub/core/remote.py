@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from neurodatahub.core import scratch
 from neurodatahub.core.errors import StorageError
 
 BLOCK = 64 * 1024  # a random read fetches whole blocks: HDF5 metadata, headers, footers
@@ -561,7 +562,8 @@ class Session:
     def __init__(self) -> None:
         self._objects: dict[str, RemoteObject] = {}
         self._lock = threading.Lock()
-        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._scratch: contextlib.ExitStack | None = None  # the scratch folder, made on first use
+        self._folder = Path()
 
     def get(self, fs: Any, path: str, url: str) -> RemoteObject:
         with self._lock:
@@ -581,18 +583,19 @@ class Session:
 
     def folder(self) -> Path:
         with self._lock:
-            if self._folder is None:
-                self._folder = tempfile.TemporaryDirectory(prefix="neurodatahub-")
-            return Path(self._folder.name)
+            if self._scratch is None:
+                self._scratch = contextlib.ExitStack()
+                self._folder = self._scratch.enter_context(scratch.folder())
+            return self._folder
 
     def close(self) -> None:
         with self._lock:
             objects, self._objects = list(self._objects.values()), {}
-            folder, self._folder = self._folder, None
+            folder, self._scratch = self._scratch, None
         for found in objects:
             found.close()
         if folder is not None:
-            folder.cleanup()
+            folder.close()
 
 
 _current: ContextVar[Session | None] = ContextVar("neurodatahub_remote_session", default=None)

@@ -10,24 +10,33 @@ existing one.
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import hashlib
 import mmap
 import os
 import shutil
-import tempfile
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from neurodatahub.core import remote, words
+from neurodatahub.core import remote, scratch, words
 from neurodatahub.core.errors import InputError, OutputError, StorageError
 
-HASH_CHUNK = 8 * 1024 * 1024
+HASH_CHUNK = 8 * 1024 * 1024  # remote files: bounded reads into one reused buffer
 # a file mapped whole counts its size in the process's RSS; windows keep it to this (a multiple of
 # mmap.ALLOCATIONGRANULARITY, as window offsets must be)
 HASH_WINDOW = 16 * 1024 * 1024
 S3_PROTOCOLS = ("s3", "s3a")
+# S3 time limits and attempts: an endpoint that accepts connections and never answers fails in bounded
+# time. -S connect_timeout=/read_timeout=/retries= or these variables change them.
+TIMEOUT_VARIABLES = {
+    "connect_timeout": ("NEURODATAHUB_CONNECT_TIMEOUT", 10.0),
+    "read_timeout": ("NEURODATAHUB_READ_TIMEOUT", 60.0),
+    "retries": ("NEURODATAHUB_STORAGE_RETRIES", 1),
+}
+PART_SIZE_VARIABLE = "NEURODATAHUB_UPLOAD_PART_SIZE"  # multipart uploads: bytes per part (S3: >= 5 MiB)
+BACKEND_MODULES = ("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec", "urllib3", "asyncio")
 
 
 def protocol_of(url: str) -> str:
@@ -64,7 +73,40 @@ def s3_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if os.environ.get("AWS_PROFILE"):
         resolved["profile"] = os.environ["AWS_PROFILE"]
     resolved.update(options or {})
+    limits = {name: resolved.pop(name, None) for name in TIMEOUT_VARIABLES}
+    config = dict(resolved.get("config_kwargs") or {})
+    for name in ("connect_timeout", "read_timeout"):
+        config.setdefault(name, _limit(name, limits[name]))
+    # one retry loop, s3fs's (it also retries cut downloads, which botocore's cannot see; `attempts`):
+    # nested loops would multiply the attempts, and a server that never answers would hold the hub for
+    # many minutes
+    config.setdefault("retries", {"max_attempts": 1, "mode": "standard"})
+    resolved["config_kwargs"] = config
     return resolved
+
+
+def attempts(options: Mapping[str, Any] | None = None) -> int:
+    """Tries of each S3 request: 1 + the retries option (-S retries=), else NEURODATAHUB_STORAGE_RETRIES."""
+    return int(_limit("retries", (options or {}).get("retries"))) + 1
+
+
+def _limit(name: str, given: Any) -> float:
+    variable, default = TIMEOUT_VARIABLES[name]
+    return _number(given if given is not None else os.environ.get(variable), name, default)
+
+
+def _number(value: Any, name: str, default: float) -> float:
+    from neurodatahub.core.errors import UsageError
+
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"storage option {name} must be a number, got {value!r}") from None
+    if number < 0 or (name != "retries" and number == 0):
+        raise UsageError(f"storage option {name} must be positive, got {value!r}")
+    return number
 
 
 def filesystem(url: str, storage_options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
@@ -77,7 +119,34 @@ def filesystem(url: str, storage_options: Mapping[str, Any] | None = None) -> tu
         fs, path = fsspec.core.url_to_fs(url, **options)
     except (ImportError, ValueError) as error:
         raise InputError(f"cannot open {url}: {error}") from error
+    if protocol in S3_PROTOCOLS:
+        _retry_connection_errors()
+        fs.retries = attempts(storage_options)
     return fs, path
+
+
+@functools.cache
+def _retry_connection_errors() -> None:
+    """s3fs retries timeouts and cut transfers; refused connections (botocore's ConnectionError) are
+    transient too, and with botocore's own retries off they would otherwise fail at the first try."""
+    import botocore.exceptions
+    import s3fs.core
+
+    s3fs.core.add_retryable_error(botocore.exceptions.ConnectionError)
+
+
+def backend_failure(error: BaseException) -> bool:
+    """An exception of the storage libraries (botocore, aiohttp, s3fs, fsspec...) rather than of the hub."""
+    return any(
+        klass.__module__.split(".")[0] in BACKEND_MODULES and klass.__module__ != "builtins"
+        for klass in type(error).__mro__
+    )
+
+
+def describe_failure(error: BaseException) -> str:
+    """One line for a backend exception: its class and first line, never its arguments' internals."""
+    text = " ".join(str(error).split()) or "no details"
+    return f"{type(error).__name__}: {text[:300]}"
 
 
 @contextlib.contextmanager
@@ -92,7 +161,13 @@ def _storage_errors(url: str) -> Iterator[None]:
     except PermissionError as error:
         raise StorageError(f"{url}: permission denied ({error})") from error
     except (ConnectionError, TimeoutError) as error:
-        raise StorageError(f"{url}: storage backend unreachable ({error})") from error
+        raise StorageError(f"{url}: storage backend unreachable ({describe_failure(error)})") from error
+    except StorageError:
+        raise
+    except Exception as error:
+        if not backend_failure(error):
+            raise
+        raise StorageError(f"{url}: storage backend failed ({describe_failure(error)})") from error
 
 
 def exists(url: str, storage_options: Mapping[str, Any] | None = None) -> bool:
@@ -202,6 +277,17 @@ def open_read(url: str, storage_options: Mapping[str, Any] | None = None) -> Ite
             yield remote.RemoteFile(source)
 
 
+def handle_size(handle: Any) -> int | None:
+    """Bytes of an open file (local or fsspec), None when it cannot say."""
+    import io
+
+    try:
+        return os.fstat(handle.fileno()).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        size = getattr(handle, "size", None)
+        return int(size) if isinstance(size, int) else None
+
+
 def read_head(url: str, size: int = 4096, storage_options: Mapping[str, Any] | None = None) -> bytes:
     with open_read(url, storage_options) as handle:
         return handle.read(size)
@@ -225,8 +311,8 @@ def local_copy(url: str, storage_options: Mapping[str, Any] | None = None) -> It
                 copy = stack.enter_context(remote.local_copy(fs, path, url))
             yield copy
         return
-    with tempfile.TemporaryDirectory(prefix="neurodatahub-") as tmp:
-        target = Path(tmp) / (Path(path).name or "download")
+    with scratch.folder() as tmp:
+        target = tmp / (Path(path).name or "download")
         with _storage_errors(url):
             fs.get(path, str(target), recursive=True)
         yield target
@@ -236,6 +322,42 @@ def refuse_existing(url: str, overwrite: bool, storage_options: Mapping[str, Any
     """An OutputError when `url` exists and may not be replaced, saying how to allow it."""
     if not overwrite and exists(url, storage_options):
         raise OutputError(f"{url} exists; pass {words.option('overwrite')} to replace it")
+
+
+# errors of writing that say the output cannot be written (disk full, quota, file too large, read-only)
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+def output_failure(url: str, error: OSError, code: int | None = None) -> OutputError:
+    """An OutputError naming the user's target (never the hidden temporary) and the reason."""
+    code = code or error.errno
+    reason = os.strerror(code) if code else " ".join(str(error).split())
+    return OutputError(f"cannot write {url}: {reason}")
+
+
+def _output_errno(error: BaseException, staging: Path) -> int | None:
+    """The errno of a writer's OSError that is the output's fault, else None: a write errno (h5py and
+    others put it in their text only), or any failure on a disk with no space left."""
+    if not isinstance(error, OSError):
+        return None
+    if error.errno in OUTPUT_ERRNOS:
+        return error.errno
+    text = str(error)
+    for code in OUTPUT_ERRNOS:
+        if f"errno = {code}," in text:
+            return code
+    with contextlib.suppress(OSError):
+        if shutil.disk_usage(staging.parent).free == 0:
+            return errno.ENOSPC
+    return None
+
+
+def _check_kind_of_target(url: str, target: Path, directory: bool) -> None:
+    """A file is not written over a folder, nor a folder over a file, even with --overwrite."""
+    if directory and target.exists() and not target.is_dir():
+        raise OutputError(f"cannot write the folder {url}: a file of that name exists")
+    if not directory and target.is_dir():
+        raise OutputError(f"cannot write {url}: it is an existing folder (name a file inside it)")
 
 
 @contextlib.contextmanager
@@ -248,28 +370,49 @@ def atomic_write(
 ) -> Iterator[Path]:
     """Yield a local temporary path to write; on success it replaces `url`, on failure it vanishes.
 
-    Local targets get their temporary beside them (same filesystem, so the final move is atomic);
-    remote targets are written to a local temporary and uploaded once complete.
+    Local targets get their temporary beside them (same filesystem, so the final move is atomic), named
+    after this process (core.scratch) so that a killed run's is swept by the next one; whether the
+    folder takes files is found out before the writer starts. Remote targets are written to a local
+    temporary and uploaded once complete. Write failures (disk full, read-only...) are OutputError.
     """
     refuse_existing(url, overwrite, storage_options)
     if is_local(url):
         target = local_path(url)
         if not target.parent.is_dir():
             raise OutputError(f"cannot write {url}: folder {target.parent} does not exist")
-        staging = target.with_name(_staging_name(target.name))
+        _check_kind_of_target(url, target, directory)
+        scratch.sweep_once(target.parent)
+        staging = scratch.partial_name(target)
         try:
-            if directory:
-                staging.mkdir()
-            yield staging
-            _move_into_place(staging, target)
+            try:
+                staging.mkdir() if directory else staging.touch(exist_ok=False)
+            except OSError as error:
+                raise output_failure(url, error) from error
+            try:
+                yield staging
+            except OSError as error:
+                code = _output_errno(error, staging)
+                if code is None:
+                    raise
+                raise output_failure(url, error, code) from error
+            try:
+                _move_into_place(staging, target)
+            except OSError as error:
+                raise output_failure(url, error) from error
         finally:
             _remove(staging)
         return
-    with tempfile.TemporaryDirectory(prefix="neurodatahub-") as tmp:
-        staging = Path(tmp) / Path(url.rstrip("/")).name
+    with scratch.folder() as tmp:
+        staging = tmp / Path(url.rstrip("/")).name
         if directory:
             staging.mkdir()
-        yield staging
+        try:
+            yield staging
+        except OSError as error:
+            code = _output_errno(error, staging)
+            if code is None:
+                raise
+            raise output_failure(url, error, code) from error
         _upload(staging, url, directory, storage_options)
         forget(url)  # what this scope fetched of the old object is not the new one
 
@@ -297,14 +440,8 @@ def staged_url(url: str) -> str:
     """A hidden name beside `url` for a file written now and placed later (`place`), in the same form as
     `atomic_write`'s temporaries, so that `remove_leftovers` finds it if its writer is killed."""
     head, _, name = url.rstrip("/").rpartition("/")
-    staged = _staging_name(name)
+    staged = scratch.partial_name(Path(name)).name  # tagged with this process: swept once it is gone
     return f"{head}/{staged}" if head else staged
-
-
-def _staging_name(name: str) -> str:
-    """`.<8 hex>.partial.<name>`: hidden, unique, and ending with the target's name, so that libraries
-    that go by the extension (nibabel) read the staged file."""
-    return f".{uuid.uuid4().hex[:8]}.partial.{name}"
 
 
 def place(staged: str, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
@@ -329,8 +466,9 @@ def discard(url: str, storage_options: Mapping[str, Any] | None = None) -> None:
 
 
 def remove_leftovers(url: str) -> int:
-    """Remove the temporaries a killed writer left beside a local `url` (`_staging_name`); call it
-    only when no writer of `url` can still be running. Returns how many were removed."""
+    """Remove the temporaries a killed writer left beside a local `url` (`scratch.partial_name`), whatever
+    process made them; call it only when no writer of `url` can still be running. Returns how many were
+    removed."""
     if not is_local(url):
         return 0  # remote writes stage in the writer's own temporary folder, never beside the target
     import glob as globbing
@@ -338,40 +476,134 @@ def remove_leftovers(url: str) -> int:
     target = local_path(url)
     if not target.parent.is_dir():
         return 0
-    found = list(target.parent.glob(f".{'[0-9a-f]' * 8}.partial.{globbing.escape(target.name)}"))
+    found = list(target.parent.glob(f".{scratch.MARK}-*{scratch.PARTIAL}.{globbing.escape(target.name)}"))
     for leftover in found:
         _remove(leftover)
     return len(found)
 
 
 def _move_into_place(staging: Path, target: Path) -> None:
-    if not staging.exists():
-        raise OutputError(f"the writer produced nothing for {target}")
-    if staging.is_dir() and target.exists():
-        # a folder cannot be replaced in one rename: move the old one aside first, then drop it
-        retired = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
-        target.rename(retired)
+    """Replace `target` by `staging` so that `target` is always whole: the old or the new one.
+
+    A file is one rename. A folder cannot be renamed over a non-empty folder, so the two are exchanged
+    in one step (renameat2 RENAME_EXCHANGE) and the old one, now at the staging name, removed. Where
+    the file system cannot exchange, the old folder is moved aside under a tagged name first: a crash
+    between the two renames leaves it there, and the next run (or `hub clean`) puts it back.
+    Concurrent writers of one target each place a whole folder; the last one wins.
+    """
+    if not staging.is_dir():
+        os.replace(staging, target)
+        return
+    for _ in range(8):  # other writers may place or remove the target between the checks below
+        if not target.exists():
+            try:
+                staging.rename(target)
+                return
+            except OSError as error:
+                if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                continue
+        if not target.is_dir():
+            raise OutputError(f"cannot replace {target}: it is no longer a folder")
+        try:
+            exchanged = _exchange(staging, target)
+        except FileNotFoundError:
+            continue  # the target went away meanwhile: place ours
+        if exchanged:
+            _remove(staging)  # the old folder, now at the staging name
+            return
+        retired = scratch.retired_name(target)
+        try:
+            target.rename(retired)
+        except FileNotFoundError:
+            continue
         try:
             staging.rename(target)
         except OSError:
             retired.rename(target)
             raise
         _remove(retired)
-    else:
-        os.replace(staging, target)
+        return
+    raise OutputError(f"cannot place {target}: other processes keep replacing it")
+
+
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported.
+
+    Through ctypes because neither os nor shutil expose renameat2 (os.rename cannot replace a
+    non-empty folder), and no maintained library offers it.
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
 
 
 def _upload(staging: Path, url: str, directory: bool, storage_options: Mapping[str, Any] | None) -> None:
+    """Upload a finished local file or folder; a failed or interrupted multipart upload is aborted, so
+    nothing half-uploaded stays in the bucket (S3 bills incomplete uploads until they are aborted)."""
     if not staging.exists():
         raise OutputError(f"the writer produced nothing for {url}")
     fs, path = filesystem(url, storage_options)
-    with _storage_errors(url):
-        if directory:
-            if fs.exists(path):
-                fs.rm(path, recursive=True)
-            fs.put(str(staging), path, recursive=True)
-        else:
-            fs.put_file(str(staging), path)
+    part_size = os.environ.get(PART_SIZE_VARIABLE)
+    sizes = {"chunksize": int(part_size)} if part_size and protocol_of(url) in S3_PROTOCOLS else {}
+    try:
+        with _storage_errors(url), _missing_bucket_is_storage(url):
+            if directory:
+                if fs.exists(path):
+                    fs.rm(path, recursive=True)
+                fs.put(str(staging), path, recursive=True, **sizes)
+            else:
+                fs.put_file(str(staging), path, **sizes)
+    except BaseException:
+        if protocol_of(url) in S3_PROTOCOLS:
+            abort_uploads(fs, path)
+        raise
+
+
+@contextlib.contextmanager
+def _missing_bucket_is_storage(url: str) -> Iterator[None]:
+    """On writing, "not found" means the bucket (or container) is missing: a storage failure (exit 5)."""
+    try:
+        yield
+    except FileNotFoundError as error:
+        raise StorageError(f"cannot write {url}: the bucket does not exist ({error})") from error
+
+
+def abort_uploads(fs: Any, path: str) -> int:
+    """Abort the incomplete multipart uploads of `path` (and below it); returns how many were aborted.
+
+    s3fs aborts the upload it was making when a part fails, but not when the abort itself fails (the
+    connection that broke the part breaks the abort) nor when the process is interrupted: this runs one
+    more time, with its own short attempts, and never raises.
+    """
+    bucket, _, key = path.partition("/")
+    aborted = 0
+    with contextlib.suppress(Exception):
+        listed = fs.call_s3("list_multipart_uploads", Bucket=bucket, Prefix=key)
+        for upload in listed.get("Uploads", []):
+            with contextlib.suppress(Exception):
+                fs.call_s3(
+                    "abort_multipart_upload", Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+                aborted += 1
+    return aborted
 
 
 def _remove(path: Path) -> None:
@@ -400,7 +632,7 @@ def size_of(url: str, storage_options: Mapping[str, Any] | None = None) -> int:
 def checksum_of(
     url: str, algorithm: str = "sha256", storage_options: Mapping[str, Any] | None = None
 ) -> str | None:
-    """Hex digest of a file's bytes, streamed; None for folders (no single digest to give).
+    """Hex digest of a file's bytes, read in bounded blocks; None for folders (no single digest to give).
 
     sha256, sha1 and md5 come from hashlib (publishers give those); xxh3_128 from xxhash, fast enough
     (about 10 GB/s) to identify every file a conversion touches without slowing it.
@@ -421,9 +653,11 @@ def checksum_of(
                 with mmap.mmap(handle.fileno(), length, offset=offset, access=mmap.ACCESS_READ) as mapped:
                     digest.update(mapped)
         return digest.hexdigest()
+    buffer = bytearray(HASH_CHUNK)  # one buffer, reused
+    view = memoryview(buffer)
     with open_read(url, storage_options) as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
+        while got := handle.readinto(buffer):
+            digest.update(view[:got])
     return digest.hexdigest()
 
 

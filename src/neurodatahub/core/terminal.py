@@ -10,7 +10,10 @@ import contextlib
 import functools
 import inspect
 import json
+import logging
+import signal
 import typing
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -78,22 +81,6 @@ def storage_options(given: list[str] | None, endpoint: str | None) -> dict[str, 
     if endpoint:
         options["endpoint_url"] = endpoint
     return options or None
-
-
-@contextlib.contextmanager
-def warnings_as_lines() -> Iterator[None]:
-    """Python and library warnings as one `hub: warning: ...` line each on stderr, without the file and
-    source line Python prints under them (they point into the hub, not at the user's data)."""
-    import warnings
-
-    def show(
-        message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
-    ) -> None:
-        typer.echo(f"hub: warning: {' '.join(str(message).split())}", err=True)
-
-    with warnings.catch_warnings():
-        warnings.showwarning = show
-        yield
 
 
 def print_json(data: Any) -> None:
@@ -301,3 +288,127 @@ class BatchProgress:
 def announce(message: str) -> None:
     """A note for the user on stderr (where a batch runs, its dashboard), kept off stdout for scripts."""
     typer.echo(message, err=True)
+
+
+# ---- warnings, library log lines and signals: what every command prints and how it stops ----
+
+WARNING_PREFIX = "hub: warning: "
+# loggers of libraries that print their own lines on stderr (nibabel attaches a StreamHandler to
+# nibabel.global for header problems such as "pixdim[1,2,3] should be non-zero; setting 0 dims to 1")
+LIBRARY_LOGGERS = ("nibabel", "nibabel.global")
+# loggers whose records are noise on the terminal without --debug: asyncio reports the tasks of a dying
+# connection one traceback each (25 of them when an S3 server goes away mid-upload); the hub's own error
+# line says what failed
+NOISY_LOGGERS = ("asyncio", "aiobotocore", "botocore", "s3fs", "fsspec", "aiohttp")
+_shown: set[str] = set()
+
+
+def printable(text: object) -> str:
+    """`text` with its control characters escaped (\x1b, \x1c...): messages quote names and values from
+    files anyone can write, and a terminal must not be driven by them (nor a line split by them)."""
+    value = str(text)
+    if value.isprintable():
+        return value
+    return "".join(
+        character if character.isprintable() or character in "\n\t" else repr(character)[1:-1]
+        for character in value
+    )
+
+
+def printable_line(text: object) -> str:
+    """`printable`, on one line: a library's message may span several (pyarrow's thrift errors end in a
+    newline), and an error or a report line must stay one line."""
+    return printable(" ".join(line.strip() for line in str(text).splitlines() if line.strip()))
+
+
+def show_warning(message: object) -> None:
+    """One `hub: warning: ...` line on stderr, whitespace collapsed; the same line is shown once.
+
+    The one way the CLI prints a warning: Python warnings and library log records come here too
+    (`one_line_warnings`), so a command group or another module can call it for its own warnings.
+    """
+    line = printable(" ".join(str(message).split()))
+    if line and line not in _shown:
+        _shown.add(line)
+        typer.echo(WARNING_PREFIX + line, err=True)
+
+
+class _ToWarningLine(logging.Filter):
+    """Turns a library's log record into `show_warning` and keeps the library's own handler quiet."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            show_warning(record.getMessage())
+        return False
+
+
+@contextlib.contextmanager
+def one_line_warnings(debug: bool = False) -> Iterator[None]:
+    """Python warnings (nibabel's UserWarning, numpy's RuntimeWarning...) and library log lines as
+    `show_warning` lines while a command runs; with `debug`, warnings keep Python's own format."""
+    previous = warnings.showwarning
+    to_line = _ToWarningLine()
+    library_loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
+    noisy = {name: logging.getLogger(name) for name in NOISY_LOGGERS}
+    levels = {name: logger.level for name, logger in noisy.items()}
+    if not debug:
+        warnings.showwarning = lambda message, *_, **__: show_warning(message)
+        for logger in noisy.values():
+            logger.setLevel(logging.CRITICAL + 1)
+    for logger in library_loggers:
+        logger.addFilter(to_line)
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+        for logger in library_loggers:
+            logger.removeFilter(to_line)
+        for name, logger in noisy.items():
+            logger.setLevel(levels[name])
+        _shown.clear()
+
+
+TERMINATING_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+_received: list[int] = []
+
+
+def interrupting_signal() -> int | None:
+    """The signal that stopped the command, if one did (typer turns the KeyboardInterrupt into exit
+    130 on its way out, whichever signal raised it)."""
+    return _received[-1] if _received else None
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """Raise KeyboardInterrupt once, whichever signal came (noted for the message); further signals are
+    ignored so that cleanup is not cut short."""
+    _received.append(signum)
+    for name in ("SIGINT", *TERMINATING_SIGNALS):
+        with contextlib.suppress(AttributeError, ValueError):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def cleanup_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the command as Ctrl-C does: a KeyboardInterrupt is raised where the main
+    thread is, every `finally` on the way removes its temporary files, and the caller exits with
+    ExitCode.INTERRUPTED (130) naming the signal (`interrupting_signal`). Only in the main thread
+    (signals are delivered there). Batches put their own handlers in place while they run
+    (core.execution), and these come back after."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _received.clear()
+    names = [name for name in ("SIGINT", *TERMINATING_SIGNALS) if hasattr(signal, name)]
+    previous = {name: signal.getsignal(getattr(signal, name)) for name in names}
+    for name in names:
+        signal.signal(getattr(signal, name), _interrupt)
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)

@@ -53,19 +53,23 @@ def validate_path(
     lab_schema: str | None = None,
     spec: FormatSpec | None = None,
     inspect: Callable[[Any], dict[str, Any]] | None = None,
+    allow_external: bool | None = None,
+    max_memory: str | int | None = None,
 ) -> Outcome:
     """Read a path through the registry; reading validates, so any failure is reported, not raised.
 
     `spec` is the format when the caller has sniffed it already (so a file is sniffed once); options a
     format does not take are left out for it. `inspect` sees the validated model (the header of a
     streamed one) and returns facts kept in the outcome, so callers need not read the file twice.
+    `allow_external` and `max_memory` are the safety limits of `conversion.read`.
     `lab_schema`: a LinkML schema that imports the hub's, for documents of its classes (a file of any
     other format holds one of the hub's classes, which the lab schema extends: it is validated as usual).
     Detection and reading share one storage.reading() scope: a remote file is fetched once.
     """
     from neurodatahub.core import storage
+    from neurodatahub.core.conversion import limits
 
-    with storage.reading():
+    with limits(allow_external, max_memory), storage.reading():
         return _validate(
             url, format, class_name, storage_options, read_options, kind, lab_schema, spec, inspect
         )

@@ -10,13 +10,14 @@ folders above as BIDS 1.11 says (same suffix, entities a subset of the file's).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
 from neurodatahub.core import storage
+from neurodatahub.core.documents import load_json, load_text, read_text_bytes
+from neurodatahub.core.errors import InputError
 from neurodatahub.datasets.checks import define
 from neurodatahub.datasets.inputs import Item
 from neurodatahub.datasets.results import FileResult, Problem
@@ -93,10 +94,10 @@ def roots(items: Iterable[Item], storage_options: Mapping[str, Any] | None) -> l
 
 
 def _is_raw(root: str, storage_options: Mapping[str, Any] | None) -> bool:
+    url = storage.join(root, DESCRIPTION_NAME)
     try:
-        with storage.open_read(storage.join(root, DESCRIPTION_NAME), storage_options) as handle:
-            description = json.loads(handle.read().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        description = load_json(load_text(url, storage_options), url)
+    except InputError:
         return True  # a broken description still makes a BIDS dataset: its check says why
     return not isinstance(description, dict) or description.get("DatasetType", "raw") in ("raw", "study")
 
@@ -132,8 +133,7 @@ def check_metadata(item: Item, storage_options: Mapping[str, Any] | None) -> Fil
     result = FileResult(item.url, item.relpath, format="bids", kind="bids-metadata")
     name = PurePosixPath(item.url).name
     _, suffix, extension = split_name(name)
-    with storage.open_read(item.url, storage_options) as handle:
-        raw = handle.read()
+    raw = read_text_bytes(item.url, storage_options)  # within the memory budget: as untrusted as data
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -147,10 +147,10 @@ def check_metadata(item: Item, storage_options: Mapping[str, Any] | None) -> Fil
 
 
 def _json_problems(url: str, name: str, text: str, facts: dict[str, Any]) -> list[Problem]:
-    try:
-        content = json.loads(text)
-    except json.JSONDecodeError as error:
-        return [Problem(BAD_JSON.code, f"{url}: not valid JSON ({error})", url)]
+    try:  # nesting too deep and numbers too long are invalid JSON too (load_json)
+        content = load_json(text, url)
+    except InputError as error:
+        return [Problem(BAD_JSON.code, str(error), url)]
     if not isinstance(content, dict):
         return [Problem(BAD_JSON.code, f"{url}: must be a JSON object", url)]
     facts["sidecar_keys"] = sorted(content)

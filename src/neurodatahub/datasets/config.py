@@ -155,19 +155,19 @@ def _search_path(given: str, storage_options: Mapping[str, Any] | None) -> list[
 def _read(url: str, storage_options: Mapping[str, Any] | None = None) -> ValidateConfig | None:
     import tomllib
 
-    import yaml
+    from neurodatahub.core.documents import load_text, load_yaml
 
-    with storage.open_read(url, storage_options) as handle:
-        raw = handle.read()
-    try:
-        text = raw.decode("utf-8")
-        if url.endswith(".toml"):
-            section = tomllib.loads(text).get("tool", {}).get("neurodatahub", {}).get("validate")
-        else:
-            document = yaml.safe_load(text) or {}
-            section = document.get("validate") if isinstance(document, dict) else None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, yaml.YAMLError) as error:
-        raise InputError(f"{url}: not a readable configuration ({error})") from error
+    # a dataset's configuration is as untrusted as its data: read within the budget, aliases counted
+    text = load_text(url, storage_options)
+    if url.endswith(".toml"):
+        try:
+            section = _table(tomllib.loads(text), "tool", "neurodatahub", "validate")
+        except (tomllib.TOMLDecodeError, RecursionError, ValueError) as error:
+            message = " ".join(str(error).split()) or type(error).__name__
+            raise InputError(f"{url}: not a readable configuration ({message})") from error
+    else:
+        document = load_yaml(text, url) or {}
+        section = document.get("validate") if isinstance(document, dict) else None
     if section is None:
         return None
     if not isinstance(section, dict):
@@ -178,6 +178,15 @@ def _read(url: str, storage_options: Mapping[str, Any] | None = None) -> Validat
     except ValidationError as error:
         raise UsageError(_message(error, url)) from None
     return config.model_copy(update={"source": url, "root": _absolute(root)})
+
+
+def _table(document: Any, *keys: str) -> Any:
+    """document[keys[0]][keys[1]]..., None where a level is missing or is no table."""
+    for key in keys:
+        if not isinstance(document, dict):
+            return None
+        document = document.get(key)
+    return document
 
 
 def _message(error: ValidationError, where: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from neurodatahub.core import budget, references
 from neurodatahub.core.errors import ExitCode, UsageError
 from neurodatahub.datasets.checks import define
 from neurodatahub.datasets.inputs import Item
@@ -89,6 +90,10 @@ class FileSettings:
     rule_options: Mapping[str, Any] = field(default_factory=dict)  # a glob's: each must apply to the file
     storage_options: Mapping[str, Any] | None = None
     role: str = "data"  # or "bids-metadata": a BIDS sidecar or table, checked by the BIDS rules
+    # the safety limits of the run (core.references, core.budget), carried to workers in other threads and
+    # processes, where the command line's --allow-external and --max-memory are not in force
+    allow_external: bool = False
+    max_memory: int | None = None
     # draw the HTML report's thumbnail too, from the bytes validation fetched (no key: the result is the
     # same; a cached result's thumbnail comes from the cache or is drawn by the report)
     thumbnail: bool = False
@@ -102,6 +107,8 @@ class FileSettings:
             "read_options": dict(sorted(self.read_options.items())),
             "rule_options": dict(sorted(self.rule_options.items())),
             "role": self.role,
+            "allow_external": self.allow_external,
+            "max_memory": self.max_memory,
         }
 
 
@@ -110,10 +117,15 @@ def validate_item(
 ) -> FileResult:
     """Validate one item; never raises for anything the file holds. `storage_options` (credentials)
     come apart from the settings, as the execution layer's hidden shared values."""
-    from neurodatahub.core.errors import HubError
-
     if storage_options is not None:
         settings = replace(settings, storage_options=storage_options)
+    with references.allowing(settings.allow_external), budget.limited(settings.max_memory):
+        return _validate_item(item, settings)
+
+
+def _validate_item(item: Item, settings: FileSettings) -> FileResult:
+    from neurodatahub.core.errors import HubError
+
     started = time.perf_counter()
     if settings.role == "bids-metadata":
         from neurodatahub.datasets import bids

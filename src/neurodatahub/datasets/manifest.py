@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from neurodatahub.core import storage
+from neurodatahub.core import documents, storage
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.datasets.plan import Source
 
@@ -25,13 +25,20 @@ RESERVED = ("source", "target", "from", "to")
 def read_manifest(url: str, storage_options: Mapping[str, Any] | None = None) -> list[Source]:
     """The manifest's rows as sources, named directly (a row that is not convertible is a failure)."""
     with storage.open_read(url, storage_options) as handle:
-        text = handle.read().decode("utf-8-sig")
+        raw = handle.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{url}: not UTF-8 text ({error.reason} at byte {error.start})") from error
     lowered = url.lower()
     if lowered.endswith((".yaml", ".yml", ".json")):
         rows = _yaml_rows(url, text)
     elif lowered.endswith((".csv", ".tsv", ".txt")):
         delimiter = "," if lowered.endswith(".csv") else "\t"
-        rows = [_parsed_cells(row) for row in csv.DictReader(io.StringIO(text), delimiter=delimiter)]
+        try:
+            rows = [_parsed_cells(row) for row in csv.DictReader(io.StringIO(text), delimiter=delimiter)]
+        except csv.Error as error:  # a field past csv's limit, a NUL byte
+            raise InputError(f"{url}: not a readable manifest ({error})") from error
     else:
         raise UsageError(f"{url}: a manifest is a .csv, .tsv, .yaml or .json file")
     folder = _folder_of(url)
@@ -61,12 +68,7 @@ def read_manifest(url: str, storage_options: Mapping[str, Any] | None = None) ->
 
 
 def _yaml_rows(url: str, text: str) -> list[Any]:
-    import yaml
-
-    try:
-        loaded = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise InputError(f"{url}: not a readable YAML manifest ({' '.join(str(error).split())})") from error
+    loaded = documents.load_yaml(text, url)  # aliases counted expanded against the budget, depth bounded
     if isinstance(loaded, Mapping):
         loaded = loaded.get("entries")
     if not isinstance(loaded, list):

@@ -38,6 +38,8 @@ class Thumbnail:
 
 def thumbnails(report: Report) -> dict[str, Thumbnail]:
     """A thumbnail (or a note) for every file the run read as data, by URL; from the cache when known."""
+    from neurodatahub.core import budget, references
+
     pictured = [result for result in report.files if wanted(result)]
     cache = ResultCache(report.cache_folder) if report.cache_folder is not None else None
     keys: dict[str, str] = {}
@@ -63,7 +65,11 @@ def thumbnails(report: Report) -> dict[str, Thumbnail]:
         for index, (png, note) in running.run(
             draw,
             [(result.url, result.format, result.model_class) for result in missing],
-            shared={"storage_options": report.storage_options},
+            shared={  # the safety limits in force here, for workers in other threads and processes
+                "storage_options": report.storage_options,
+                "allow_external": references.external_allowed(),
+                "max_memory": budget.max_memory(),
+            },
         ):
             url = missing[index].url
             found[url] = Thumbnail(png, note)
@@ -88,10 +94,24 @@ def _key(digest: str, url: str, format: str | None, class_name: str | None) -> s
 
 
 def draw(
-    url: str, format: str | None, class_name: str | None, storage_options: Mapping[str, Any] | None = None
+    url: str,
+    format: str | None,
+    class_name: str | None,
+    storage_options: Mapping[str, Any] | None = None,
+    allow_external: bool | None = None,
+    max_memory: int | None = None,
 ) -> tuple[bytes | None, str]:
     """PNG bytes of the file's thumbnail, or None and why (its data is invalid, its kind has no picture);
-    read as validation read it (its format and class)."""
+    read as validation read it (its format and class, under the same safety limits)."""
+    from neurodatahub.core import budget, references
+
+    with references.allowing(allow_external), budget.limited(max_memory):
+        return _draw(url, format, class_name, storage_options)
+
+
+def _draw(
+    url: str, format: str | None, class_name: str | None, storage_options: Mapping[str, Any] | None
+) -> tuple[bytes | None, str]:
     from neurodatahub.core import preview, registry, storage
 
     try:

@@ -36,12 +36,20 @@ def validate_dataset(
     scheduler: str | None = None,
     cache: Path | bool | None = True,
     thumbnails: bool = False,
+    allow_external: bool | None = None,
+    max_memory: str | int | None = None,
 ) -> Report:
     """Validate every file under `inputs`; `cache` is a folder, True (the user's cache) or False.
-    `thumbnails`: each file validated also gets its HTML report thumbnail, drawn from the same bytes."""
-    from neurodatahub.core import kinds
+
+    `thumbnails`: each file validated also gets its HTML report thumbnail, drawn from the same bytes.
+    `allow_external` and `max_memory` are the safety limits of `conversion.read` (None: the ones in
+    force, the command line's); every file is read under them, whichever worker reads it.
+    """
+    from neurodatahub.core import budget, kinds, references
 
     started = time.perf_counter()
+    with references.allowing(allow_external), budget.limited(max_memory):
+        limits = {"allow_external": references.external_allowed(), "max_memory": budget.max_memory()}
     if kind is not None:
         kinds.require_kind(kind)
     config = config if config is not None else discover(inputs, storage_options)
@@ -67,6 +75,7 @@ def validate_dataset(
                     rule_options=dict(rule.options),
                     role=role,
                     thumbnail=thumbnails,
+                    **limits,
                 ),
             )
         )

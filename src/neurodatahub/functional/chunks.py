@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from neurodatahub.core.codecs import hdf5
 from neurodatahub.core.errors import InvalidDataError, OutputError
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ class ChunkFile:
         self.n_subjects = shape[0]
         self.subject_ids: list[str] | None = None
         if SUBJECT_IDS in file:
-            self.subject_ids = texts(file[SUBJECT_IDS][()])
+            self.subject_ids = texts(hdf5.read(file[SUBJECT_IDS], url))
             if len(self.subject_ids) != self.n_subjects:
                 raise _invalid(
                     url, SUBJECT_IDS, f"{len(self.subject_ids)} ids for {self.n_subjects} subjects"
@@ -140,8 +141,8 @@ class ChunkFile:
         mask_shape = _attribute_array(attrs["mask_shape"]) if "mask_shape" in attrs else None
         fields: dict[str, Any] = {
             "timeseries": np.zeros((0, *shape[1:]), dtype=self._timeseries.dtype),
-            "mask_indices": mask_indices_rows(file["mask_indices"][()], mask_shape),
-            "mask_affine": np.asarray(file["mask_affine"][()]),
+            "mask_indices": mask_indices_rows(hdf5.read(file["mask_indices"], url), mask_shape),
+            "mask_affine": np.asarray(hdf5.read(file["mask_affine"], url)),
             "subject_ids": None if self.subject_ids is None else [],
         }
         if mask_shape is not None:
@@ -156,7 +157,8 @@ class ChunkFile:
         where = f"subject {index}" + (f" ({self.subject_ids[index]})" if self.subject_ids else "")
         ids = None if self.subject_ids is None else [self.subject_ids[index]]
         with _validated(self.url, where):
-            return with_subjects(header, self._timeseries[index : index + 1], ids)
+            series = hdf5.read(self._timeseries, self.url, (slice(index, index + 1),))
+            return with_subjects(header, series, ids)
 
     def subjects(self) -> Iterator[Any]:
         for index in range(self.n_subjects):

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from neurodatahub.core import scratch
 from neurodatahub.core.processing import Outcome, processor
 from neurodatahub.functional.gsp import gsp1000_to_hdf5
 
@@ -34,7 +34,7 @@ def _functional_chunks(
         return Outcome(existing)
     per_chunk = max(1, LACUNA_SUBJECTS // (batches or entry.get("default_batches") or 10))
     output.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="neurodatahub-runs-") as staging:
+    with scratch.folder("neurodatahub-runs") as staging:
         # archives extract into folders named after them: gather every sub-*/func folder under one root
         for subject in sorted({run.parent.parent for run in folder.rglob("sub-*/func/*.nii.gz")}):
             link = Path(staging) / subject.name

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from neurodatahub.core import arrays, storage
+from neurodatahub.core import arrays, budget, storage
 from neurodatahub.core.errors import InputError, InvalidDataError
+from neurodatahub.core.imaging import nifti
 from neurodatahub.functional.errors import GridMismatchError, MissingInputError, NoRunsError
 
 RUN_PATTERN = "sub-*/func/*bld001_rest_*_finalmask.nii.gz"
@@ -170,7 +171,7 @@ def read_mask(url: str, storage_options: Options = None) -> Mask:
         raise MissingInputError(f"Mask file not found: {url}")
     with storage.local_copy(url, storage_options) as path:
         try:
-            image = nib.as_closest_canonical(nib.load(path))
+            image = nib.as_closest_canonical(nifti.load(path, url))
             data = np.asarray(image.dataobj)
         except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error) as error:
             raise InputError(f"{url}: not a readable NIfTI mask ({' '.join(str(error).split())})") from error
@@ -201,6 +202,8 @@ def masked_timeseries(run: Run, mask: Mask, storage_options: Options = None) -> 
     from nibabel.orientations import apply_orientation
     from nibabel.volumeutils import apply_read_scaling, array_from_file
 
+    what = f"the masked time series ({run.n_timepoints} timepoints x {len(mask.indices)} voxels, float32)"
+    budget.require(4 * run.n_timepoints * len(mask.indices), what, run.url)
     out = np.empty((run.n_timepoints, len(mask.indices)), dtype=np.float32)
     volume_bytes = int(np.prod(run.stored_shape)) * run.dtype.itemsize
     slope = None if run.slope is None else np.float64(run.slope)

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 from zlib_ng import gzip_ng  # standard gzip, much faster than zlib's (pyproject)
 
-from neurodatahub.core import kinds, streaming
+from neurodatahub.core import budget, kinds, streaming
 from neurodatahub.core.errors import InvalidDataError, UsageError
 from neurodatahub.core.imaging.bids import name_of, read_sidecar, split_name
-from neurodatahub.core.imaging.nifti import is_nifti_name
+from neurodatahub.core.imaging.nifti import finite_affine, is_nifti_name
 from neurodatahub.core.imaging.spaces import grid_voxel_sizes, settle_grid
 from neurodatahub.images.classify import HeaderFacts, checked_class, intent_codes, intent_names
 
@@ -50,6 +50,14 @@ class Volume:
     def facts(self) -> HeaderFacts:
         return HeaderFacts(self.shape, self.intent_code, self.stored.get("class"))
 
+    def values(self, url: str, start: int, stop: int) -> np.ndarray:
+        """`read`, once the slab the header declares fits the memory budget (core.budget): a few bytes of
+        header may declare gigabytes, which the readers' libraries would allocate before reading them."""
+        shape = (*self.shape[:-1], max(0, min(stop, self.shape[-1]) - start))
+        what = f"the image {tuple(self.shape)} of {np.dtype(self.dtype)}"
+        budget.require_array(shape, self.dtype, what, url)
+        return self.read(start, stop)
+
 
 @dataclass
 class Plan:
@@ -72,9 +80,10 @@ WriteVolume = Callable[..., None]  # (path, plan, slabs, **options)
 
 @contextlib.contextmanager
 def decompressed(url: str, storage_options: Any = None) -> Iterator[Any]:
-    """A seekable binary file object of `url`'s bytes, gunzipped when they are gzip (.nii.gz, .mgz)."""
+    """A seekable binary file object of `url`'s bytes, gunzipped when they are gzip (.nii.gz, .mgz),
+    held to the decompression limit as they are read (a bomb is refused once past the limit)."""
     from neurodatahub.core import remote, storage
-    from neurodatahub.core.codecs.gzip import GZIP_MAGIC, Paced
+    from neurodatahub.core.codecs.gzip import GZIP_MAGIC, Paced, RatioLimited
 
     with storage.open_read(url, storage_options) as raw:
         head = raw.read(2)
@@ -83,8 +92,12 @@ def decompressed(url: str, storage_options: Any = None) -> Iterator[Any]:
             yield raw
             return
         source = raw if storage.is_local(url) else Paced(raw, remote.BLOCK)  # a header: one block
-        with gzip_ng.GzipFile(fileobj=source, mode="rb") as handle:
-            yield handle
+        inflated = gzip_ng.GzipFile(fileobj=source, mode="rb")
+        limited = RatioLimited(inflated, source, url, "the gzip-compressed image")
+        try:
+            yield limited
+        finally:
+            limited.close()
 
 
 @contextlib.contextmanager
@@ -156,10 +169,10 @@ def slab_bounds(
 
 
 def final_name(path: Any) -> str:
-    """The name a file being written will have: storage stages local writes as `.NAME.<hex>.partial`."""
+    """The name a file being written will have: storage stages local writes as `.<tag>.partial.NAME`."""
     name = path.name
-    if name.startswith(".") and name.endswith(".partial"):
-        return name[1:].rsplit(".", 2)[0]
+    if name.startswith(".") and ".partial." in name:
+        return name.split(".partial.", 1)[1]
     return name
 
 
@@ -223,6 +236,7 @@ def model_fields(
         if options.get(option) is not None and class_name != owner:
             raise UsageError(f"option {option} applies to {owner} images, {url} is read as {class_name}")
     stored = volume.stored
+    finite_affine(volume.affine, url)
     sidecar = read_sidecar(url, storage_options) if is_nifti_name(url) else {}
     space, resolution = settle_grid(
         url,
@@ -286,7 +300,7 @@ def build(
             f"{url}: images have 3 or 4 dimensions, this one has shape {list(volume.shape)}"
         )
     fields = model_fields(url, volume, class_name, extensions, options, storage_options)
-    data = shaped(url, volume.read(0, volume.shape[-1]), class_name)
+    data = shaped(url, volume.values(url, 0, volume.shape[-1]), class_name)
     return model_class(class_name)(data=data, **fields)
 
 
@@ -338,7 +352,7 @@ def series_stream(
 
     def chunks() -> Iterator[Any]:
         for start, stop in slab_bounds(volume.shape, volume.dtype):
-            yield ImageSeries(data=volume.read(start, stop), affine=volume.affine)
+            yield ImageSeries(data=volume.values(url, start, stop), affine=volume.affine)
 
     return streaming.Stream(header, chunks())
 

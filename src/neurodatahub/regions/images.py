@@ -13,6 +13,7 @@ import numpy as np
 
 from neurodatahub.core import storage
 from neurodatahub.core.errors import InputError
+from neurodatahub.core.imaging import nifti
 
 AFFINE_TOLERANCE_MM = 1e-3  # float32 headers round affines; a real disagreement is far larger
 
@@ -53,7 +54,7 @@ def opened(image: Image, storage_options: Mapping[str, Any] | None = None) -> It
     url = str(image)
     with storage.local_copy(url, storage_options) as path:
         try:
-            yield nib.load(path)
+            yield nifti.load(path, url, first_volume=True)
         except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError) as error:
             raise InputError(f"{url}: not a readable NIfTI image ({_one_line(error)})") from error
 

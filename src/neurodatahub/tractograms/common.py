@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from neurodatahub.core import budget
 from neurodatahub.core.errors import InvalidDataError, UsageError
 
 KIND = "tractogram"
@@ -169,11 +170,13 @@ class Workspace:
 class ByteBlocks:
     """A file read block by block into one reused buffer; unconsumed bytes move to its front.
 
-    Parsers look at `view()`, say how much they used with `consume()`, and call `fill()` for more.
+    Parsers look at `view()`, say how much they used with `consume()`, and call `fill()` for more. The
+    buffer grows only for a record longer than itself, and never past the memory budget.
     """
 
-    def __init__(self, handle: Any, size: int, errors: Any) -> None:
-        self.handle, self.errors = handle, errors
+    def __init__(self, handle: Any, size: int, errors: Any, url: str) -> None:
+        budget.require(size, "a block of records (one chunk)", url)
+        self.handle, self.errors, self.url = handle, errors, url
         self.buffer = np.empty(max(size, 64), dtype=np.uint8)
         self.start = self.end = 0
         self.at_end = False
@@ -189,6 +192,7 @@ class ByteBlocks:
         fills all of it); `at_end` turns true when the file is exhausted."""
         left = self.end - self.start
         if self.start == 0 and self.end == self.buffer.size:
+            budget.require(2 * self.buffer.size, "one streamline longer than a chunk", self.url)
             bigger = np.empty(2 * self.buffer.size, dtype=np.uint8)
             bigger[:left] = self.buffer[:left]
             self.buffer = bigger

@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import Field
 
 from neurodatahub.connectivity import common
-from neurodatahub.core import storage
+from neurodatahub.core import budget, storage
 from neurodatahub.core.codecs.metadata import metadata_from_json, to_json
 from neurodatahub.core.errors import InputError
 from neurodatahub.core.options import Options
@@ -111,6 +111,8 @@ def from_graph(graph: Any, *, weight: str | None = None, url: str = "the graph")
     nodes = list(graph.nodes)
     position = {node: index for index, node in enumerate(nodes)}
     key = weight or _weight_key(graph, url)
+    # a node is a few bytes of XML but a row and a column of the matrix: n nodes declare n x n values
+    budget.require_array((len(nodes), len(nodes)), np.float64, f"the matrix of its {len(nodes)} nodes", url)
     matrix = np.zeros((len(nodes), len(nodes)))
     for first, second, data in graph.edges(data=True):
         if key is not None and key not in data:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from neurodatahub.connectivity import common
+from neurodatahub.core.codecs import hdf5
 from neurodatahub.core.codecs.hdf5 import dataset_options, open_hdf5, text
 from neurodatahub.core.codecs.metadata import metadata_from_json, to_json
 from neurodatahub.core.errors import InputError
@@ -58,8 +59,8 @@ def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> Conne
             raise InputError(f"{url} is not a connectivity HDF5 file (no {MARKER} = {MARKER_VALUE})")
         if "matrix" not in file or "region_labels" not in file:
             raise InputError(f"{url}: a connectivity HDF5 file needs datasets matrix and region_labels")
-        matrix = common.numeric_matrix(file["matrix"][()], url)
-        labels = [text(label) for label in np.asarray(file["region_labels"][()]).reshape(-1)]
+        matrix = common.numeric_matrix(hdf5.read(file["matrix"], url), url)
+        labels = [text(label) for label in np.asarray(hdf5.read(file["region_labels"], url)).reshape(-1)]
         attrs = dict(file.attrs)
     symmetric = attrs.get("symmetric")
     if symmetric is not None and not isinstance(symmetric, bool | np.bool_):

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from neurodatahub.core import storage
+from neurodatahub.core import budget, storage
+from neurodatahub.core.codecs import hdf5
 from neurodatahub.core.errors import InputError
 
 HEADER_SIZE = 128
@@ -69,7 +70,16 @@ def _v5_errors(url: str) -> Iterator[None]:
 
     try:
         yield
-    except (MatReadError, ValueError, TypeError, EOFError, OSError, KeyError, IndexError) as error:
+    except (
+        MatReadError,
+        ValueError,
+        TypeError,
+        EOFError,
+        OSError,
+        KeyError,
+        IndexError,
+        NotImplementedError,
+    ) as error:
         raise _damaged(url, error) from error
 
 
@@ -98,6 +108,10 @@ def _cell_text(item: Any) -> str:
 def _v5_load(url: str, names: list[str], storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
     from scipy.io import loadmat
 
+    for variable in _v5_variables(url, storage_options):  # headers only: the declared sizes come first
+        if variable.name in names:
+            itemsize = 4 if variable.matlab_class == "char" else 8  # scipy: UCS-4 chars, numbers up to 8
+            budget.require_array(variable.shape, f"V{itemsize}", f"the variable {variable.name}", url)
     with storage.open_read(url, storage_options) as handle, _v5_errors(url):
         found = loadmat(handle, variable_names=names, chars_as_strings=False, mat_dtype=False)
         return {name: _v5_value(found[name]) for name in names if name in found}
@@ -108,9 +122,7 @@ def _v5_load(url: str, names: list[str], storage_options: Mapping[str, Any] | No
 
 @contextlib.contextmanager
 def _open_v73(url: str, storage_options: Mapping[str, Any] | None) -> Iterator[Any]:
-    from neurodatahub.core.codecs.hdf5 import open_hdf5
-
-    with open_hdf5(url, storage_options) as file:
+    with hdf5.open_hdf5(url, storage_options) as file:
         try:
             yield file
         except (ValueError, TypeError, UnicodeDecodeError) as error:
@@ -129,7 +141,7 @@ def _v73_shape(node: Any) -> tuple[int, ...]:
     if not hasattr(node, "shape"):
         return (1, 1)
     if node.attrs.get("MATLAB_empty"):
-        return tuple(int(size) for size in np.asarray(node[()]).reshape(-1))
+        return tuple(int(size) for size in np.asarray(hdf5.read(node, node.file.filename)).reshape(-1))
     return tuple(reversed(node.shape))
 
 
@@ -145,7 +157,7 @@ def _v73_variables(url: str, storage_options: Mapping[str, Any] | None) -> list[
 def _v73_char(node: Any) -> str:
     if node.attrs.get("MATLAB_empty"):
         return ""
-    codes = np.asarray(node[()], dtype="<u2").T.reshape(-1)  # a char matrix: its rows, joined
+    codes = np.asarray(hdf5.read(node, node.file.filename), dtype="<u2").T.reshape(-1)  # rows, joined
     return codes.tobytes().decode("utf-16-le")
 
 
@@ -154,7 +166,7 @@ def _v73_value(file: Any, node: Any) -> Any:
     if kind == "char":
         return _v73_char(node)
     if kind == "cell":
-        refs = np.asarray(node[()]).T.reshape(-1, order="F")
+        refs = np.asarray(hdf5.read(node, node.file.filename)).T.reshape(-1, order="F")
         values = []
         for ref in refs:
             item = file[ref]
@@ -165,7 +177,7 @@ def _v73_value(file: Any, node: Any) -> Any:
     if kind in (*NUMERIC_CLASSES, "logical"):
         if node.attrs.get("MATLAB_empty"):
             return np.zeros(_v73_shape(node), dtype=bool if kind == "logical" else np.float64)
-        data = np.asarray(node[()]).T
+        data = np.asarray(hdf5.read(node, node.file.filename)).T  # the declared size checked first
         if data.dtype.names:  # complex numbers are a compound of real and imag
             raise ValueError("complex matrices are not read")
         return data.astype(bool) if kind == "logical" else data

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from neurodatahub.core import storage
+from neurodatahub.core import budget, storage
 from neurodatahub.core.errors import InputError
 
 HUB_METADATA_KEY = b"neurodatahub"  # Parquet/Arrow schema metadata holding the hub's own header
@@ -59,9 +60,36 @@ def read_parquet_table(url: str, storage_options: Mapping[str, Any] | None = Non
 
     with arrow_source(url, storage_options) as source:
         try:
+            check_declared(pq.read_metadata(source), os.path.getsize(source), url)
             return pq.read_table(source)
         except (pa.ArrowException, OSError) as error:
             raise InputError(f"{url}: not a readable Parquet file ({error})") from error
+
+
+def check_declared(metadata: Any, stored: int | None, url: str) -> None:
+    """The uncompressed size the footer declares for its row groups, against the memory budget and the
+    decompression limit (core.budget), before any column is read."""
+    declared = sum(metadata.row_group(index).total_byte_size for index in range(metadata.num_row_groups))
+    what = f"the Parquet table ({metadata.num_rows} rows, {metadata.num_columns} columns)"
+    budget.require(declared, what, url)
+    if stored is not None:
+        budget.require_inflation(declared, stored, what, url)
+
+
+def check_declared_column(metadata: Any, name: str, url: str) -> None:
+    """The budget for one numeric column read alone (a header-only summary reads the unit column only):
+    its encoded pages plus its values decoded, 8 bytes a row. No ratio limit: a run-length encoded unit
+    column legitimately decodes to thousands of times its stored size."""
+    encoded = 0
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for index in range(row_group.num_columns):
+            chunk = row_group.column(index)
+            if chunk.path_in_schema == name:
+                encoded += chunk.total_uncompressed_size
+    budget.require(
+        encoded + 8 * metadata.num_rows, f"the Parquet column {name} ({metadata.num_rows} rows)", url
+    )
 
 
 def hub_metadata(table: Any, url: str) -> dict[str, Any]:

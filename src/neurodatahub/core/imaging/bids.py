@@ -6,12 +6,13 @@ holds everything up to the next `_`). The sidecar of `x.nii.gz` is `x.json` besi
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from neurodatahub.core import storage
+from neurodatahub.core.budget import BudgetError
+from neurodatahub.core.documents import load_json, load_text
 from neurodatahub.core.errors import InputError
 from neurodatahub.core.imaging.nifti import stem as nifti_stem
 
@@ -52,11 +53,13 @@ def read_sidecar(url: str, storage_options: Mapping[str, Any] | None = None) -> 
     sidecar = url[: len(url) - len(url.rstrip("/").rsplit("/", 1)[-1])] + nifti_stem(url) + ".json"
     if not storage.exists(sidecar, storage_options):
         return {}
-    with storage.open_read(sidecar, storage_options) as handle:
-        try:
-            content = json.loads(handle.read().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise InputError(f"{sidecar}: not a JSON sidecar ({error})") from error
+    try:  # within the memory budget; too deep nesting and too long numbers are refused as bad JSON
+        content = load_json(load_text(sidecar, storage_options), sidecar)
+    except BudgetError:
+        raise
+    except InputError as error:
+        reason = str(error).removeprefix(f"{sidecar}: ")
+        raise InputError(f"{sidecar}: not a JSON sidecar ({reason})") from error
     if not isinstance(content, dict):
         raise InputError(f"{sidecar}: a JSON sidecar is an object")
     return content

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from neurodatahub.core import storage
-from neurodatahub.core.errors import InputError
+from neurodatahub.core import budget, storage
+from neurodatahub.core.errors import InputError, InvalidDataError
 
 NIFTI_EXTENSIONS = (".nii.gz", ".nii")
 HEADER_BYTES = 4096  # compressed bytes that always hold the 540-byte NIfTI-2 header (and NIfTI-1's 348)
@@ -26,19 +26,57 @@ class Image:
     checksum: str  # xxh3_128 of the file, for provenance
 
 
+def load(path: Path, url: str, first_volume: bool = False) -> Any:
+    """nibabel's image of a local file, once the data its header declares (or its first 3D volume)
+    fits the memory budget and, for .gz, the decompression limit (core.budget).
+
+    nibabel reads only the header here; the data come later, from `image.dataobj`.
+    """
+    import nibabel as nib
+
+    image = nib.load(path)
+    header = image.header
+    shape = tuple(int(size) for size in header.get_data_shape())
+    if first_volume:
+        shape = shape[:3]
+    scaled = any(
+        value not in (None, 0.0, 1.0) and np.isfinite(value)
+        for value in (header.get_slope_inter() if hasattr(header, "get_slope_inter") else (None, None))
+    )
+    dtype = np.float64 if scaled else header.get_data_dtype()
+    what = f"the NIfTI image {shape} of {np.dtype(dtype).name}"
+    size = budget.require_array(shape, dtype, what, url)
+    if str(path).endswith(".gz"):
+        budget.require_inflation(size, Path(path).stat().st_size, what, url)
+    return image
+
+
+def finite_affine(affine: Any, url: str) -> np.ndarray:
+    """The affine as float64, refused (exit 1) when it holds NaN or infinite values: said as such, not as
+    the negative resolution or unknown space computed from it."""
+    affine = np.asarray(affine, dtype=np.float64)
+    if not np.isfinite(affine).all():
+        raise InvalidDataError(
+            f"{url}: the affine holds NaN or infinite values (sform/qform {affine.tolist()})",
+            [{"location": "affine", "message": "holds NaN or infinite values"}],
+        )
+    return affine
+
+
 def read_image(url: str, storage_options: Mapping[str, Any] | None = None) -> Image:
     """Voxel data (fully read, so a truncated file fails here and not later) and the affine."""
     import nibabel as nib
 
     with storage.local_copy(url, storage_options) as path:
         try:
-            image = nib.load(path)
+            image = load(path, url)
             data = np.asanyarray(image.dataobj)
         except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error) as error:
             raise InputError(f"{url}: not a readable NIfTI image ({error})") from error
+        affine = finite_affine(image.affine, url)
         return Image(
             data=data,
-            affine=np.asarray(image.affine, dtype=np.float64),
+            affine=affine,
             size_bytes=path.stat().st_size,
             checksum=storage.checksum_of(str(path), "xxh3_128") or "",
         )

@@ -6,6 +6,7 @@ properties are escaped as its toolkit does (% CR LF, and : , in properties).
 
 from __future__ import annotations
 
+from neurodatahub.core.terminal import printable
 from neurodatahub.datasets import checks
 from neurodatahub.datasets.results import Report
 from neurodatahub.datasets.writers.sarif import shown_path
@@ -28,7 +29,8 @@ def render(report: Report, verbose: bool) -> str:
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Escaped as GitHub's toolkit does, after the control characters a file's text may hold."""
+    return printable(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _property(text: str) -> str:

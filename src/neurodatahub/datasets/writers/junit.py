@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
+from neurodatahub.core.terminal import printable
 from neurodatahub.datasets.results import Report
 
 SUITE = "hub validate"
@@ -60,6 +61,10 @@ def render(report: Report, verbose: bool) -> str:
         ET.SubElement(suite, "system-out").text = "\n".join(
             f"{entry['code']} {entry['severity']}: {entry['message']}" for entry in dataset
         )
+    for element in suites.iter():  # XML 1.0 cannot hold control characters a file's name or text may
+        element.text = printable(element.text) if element.text else element.text
+        for name, value in element.attrib.items():
+            element.set(name, printable(value))
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from neurodatahub.core.terminal import printable
 from neurodatahub.datasets.results import Report
 
 INDENT = " " * 9
@@ -35,7 +36,13 @@ def render(report: Report, verbose: bool) -> str:
     if skipped and not verbose:
         lines.append(f"skipped  {len(skipped)} file(s) the hub does not read (-v lists them)")
     lines.append(summary_line(report))
-    return "\n".join(lines) + "\n"
+    return "\n".join(_shown(line) for line in lines) + "\n"
+
+
+def _shown(line: str) -> str:
+    """One line with its control characters escaped: names and messages come from files anyone can
+    write, and must neither drive the terminal nor split a line of the report."""
+    return printable(" ".join(line.splitlines()))
 
 
 def _where(location: str) -> str:

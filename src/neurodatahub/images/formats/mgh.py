@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from zlib_ng.zlib_ng import error as ZlibNgError  # volumes.decompressed inflates through zlib-ng
 
 from neurodatahub.core.codecs.gzip import gunzipped_head
 from neurodatahub.core.errors import InputError
@@ -74,7 +75,7 @@ def open_volume(url: str, storage_options: Any = None) -> Iterator[volumes.Volum
             handle.seek(0)
             holder = FileHolder(fileobj=handle)
             image = MGHImage.from_file_map({"header": holder, "image": holder})
-        except (OSError, EOFError, ValueError, zlib.error) as error:
+        except (OSError, EOFError, ValueError, zlib.error, ZlibNgError) as error:
             raise InputError(f"{url}: not a readable MGH image ({' '.join(str(error).split())})") from error
         shape = tuple(int(size) for size in image.shape)
         if len(shape) == 4 and shape[3] == 1:
@@ -86,7 +87,7 @@ def open_volume(url: str, storage_options: Any = None) -> Iterator[volumes.Volum
                 index = (slice(None), slice(None), slice(start, stop), 0)
             try:
                 return np.asarray(image.dataobj[index])
-            except (OSError, EOFError, ValueError, zlib.error) as error:
+            except (OSError, EOFError, ValueError, zlib.error, ZlibNgError) as error:
                 raise InputError(
                     f"{url}: the MGH data cannot be read (truncated or damaged?): {error}"
                 ) from error

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field
+from zlib_ng.zlib_ng import error as ZlibNgError  # volumes.decompressed inflates through zlib-ng
 
 from neurodatahub.core.codecs.gzip import gunzipped_head
 from neurodatahub.core.errors import InputError
@@ -82,7 +83,14 @@ def open_volume(url: str, storage_options: Any = None) -> Iterator[volumes.Volum
             holder = FileHolder(fileobj=handle)
             image = klass.from_file_map({"header": holder, "image": holder})
             empty = np.asarray(image.dataobj[..., 0:0])
-        except (OSError, EOFError, ValueError, zlib.error, nib.spatialimages.HeaderDataError) as error:
+        except (
+            OSError,
+            EOFError,
+            ValueError,
+            zlib.error,
+            ZlibNgError,
+            nib.spatialimages.HeaderDataError,
+        ) as error:
             raise InputError(f"{url}: not a readable NIfTI image ({_one_line(error)})") from error
         yield volume_of(url, image, empty.dtype)
 
@@ -93,7 +101,7 @@ def volume_of(url: str, image: Any, dtype: np.dtype) -> volumes.Volume:
     def read(start: int, stop: int) -> np.ndarray:
         try:
             return np.asarray(image.dataobj[..., start:stop])
-        except (OSError, EOFError, ValueError, zlib.error) as error:
+        except (OSError, EOFError, ValueError, zlib.error, ZlibNgError) as error:
             raise InputError(
                 f"{url}: not a readable NIfTI image (truncated or damaged: {_one_line(error)})"
             ) from error

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from neurodatahub.core.codecs import hdf5
 from neurodatahub.core.codecs.hdf5 import dataset_options, open_hdf5, text
 from neurodatahub.core.errors import InputError
 from neurodatahub.core.options import Hdf5Compression
@@ -75,10 +76,7 @@ def write(
 
 
 def _dataset(file: Any, name: str, url: str) -> np.ndarray:
-    item = file[name]
-    if not hasattr(item, "dtype"):
-        raise InputError(f"{url}: {name} must be a dataset, not a group")
-    return item[()]
+    return hdf5.read(file[name], url)
 
 
 def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> SpectralDecomposition:

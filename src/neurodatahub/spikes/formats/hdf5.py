@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import words
+from neurodatahub.core import budget, words
+from neurodatahub.core.codecs import hdf5
 from neurodatahub.core.codecs.hdf5 import open_hdf5, text
-from neurodatahub.core.codecs.metadata import to_json
+from neurodatahub.core.codecs.metadata import metadata_from_json, to_json
 from neurodatahub.core.errors import InputError, InvalidDataError, OutputError, UsageError
 from neurodatahub.core.options import Flag, Options, Positive, choice
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -130,20 +131,22 @@ def read(url: str, *, storage_options: Any = None, **options: Any) -> SpikeData:
     with open_hdf5(url, storage_options) as file:
         names = _names(options)
         style = options.get("style") or detect_style(file, names)
-        hub = _read_hub_group(file)
+        hub = _read_hub_group(file, url)
         rate = options.get("sampling_rate") or hub.get("sampling_rate")
-        start_ms = float(file.attrs.get("start_time", 0.0))
+        start_ms = _number(file.attrs.get("start_time", 0.0), "the start_time attribute", url)
         length_ms = file.attrs.get("length_ms")
+        if length_ms is not None:
+            length_ms = _number(length_ms, "the length_ms attribute", url)
         if style == "raster":
-            file_unit, times, index = _read_raster(file, names, options, start_ms)
+            file_unit, times, index = _read_raster(file, names, options, start_ms, url)
         else:
             fallback = options.get("time_unit") or EXPORT_DEFAULT_UNIT[style]
             known_units = len(hub["unit_ids"]) if "unit_ids" in hub else None
-            file_unit, times, index = _read_trains(file, style, names, fallback, known_units)
+            file_unit, times, index = _read_trains(file, style, names, fallback, known_units, url)
             if _samples_unless_stated(file, style, names, options, rate):
                 file_unit = "samples"
         target = hub.get("time_unit", file_unit)  # no hub record: keep the file's unit, no conversion
-        raw = _read_raw(file, options, hub, rate, target)
+        raw = _read_raw(file, options, hub, rate, target, url)
     common.check_time_unit(file_unit, rate, f"{url}: spike time unit")
     common.check_time_unit(target, rate, f"{url}: time unit")
     model_times = common.convert_times(times, file_unit, target, rate)
@@ -165,6 +168,25 @@ def read(url: str, *, storage_options: Any = None, **options: Any) -> SpikeData:
     )
 
 
+def _number(value: Any, what: str, url: str) -> float:
+    """A numeric attribute as a float; text or arrays where a number belongs are an InputError."""
+    try:
+        number = float(np.asarray(value).reshape(-1)[0]) if np.size(value) == 1 else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None:
+        raise InputError(f"{url}: {what} must be a number, got {text(value)[:80]!r}")
+    return number
+
+
+def _numbers(values: Any, what: str, url: str) -> np.ndarray:
+    """A dataset's values as a flat numeric array (spike times, indices); strings are an InputError."""
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        raise InputError(f"{url}: {what} must hold numbers, holds {array.dtype}")
+    return array.reshape(-1)
+
+
 def _window(
     hub: Mapping[str, Any], start_ms: float, length_ms: Any, target: str, rate: float | None
 ) -> tuple[float, float | None]:
@@ -175,11 +197,11 @@ def _window(
     return start, None if length_ms is None else common.convert_scalar(float(length_ms), "ms", target, rate)
 
 
-def _ragged(file: Any, names: Mapping[str, str], known_units: int | None) -> tuple[Any, np.ndarray]:
+def _ragged(file: Any, names: Mapping[str, str], known_units: int | None, url: str) -> tuple[Any, np.ndarray]:
     """The ragged style's times dataset (not read) and its checked end offsets."""
-    times_ds = file[names["spike_times_dataset"]]
-    raw_index = np.asarray(file[names["spike_times_index_dataset"]][()], dtype=np.int64).reshape(-1)
+    times_ds = hdf5.dataset(file[names["spike_times_dataset"]], url)
     where = names["spike_times_index_dataset"]
+    raw_index = _numbers(hdf5.read(file[where], url), where, url).astype(np.int64)
     index = end_offsets(raw_index, known_units, where)
     if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != times_ds.size):
         raise inconsistent(where, f"must rise from 0 to the {times_ds.size} spike times, ends at {index[-1]}")
@@ -207,29 +229,31 @@ def _samples_unless_stated(
 
 
 def _read_trains(
-    file: Any, style: str, names: Mapping[str, str], fallback: str, known_units: int | None
+    file: Any, style: str, names: Mapping[str, str], fallback: str, known_units: int | None, url: str
 ) -> tuple[str, np.ndarray, np.ndarray]:
     """(unit of the times, times in unit order, end offsets) as stored; unsorted trains stay unsorted."""
     if style == "ragged":
-        times_ds, index = _ragged(file, names, known_units)
-        return _unit_of(times_ds, fallback), np.asarray(times_ds[()]).reshape(-1), index
+        times_ds, index = _ragged(file, names, known_units, url)
+        times = _numbers(hdf5.read(times_ds, url), "spike times", url)
+        return _unit_of(times_ds, fallback), times, index
     if style == "group":
         group = file[names["group_per_unit"]]
         keys = sorted(group.keys(), key=int)  # natural order: "10" after "9"
-        trains = [np.asarray(group[key][()]).reshape(-1) for key in keys]
+        trains = [_numbers(hdf5.read(group[key], url), f"unit {key}", url) for key in keys]
         if known_units is not None and len(trains) != known_units:
             raise InputError(f"{len(trains)} unit datasets for {known_units} units")
         unit = _unit_of(group[keys[0]], fallback) if keys else fallback
         index = np.cumsum([train.size for train in trains], dtype=np.int64)
         return unit, (np.concatenate(trains) if trains else np.empty(0)), index
-    idces = np.asarray(file[names["idces_dataset"]][()], dtype=np.int64).reshape(-1)
+    idces = _numbers(hdf5.read(file[names["idces_dataset"]], url), "unit indices", url).astype(np.int64)
     times_ds = file[names["times_dataset"]]
-    times = np.asarray(times_ds[()]).reshape(-1)
+    times = _numbers(hdf5.read(times_ds, url), "spike times", url)
     if idces.size != times.size:
         raise inconsistent(names["idces_dataset"], f"{idces.size} unit indices for {times.size} spike times")
     if idces.size and idces.min() < 0:
         raise inconsistent(names["idces_dataset"], "unit indices must not be negative")
     n_units = max(known_units or 0, int(idces.max()) + 1 if idces.size else 0)
+    budget.require(8 * n_units, f"unit indices up to {n_units - 1} (one count per unit)", url)
     order = np.lexsort((times, idces))  # pairs may come in any order: group by unit, then time
     index = np.cumsum(np.bincount(idces, minlength=n_units), dtype=np.int64)
     return _unit_of(times_ds, fallback), times[order], index
@@ -247,8 +271,9 @@ def describe(url: str, *, storage_options: Any = None, **options: Any) -> dict[s
         names = _names(options)
         style = options.get("style") or detect_style(file, names)
         if style == "ragged":
-            hub = _read_hub_group(file)
-            times_ds, index = _ragged(file, names, len(hub["unit_ids"]) if "unit_ids" in hub else None)
+            hub = _read_hub_group(file, url)
+            known = len(hub["unit_ids"]) if "unit_ids" in hub else None
+            times_ds, index = _ragged(file, names, known, url)
             file_unit = _unit_of(times_ds, options.get("time_unit") or EXPORT_DEFAULT_UNIT[style])
             rate = options.get("sampling_rate") or hub.get("sampling_rate")
             if _samples_unless_stated(file, style, names, options, rate):
@@ -308,20 +333,32 @@ def end_offsets(index: np.ndarray, known_units: int | None, dataset: str) -> np.
     return index[1:] if index.size >= 2 and index[0] == 0 and index[-1] > 0 else index
 
 
+# bytes per spike while a raster becomes times: bins, counts, ranks and times in int64/float64, and the
+# model's own copy
+RASTER_BYTES_PER_SPIKE = 64
+
+
 def _read_raster(
-    file: Any, names: Mapping[str, str], options: Mapping[str, Any], start_ms: float
+    file: Any, names: Mapping[str, str], options: Mapping[str, Any], start_ms: float, url: str
 ) -> tuple[str, np.ndarray, np.ndarray]:
     """Counts to times spread evenly inside each bin, as spikelab's from_raster does (in ms)."""
     dataset = file[names["raster_dataset"]]
-    counts = np.asarray(dataset[()])
+    counts = np.asarray(hdf5.read(dataset, url))
     if counts.ndim != 2:
         raise InputError(f"raster must be units x bins, got shape {counts.shape}")
+    if counts.dtype.kind not in "biu" and not (
+        counts.dtype.kind == "f" and np.isfinite(counts).all() and (counts == np.round(counts)).all()
+    ):
+        raise InputError(f"{url}: raster counts must be whole numbers, the dataset holds {counts.dtype}")
     if (counts < 0).any():
         raise InputError("raster counts must not be negative")
-    bin_ms = float(dataset.attrs.get("bin_size_ms", options.get("bin_size_ms") or 0))
+    total = int(counts.sum(dtype=np.float64))
+    budget.require(total * RASTER_BYTES_PER_SPIKE, f"raster {dataset.name} ({total} spikes)", url)
+    counts = counts.astype(np.int64, copy=False)
+    bin_ms = _number(dataset.attrs.get("bin_size_ms", options.get("bin_size_ms") or 0), "bin_size_ms", url)
     if bin_ms <= 0:
         raise UsageError("the raster has no bin_size_ms attribute: give the bin_size_ms option")
-    origin = float(dataset.attrs.get("time_origin_ms", start_ms))
+    origin = _number(dataset.attrs.get("time_origin_ms", start_ms), "time_origin_ms", url)
     _, bins = np.nonzero(counts)  # row-major: unit by unit, bins ascending
     n = counts[counts > 0].astype(np.int64)
     repeat_bins, repeat_n = np.repeat(bins, n), np.repeat(n, n)
@@ -331,24 +368,26 @@ def _read_raster(
 
 
 def _read_raw(
-    file: Any, options: Mapping[str, Any], hub: Mapping[str, Any], rate: float | None, target: str
+    file: Any, options: Mapping[str, Any], hub: Mapping[str, Any], rate: float | None, target: str, url: str
 ) -> Any:
     data_name = options.get("raw_dataset") or hub.get("raw_dataset")
     time_name = options.get("raw_time_dataset") or hub.get("raw_time_dataset")
     if not (data_name and time_name):
         return None
     unit = options.get("raw_time_unit") or hub.get("raw_time_unit") or "ms"
-    time = common.convert_times(file[time_name][()], unit, target, rate)
+    time = common.convert_times(_numbers(hdf5.read(file[time_name], url), time_name, url), unit, target, rate)
     return {
-        "data": np.asarray(file[data_name][()], dtype=np.float64),
+        "data": np.asarray(hdf5.read(file[data_name], url), dtype=np.float64),
         "time": np.asarray(time, dtype=np.float64),
     }
 
 
-def _read_hub_group(file: Any) -> dict[str, Any]:
+def _read_hub_group(file: Any, url: str) -> dict[str, Any]:
     group = file.get(HUB_GROUP)
     if group is None:
         return {}
+    if not isinstance(group, _group_type()):
+        raise InputError(f"{url}: /{HUB_GROUP} must be a group, it is a dataset")
     attrs = {key: group.attrs[key] for key in group.attrs}
     found: dict[str, Any] = {
         key: text(attrs[key])
@@ -356,20 +395,26 @@ def _read_hub_group(file: Any) -> dict[str, Any]:
         if key in attrs
     }
     for key in ("start_time", "length", "sampling_rate"):
-        if key in attrs and np.isfinite(attrs[key]):
-            found[key] = float(attrs[key])
+        if key in attrs:
+            value = _number(attrs[key], f"/{HUB_GROUP} attribute {key}", url)
+            if np.isfinite(value):
+                found[key] = value
     for key in ("metadata", "provenance"):
         if f"{key}_json" in attrs:
-            found[key] = json.loads(text(attrs[f"{key}_json"]))
+            found[key] = metadata_from_json(text(attrs[f"{key}_json"]), url)
     for key in (common.SPIKE_COUNT, common.SPIKE_RANGE):
         if key in attrs:
             found[key] = np.asarray(attrs[key]).tolist()
     if "unit_ids" in group:
-        found["unit_ids"] = group["unit_ids"][()]
+        found["unit_ids"] = hdf5.read(group["unit_ids"], url)
     if "unit_attributes" in group:
         columns = group["unit_attributes"]
-        order = json.loads(text(columns.attrs.get("order", "[]"))) or sorted(columns.keys())
-        found["unit_attributes"] = {name: _column(columns[name][()]) for name in order}
+        order = metadata_from_json(text(columns.attrs.get("order", "[]")), url) or sorted(columns.keys())
+        if not isinstance(order, list) or not all(
+            isinstance(name, str) and name in columns for name in order
+        ):
+            raise InputError(f"{url}: /{HUB_GROUP}/unit_attributes lists columns it does not hold")
+        found["unit_attributes"] = {name: _column(hdf5.read(columns[name], url)) for name in order}
     return found
 
 

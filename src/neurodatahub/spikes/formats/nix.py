@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import Field
 
 from neurodatahub.core import storage
+from neurodatahub.core.codecs.hdf5 import is_hdf5, open_hdf5
 from neurodatahub.core.codecs.metadata import to_json
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import Options
@@ -103,8 +104,17 @@ def losses(spikes: SpikeData) -> list[Any]:
     return found
 
 
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(8)
+
+
 def _read_block(path: Path, url: str) -> Any:
     from neo.io import NixIO
+
+    if is_hdf5(_head(path)):
+        with open_hdf5(str(path)):  # NIX is HDF5: references outside it are refused before neo opens it
+            pass
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

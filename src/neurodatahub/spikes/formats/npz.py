@@ -16,7 +16,6 @@ and is refused for the same reason.
 from __future__ import annotations
 
 import json
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ import numpy as np
 from pydantic import Field
 
 from neurodatahub.core import storage
-from neurodatahub.core.codecs.npz import npz_array
+from neurodatahub.core.codecs.npz import NPY_MAGIC, ZIP_MAGIC, member_names, npz_array, open_archive
 from neurodatahub.core.errors import InputError
 from neurodatahub.core.options import Flag, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
     from neurodatahub.core.models import SpikeData
 
 ATTRIBUTE_PREFIX = "attr__"
-ZIP_MAGIC = b"PK\x03\x04"
 
 
 class ReadOptions(common.TimeOptions):
@@ -105,20 +103,18 @@ def npz_losses(
 def _load(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
     """Every member of the archive, loaded without unpickling anything."""
     with storage.open_read(url, storage_options) as handle:
-        try:
-            archive = np.load(handle, allow_pickle=False)
-        except (ValueError, EOFError, zipfile.BadZipFile) as error:
-            raise InputError(f"{url}: not a readable NPZ archive ({error})") from error
-        if not isinstance(archive, np.lib.npyio.NpzFile):
+        head = handle.read(len(ZIP_MAGIC))
+        if head.startswith(NPY_MAGIC[: len(head)]) and head:
             raise InputError(f"{url} holds a single .npy array, not an NPZ archive of spike arrays")
-        with archive:
-            names = archive.files
-            if "spike_times" not in names and {"units", "fs"} <= set(names):
-                raise InputError(
-                    f"{url} looks like a spikelab sorted NPZ: its units are pickled Python objects, and"
-                    " loading them would run code from the file, so the hub does not read it"
-                )
-            return {name: npz_array(archive, name, url) for name in names}
+        names = member_names(url, head, storage_options)
+        if "spike_times" not in names and {"units", "fs"} <= names:
+            raise InputError(
+                f"{url} looks like a spikelab sorted NPZ: its units are pickled Python objects, and"
+                " loading them would run code from the file, so the hub does not read it"
+            )
+        handle.seek(0)
+        with open_archive(handle, url) as archive:
+            return {name: npz_array(archive, name, url) for name in archive.files}
 
 
 def _array(arrays: Mapping[str, np.ndarray], name: str, kinds: str, url: str) -> np.ndarray | None:

@@ -10,7 +10,6 @@ in a ScratchData object, so a hub-to-hub round trip is lossless.
 
 from __future__ import annotations
 
-import json
 import uuid
 import warnings
 from collections.abc import Mapping
@@ -23,8 +22,9 @@ from pydantic import Field
 
 from neurodatahub import __version__
 from neurodatahub.core import words
+from neurodatahub.core.codecs import hdf5
 from neurodatahub.core.codecs.hdf5 import open_hdf5, text, texts
-from neurodatahub.core.codecs.metadata import to_json
+from neurodatahub.core.codecs.metadata import metadata_from_json, to_json
 from neurodatahub.core.errors import InputError, OutputError, UnrecognisedInputError, UsageError
 from neurodatahub.core.options import Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -122,9 +122,9 @@ def _spike_times(table: Any, path: str) -> Any:
     return table["spike_times"]
 
 
-def _table_facts(file: Any, table: Any) -> tuple[dict[str, Any], set[str], float | None, str]:
+def _table_facts(file: Any, table: Any, url: str) -> tuple[dict[str, Any], set[str], float | None, str]:
     """The hub's scratch record, the columns not to read as data, the sampling rate and the time unit."""
-    scratch = json.loads(text(file[SCRATCH][()])) if SCRATCH in file else {}
+    scratch = _scratch(file, url)
     # obs_intervals written by the hub hold the window, restored from the scratch record
     skip = {"obs_intervals"} if scratch.get("window_in_obs_intervals") else set()
     rate = scratch.get("sampling_rate") or _rate_from_resolution(table["spike_times"])
@@ -144,19 +144,36 @@ def _window_in(
     return start, None if length_s is None else common.convert_scalar(length_s, "s", unit, rate)
 
 
+def _numbers(values: Any, what: str, url: str) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        raise InputError(f"{url}: {what} must hold numbers, holds {array.dtype}")
+    return array.reshape(-1)
+
+
+def _scratch(file: Any, url: str) -> dict[str, Any]:
+    """The hub's own record in the NWB scratch space ({} in files other tools wrote)."""
+    if SCRATCH not in file:
+        return {}
+    record = metadata_from_json(text(hdf5.read(file[SCRATCH], url)), url)
+    if not isinstance(record, dict):
+        raise InputError(f"{url}: {SCRATCH} is not the hub's record (a JSON object)")
+    return record
+
+
 def _read_table(file: Any, path: str, url: str) -> Any:
     table = file[path]
-    times = np.asarray(_spike_times(table, path)[()], dtype=np.float64).reshape(-1)
-    ids = np.asarray(table["id"][()]) if "id" in table else None
+    times = _numbers(hdf5.read(_spike_times(table, path), url), "spike_times", url).astype(np.float64)
+    ids = _numbers(hdf5.read(table["id"], url), "id", url) if "id" in table else None
     known = len(ids) if ids is not None else None
-    index = _end_offsets(table, "spike_times", times.size, known)
-    scratch, skip, rate, unit = _table_facts(file, table)
+    index = _end_offsets(table, "spike_times", times.size, known, url)
+    scratch, skip, rate, unit = _table_facts(file, table, url)
     attributes, ragged = _columns(file, table, len(index), scratch.get("renamed_columns", {}), skip, url)
     start, length = _window_in(file, scratch, ragged, times, unit, rate)
     if "metadata" in scratch:
         metadata = scratch["metadata"]
     else:
-        metadata = {**_session(file, path, table), **({"nwb_units": ragged} if ragged else {})}
+        metadata = {**_session(file, path, table, url), **({"nwb_units": ragged} if ragged else {})}
     return common.build(
         spike_times=common.convert_times(times, "s", unit, rate),
         spike_times_index=index,
@@ -171,22 +188,25 @@ def _read_table(file: Any, path: str, url: str) -> Any:
     )
 
 
-def _end_offsets(table: Any, column: str, n_values: int, known_units: int | None) -> np.ndarray:
+def _end_offsets(table: Any, column: str, n_values: int, known_units: int | None, url: str) -> np.ndarray:
     name = f"{column}_index"
     if name not in table:
         if known_units not in (None, 1) and n_values:
             raise InputError(f"{column} has no {name}")
         return np.array([n_values] if known_units else [], dtype=np.int64)
-    return _level(table, name, column, n_values, known_units)
+    return _level(table, name, column, n_values, known_units, url)
 
 
-def _level(table: Any, name: str, column: str, n_values: int, known_units: int | None) -> np.ndarray:
+def _level(
+    table: Any, name: str, column: str, n_values: int, known_units: int | None, url: str
+) -> np.ndarray:
     """One VectorIndex as exclusive end offsets, checked against what it indexes (the error names the
     level's own dataset: invalid data, exit 1)."""
     from neurodatahub.spikes.formats.hdf5 import end_offsets, inconsistent
 
     where = f"{table.name}/{name}"
-    index = end_offsets(np.asarray(table[name][()], dtype=np.int64).reshape(-1), known_units, where)
+    raw = _numbers(hdf5.read(table[name], url), where, url).astype(np.int64)
+    index = end_offsets(raw, known_units, where)
     if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != n_values):
         raise inconsistent(where, f"must rise to the {n_values} entries of {column}, ends at {index[-1]}")
     return index
@@ -202,16 +222,24 @@ def _index_levels(table: Any, column: str) -> list[str]:
     return levels
 
 
-def _nested(table: Any, column: str, values: np.ndarray, n_units: int) -> list[Any]:
+def _nested(table: Any, column: str, values: np.ndarray, n_units: int, url: str) -> list[Any]:
     """The values of each unit, split through every index level, outermost last."""
     items: list[Any] = list(values)
     levels = _index_levels(table, column)
     for depth, level in enumerate(levels):
         outermost = depth == len(levels) - 1
-        offsets = _level(table, level, column, len(items), n_units if outermost else None)
+        offsets = _level(table, level, column, len(items), n_units if outermost else None, url)
         starts = np.concatenate([[0], offsets[:-1]]) if offsets.size else offsets
         items = [items[start:end] for start, end in zip(starts, offsets, strict=True)]
     return items
+
+
+def _check_levels(table: Any, column: str, n_values: int, n_units: int, url: str) -> None:
+    """Every index level of a ragged column checked against what it indexes, without its values."""
+    levels = _index_levels(table, column)
+    for depth, level in enumerate(levels):
+        outermost = depth == len(levels) - 1
+        n_values = len(_level(table, level, column, n_values, n_units if outermost else None, url))
 
 
 def _as_lists(value: Any) -> Any:
@@ -248,18 +276,22 @@ def _columns(
     ragged: dict[str, Any] = {}
     for name, dataset, kind, levels in _column_plan(table, skip):
         if levels:
-            values = _values(file, dataset, kind)
-            per_unit = _nested(table, name, values, n_units)
-            if kind == "DynamicTableRegion" and levels == 1:
+            region = kind == "DynamicTableRegion" and levels == 1
+            if not region and dataset.size > RAGGED_METADATA_VALUES:
+                # not read at all: nested lists of a large column would cost many times its bytes
+                _check_levels(table, name, dataset.shape[0] if dataset.ndim else 1, n_units, url)
+                _not_read(url, name, dataset.size, levels)
+                continue
+            values = _values(file, dataset, kind, url)
+            per_unit = _nested(table, name, values, n_units, url)
+            if region:
                 attributes[name] = np.array([";".join(map(str, rows)) for rows in per_unit])
-            elif values.size <= RAGGED_METADATA_VALUES:
-                ragged[name] = _as_lists(per_unit)
             else:
-                _not_read(url, name, values.size, levels)
+                ragged[name] = _as_lists(per_unit)
             continue
-        values = _values(file, dataset, kind)
+        values = _values(file, dataset, kind, url)
         if kind == "DynamicTableRegion":
-            attributes.update(_electrode_columns(file, dataset, values))
+            attributes.update(_electrode_columns(file, dataset, values, url))
         elif len(values) == n_units:
             attributes[renamed.get(name, name)] = values
         else:
@@ -292,14 +324,14 @@ def _attribute_names(
     return names
 
 
-def _values(file: Any, dataset: Any, kind: str) -> np.ndarray:
+def _values(file: Any, dataset: Any, kind: str, url: str) -> np.ndarray:
     import h5py
 
-    values = dataset[()]
+    values = hdf5.read(dataset, url)
     if kind == "DynamicTableRegion":
         target = file[dataset.attrs["table"]]
-        ids = np.asarray(target["id"][()]) if "id" in target else np.arange(len(target))
-        return ids[np.asarray(values, dtype=np.int64)]
+        ids = _numbers(hdf5.read(target["id"], url), "id", url) if "id" in target else np.arange(len(target))
+        return ids[_rows(values, len(ids), dataset.name, url)]
     if h5py.check_dtype(ref=dataset.dtype) is not None:
         return np.array([file[ref].name.rsplit("/", 1)[-1] if ref else "" for ref in values])
     if dataset.dtype.kind in "OS":
@@ -307,21 +339,31 @@ def _values(file: Any, dataset: Any, kind: str) -> np.ndarray:
     return np.asarray(values)
 
 
-def _electrode_columns(file: Any, dataset: Any, electrode_ids: np.ndarray) -> dict[str, np.ndarray]:
+def _rows(values: Any, n_rows: int, name: str, url: str) -> np.ndarray:
+    """Row numbers of a DynamicTableRegion, each inside the table it refers to."""
+    rows = _numbers(values, name, url).astype(np.int64)
+    if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
+        raise InputError(f"{url}: {name} refers to row {int(rows.max())} of a table of {n_rows} rows")
+    return rows
+
+
+def _electrode_columns(file: Any, dataset: Any, electrode_ids: np.ndarray, url: str) -> dict[str, np.ndarray]:
     """A single-electrode region: the electrode id per unit, with its position and location when known."""
     target = file[dataset.attrs["table"]]
-    rows = np.asarray(dataset[()], dtype=np.int64)
+    rows = _numbers(hdf5.read(dataset, url), dataset.name, url).astype(np.int64)  # checked by _values
     found = {"electrode": electrode_ids}
     for column in ELECTRODE_FIELDS:
         if column in target:
-            values = target[column][()]
+            values = hdf5.read(target[column], url)
+            if len(values) <= (rows.max() if rows.size else -1):
+                raise InputError(f"{url}: electrode column {column} has {len(values)} rows, too few")
             found[f"electrode_{column}"] = (
                 np.array(texts(values))[rows] if values.dtype.kind in "OS" else values[rows]
             )
     return found
 
 
-def _session(file: Any, path: str, table: Any) -> dict[str, Any]:
+def _session(file: Any, path: str, table: Any, url: str) -> dict[str, Any]:
     """Session fields NWB defines, found at the root or under /general."""
     import h5py
 
@@ -333,13 +375,13 @@ def _session(file: Any, path: str, table: Any) -> dict[str, Any]:
     for field in (*SESSION_TEXT_FIELDS, "session_start_time", "timestamps_reference_time"):
         found = dataset(field) or dataset(f"general/{field}")
         if found is not None:
-            session[field] = text(found[()])
+            session[field] = text(hdf5.read(found, url))
     if dataset("general/experimenter") is not None:
-        session["experimenter"] = texts(file["general/experimenter"][()])
+        session["experimenter"] = texts(hdf5.read(file["general/experimenter"], url))
     subject = file.get("general/subject")
     if isinstance(subject, h5py.Group):
         session["subject"] = {
-            key: text(item[()]) for key, item in subject.items() if isinstance(item, h5py.Dataset)
+            key: text(hdf5.read(item, url)) for key, item in subject.items() if isinstance(item, h5py.Dataset)
         }
     session["units_path"] = path
     if "description" in table.attrs:
@@ -371,10 +413,11 @@ def describe(url: str, *, storage_options: Any = None, units_path: str | None = 
     with open_hdf5(url, storage_options) as file:
         path = _units_table(file, url, units_path)
         table = file[path]
-        dataset = _spike_times(table, path)
-        ids = np.asarray(table["id"][()]) if "id" in table else None
-        index = _end_offsets(table, "spike_times", int(dataset.size), None if ids is None else len(ids))
-        scratch, skip, rate, unit = _table_facts(file, table)
+        dataset = hdf5.dataset(_spike_times(table, path), url)
+        ids = _numbers(hdf5.read(table["id"], url), "id", url) if "id" in table else None
+        known = None if ids is None else len(ids)
+        index = _end_offsets(table, "spike_times", int(dataset.size), known, url)
+        scratch, skip, rate, unit = _table_facts(file, table, url)
         recorded = common.recorded_range(scratch, int(index[-1]) if index.size else 0)
         if recorded is False:  # each unit's first and last spike, read exactly
             starts = np.concatenate([[0], index[:-1]]).astype(np.int64)
@@ -388,7 +431,8 @@ def describe(url: str, *, storage_options: Any = None, units_path: str | None = 
         # the window from a shared observation interval, kept as _columns keeps it (small enough)
         small = obs is not None and obs.size <= RAGGED_METADATA_VALUES
         if "start_time" not in scratch and small and _index_levels(table, "obs_intervals"):
-            ragged["obs_intervals"] = _as_lists(_nested(table, "obs_intervals", obs[()], len(index)))
+            values = hdf5.read(obs, url)
+            ragged["obs_intervals"] = _as_lists(_nested(table, "obs_intervals", values, len(index), url))
         start, length = _window_in(file, scratch, ragged, ends_s, unit, rate)
         names = _attribute_names(file, table, scratch.get("renamed_columns", {}), skip, url)
         page = page_size(file)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import re
-import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import storage, words
+from neurodatahub.core import scratch, storage, words
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import Flag, Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -299,16 +298,10 @@ def _rate(option: Any, params: Mapping[str, Any] | None, url: str, unit: str) ->
 
 
 def _load_array(url: str, storage_options: Mapping[str, Any] | None) -> np.ndarray:
-    """One .npy array, never unpickled."""
-    with storage.open_read(url, storage_options) as handle:
-        try:
-            array = np.load(handle, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as error:
-            raise InputError(f"{url}: not a readable .npy array ({error})") from error
-    if not isinstance(array, np.ndarray):  # an .npz archive under an .npy name
-        array.close()
-        raise InputError(f"{url}: an .npz archive, not an .npy array")
-    return array
+    """One .npy array, never unpickled, its declared size checked first."""
+    from neurodatahub.core.codecs.npz import load_npy
+
+    return load_npy(url, storage_options)
 
 
 def _flat(array: np.ndarray, url: str) -> np.ndarray:
@@ -885,7 +878,7 @@ def export_spikedata_to_kilosort(
     if lost:
         listed = "; ".join(f"{loss.field}: {loss.reason}" for loss in lost)
         warnings.warn(f"{folder}: the KiloSort folder does not hold everything ({listed})", stacklevel=2)
-    with tempfile.TemporaryDirectory(prefix="neurodatahub-") as tmp:
+    with scratch.folder() as tmp:
         write_folder(
             sd, plan, Path(tmp), spike_times_file=spike_times_file, spike_clusters_file=spike_clusters_file
         )

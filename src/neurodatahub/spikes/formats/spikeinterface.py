@@ -32,7 +32,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import storage, words
+from neurodatahub.core import budget, storage, words
+from neurodatahub.core.budget import BudgetError
+from neurodatahub.core.codecs.npz import check_npy
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import Options, Positive
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -162,16 +164,22 @@ def losses(spikes: SpikeData, *, sampling_rate: float | None = None) -> list[Any
 # ---- NumPy folder ----
 
 
+def _npy(path: Path, url: str) -> np.ndarray:
+    """One .npy of the folder: its declared shape checked against the budget, never unpickled."""
+    with open(path, "rb") as handle:
+        check_npy(handle, path.name, url)
+        return np.load(handle, allow_pickle=False)
+
+
 def read_folder(
     url: str, *, storage_options: Mapping[str, Any] | None = None, segment: int | None = None
 ) -> SpikeData:
     with storage.local_copy(url, storage_options) as folder:
         try:
             info = json.loads((folder / INFO).read_text(encoding="utf-8"))
-            vector = np.load(folder / SPIKES, allow_pickle=False)
+            vector = _npy(folder / SPIKES, url)
             properties = {
-                path.stem: np.load(path, allow_pickle=False)
-                for path in sorted((folder / "properties").glob("*.npy"))
+                path.stem: _npy(path, url) for path in sorted((folder / "properties").glob("*.npy"))
             }
             notes = folder / "annotations.json"
             annotations = json.loads(notes.read_text(encoding="utf-8")) if notes.is_file() else None
@@ -180,7 +188,9 @@ def read_folder(
             raise InputError(
                 f"{url}: not a SpikeInterface sorting folder (missing {Path(error.filename).name})"
             ) from error
-        except (ValueError, KeyError, TypeError, OSError, EOFError) as error:
+        except BudgetError:
+            raise
+        except (ValueError, KeyError, TypeError, OSError, EOFError, InputError) as error:
             raise InputError(
                 f"{url}: damaged SpikeInterface sorting folder ({type(error).__name__}: {error})"
             ) from error
@@ -241,22 +251,25 @@ def read_zarr(
     url: str, *, storage_options: Mapping[str, Any] | None = None, segment: int | None = None
 ) -> SpikeData:
     import zarr
+    from zarr.errors import MetadataError  # damaged .zarray/.zgroup JSON: not a ValueError
 
     with storage.local_copy(url, storage_options) as folder:
         try:
             root = zarr.open_group(str(folder), mode="r")
             attrs = dict(root.attrs)
             group = root["spikes"]
-            samples, units = np.asarray(group["sample_index"][:]), np.asarray(group["unit_index"][:])
-            slices = np.asarray(group["segment_slices"][:]).reshape(-1, 2)
-            ids = np.asarray(root["unit_ids"][:])
+            samples, units = _zarr_values(group["sample_index"], url), _zarr_values(group["unit_index"], url)
+            slices = _zarr_values(group["segment_slices"], url).reshape(-1, 2)
+            ids = _zarr_values(root["unit_ids"], url)
             properties = (
-                {name: np.asarray(array[:]) for name, array in root["properties"].arrays()}
+                {name: _zarr_values(array, url) for name, array in root["properties"].arrays()}
                 if "properties" in root
                 else {}
             )
             rate, count = attrs["sampling_frequency"], int(attrs["num_segments"])
-        except (KeyError, ValueError, TypeError, OSError) as error:
+        except InputError:
+            raise
+        except (KeyError, IndexError, ValueError, TypeError, OSError, RuntimeError, MetadataError) as error:
             raise InputError(
                 f"{url}: not a readable SpikeInterface zarr sorting ({type(error).__name__}: {error})"
             ) from error
@@ -266,6 +279,20 @@ def read_zarr(
     return spikes_from_vector(
         samples, units, segments, ids, rate, properties, attrs.get("annotations"), count, segment, url
     )
+
+
+def _zarr_values(array: Any, url: str) -> np.ndarray:
+    """A whole zarr array, after what its .zarray declares: no pickled values (object arrays or the pickle
+    codec, whatever numcodecs allows), a shape within the memory budget (missing chunks cost nothing on
+    disk but are filled in memory)."""
+    codecs = [*(array.filters or ()), *([array.compressor] if array.compressor else [])]
+    if array.dtype.hasobject or any(codec.codec_id == "pickle" for codec in codecs):
+        raise InputError(
+            f"{url}: the zarr array {array.name} holds pickled Python objects; loading it would run code from"
+            " the file, so the hub refuses it"
+        )
+    budget.require_array(array.shape, array.dtype, f"the zarr array {array.name} {array.shape}", url)
+    return np.asarray(array[:])
 
 
 def write_zarr(spikes: SpikeData, path: Path, *, sampling_rate: float | None = None) -> None:

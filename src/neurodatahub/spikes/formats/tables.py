@@ -458,11 +458,7 @@ def _arrow_errors(url: str, what: str) -> Iterator[None]:
 
 
 def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None, **options: Any) -> SpikeData:
-    import pyarrow.parquet as pq
-
-    with parquet.arrow_source(url, storage_options) as source, _arrow_errors(url, "Parquet"):
-        table = pq.read_table(source)
-    return _table_spikes(table, url, **options)
+    return _table_spikes(parquet.read_parquet_table(url, storage_options), url, **options)  # sizes checked
 
 
 def describe_parquet(
@@ -494,6 +490,7 @@ def describe_parquet(
         extremes = _statistics_extremes(footer.metadata, names.index(time_name))
         if header is not None and extremes is not False:
             unit_name = _pick(names, unit_column, UNIT_COLUMNS, "unit", url)
+            parquet.check_declared_column(footer.metadata, unit_name, url)
             column = footer.read(columns=[unit_name], use_threads=False).column(unit_name)
             units = _unit_values(column, unit_name, url)
     if header is None or extremes is False:

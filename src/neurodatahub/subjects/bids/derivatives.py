@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from neurodatahub import __version__
-from neurodatahub.core import storage, words
+from neurodatahub.core import scratch, storage, words
 from neurodatahub.core.errors import OutputError, UsageError
 from neurodatahub.subjects import parcel_tables
 from neurodatahub.subjects.bids.entities import build_name, label, resolution_label
@@ -323,7 +322,7 @@ def export_bids_derivatives(
         "export_provenance": export_provenance,
     }
     report = DerivativesExport(root=url)
-    with tempfile.TemporaryDirectory(prefix="neurodatahub-bids-") as tmp:
+    with scratch.folder("neurodatahub-bids") as tmp:
         staging = Path(tmp) / "dataset"
         staging.mkdir()
         _json(staging / "dataset_description.json", _description(name))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from neurodatahub.core import storage
+from neurodatahub.core import documents, storage
 from neurodatahub.core.errors import InputError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.subjects.parcel_tables import (
@@ -50,11 +50,11 @@ def sidecars(url: str) -> tuple[str, ...]:
 def read(url: str, *, storage_options: Mapping[str, Any] | None = None) -> ParcelData:
     from neurodatahub.core.models import ParcelData
 
-    with storage.open_read(url, storage_options) as handle:
-        try:
-            rows = list(csv.reader(io.StringIO(handle.read().decode("utf-8-sig")), delimiter="\t"))
-        except UnicodeDecodeError as error:
-            raise InputError(f"{url}: not a text table ({error})") from error
+    raw = documents.read_text_bytes(url, storage_options)  # its size held to the memory budget first
+    try:
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter="\t"))
+    except UnicodeDecodeError as error:
+        raise InputError(f"{url}: not a text table ({error})") from error
     if not rows or tuple(cell.strip() for cell in rows[0]) != HEADER:
         raise InputError(f"{url}: a parcel table has the columns region and value, found {rows[:1]}")
     labels, values = [], []
@@ -86,11 +86,12 @@ def _load_sidecar(url: str, storage_options: Mapping[str, Any] | None) -> dict[s
     path = sidecar_of(url)
     if not storage.exists(path, storage_options):
         return {}
-    with storage.open_read(path, storage_options) as handle:
-        try:
-            found = json.loads(handle.read().decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError) as error:
-            raise InputError(f"{path}: the parcel table's sidecar is not JSON ({error})") from error
+    raw = documents.read_text_bytes(path, storage_options)  # a sidecar is as untrusted as the table
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: the parcel table's sidecar is not JSON ({error})") from error
+    found = documents.load_json(text, path)  # nesting and long numbers refused as InputError
     if not isinstance(found, dict):
         raise InputError(f"{path}: the parcel table's sidecar must be a JSON object")
     return found

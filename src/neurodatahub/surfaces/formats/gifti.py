@@ -23,6 +23,7 @@ one stores the vertex data and declares the vertices, faces, space, hemisphere a
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
@@ -34,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import storage
+from neurodatahub.core import budget, references, storage
+from neurodatahub.core.codecs.gzip import open_inflating
 from neurodatahub.core.errors import HubError, InputError, OutputError, UsageError
 from neurodatahub.core.options import Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -148,23 +150,94 @@ def sniff_func(probe: Probe) -> bool:
 # ---- reading ----
 
 
+@functools.cache
+def _checked_parser() -> type:
+    """nibabel's GIfTI parser, checking each DataArray as its element opens, before its data is read:
+    an ExternalFileBinary is a reference (core.references: refused unless allowed, then only inside the
+    input's folder), the declared dimensions must fit the memory budget, and gzipped base64 data is
+    inflated to its declared size at most (nibabel would inflate it whole first)."""
+    from nibabel.gifti.gifti import data_type_codes
+    from nibabel.gifti.parse_gifti_fast import GiftiImageParser
+
+    class CheckedParser(GiftiImageParser):
+        url = ""
+
+        def StartElementHandler(self, name: str, attrs: dict[str, str]) -> None:
+            super().StartElementHandler(name, attrs)
+            if name != "DataArray":
+                return
+            index = len(self.img.darrays) - 1
+            dtype = data_type_codes.dtype[self.da.datatype]
+            what = f"DataArray {index} {tuple(self.da.dims)} of {dtype}"
+            budget.require_array(self.da.dims, dtype, what, self.url)
+            if _encoding(self.da) == "External":
+                reference = f"DataArray {index} (ExternalFileBinary)"
+                where = references.check(self.da.ext_fname, self.url, reference)
+                self.da.ext_fname = self.fname = str(where)  # nibabel joins it to fname's folder
+
+        def flush_chardata(self) -> None:
+            if self.write_to == "Data" and self._char_blocks is not None and _encoding(self.da) == "B64GZ":
+                data = "".join(self._char_blocks)
+                self._char_blocks = None
+                self.da.data = _bounded_b64gz(data, self.da, self.url)
+                return
+            super().flush_chardata()
+
+    return CheckedParser
+
+
+def _encoding(array: Any) -> str:
+    from nibabel.gifti.gifti import gifti_encoding_codes
+
+    return gifti_encoding_codes.label[array.encoding]
+
+
+def _bounded_b64gz(data: str, array: Any, url: str) -> np.ndarray:
+    """What nibabel's read_data_block does for GZipBase64Binary, inflating no more than the array's
+    declared size (a few kB of base64 could otherwise inflate a thousandfold before the size check)."""
+    import base64
+
+    from nibabel.gifti.gifti import array_index_order_codes, data_type_codes, gifti_endian_codes
+
+    dtype = data_type_codes.dtype[array.datatype].newbyteorder(gifti_endian_codes.byteorder[array.endian])
+    shape = tuple(array.dims)
+    size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    packed = base64.b64decode(data.encode("ascii"))
+    inflater = zlib.decompressobj()
+    raw = inflater.decompress(packed, size + 1)
+    if len(raw) != size or inflater.unconsumed_tail:
+        raise InputError(f"{url}: a DataArray's compressed data are not the {size} bytes its Dims declare")
+    order = array_index_order_codes.npcode[array.ind_ord]
+    return np.frombuffer(bytearray(raw), dtype=dtype).reshape(shape, order=order)
+
+
 def load_image(url: str, storage_options: Mapping[str, Any] | None = None) -> Any:
-    """A parsed GiftiImage, streamed through the storage layer (gzipped files inflated on the way)."""
+    """A parsed GiftiImage, streamed through the storage layer (gzipped files inflated on the way, held to
+    the decompression limit), each DataArray checked before its data is read (`_checked_parser`)."""
     from xml.parsers.expat import ExpatError
 
-    from nibabel.gifti import GiftiImage
     from nibabel.gifti.parse_gifti_fast import GiftiParseError
 
     with storage.open_read(url, storage_options) as handle:
         magic = handle.read(2)
         handle.seek(0)
-        source = gzip.GzipFile(fileobj=handle) if magic == GZIP_MAGIC else handle
-        parser = GiftiImage.parser(mmap=False)
+        source = open_inflating(handle, url, "the gzipped GIfTI file") if magic == GZIP_MAGIC else handle
+        parser = _checked_parser()(mmap=False)
+        parser.url = url
         try:
             parser.parse(fptr=source)
         except HubError:
             raise
-        except (ExpatError, GiftiParseError, ValueError, KeyError, IndexError, TypeError) as error:
+        except (
+            ExpatError,
+            GiftiParseError,
+            ValueError,
+            KeyError,
+            IndexError,
+            TypeError,
+            AssertionError,
+        ) as error:
+            # nibabel's parser asserts on some malformed DataArray attributes
             raise InputError(f"{url}: not a readable GIfTI file ({common.described(error)})") from error
         except (EOFError, zlib.error, gzip.BadGzipFile) as error:
             raise InputError(

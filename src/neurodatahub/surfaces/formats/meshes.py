@@ -143,7 +143,34 @@ def _faces32(mesh: SurfaceMesh) -> np.ndarray:
 def read_ply(
     url: str, *, storage_options: Mapping[str, Any] | None = None, triangulate: Any = False
 ) -> SurfaceMesh:
+    _check_ply_header(url, storage_options)
     return _from_meshio(_meshio_read("ply", url, storage_options, "PLY"), url, triangulate=triangulate)
+
+
+PLY_HEADER_LIMIT = 1 << 16
+PLY_BYTES_PER_VALUE = 16  # a value as meshio holds it (float64), and its copy into the model
+
+
+def _check_ply_header(url: str, storage_options: Mapping[str, Any] | None) -> None:
+    """The header must end (meshio reads lines until `end_header`, forever on a cut file) and what its
+    elements declare must fit the memory budget (meshio allocates them before reading)."""
+    from neurodatahub.core import budget
+
+    head = storage.read_head(url, PLY_HEADER_LIMIT, storage_options)
+    end = head.find(b"end_header")
+    if not head.startswith(b"ply") or end < 0:
+        raise InputError(
+            f"{url}: not a readable PLY file (no end_header in its first {PLY_HEADER_LIMIT} bytes)"
+        )
+    values = 0
+    count = 0
+    for line in head[:end].decode("latin-1").splitlines():
+        words = line.split()
+        if words[:1] == ["element"] and len(words) == 3 and words[2].isdigit():
+            count = int(words[2])
+        elif words[:1] == ["property"]:
+            values += count * (4 if words[1:2] == ["list"] else 1)  # lists: triangles, mostly
+    budget.require(values * PLY_BYTES_PER_VALUE, f"the PLY elements ({values} values)", url)
 
 
 def write_ply(mesh: SurfaceMesh, path: Path, *, ascii: Any = False) -> None:
@@ -289,7 +316,16 @@ def verify_stl(
         raise OutputError(f"{path.name}: the triangles read back differ from those written")
 
 
+STL_BYTES_PER_TRIANGLE = 50  # binary STL: normal and three corners in float32, then a 2-byte attribute
+
+
 def read_stl(url: str, *, storage_options: Mapping[str, Any] | None = None) -> SurfaceMesh:
+    head = storage.read_head(url, 84, storage_options)
+    if len(head) == 84 and not head.lstrip().startswith(b"solid"):  # binary: meshio allocates the count
+        from neurodatahub.core import budget
+
+        triangles = int.from_bytes(head[80:84], "little")
+        budget.require(4 * STL_BYTES_PER_TRIANGLE * triangles, f"the STL file's {triangles} triangles", url)
     mesh = _meshio_read("stl", url, storage_options, "STL")
     return _from_meshio(mesh, url, triangulate=False, derived=["facet_normals"])
 

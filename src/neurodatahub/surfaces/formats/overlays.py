@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import storage
-from neurodatahub.core.codecs.gzip import gunzipped_head
+from neurodatahub.core import budget, storage
+from neurodatahub.core.codecs.gzip import GZIP_MAGIC, gunzipped_head, open_inflating
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -146,6 +146,12 @@ def sniff_morph(probe: Probe) -> bool:
 # ---- MGH overlays ----
 
 
+def _gzipped(handle: Any) -> bool:
+    magic = handle.read(2)
+    handle.seek(0)
+    return magic == GZIP_MAGIC
+
+
 def _mgh_shape(head: bytes) -> tuple[int, ...] | None:
     """(width, height, depth, frames) from an MGH header (version 1, big-endian), else None."""
     if len(head) < 20 or int.from_bytes(head[:4], "big") != 1:
@@ -169,9 +175,13 @@ def read_mgh(
     import nibabel as nib
 
     with storage.open_read(url, storage_options) as handle:
-        raw = handle.read()
+        shape = _mgh_shape(gunzipped_head(handle.read(MGH_HEADER), url, MGH_HEADER)) or ()
+        budget.require_array(shape, np.float32, f"the MGH data {shape}", url)  # MGH values: 4 bytes at most
+        handle.seek(0)
+        data = (
+            open_inflating(handle, url, "the gzipped MGH file").read() if _gzipped(handle) else handle.read()
+        )
     try:
-        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
         image = nib.MGHImage.from_bytes(data)
         values = np.asarray(image.dataobj)
     # nibabel raises KeyError for a header whose type code it does not know (any non-MGH bytes)

@@ -135,6 +135,9 @@ def _opened(
             source_url=url,
             positions_dtype=np.float64 if datatype.itemsize == 8 else np.float32,
         )
+        size = storage.handle_size(handle)
+        if size is not None and offset > size:
+            raise InputError(f"{url}: TCK data offset {offset} lies past the end of the file ({size} bytes)")
         handle.seek(offset)
         yield handle, header, offset, head, datatype
 
@@ -180,7 +183,7 @@ def _chunks(handle: IO[bytes], dtype: np.dtype, url: str) -> Iterator[Any]:
         return InputError(f"{url}: the TCK data cannot be read (truncated or damaged?): {error}")
 
     row_bytes = 3 * dtype.itemsize
-    blocks = common.ByteBlocks(handle, row_bytes * common.chunk_points(), damaged)
+    blocks = common.ByteBlocks(handle, row_bytes * common.chunk_points(), damaged, url)
     work = common.Workspace()
     while True:
         data = blocks.view()

@@ -22,7 +22,6 @@ import io
 import json
 import shutil
 import struct
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import storage, streaming
+from neurodatahub.core import budget, references as external, scratch, storage, streaming
 from neurodatahub.core.errors import InputError, OutputError, UsageError
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
 from neurodatahub.tractograms import common, reference as references
@@ -105,15 +104,26 @@ def _in_zip(local: Path) -> Locator:
 
 class _Folder:
     """A TRX folder (the spec's other form, which trx-python loads and saves) seen through the part of
-    the zipfile API the reader uses: every file below the folder is a member, stored as it is."""
+    the zipfile API the reader uses: every file below the folder is a member, stored as it is.
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    A member that is a symbolic link out of the folder is a reference outside the input, under the rule
+    of core.references (refused unless --allow-external, and then only inside the input's folder)."""
+
+    def __init__(self, root: Path, url: str) -> None:
+        self.root, self.url = root, url
+        self.members = self._infos()
+        self.names = {info.filename for info in self.members}
 
     def _files(self) -> list[tuple[str, int]]:
-        return storage.list_files(str(self.root))
+        files = storage.list_files(str(self.root))  # symbolic links to folders are not descended
+        inside = self.root.resolve()
+        for name, _ in files:
+            resolved = (self.root / name).resolve()
+            if not resolved.is_relative_to(inside):
+                external.check(str(resolved), self.url, f"TRX member {name} (a symbolic link)")
+        return files
 
-    def infolist(self) -> list[zipfile.ZipInfo]:
+    def _infos(self) -> list[zipfile.ZipInfo]:
         found = []
         for name, size in self._files():
             if not name.rpartition("/")[2].startswith("."):
@@ -122,15 +132,17 @@ class _Folder:
                 found.append(info)
         return found
 
+    def infolist(self) -> list[zipfile.ZipInfo]:
+        return list(self.members)
+
     def namelist(self) -> list[str]:
-        return [info.filename for info in self.infolist()]
+        return [info.filename for info in self.members]
 
     def open(self, member: zipfile.ZipInfo | str) -> IO[bytes]:
         name = member.filename if isinstance(member, zipfile.ZipInfo) else member
-        path = self.root / name
-        if not path.is_file():
+        if name not in self.names:
             raise KeyError(name)
-        return open(path, "rb")
+        return open(self.root / name, "rb")
 
     def read(self, member: zipfile.ZipInfo) -> bytes:
         with self.open(member) as handle:
@@ -147,6 +159,7 @@ class _RemoteFolder(_Folder):
     def __init__(self, url: str, storage_options: Mapping[str, Any] | None) -> None:
         self.url, self.storage_options = url, storage_options
         self.sizes = dict(storage.list_files(url, storage_options))
+        self.members = self._infos()
 
     def _files(self) -> list[tuple[str, int]]:
         return sorted(self.sizes.items())
@@ -230,6 +243,7 @@ def _members(archive: Any, header: Mapping[str, Any], url: str) -> dict[str, Any
     n_points, n_lines = header["NB_VERTICES"], header["NB_STREAMLINES"]
     found: dict[str, Any] = {"dpv": {}, "dps": {}, "groups": {}, "dpg": {}}
     for info in archive.infolist():
+        budget.require_inflation(info.file_size, info.compress_size, f"member {info.filename}", url)
         member = _member(info, url)
         if member is None:
             continue
@@ -268,6 +282,7 @@ def _members(archive: Any, header: Mapping[str, Any], url: str) -> dict[str, Any
 
 def _whole(archive: Any, member: Member, url: str) -> np.ndarray:
     """A small member read at once (group indices, data per group)."""
+    budget.require(member.info.file_size, f"member {member.info.filename}", url)
     try:
         raw = archive.read(member.info)
     except (zipfile.BadZipFile, OSError, EOFError) as error:
@@ -317,7 +332,7 @@ def _opened(
         if not copy_folder and not storage.is_local(url) and storage.is_dir(url, storage_options):
             archive, locate = _RemoteFolder(url, storage_options), None
         elif storage.is_dir(url, storage_options):
-            archive = _Folder(stack.enter_context(storage.local_copy(url, storage_options)))
+            archive = _Folder(stack.enter_context(storage.local_copy(url, storage_options)), url)
             locate: Locator | None = archive.where
         else:
             handle = stack.enter_context(storage.open_read(url, storage_options))
@@ -602,7 +617,7 @@ def _write(
     _offsets_choice(offsets_dtype, 0)
     dpv, dps, groups, _ = _plan(head)
     n_points = n_lines = 0
-    with tempfile.TemporaryDirectory(prefix=".trx-spill-", dir=path.parent) as folder:
+    with scratch.folder(".trx-spill", within=path.parent) as folder:
         spill = Path(folder)
         files = {key: open(spill / key.replace("/", "_"), "wb") for key in _spill_keys(dpv, dps, groups)}  # noqa: SIM115
         try:
