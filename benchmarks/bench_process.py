@@ -1,6 +1,7 @@
 """What a user waits for: `hub` as whole processes (start-up included), against scripts doing the same job.
 
-- `import neurodatahub.models` and `hub formats`, against the floor of importing numpy and pydantic;
+- `import neurodatahub.models` and `hub formats`, against the floor of importing numpy and pydantic (and,
+  without a target, `from neurodatahub.models import SpikeData`: the classes are built on first use);
 - `hub convert big.nwb out.h5 --style ragged` (2,000 units, 10 M spikes) against a plain Python + h5py
   script that reads the same two arrays and writes them in the ragged layout, and against spikelab
   0.1.2's load_spikedata_from_nwb + export_spikedata_to_hdf5 run as a script;
@@ -81,6 +82,11 @@ def _startup_rows() -> list[dict]:
         {
             "python -c 'import numpy, pydantic' (floor)": ([py, "-c", "import numpy, pydantic.main"], None),
             "import neurodatahub.models": ([py, "-c", "import neurodatahub.models"], None),
+            # no target: what the first use of a class adds (its schema modules' classes, numpy, pydantic)
+            "from neurodatahub.models import SpikeData": (
+                [py, "-c", "from neurodatahub.models import SpikeData"],
+                None,
+            ),
             "hub formats": ([_hub(), "formats"], None),
         },
         REPEATS * 2,

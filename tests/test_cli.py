@@ -50,6 +50,18 @@ def test_console_script_runs() -> None:
     assert result.stderr.strip().startswith("hub: error:") and "Traceback" not in result.stderr
 
 
+def test_python_dash_m_runs_the_same_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "neurodatahub", "validate", str(SPIKES)], capture_output=True
+    )
+    assert result.returncode == 0, result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "neurodatahub", "info", "/no/such/file.nwb"], capture_output=True
+    )
+    assert result.returncode == ExitCode.USAGE
+    assert result.stderr.decode().startswith("hub: error:") and b"Traceback" not in result.stderr
+
+
 def test_formats_table_and_json_come_from_the_registry(capsys: pytest.CaptureFixture) -> None:
     from neurodatahub.core.registry import all_formats
 

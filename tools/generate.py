@@ -10,6 +10,7 @@ site's build calls (tools/docs_hooks.py), so they are never committed and never 
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import json
 import os
@@ -52,10 +53,11 @@ INIT = (
     + '''"""Models generated from the neurodatahub LinkML schema, the schema's other forms, and its facts.
 
 Use `neurodatahub.models` instead: it adds the invariants the schema cannot express. The classes are
-imported on first use (`neurodatahub_models.SpikeData`), so reading `facts` or a path below costs no
-pydantic or numpy.
+imported on first use (`neurodatahub_models.SpikeData`), one schema module at a time (`models` says where
+each class lives), so reading `facts` or a path below costs no pydantic or numpy.
 """
 
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +76,11 @@ def schema_dir() -> Path:
 
 
 def __getattr__(name: str) -> Any:
-    from . import models
-
+    # import_module, not `from . import models`: the import system asks this package for its submodules'
+    # names (hasattr) before importing them, and a name that is no class must not recurse into here
+    models = import_module(f"{__name__}.models")
+    if name not in models.__all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(models, name)
 '''
 )
@@ -179,6 +184,132 @@ def facts_source() -> str:
     return FACTS + body.rstrip() + "\n"
 
 
+MODELS_FACADE = (
+    HEADER
+    + """\"\"\"Every class and enum of the schema, each imported from its schema module on first use.
+
+One Python module per schema module (`spikes`, `images`, ...; the base class in `_base`), so taking
+`SpikeData` builds the classes of the spikes module and of the modules it imports, not all of them.
+\"\"\"
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+metamodel_version = {metamodel_version!r}
+version = {version!r}
+
+# class or enum -> the module that defines it
+MODULES: dict[str, str] = {modules}
+
+__all__ = ["ConfiguredBaseModel", *MODULES]
+
+if TYPE_CHECKING:  # static tools see every class; at run time each module loads on first use
+    from ._base import ConfiguredBaseModel
+{static_imports}
+
+def __getattr__(name: str) -> Any:
+    module = "_base" if name == "ConfiguredBaseModel" else MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
+    value = getattr(import_module(f"{{__package__}}.{{module}}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({{*globals(), *__all__}})
+"""
+)
+
+
+def _names_used(nodes: list[ast.stmt]) -> set[str]:
+    """The names the code reads (a field called `time` is not a use of datetime's `time`)."""
+    return {
+        node.id
+        for tree in nodes
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
+
+
+def _imports_for(header: list[ast.stmt], used: set[str]) -> str:
+    """The header's imports that `used` needs (a module without arrays must not import numpy)."""
+    lines = []
+    for node in header:
+        if isinstance(node, ast.ImportFrom):
+            names = [alias.name for alias in node.names if node.module == "__future__" or alias.name in used]
+            if names:
+                lines.append(f"from {'.' * node.level}{node.module or ''} import {', '.join(names)}")
+        elif isinstance(node, ast.Import):
+            lines += [f"import {alias.name}" for alias in node.names if alias.name in used]
+    return "\n".join(lines)
+
+
+def split_models(source: str, module_of: dict[str, str]) -> dict[str, str]:
+    """The one module pydanticgen writes, split into one module per schema module, plus the facade.
+
+    `module_of` maps each class and enum to its schema module. A module imports what it uses from the
+    others; the schema's imports form no cycle, and neither do these.
+    """
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    header = [node for node in tree.body if not isinstance(node, ast.ClassDef)]
+    constants = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in header
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+    }
+    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    unknown = {node.name for node in classes[1:]} - set(module_of)
+    if classes[0].name != "ConfiguredBaseModel" or unknown:
+        raise SystemExit(f"cannot place generated classes in schema modules: {sorted(unknown)}")
+    where = {"ConfiguredBaseModel": "_base", **{node.name: module_of[node.name] for node in classes[1:]}}
+    grouped: dict[str, list[ast.ClassDef]] = {}
+    for node in classes:
+        grouped.setdefault(where[node.name], []).append(node)
+
+    def text(node: ast.ClassDef) -> str:
+        start = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
+        return "\n".join(lines[start - 1 : node.end_lineno])
+
+    files = {}
+    for module, nodes in grouped.items():
+        used = _names_used(nodes)
+        others: dict[str, list[str]] = {}
+        for name in sorted(used & set(where)):
+            if where[name] != module:
+                others.setdefault(where[name], []).append(name)
+        imports = [_imports_for(header, used)]
+        imports += [f"from .{other} import {', '.join(names)}" for other, names in sorted(others.items())]
+        body = "\n\n\n".join(text(node) for node in nodes)
+        files[f"{module}.py"] = HEADER + "\n".join(imports) + "\n\n\n" + body + "\n"
+    static = "".join(
+        f"    from .{module} import {', '.join(node.name for node in nodes)}\n"
+        for module, nodes in sorted(grouped.items())
+        if module != "_base"
+    )
+    modules = {node.name: where[node.name] for node in classes[1:]}
+    files["models.py"] = MODELS_FACADE.format(
+        metamodel_version=constants.get("metamodel_version"),
+        version=constants.get("version"),
+        modules=pprint.pformat(modules, width=110, sort_dicts=False),
+        static_imports=static,
+    )
+    return files
+
+
+def schema_modules_of_elements() -> dict[str, str]:
+    """Each class and enum of the schema with the name of the schema module that defines it."""
+    from linkml_runtime.utils.schemaview import SchemaView
+
+    view = SchemaView(ROOT_SCHEMA)
+    elements = {**view.all_classes(), **view.all_enums()}  # loads every imported module into schema_map
+    names = {schema.id: schema.name for schema in view.schema_map.values()}
+    return {name: names[element.from_schema] for name, element in elements.items()}
+
+
 def generate(out: Path) -> list[Path]:
     """Write the models package into out/neurodatahub_models and return the files written."""
     os.chdir(REPO)  # linkml records the schema path as given: keep it relative for reproducible output
@@ -196,7 +327,7 @@ def generate(out: Path) -> list[Path]:
     semantic = {"metadata": False, "mergeimports": True}
     written = {
         package / "__init__.py": INIT,
-        package / "models.py": HEADER + models,
+        **{package / name: text for name, text in split_models(models, schema_modules_of_elements()).items()},
         package / "neurodatahub.schema.json": json.dumps(schema, indent=2, sort_keys=True) + "\n",
         package / "neurodatahub.owl.ttl": OwlSchemaGenerator(ROOT_SCHEMA, **semantic).serialize(),
         package / "neurodatahub.shacl.ttl": ShaclGenerator(ROOT_SCHEMA, **semantic).serialize(),

@@ -2,10 +2,11 @@
 """Models generated from the neurodatahub LinkML schema, the schema's other forms, and its facts.
 
 Use `neurodatahub.models` instead: it adds the invariants the schema cannot express. The classes are
-imported on first use (`neurodatahub_models.SpikeData`), so reading `facts` or a path below costs no
-pydantic or numpy.
+imported on first use (`neurodatahub_models.SpikeData`), one schema module at a time (`models` says where
+each class lives), so reading `facts` or a path below costs no pydantic or numpy.
 """
 
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ def schema_dir() -> Path:
 
 
 def __getattr__(name: str) -> Any:
-    from . import models
-
+    # import_module, not `from . import models`: the import system asks this package for its submodules'
+    # names (hasattr) before importing them, and a name that is no class must not recurse into here
+    models = import_module(f"{__name__}.models")
+    if name not in models.__all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(models, name)

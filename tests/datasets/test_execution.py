@@ -165,7 +165,12 @@ def test_an_outcome_iterator_closed_in_another_thread_leaves_the_handlers_as_the
         signal.signal(signal.SIGTERM, previous)
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed interrupt
+# the swallowed interrupt is neither printed ("Exception ignored ... Traceback") nor reported to pytest
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
 def test_ctrl_c_that_python_swallows_in_a_finalizer_still_stops_an_inline_batch() -> None:
+    import sys
+
+    hook = sys.unraisablehook
     with pytest.raises(Interrupted):
         execution.map(interrupted_in_a_finalizer, [1, 2, 3, 4], jobs=1)
+    assert sys.unraisablehook is hook  # put back when the batch ends

@@ -13,6 +13,7 @@ from region_helpers import assert_same_table, synthetic_case
 
 from neurodatahub.cli import main
 from neurodatahub.core import conversion
+from neurodatahub.core.errors import InvalidDataError
 from neurodatahub.core.summary import summarize
 from neurodatahub.regions import (
     extract_scalar_map,
@@ -21,6 +22,7 @@ from neurodatahub.regions import (
     qsiparc as compat,
     result_frame,
 )
+from neurodatahub.regions.diffmap import write_table_text
 
 FORMATS = ("tsv", "csv", "json", "parquet")
 
@@ -50,8 +52,6 @@ def test_round_trip_keeps_every_number(result, tmp_path: Path, name: str) -> Non
 @pytest.mark.parametrize("delimiter", ["\t", ","])
 def test_text_tables_are_what_pandas_writes(result, tmp_path: Path, delimiter: str, float_format) -> None:
     """The csv-module writer gives pandas' to_csv bytes for qsiparc's frame: missing values, quoting."""
-    from neurodatahub.regions.diffmap import write_table_text
-
     rows = list(result.rows)
     rows[0] = rows[0].model_copy(update={"region_name": 'odd, "quoted"\tname', "mean": None})
     odd = result.model_copy(update={"rows": rows})
@@ -132,3 +132,31 @@ def test_a_merged_table_is_not_one_result(tmp_path: Path) -> None:
     path = tmp_path / "merged.tsv"
     pd.concat(frames).to_csv(path, sep="\t", index=False)
     assert main(["validate", str(path)]) == 1
+
+
+@pytest.mark.parametrize("float_format", [None, "%.6f", "%.0f"])
+def test_text_tables_are_read_back_when_written(result, tmp_path: Path, float_format) -> None:
+    """The text writer's check reads the table back as the (pandas) reader does, without pandas: what it
+    accepts the reader reads, and a table the reader rejects is refused before it is placed."""
+    from neurodatahub.core.errors import OutputError
+
+    rows = list(result.rows)
+    odd_row = {"region_name": 'odd, "quoted"\tname', "mean": None, "hemisphere": None}
+    rows[0] = rows[0].model_copy(update=odd_row)
+    odd = result.model_copy(update={"rows": rows})
+    path = tmp_path / "atlas-toy_r.tsv"
+    conversion.write(odd, str(path), float_format=float_format)
+    back = conversion.read(str(path))
+    assert back.rows[0].region_name == 'odd, "quoted"\tname' and back.rows[0].mean is None
+    if float_format is None:
+        assert_same_table(result_frame(back), result_frame(odd), rtol=0)
+
+    rows[0] = rows[0].model_copy(update={"region_name": ""})  # an empty cell reads back as missing
+    unreadable = result.model_copy(update={"rows": rows})
+    target = tmp_path / "atlas-toy_empty.tsv"
+    with pytest.raises(OutputError, match=r"does not read back.*region_name"):
+        conversion.write(unreadable, str(target), float_format=float_format)
+    assert not target.exists()
+    write_table_text(unreadable, tmp_path / "direct.tsv", "\t", float_format)  # the reader agrees
+    with pytest.raises(InvalidDataError, match="region_name"):
+        conversion.read(str(tmp_path / "direct.tsv"))

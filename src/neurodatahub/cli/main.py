@@ -102,27 +102,27 @@ def formats(
 ) -> None:
     """List every format with what it reads, writes and cannot store; or one format's options."""
     from neurodatahub.core import kinds
-    from neurodatahub.core.registry import all_formats, formats_named
+    from neurodatahub.core.registry import all_formats, format_listings, formats_named
 
     if name is not None:
         _print_format_options(formats_named(name, kind), as_json)
         return
     if kind is not None:
         kinds.require_kind(kind)
-    specs = [spec for spec in all_formats() if kind is None or spec.kind == kind]
-    if as_json:
-        print_json([spec.as_row() for spec in specs])
+    if as_json:  # the options of every format: every format module is imported
+        print_json([spec.as_row() for spec in all_formats() if kind is None or spec.kind == kind])
         return
     rows = [
         [
-            spec.kind,
-            spec.name,
-            " ".join(spec.extensions) + (" (folder)" if spec.directory else ""),
-            "yes" if spec.read else "-",
-            "yes" if spec.write else "-",
-            "; ".join(spec.cannot_store) or "-",
+            listing.kind,
+            listing.name,
+            " ".join(listing.extensions) + (" (folder)" if listing.directory else ""),
+            "yes" if listing.readable else "-",
+            "yes" if listing.writable else "-",
+            "; ".join(listing.cannot_store) or "-",
         ]
-        for spec in specs
+        for listing in format_listings()
+        if kind is None or listing.kind == kind
     ]
     if not rows:
         typer.echo(f"no format reads or writes {kind} data")
@@ -680,7 +680,7 @@ def _run_command(args: list[str], debug: bool) -> int:
             with words.cli_words():
                 # outside standalone mode, typer.Exit(code) comes back as the return value, and so does
                 # the KeyboardInterrupt typer turns into 130
-                returned = app(args=args, prog_name="hub", standalone_mode=False)
+                returned = _app_for(args)(args=args, prog_name="hub", standalone_mode=False)
         except click.exceptions.NoArgsIsHelpError as usage:
             help_text = usage.format_message()  # empty when typer's rich help was printed already
             if help_text.strip():
@@ -726,6 +726,33 @@ def _run_command(args: list[str], debug: bool) -> int:
     if returned == ExitCode.INTERRUPTED and interrupting_signal() is not None:
         return _interrupted(interrupting_signal(), debug, None)  # typer's 130 for the KeyboardInterrupt
     return returned if isinstance(returned, int) else ExitCode.OK
+
+
+def _app_for(args: list[str]) -> typer.Typer:
+    """The app with only the command or group that `args` name: typer turns every command into click's
+    at each run (~30 ms for the hub's commands and groups), and a run needs one. The whole app for the
+    root's help, or a name it does not know (click's message lists the commands). The root takes flags
+    only, so the first argument that is no option names the command."""
+    import copy
+
+    from typer.main import get_command_name
+
+    name = next((arg for arg in args if not arg.startswith("-")), None)
+    commands = [
+        command
+        for command in app.registered_commands
+        if (command.name or get_command_name(command.callback.__name__)) == name
+    ]
+    groups = [
+        group
+        for group in app.registered_groups  # added without a name: the group's Typer has it
+        if (group.name if isinstance(group.name, str) else group.typer_instance.info.name) == name
+    ]
+    if not commands and not groups:
+        return app
+    lean = copy.copy(app)
+    lean.registered_commands, lean.registered_groups = commands, groups
+    return lean
 
 
 def _usage_line(usage: Any) -> str:

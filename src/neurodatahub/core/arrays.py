@@ -64,6 +64,16 @@ def breaks(values: np.ndarray) -> np.ndarray:
     return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
+def in_sorted(values: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """np.isin(values, ordered) for an `ordered` that is sorted: a binary search per value, and no
+    import of numpy.ma, which np.isin costs on its first call (~50 ms in every conversion)."""
+    values, ordered = np.asarray(values), np.asarray(ordered)
+    if ordered.size == 0:
+        return np.zeros(values.shape, dtype=bool)
+    where = np.minimum(np.searchsorted(ordered, values), ordered.size - 1)
+    return ordered[where] == values
+
+
 def is_nondecreasing(values: np.ndarray) -> bool:
     return descents(values).size == 0
 
@@ -84,5 +94,18 @@ def min_max(values: np.ndarray) -> tuple[float, float] | None:
 
 
 def has_duplicates(values: np.ndarray) -> bool:
-    """Duplicates among ids and labels (arrays of at most a few million entries)."""
-    return np.unique(np.asarray(values)).size != np.asarray(values).size
+    """Duplicates among ids and labels (arrays of at most a few million entries); NaNs count as equal.
+
+    Equal neighbours once sorted, rather than np.unique: numpy 2's unique imports numpy.ma on its first
+    call (~50 ms, paid by every conversion, which checks its unit ids).
+    """
+    flat = np.asarray(values).reshape(-1)
+    if flat.dtype.kind == "O":  # Python objects: only unique knows how to order them
+        return np.unique(flat).size != flat.size
+    ordered = np.sort(flat)
+    if ordered.dtype.kind in "fc":
+        missing = np.isnan(ordered)
+        if np.count_nonzero(missing) > 1:
+            return True
+        ordered = ordered[~missing]
+    return bool((ordered[1:] == ordered[:-1]).any())

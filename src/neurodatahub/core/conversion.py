@@ -283,7 +283,11 @@ def _write_checked(
         try:
             if spec.verify is not None:
                 spec.verify(model, tmp, **options)
-                if spec.read is not None and storage.size_of(str(tmp)) <= READ_BACK_BYTES:
+                if (
+                    spec.read is not None
+                    and not spec.verify_reads_back
+                    and storage.size_of(str(tmp)) <= READ_BACK_BYTES
+                ):
                     _validate_read_back(spec, model, tmp, options)
             elif spec.read is not None:
                 reopened = read_as(spec, str(tmp), **_read_back_options(spec, model, options))

@@ -33,6 +33,7 @@ import functools
 import logging
 import os
 import signal
+import sys
 import time
 import uuid
 from collections import deque
@@ -551,11 +552,21 @@ def _stoppable(at_once: bool) -> Iterator[_Stop]:
         if at_once:
             raise KeyboardInterrupt
 
+    def unraisable(report: Any) -> None:
+        # a KeyboardInterrupt `note` raised inside a weakref or garbage-collection callback, which Python
+        # cannot propagate and would print as "Exception ignored ... Traceback": the signal is noted, so
+        # the batch stops after the running task; other unraisable errors are reported as before
+        if not (stop.signalled and isinstance(report.exc_value, KeyboardInterrupt)):
+            previous_hook(report)
+
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable
     previous.update({signum: signal.signal(signum, note) for signum in handled})
     try:
         yield stop
     finally:
         ended = True
+        sys.unraisablehook = previous_hook
         # An iterator of `imap` closed by the garbage collector ends here in whatever thread collected
         # it, where handlers cannot be set: `note` then stands in for the previous handler.
         if threading.current_thread() is threading.main_thread():

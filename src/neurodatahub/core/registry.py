@@ -6,8 +6,8 @@ heavy imports inside its functions. They are found and imported on first use, so
 adding a module, and `hub --help` stays fast. A format's pivot class is its kind's, from the schema.
 
 Lookups by name or extension import only the modules that can match, found in `format_index` (written
-by `make generate` from the modules themselves); detection by content alone, `hub formats` and anything
-the index cannot answer load every module.
+by `make generate` from the modules themselves), and the list of `hub formats` comes from it; detection
+by content alone, the formats' options and anything the index cannot answer load every module.
 
 Other packages add formats through the entry-point group `neurodatahub.formats`: each entry is named
 after its format and points at a module that calls `register_format` (or at a FormatSpec). A plugin is
@@ -25,9 +25,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from neurodatahub.core import kinds, options, storage, words
+from neurodatahub.core import kinds, storage, words
 from neurodatahub.core.errors import (
     HubError,
     InputError,
@@ -35,7 +35,11 @@ from neurodatahub.core.errors import (
     UsageError,
     unreadable_input,
 )
-from neurodatahub.core.options import Options
+
+if TYPE_CHECKING:
+    from neurodatahub.core.options import Options
+
+# core.options (pydantic) is imported where options are read: listing the formats needs none
 
 CORE_FORMAT_MODULES = ("neurodatahub.core.documents",)
 
@@ -111,6 +115,9 @@ class FormatSpec:
     directory: bool = False
     # a cheap check that a file just written holds the model; without one it is read back in full
     verify: Verifier | None = None
+    # True: `verify` reads the whole output back into a validated model, so outputs small enough to be
+    # read back in full (conversion.READ_BACK_BYTES) are not read a second time by `read`
+    verify_reads_back: bool = False
     # False: an input is this format only when its content says so (the extension belongs to a format
     # of another kind); the extension still names it as an output
     claims_extension: bool = True
@@ -132,23 +139,33 @@ class FormatSpec:
         return kinds.pivot_class(self.kind) or "*"
 
     def reads_option(self, name: str) -> bool:
+        from neurodatahub.core import options
+
         return name in options.names(self.read_options)
 
     def writes_option(self, name: str) -> bool:
+        from neurodatahub.core import options
+
         return name in options.names(self.write_options)
 
     def checked_read_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """The reader's options validated, defaults filled in (UsageError before anything is read)."""
+        from neurodatahub.core import options
+
         return options.validated(self.read_options, given, f"the {self.name} reader")
 
     def checked_write_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """The writer's options validated, defaults filled in (UsageError before anything is written)."""
+        from neurodatahub.core import options
+
         return options.validated(self.write_options, given, f"the {self.name} writer")
 
     def matches_extension(self, url: str) -> bool:
         return _has_extension(url, self.extensions)
 
     def as_row(self) -> dict[str, Any]:
+        from neurodatahub.core import options
+
         return {
             "name": self.name,
             "kind": self.kind,
@@ -299,6 +316,46 @@ def all_formats() -> list[FormatSpec]:
     for name in plugin_entry_points():
         load_plugin(name)
     return sorted(_FORMATS.values(), key=lambda spec: (spec.kind, spec.name))
+
+
+@dataclass(frozen=True)
+class FormatListing:
+    """What the list of formats says of one: from the index for a built-in format (no module imported)."""
+
+    kind: str
+    name: str
+    extensions: tuple[str, ...]
+    directory: bool
+    readable: bool
+    writable: bool
+    cannot_store: tuple[str, ...]
+
+    @classmethod
+    def of(cls, spec: FormatSpec) -> FormatListing:
+        return cls(
+            spec.kind,
+            spec.name,
+            spec.extensions,
+            spec.directory,
+            spec.read is not None,
+            spec.write is not None,
+            spec.cannot_store,
+        )
+
+
+def format_listings() -> list[FormatListing]:
+    """Every format as `hub formats` lists it: built-in ones from the index, plugins and formats registered
+    in this process from their specs (which win over the index: they are what runs)."""
+    from neurodatahub.core.format_index import FORMATS
+
+    for name in plugin_entry_points():
+        load_plugin(name)
+    listed = {
+        (kind, name): FormatListing(kind, name, extensions, directory, readable, writable, cannot_store)
+        for kind, name, _, extensions, directory, readable, writable, _, cannot_store in FORMATS
+    }
+    listed.update({key: FormatListing.of(spec) for key, spec in _FORMATS.items()})
+    return sorted(listed.values(), key=lambda listing: (listing.kind, listing.name))
 
 
 def get_format(name: str, kind: str | None = None) -> FormatSpec:

@@ -88,9 +88,13 @@ def tier_of(columns: Sequence[str], source: str) -> str:
     return tier
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _plain(value: Any, field: str) -> Any:
     """A table cell as the model wants it: None for NaN/empty, int for counts, str for names."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return None
     if field in TEXT_FIELDS:
         return str(value)
@@ -168,30 +172,41 @@ def result_frame(result: ExtractionResult) -> Any:
     return pd.DataFrame(data)
 
 
-def result_from_frame(
-    frame: Any,
+def frame_columns(frame: Any) -> dict[str, np.ndarray]:
+    """A pandas table's columns by name, as object arrays (NaN where a cell is missing)."""
+    return {str(name): frame[name].to_numpy(dtype=object) for name in frame.columns}
+
+
+def result_from_frame(frame: Any, source: str, **described: Any) -> Any:
+    """An ExtractionResult from a pandas table (result_from_columns says which)."""
+    return result_from_columns(frame_columns(frame), source, **described)
+
+
+def result_from_columns(
+    columns: Mapping[str, Sequence[Any]],
     source: str,
     *,
     atlas_name: str | None = None,
     stat_tier: str | None = None,
     provenance: Sequence[Any] | None = None,
 ) -> Any:
-    """An ExtractionResult from a table of one scalar and one atlas, in either tier's columns."""
-    tier = stat_tier or tier_of(list(frame.columns), source)
-    columns = dict(TIER_COLUMNS[tier])
-    missing = [column for column in columns if column not in frame.columns]
+    """An ExtractionResult from a table of one scalar and one atlas, in either tier's columns: cells by
+    column name, None or NaN where missing, numbers as numbers or their text."""
+    tier = stat_tier or tier_of(list(columns), source)
+    fields = dict(TIER_COLUMNS[tier])
+    missing = [column for column in fields if column not in columns]
     if missing:
         raise InvalidDataError(f"{source}: missing columns {', '.join(missing)} of the {tier} tier")
-    scalars = sorted({str(value) for value in frame["scalar"].dropna().unique()})
+    scalars = sorted({str(value) for value in columns["scalar"] if not _missing(value)})
     if len(scalars) > 1:
         raise InvalidDataError(
             f"{source}: holds {len(scalars)} scalars ({', '.join(scalars)}); one region table is one scalar"
             " of one atlas"
         )
-    atlases = sorted(frame[ATLAS_COLUMN].dropna().astype(str).unique()) if ATLAS_COLUMN in frame else []
+    atlases = sorted({str(value) for value in columns.get(ATLAS_COLUMN, ()) if not _missing(value)})
     if len(atlases) > 1:
         raise InvalidDataError(f"{source}: holds several atlases ({', '.join(atlases)})")
-    values = {field: frame[column].to_numpy(dtype=object) for column, field in columns.items()}
+    values = {field: np.asarray(columns[column], dtype=object) for column, field in fields.items()}
     try:
         return build_result(
             values,

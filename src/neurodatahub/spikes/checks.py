@@ -41,7 +41,7 @@ def _spike_data(spikes: SpikeData) -> None:
     lasts = spikes.spike_times[unit_ends[filled] - 1]
     # a break outside a unit start is a NaN or an unsorted unit; with none, each unit is sorted and free
     # of NaN, so finite ends prove every time finite (see arrays.breaks)
-    if (~np.isin(arrays.breaks(spikes.spike_times), unit_starts)).any() or not (
+    if (~arrays.in_sorted(arrays.breaks(spikes.spike_times), unit_starts)).any() or not (
         np.isfinite(firsts).all() and np.isfinite(lasts).all()
     ):
         _explain_bad_times(spikes, unit_starts, unit_ends)
@@ -101,7 +101,7 @@ def _explain_bad_times(spikes: SpikeData, unit_starts: np.ndarray, unit_ends: np
     bad, descents = arrays.scan_times(spikes.spike_times)
     if bad is not None:
         raise ValueError(f"spike time {bad} is {spikes.spike_times[bad]}: spike times must be finite")
-    unsorted = descents[~np.isin(descents, unit_starts)]
+    unsorted = descents[~arrays.in_sorted(descents, unit_starts)]
     if unsorted.size:
         unit = int(np.searchsorted(unit_ends, unsorted[0], side="right"))
         raise ValueError(f"spike times of unit {spikes.unit_ids[unit]} are not sorted")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from pydantic import Field
 
 from neurodatahub.core import storage
 from neurodatahub.core.codecs import parquet
+from neurodatahub.core.conversion import invalid_data_of
 from neurodatahub.core.errors import InputError, OutputError
 from neurodatahub.core.options import FloatFormat, Options
 from neurodatahub.core.registry import FormatSpec, Probe, register_format
@@ -32,8 +33,9 @@ from neurodatahub.regions.tables import (
     TEXT_FIELDS,
     TIER_COLUMNS,
     column_texts,
+    frame_columns,
     result_frame,
-    result_from_frame,
+    result_from_columns,
     tier_columns,
 )
 
@@ -78,9 +80,9 @@ def _sidecar(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, A
     return data if isinstance(data, dict) else {}
 
 
-def _described(frame: Any, url: str, described: Mapping[str, Any]) -> Any:
-    return result_from_frame(
-        frame,
+def _described(columns: Mapping[str, Sequence[Any]], url: str, described: Mapping[str, Any]) -> Any:
+    return result_from_columns(
+        columns,
         url,
         atlas_name=described["atlas_name"] if "atlas_name" in described else atlas_name_of(url, stem=False),
         provenance=described.get("provenance"),
@@ -102,7 +104,7 @@ def _text_reader(delimiter: str) -> Callable[..., Any]:
                 )
             except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
                 raise InputError(f"{url}: not a readable table ({error})") from error
-        return _described(frame, url, _sidecar(url, storage_options))
+        return _described(frame_columns(frame), url, _sidecar(url, storage_options))
 
     return read
 
@@ -117,19 +119,22 @@ def read_json(url: str, *, storage_options: Mapping[str, Any] | None = None) -> 
             raise InputError(f"{url}: invalid JSON ({error})") from error
     if not isinstance(records, list) or not all(isinstance(row, dict) for row in records):
         raise InputError(f"{url}: a region table in JSON is a list of row objects")
-    return _described(pd.DataFrame.from_records(records), url, _sidecar(url, storage_options))
+    frame = pd.DataFrame.from_records(records)
+    return _described(frame_columns(frame), url, _sidecar(url, storage_options))
 
 
 def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None) -> ExtractionResult:
     table = parquet.read_parquet_table(url, storage_options)
-    return _described(table.to_pandas(), url, parquet.hub_metadata(table, url))
+    return _described(frame_columns(table.to_pandas()), url, parquet.hub_metadata(table, url))
 
 
 # ---- writing ----
 
 
 def _text_verifier(delimiter: str) -> Callable[..., None]:
-    """The written table holds, cell for cell, the text the writer meant to write (no pandas needed)."""
+    """The written table holds, cell for cell, the text the writer meant to write, and those cells, read
+    as the reader reads them, make a valid result: the whole read-back, without pandas (whose import
+    costs more than an extraction's statistics)."""
 
     def verify(result: ExtractionResult, path: Path, *, float_format: str | None = None) -> None:
         with open(path, encoding="utf-8", newline="") as handle:
@@ -138,8 +143,21 @@ def _text_verifier(delimiter: str) -> Callable[..., None]:
         expected = [tier_columns(result), *(list(row) for row in cells)]
         if found != expected:
             raise OutputError(f"{path.name}: the table read back differs from the result written")
+        with invalid_data_of(str(path)):  # the reader's error, named as a reader's would be
+            _described(_typed_columns(found), str(path), {})
 
     return verify
+
+
+def _typed_columns(rows: list[list[str]]) -> dict[str, list[Any]]:
+    """Text cells as the text reader's pandas call types them in a table the writer made: an empty cell is
+    missing (na_values=[""]), the text columns stay text, the others are numbers."""
+    header, *body = rows
+    columns: dict[str, list[Any]] = {name: [] for name in header}
+    for row in body:
+        for name, cell in zip(header, row, strict=True):
+            columns[name].append(None if cell == "" else cell if name in TEXT_COLUMNS else float(cell))
+    return columns
 
 
 def _text_writer(delimiter: str) -> Callable[..., None]:
@@ -238,6 +256,7 @@ for _name, _delimiter in (("tsv", "\t"), ("csv", ",")):
             read=_text_reader(_delimiter),
             write=_text_writer(_delimiter),
             verify=_text_verifier(_delimiter),
+            verify_reads_back=True,
             sniff=_text_sniffer(_delimiter),
             write_options=TextWriteOptions,
             cannot_store=TEXT_CANNOT_STORE,
