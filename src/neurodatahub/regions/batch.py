@@ -19,7 +19,7 @@ from neurodatahub.core.errors import UsageError
 from neurodatahub.regions.diffmap import diffmap_tsv_path, write_diffmap
 from neurodatahub.regions.entities import parse_entities
 from neurodatahub.regions.extract import extract_scalar_map
-from neurodatahub.regions.lut import atlas_name_of, load_lut
+from neurodatahub.regions.lut import atlas_name_of
 from neurodatahub.regions.qsirecon import ScalarMap, discover_dseg_files, discover_scalar_maps
 
 FOLDER_FORMATS = ("diffmap", "parquet")
@@ -184,15 +184,15 @@ def extract_job(
     """Extract one scalar map within one parcellation and write it (a task of the execution layer)."""
     from neurodatahub.core.conversion import write
 
-    table = load_lut(job.lut, job.atlas_name, dseg=job.dseg, storage_options=storage_options)
     result = extract_scalar_map(
         job.scalar,
         job.dseg,
-        table,
+        job.lut,  # read by extract_scalar_map while the scalar map is decompressed
         job.scalar_name,
         stat_tier,
         zero_is_missing,
         storage_options=storage_options,
+        atlas_name=job.atlas_name,
     )
     if single:
         write(result, output, overwrite=overwrite, storage_options=storage_options)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,14 +21,18 @@ from neurodatahub.regions.tables import build_result, merge_frames
 STAT_TIERS = tuple(kinds.enum_values("StatTier"))
 
 
-def as_lut(lut: Any, dseg: Image, storage_options: Mapping[str, Any] | None = None) -> Any:
-    """The hub's AtlasLUT from a model, a table URL, None (labels of the dseg) or a qsiparc AtlasLUT."""
+def as_lut(
+    lut: Any, dseg: Image, storage_options: Mapping[str, Any] | None = None, atlas_name: str | None = None
+) -> Any:
+    """The hub's AtlasLUT from a model, a table URL, None (labels of the dseg) or a qsiparc AtlasLUT;
+    `atlas_name` names a table read here (else its file's or the dseg's name)."""
     from neurodatahub.core.models import AtlasLUT
 
     if isinstance(lut, AtlasLUT):
         return lut
     if lut is None or isinstance(lut, str) or hasattr(lut, "__fspath__"):
-        return load_lut(None if lut is None else str(lut), dseg=dseg, storage_options=storage_options)
+        source = None if lut is None else str(lut)
+        return load_lut(source, atlas_name, dseg=dseg, storage_options=storage_options)
     if hasattr(lut, "regions"):  # qsiparc's own AtlasLUT (or anything shaped like it)
         entries = [
             {"index": int(region.index), "name": str(region.name), "hemisphere": region.hemisphere}
@@ -62,20 +68,34 @@ def extract_scalar_map(
     zero_is_missing: bool = False,
     *,
     storage_options: Mapping[str, Any] | None = None,
+    atlas_name: str | None = None,
 ) -> Any:
     """Statistics of `scalar` in every region of `lut`, one row per region in table order.
 
     `scalar` and `dseg` are URLs, paths or nibabel images on the same grid; `lut` an AtlasLUT, a table
-    URL, or None to take the dseg's labels. A 4D scalar uses its first volume (with a warning);
-    `zero_is_missing` turns exact zeros into NaN. Regions without voxels get NaN statistics.
+    URL (`atlas_name` names it, else its file's name), or None to take the dseg's labels. A 4D scalar
+    uses its first volume (with a warning); `zero_is_missing` turns exact zeros into NaN. Regions without
+    voxels get NaN statistics.
     """
     if stat_tier not in STAT_TIERS:
         raise UsageError(f"stat_tier must be one of {', '.join(STAT_TIERS)}, got {stat_tier!r}")
-    table = as_lut(lut, dseg, storage_options)
-    values_volume = scalar_volume(scalar, scalar_name, storage_options)
-    labels = label_volume(dseg, storage_options)
+    # the scalar map is decompressed in a thread (zlib lets go of the GIL) while the table is built and
+    # the labels are read and grouped here: they are independent until the grid check (same context:
+    # budget, reading scope). Errors come in the order of a sequential read: table, scalar map, labels.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(
+            contextvars.copy_context().run, scalar_volume, scalar, scalar_name, storage_options
+        )
+        table = as_lut(lut, dseg, storage_options, atlas_name)
+        indices = np.array([region.index for region in table.regions], np.int64)
+        try:
+            labels = label_volume(dseg, storage_options)
+            positions, segments = group_voxels(labels.data, indices)
+        except BaseException:
+            reading.result()  # the scalar's own error first, as when the two were read one after the other
+            raise
+        values_volume = reading.result()
     check_same_grid(values_volume, labels)
-    positions, segments = group_voxels(labels.data, np.array([r.index for r in table.regions], np.int64))
     values = np.asarray(values_volume.data.reshape(-1)[positions], dtype=np.float64)
     if zero_is_missing:
         values[values == 0] = np.nan

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from zlib_ng import gzip_ng  # standard gzip, inflated about twice as fast as by zlib (pyproject)
+from zlib_ng.zlib_ng import error as ZlibNgError
 
 from neurodatahub.core import storage
 from neurodatahub.core.errors import InputError
@@ -54,9 +56,24 @@ def opened(image: Image, storage_options: Mapping[str, Any] | None = None) -> It
     url = str(image)
     with storage.local_copy(url, storage_options) as path:
         try:
-            yield nifti.load(path, url, first_volume=True)
-        except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError) as error:
+            with _inflating(nifti.load(path, url, first_volume=True), path) as img:
+                yield img
+        except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError, ZlibNgError) as error:
             raise InputError(f"{url}: not a readable NIfTI image ({_one_line(error)})") from error
+
+
+@contextlib.contextmanager
+def _inflating(image: Any, path: Any) -> Iterator[Any]:
+    """`image` with its .gz data read through zlib-ng: about twice as fast as nibabel's gzip module, and
+    decompressing in C with the GIL released, so the labels are grouped while the scalar map is read."""
+    if not str(path).endswith(".gz"):
+        yield image
+        return
+    from nibabel.fileholders import FileHolder
+
+    with gzip_ng.GzipFile(path, "rb") as stream:
+        holder = FileHolder(filename=str(path), fileobj=stream)
+        yield type(image).from_file_map({name: holder for name in image.file_map})
 
 
 def _read(img: Any, source: str, first_volume: bool) -> np.ndarray:
@@ -68,7 +85,7 @@ def _read(img: Any, source: str, first_volume: bool) -> np.ndarray:
         if scaled:  # scaled in float64, as qsiparc reads it, then the first volume
             return np.asarray(proxy, dtype=np.float64)[index]
         return np.asarray(proxy[index] if index else proxy)
-    except (OSError, EOFError, ValueError, zlib.error) as error:
+    except (OSError, EOFError, ValueError, zlib.error, ZlibNgError) as error:
         raise InputError(
             f"{source}: the NIfTI data cannot be read (truncated or damaged?): {_one_line(error)}"
         ) from error
