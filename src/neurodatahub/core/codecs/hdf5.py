@@ -64,26 +64,38 @@ def open_hdf5(url: str, storage_options: Mapping[str, Any] | None = None) -> Ite
 def check_references(file: Any, url: str) -> None:
     """Refuse (core.references.check) every external link, externally stored or virtual dataset of `file`.
 
-    Links are walked without following external ones; objects are opened by class only where needed.
+    Through HDF5's own visitors (H5Lvisit for links, H5Ovisit for objects, neither following external
+    links), which say each link's and object's type without opening it: h5py's visititems_links opens
+    every object to tell datasets from groups, 60% of a small file's conversion. Only datasets are opened,
+    for their creation properties.
     """
-    import h5py
+    from h5py import h5d, h5l, h5o
 
     found: list[tuple[str, str]] = []
 
-    def visit(name: str, link: Any) -> None:
-        if isinstance(link, h5py.ExternalLink):
-            found.append((link.filename, f"external link /{name}"))
-        elif isinstance(link, h5py.HardLink) and file.get(name, getclass=True) is h5py.Dataset:
-            dataset = file[name]
-            for target, _, _ in dataset.external or ():
-                found.append((storage_name(target), f"dataset /{name} (external raw storage)"))
-            if dataset.is_virtual:
-                for source in dataset.virtual_sources():
-                    if source.file_name != ".":
-                        found.append((source.file_name, f"virtual dataset /{name}"))
+    def on_link(name: bytes, info: Any) -> None:
+        if info.type == h5l.TYPE_EXTERNAL:
+            target, _ = file.id.links.get_val(name)
+            found.append((storage_name(target), f"external link /{storage_name(name)}"))
+
+    def on_object(name: bytes, info: Any) -> None:
+        if info.type != h5o.TYPE_DATASET:
+            return
+        plist = h5d.open(file.id, name).get_create_plist()
+        where = f"/{storage_name(name)}"
+        for index in range(plist.get_external_count()):
+            found.append(
+                (storage_name(plist.get_external(index)[0]), f"dataset {where} (external raw storage)")
+            )
+        if plist.get_layout() == h5d.VIRTUAL:
+            for index in range(plist.get_virtual_count()):
+                source = storage_name(plist.get_virtual_filename(index))
+                if source != ".":
+                    found.append((source, f"virtual dataset {where}"))
 
     try:
-        file.visititems_links(visit)
+        file.id.links.visit(on_link, info=True)
+        h5o.visit(file.id, on_object, info=True)
     except (RuntimeError, SystemError, OSError, ValueError, KeyError) as error:  # HDF5 on damaged metadata
         raise InputError(f"{url}: damaged HDF5 structure ({' '.join(str(error).split())[:200]})") from error
     for target, what in found:

@@ -78,14 +78,21 @@ class WriteOptions(Options):
 
 
 def find_units_tables(file: Any) -> list[str]:
-    """Paths of every Units table in the file, by neurodata_type, not by path."""
+    """Paths of every Units table in the file, by neurodata_type, not by path.
+
+    Through H5Ovisit, which gives each object's type unopened: only groups are opened for their
+    attribute (h5py's visititems opens every dataset of every table too)."""
+    from h5py import h5o
+
     found: list[str] = []
 
-    def visit(name: str, obj: Any) -> None:
-        if text(obj.attrs.get("neurodata_type", "")) == "Units":
-            found.append("/" + name)
+    def visit(name: bytes, info: Any) -> None:
+        if info.type == h5o.TYPE_GROUP and name != b".":
+            path = "/" + name.decode("utf-8", errors="replace")
+            if text(file[path].attrs.get("neurodata_type", "")) == "Units":
+                found.append(path)
 
-    file.visititems(visit)
+    h5o.visit(file.id, visit, info=True)
     return sorted(found)
 
 
