@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from neurodatahub.catalog.errors import AuthenticationError, FetchError, IntegrityError
+from neurodatahub.core import environment
 
 CHUNK = 1024 * 1024
 USER_AGENT = "neurodatahub (+https://github.com/neurodatahub)"
@@ -40,9 +41,9 @@ class RetryPolicy:
     @classmethod
     def from_env(cls) -> RetryPolicy:
         return cls(
-            attempts=int(os.environ.get("NEURODATAHUB_FETCH_RETRIES", cls.attempts)),
-            backoff_seconds=float(os.environ.get("NEURODATAHUB_FETCH_BACKOFF", cls.backoff_seconds)),
-            timeout_seconds=float(os.environ.get("NEURODATAHUB_FETCH_TIMEOUT", cls.timeout_seconds)),
+            attempts=environment.number("NEURODATAHUB_FETCH_RETRIES", cls.attempts, whole=True, minimum=1),
+            backoff_seconds=environment.number("NEURODATAHUB_FETCH_BACKOFF", cls.backoff_seconds, minimum=0),
+            timeout_seconds=environment.number("NEURODATAHUB_FETCH_TIMEOUT", cls.timeout_seconds, above=0),
         )
 
     def wait(self, attempt: int) -> None:

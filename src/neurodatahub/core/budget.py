@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
+from neurodatahub.core import environment
 from neurodatahub.core.errors import InputError, UsageError
 
 MEMORY_VARIABLE = "NEURODATAHUB_MAX_MEMORY"
@@ -89,16 +90,7 @@ def max_memory() -> int:
 
 
 def max_ratio() -> float:
-    value = os.environ.get(RATIO_VARIABLE)
-    if not value:
-        return DEFAULT_RATIO
-    try:
-        ratio = float(value)
-    except ValueError:
-        raise UsageError(f"{RATIO_VARIABLE} must be a number, got {value!r}") from None
-    if not ratio > 1:
-        raise UsageError(f"{RATIO_VARIABLE} must be more than 1, got {value!r}")
-    return ratio
+    return environment.number(RATIO_VARIABLE, DEFAULT_RATIO, above=1)
 
 
 @contextlib.contextmanager

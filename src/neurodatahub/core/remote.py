@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from neurodatahub.core import scratch
+from neurodatahub.core import environment, scratch
 from neurodatahub.core.errors import StorageError
 
 BLOCK = 64 * 1024  # a random read fetches whole blocks: HDF5 metadata, headers, footers
@@ -57,11 +57,7 @@ STORE_ALGORITHM = "sha256"
 
 def spool_budget() -> int:
     """Bytes one remote object may keep on local disk (NEURODATAHUB_SPOOL_MIB, default 4 GiB)."""
-    value = os.environ.get(SPOOL_VARIABLE, "")
-    try:
-        mib = float(value) if value else SPOOL_DEFAULT_MIB
-    except ValueError:
-        mib = SPOOL_DEFAULT_MIB
+    mib = environment.number(SPOOL_VARIABLE, SPOOL_DEFAULT_MIB, minimum=0, unit="MiB")
     return max(int(mib * 1024 * 1024), SEGMENT)
 
 

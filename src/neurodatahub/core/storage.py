@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from neurodatahub.core import remote, scratch, words
+from neurodatahub.core import environment, remote, scratch, words
 from neurodatahub.core.errors import InputError, OutputError, StorageError
 
 HASH_CHUNK = 8 * 1024 * 1024  # remote files: bounded reads into one reused buffer
@@ -561,8 +561,8 @@ def _upload(staging: Path, url: str, directory: bool, storage_options: Mapping[s
     if not staging.exists():
         raise OutputError(f"the writer produced nothing for {url}")
     fs, path = filesystem(url, storage_options)
-    part_size = os.environ.get(PART_SIZE_VARIABLE)
-    sizes = {"chunksize": int(part_size)} if part_size and protocol_of(url) in S3_PROTOCOLS else {}
+    part_size = environment.number(PART_SIZE_VARIABLE, 0, whole=True, minimum=1, unit="bytes")
+    sizes = {"chunksize": part_size} if part_size and protocol_of(url) in S3_PROTOCOLS else {}
     try:
         with _storage_errors(url), _missing_bucket_is_storage(url):
             if directory:

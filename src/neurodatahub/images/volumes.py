@@ -9,7 +9,6 @@ one contiguous run or one row of chunks, so reading and writing by slabs keeps m
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 from zlib_ng import gzip_ng  # standard gzip, much faster than zlib's (pyproject)
 
-from neurodatahub.core import budget, kinds, streaming
+from neurodatahub.core import budget, environment, kinds, streaming
 from neurodatahub.core.errors import InvalidDataError, UsageError
 from neurodatahub.core.imaging.bids import name_of, read_sidecar, split_name
 from neurodatahub.core.imaging.nifti import finite_affine, is_nifti_name
@@ -146,16 +145,7 @@ def stored_facts(hub: Mapping[str, Any]) -> dict[str, Any]:
 
 def chunk_bytes() -> int:
     """Bytes of voxels per streamed chunk: NEURODATAHUB_IMAGE_CHUNK_BYTES when set, else 32 MiB."""
-    value = os.environ.get(CHUNK_BYTES_VARIABLE)
-    if not value:
-        return DEFAULT_CHUNK_BYTES
-    try:
-        size = int(value)
-    except ValueError:
-        raise UsageError(f"{CHUNK_BYTES_VARIABLE} must be a whole number of bytes, got {value!r}") from None
-    if size < 1:
-        raise UsageError(f"{CHUNK_BYTES_VARIABLE} must be at least 1, got {size}")
-    return size
+    return environment.number(CHUNK_BYTES_VARIABLE, DEFAULT_CHUNK_BYTES, whole=True, minimum=1, unit="bytes")
 
 
 def slab_bounds(

@@ -8,13 +8,12 @@ of consecutive streamlines, each a validated Tractogram with offsets from 0. Chu
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
-from neurodatahub.core import budget
+from neurodatahub.core import budget, environment
 from neurodatahub.core.errors import InvalidDataError, UsageError
 
 KIND = "tractogram"
@@ -26,16 +25,9 @@ CHUNK_POINTS_VARIABLE = "NEURODATAHUB_TRACT_CHUNK_POINTS"
 
 def chunk_points() -> int:
     """Points per chunk: NEURODATAHUB_TRACT_CHUNK_POINTS when set (tests, small machines), else 512 k."""
-    value = os.environ.get(CHUNK_POINTS_VARIABLE)
-    if not value:
-        return DEFAULT_CHUNK_POINTS
-    try:
-        points = int(value)
-    except ValueError:
-        raise UsageError(f"{CHUNK_POINTS_VARIABLE} must be a whole number of points, got {value!r}") from None
-    if points < 1:
-        raise UsageError(f"{CHUNK_POINTS_VARIABLE} must be at least 1, got {points}")
-    return points
+    return environment.number(
+        CHUNK_POINTS_VARIABLE, DEFAULT_CHUNK_POINTS, whole=True, minimum=1, unit="points"
+    )
 
 
 def named(name: str, values: np.ndarray, description: str | None = None) -> Any:
