@@ -388,13 +388,8 @@ def atomic_write(
                 staging.mkdir() if directory else staging.touch(exist_ok=False)
             except OSError as error:
                 raise output_failure(url, error) from error
-            try:
+            with _writer_errors(url, staging):
                 yield staging
-            except OSError as error:
-                code = _output_errno(error, staging)
-                if code is None:
-                    raise
-                raise output_failure(url, error, code) from error
             try:
                 _move_into_place(staging, target)
             except OSError as error:
@@ -406,15 +401,22 @@ def atomic_write(
         staging = tmp / Path(url.rstrip("/")).name
         if directory:
             staging.mkdir()
-        try:
+        with _writer_errors(url, staging):
             yield staging
-        except OSError as error:
-            code = _output_errno(error, staging)
-            if code is None:
-                raise
-            raise output_failure(url, error, code) from error
         _upload(staging, url, directory, storage_options)
         forget(url)  # what this scope fetched of the old object is not the new one
+
+
+@contextlib.contextmanager
+def _writer_errors(url: str, staging: Path) -> Iterator[None]:
+    """The writer's OSErrors that are the output's fault (disk full, read-only, ...) as output failures."""
+    try:
+        yield
+    except OSError as error:
+        code = _output_errno(error, staging)
+        if code is None:
+            raise
+        raise output_failure(url, error, code) from error
 
 
 def make_parents(url: str) -> None:
