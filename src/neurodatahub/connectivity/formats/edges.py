@@ -36,9 +36,9 @@ from neurodatahub.core.codecs.metadata import to_json
 from neurodatahub.core.codecs.parquet import (
     HUB_METADATA_KEY,
     HUB_METADATA_VERSION,
+    columns_match,
     hub_metadata,
     read_parquet_table,
-    schema_names,
 )
 from neurodatahub.core.errors import InputError
 from neurodatahub.core.options import FloatFormat, Options
@@ -304,14 +304,7 @@ def read_parquet(url: str, *, storage_options: Mapping[str, Any] | None = None) 
 
 
 def sniff_parquet(probe: Probe) -> bool:
-    if not probe.head.startswith(b"PAR1"):
-        return False
-    import pyarrow as pa
-
-    try:
-        return schema_names(probe.url, probe.storage_options) >= REQUIRED
-    except (pa.ArrowException, OSError, InputError):
-        return False
+    return columns_match(probe, REQUIRED.issubset)
 
 
 register_format(

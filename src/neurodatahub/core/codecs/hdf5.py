@@ -137,6 +137,19 @@ def read(item: Any, url: str, selection: Any = ()) -> Any:
         raise InputError(f"{url}: cannot read {what} ({error})") from error
 
 
+def read_numbers(item: Any, url: str, what: str) -> np.ndarray:
+    """`read` of a dataset that must hold numbers (times, indices, ids), flat."""
+    return numbers(read(item, url), what, url)
+
+
+def numbers(values: Any, what: str, url: str) -> np.ndarray:
+    """Values as a flat numeric array; text or references where numbers belong are an InputError."""
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        raise InputError(f"{url}: {what} must hold numbers, holds {array.dtype}")
+    return array.reshape(-1)
+
+
 def _selected(shape: tuple[int, ...], selection: Any, what: str, url: str) -> tuple[int, ...]:
     """The shape `selection` takes out of `shape`, computed without allocating anything."""
     parts = selection if isinstance(selection, tuple) else (selection,)

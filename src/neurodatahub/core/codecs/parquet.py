@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from neurodatahub.core import budget, storage
@@ -13,6 +13,7 @@ from neurodatahub.core.errors import InputError
 
 HUB_METADATA_KEY = b"neurodatahub"  # Parquet/Arrow schema metadata holding the hub's own header
 HUB_METADATA_VERSION = 1
+PARQUET_MAGIC = b"PAR1"
 
 
 @contextlib.contextmanager
@@ -51,6 +52,19 @@ def schema_names(url: str, storage_options: Mapping[str, Any] | None = None) -> 
         return set(pq.read_schema(str(storage.local_path(url))).names)
     with storage.open_read(url, storage_options) as handle:
         return set(pq.read_schema(handle).names)
+
+
+def columns_match(probe: Any, accepts: Callable[[set[str]], bool]) -> bool:
+    """A sniff for Parquet tables told apart by their columns (spike, region and edge tables are all
+    Parquet): the file starts as Parquet does and `accepts` its column names; unreadable is no match."""
+    if not probe.head.startswith(PARQUET_MAGIC):
+        return False
+    import pyarrow as pa
+
+    try:
+        return accepts(schema_names(probe.url, probe.storage_options))
+    except (pa.ArrowException, OSError, InputError):
+        return False
 
 
 def read_parquet_table(url: str, storage_options: Mapping[str, Any] | None = None) -> Any:

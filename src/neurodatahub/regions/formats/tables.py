@@ -236,14 +236,7 @@ def sniff_json(probe: Probe) -> bool:
 
 
 def sniff_parquet(probe: Probe) -> bool:
-    if not probe.head.startswith(b"PAR1"):
-        return False
-    import pyarrow as pa
-
-    try:
-        return _is_region_header(parquet.schema_names(probe.url, probe.storage_options))
-    except (pa.ArrowException, OSError, InputError):
-        return False
+    return parquet.columns_match(probe, _is_region_header)
 
 
 for _name, _delimiter in (("tsv", "\t"), ("csv", ",")):

@@ -179,14 +179,6 @@ def _number(value: Any, what: str, url: str) -> float:
     return number
 
 
-def _numbers(values: Any, what: str, url: str) -> np.ndarray:
-    """A dataset's values as a flat numeric array (spike times, indices); strings are an InputError."""
-    array = np.asarray(values)
-    if array.dtype.kind not in "biuf":
-        raise InputError(f"{url}: {what} must hold numbers, holds {array.dtype}")
-    return array.reshape(-1)
-
-
 def _window(
     hub: Mapping[str, Any], start_ms: float, length_ms: Any, target: str, rate: float | None
 ) -> tuple[float, float | None]:
@@ -201,7 +193,7 @@ def _ragged(file: Any, names: Mapping[str, str], known_units: int | None, url: s
     """The ragged style's times dataset (not read) and its checked end offsets."""
     times_ds = hdf5.dataset(file[names["spike_times_dataset"]], url)
     where = names["spike_times_index_dataset"]
-    raw_index = _numbers(hdf5.read(file[where], url), where, url).astype(np.int64)
+    raw_index = hdf5.read_numbers(file[where], url, where).astype(np.int64)
     index = end_offsets(raw_index, known_units, where)
     if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != times_ds.size):
         raise inconsistent(where, f"must rise from 0 to the {times_ds.size} spike times, ends at {index[-1]}")
@@ -234,20 +226,20 @@ def _read_trains(
     """(unit of the times, times in unit order, end offsets) as stored; unsorted trains stay unsorted."""
     if style == "ragged":
         times_ds, index = _ragged(file, names, known_units, url)
-        times = _numbers(hdf5.read(times_ds, url), "spike times", url)
+        times = hdf5.read_numbers(times_ds, url, "spike times")
         return _unit_of(times_ds, fallback), times, index
     if style == "group":
         group = file[names["group_per_unit"]]
         keys = sorted(group.keys(), key=int)  # natural order: "10" after "9"
-        trains = [_numbers(hdf5.read(group[key], url), f"unit {key}", url) for key in keys]
+        trains = [hdf5.read_numbers(group[key], url, f"unit {key}") for key in keys]
         if known_units is not None and len(trains) != known_units:
             raise InputError(f"{len(trains)} unit datasets for {known_units} units")
         unit = _unit_of(group[keys[0]], fallback) if keys else fallback
         index = np.cumsum([train.size for train in trains], dtype=np.int64)
         return unit, (np.concatenate(trains) if trains else np.empty(0)), index
-    idces = _numbers(hdf5.read(file[names["idces_dataset"]], url), "unit indices", url).astype(np.int64)
+    idces = hdf5.read_numbers(file[names["idces_dataset"]], url, "unit indices").astype(np.int64)
     times_ds = file[names["times_dataset"]]
-    times = _numbers(hdf5.read(times_ds, url), "spike times", url)
+    times = hdf5.read_numbers(times_ds, url, "spike times")
     if idces.size != times.size:
         raise inconsistent(names["idces_dataset"], f"{idces.size} unit indices for {times.size} spike times")
     if idces.size and idces.min() < 0:
@@ -375,7 +367,7 @@ def _read_raw(
     if not (data_name and time_name):
         return None
     unit = options.get("raw_time_unit") or hub.get("raw_time_unit") or "ms"
-    time = common.convert_times(_numbers(hdf5.read(file[time_name], url), time_name, url), unit, target, rate)
+    time = common.convert_times(hdf5.read_numbers(file[time_name], url, time_name), unit, target, rate)
     return {
         "data": np.asarray(hdf5.read(file[data_name], url), dtype=np.float64),
         "time": np.asarray(time, dtype=np.float64),

@@ -151,13 +151,6 @@ def _window_in(
     return start, None if length_s is None else common.convert_scalar(length_s, "s", unit, rate)
 
 
-def _numbers(values: Any, what: str, url: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.dtype.kind not in "biuf":
-        raise InputError(f"{url}: {what} must hold numbers, holds {array.dtype}")
-    return array.reshape(-1)
-
-
 def _scratch(file: Any, url: str) -> dict[str, Any]:
     """The hub's own record in the NWB scratch space ({} in files other tools wrote)."""
     if SCRATCH not in file:
@@ -170,8 +163,8 @@ def _scratch(file: Any, url: str) -> dict[str, Any]:
 
 def _read_table(file: Any, path: str, url: str) -> Any:
     table = file[path]
-    times = _numbers(hdf5.read(_spike_times(table, path), url), "spike_times", url).astype(np.float64)
-    ids = _numbers(hdf5.read(table["id"], url), "id", url) if "id" in table else None
+    times = hdf5.read_numbers(_spike_times(table, path), url, "spike_times").astype(np.float64)
+    ids = hdf5.read_numbers(table["id"], url, "id") if "id" in table else None
     known = len(ids) if ids is not None else None
     index = _end_offsets(table, "spike_times", times.size, known, url)
     scratch, skip, rate, unit = _table_facts(file, table, url)
@@ -212,7 +205,7 @@ def _level(
     from neurodatahub.spikes.formats.hdf5 import end_offsets, inconsistent
 
     where = f"{table.name}/{name}"
-    raw = _numbers(hdf5.read(table[name], url), where, url).astype(np.int64)
+    raw = hdf5.read_numbers(table[name], url, where).astype(np.int64)
     index = end_offsets(raw, known_units, where)
     if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != n_values):
         raise inconsistent(where, f"must rise to the {n_values} entries of {column}, ends at {index[-1]}")
@@ -337,7 +330,7 @@ def _values(file: Any, dataset: Any, kind: str, url: str) -> np.ndarray:
     values = hdf5.read(dataset, url)
     if kind == "DynamicTableRegion":
         target = file[dataset.attrs["table"]]
-        ids = _numbers(hdf5.read(target["id"], url), "id", url) if "id" in target else np.arange(len(target))
+        ids = hdf5.read_numbers(target["id"], url, "id") if "id" in target else np.arange(len(target))
         return ids[_rows(values, len(ids), dataset.name, url)]
     if h5py.check_dtype(ref=dataset.dtype) is not None:
         return np.array([file[ref].name.rsplit("/", 1)[-1] if ref else "" for ref in values])
@@ -348,7 +341,7 @@ def _values(file: Any, dataset: Any, kind: str, url: str) -> np.ndarray:
 
 def _rows(values: Any, n_rows: int, name: str, url: str) -> np.ndarray:
     """Row numbers of a DynamicTableRegion, each inside the table it refers to."""
-    rows = _numbers(values, name, url).astype(np.int64)
+    rows = hdf5.numbers(values, name, url).astype(np.int64)
     if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
         raise InputError(f"{url}: {name} refers to row {int(rows.max())} of a table of {n_rows} rows")
     return rows
@@ -357,7 +350,7 @@ def _rows(values: Any, n_rows: int, name: str, url: str) -> np.ndarray:
 def _electrode_columns(file: Any, dataset: Any, electrode_ids: np.ndarray, url: str) -> dict[str, np.ndarray]:
     """A single-electrode region: the electrode id per unit, with its position and location when known."""
     target = file[dataset.attrs["table"]]
-    rows = _numbers(hdf5.read(dataset, url), dataset.name, url).astype(np.int64)  # checked by _values
+    rows = hdf5.read_numbers(dataset, url, dataset.name).astype(np.int64)  # checked by _values
     found = {"electrode": electrode_ids}
     for column in ELECTRODE_FIELDS:
         if column in target:
@@ -421,7 +414,7 @@ def describe(url: str, *, storage_options: Any = None, units_path: str | None = 
         path = _units_table(file, url, units_path)
         table = file[path]
         dataset = hdf5.dataset(_spike_times(table, path), url)
-        ids = _numbers(hdf5.read(table["id"], url), "id", url) if "id" in table else None
+        ids = hdf5.read_numbers(table["id"], url, "id") if "id" in table else None
         known = None if ids is None else len(ids)
         index = _end_offsets(table, "spike_times", int(dataset.size), known, url)
         scratch, skip, rate, unit = _table_facts(file, table, url)

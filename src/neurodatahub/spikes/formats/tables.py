@@ -783,14 +783,7 @@ def _text_sniffer(delimiter: str) -> Callable[[Probe], bool]:
 
 def sniff_parquet(probe: Probe) -> bool:
     """Parquet with a unit and a time column: region and connectivity tables are Parquet too."""
-    if not probe.head.startswith(b"PAR1"):
-        return False
-    import pyarrow as pa
-
-    try:
-        return _is_spike_header(parquet.schema_names(probe.url, probe.storage_options))
-    except (pa.ArrowException, OSError, InputError):
-        return False
+    return parquet.columns_match(probe, _is_spike_header)
 
 
 def sniff_arrow(probe: Probe) -> bool:
