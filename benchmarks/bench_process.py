@@ -13,9 +13,7 @@ reported. Bytecode is compiled first, as a user's installation has it after its 
 
 from __future__ import annotations
 
-import compileall
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -194,9 +192,6 @@ def _extract_rows(folder: Path) -> list[dict]:
 
 
 def run() -> list[dict]:
-    compileall.compile_dir(str(ROOT / "src"), quiet=1)
-    compileall.compile_dir(str(ROOT / "generated"), quiet=1)
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     rows = _startup_rows()
     with tempfile.TemporaryDirectory(prefix="bench-process-") as tmp:
         rows += _convert_rows(Path(tmp))

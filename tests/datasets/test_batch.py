@@ -189,3 +189,30 @@ def test_the_default_is_a_local_cluster_sized_to_the_machine(
         written = tmp_path / source.relative_to(study).with_suffix(".h5")
         assert same_trains(trains(str(written)), pynwb_trains(source))
     assert not list(tmp_path.rglob(".*.partial*"))
+
+
+def test_a_task_run_again_writes_its_targets_again(study: Path, tmp_path: Path) -> None:
+    """Dask runs a task again when its worker dies, perhaps after the task wrote some of its targets: a
+    target the plan found absent is the batch's own and is written again; one that was there is not."""
+    from dataclasses import replace
+
+    from neurodatahub.core.errors import OutputError
+    from neurodatahub.datasets.batch import Task, convert_entry
+
+    source, target = _nwb(study)[0], tmp_path / "out.h5"
+    task = Task(str(source), str(target), source.stat().st_size, new_target=True)
+    settings = {
+        "overwrite": False,
+        "strict": False,
+        "checksum": True,
+        "read_options": {},
+        "write_options": {"style": "ragged"},
+        "options": {},
+        "storage_options": None,
+    }
+    first = convert_entry(task, **settings)
+    again = convert_entry(task, **settings)
+    assert first["status"] == again["status"] == "converted"
+    assert same_trains(trains(str(target)), pynwb_trains(source))
+    with pytest.raises(OutputError, match="exists; pass overwrite=True to replace it"):
+        convert_entry(replace(task, new_target=False), **settings)

@@ -33,6 +33,15 @@ def pid(_: int) -> int:
     return os.getpid()
 
 
+def with_task(value: int) -> tuple[int, str]:
+    """The item and the key of the Dask task that ran it."""
+    from distributed import get_worker
+
+    if value == 150:
+        raise InvalidDataError("item 150 is invalid")
+    return value, get_worker().get_current_task()
+
+
 class _InterruptedWhileCollected:
     def __del__(self) -> None:
         import signal
@@ -120,6 +129,25 @@ def test_a_local_cluster_gives_the_same_outcomes(tmp_path: Path) -> None:
         assert os.getpid() not in pids  # the work ran in the workers
         ordered = list(runner.imap(square, [1, 2, 4, 6], shared={"offset": 0}, window=1))
         assert [outcome.value for outcome in ordered] == [1, 4, 16, 36]
+
+
+def test_short_items_share_tasks_on_a_cluster() -> None:
+    """Grouped, items of a few microseconds run many to a Dask task (its round trips would outweigh them),
+    each with its own outcome, in order; ungrouped, one task each. With fail-fast, the items after a
+    failure in its task are not run."""
+    items = [value for value in range(200) if value != 150]
+    with execution.session(jobs=2, tasks=200) as runner:
+        grouped = runner.map(with_task, items, group=True)
+        single = runner.map(with_task, range(40))
+        stopped = runner.map(with_task, range(200), group=True, fail_fast=True)
+    assert [outcome.value[0] for outcome in grouped] == items
+    assert len({outcome.value[1] for outcome in grouped}) < len(items) / 4
+    assert len({outcome.value[1] for outcome in single}) == 40
+    assert stopped[150].status == "failed" and stopped[150].exit_code == ExitCode.INVALID
+    assert stopped[151].status == "not run"  # in the failed item's own task
+    assert all(outcome.value[0] == outcome.index for outcome in stopped if outcome.ok)
+    with pytest.raises(InvalidDataError, match="item 150"):
+        execution.raise_first_failure(stopped)
 
 
 def test_sigterm_stops_an_inline_batch(tmp_path: Path) -> None:

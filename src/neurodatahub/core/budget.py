@@ -13,6 +13,7 @@ quarter of the machine's memory (or of the container's limit, when lower).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -65,8 +66,10 @@ def human(size: float) -> str:
     return f"{int(size)} bytes"
 
 
+@functools.cache
 def machine_memory() -> int:
-    """Physical memory, or the cgroup's limit when the hub runs in a smaller container."""
+    """Physical memory, or the cgroup's limit when the hub runs in a smaller container (read once: every
+    array read asks for the budget)."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
         with contextlib.suppress(OSError, ValueError), open(limit_file, encoding="ascii") as handle:

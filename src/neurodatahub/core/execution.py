@@ -17,6 +17,12 @@ Dask cluster of `jobs` worker processes (default NEURODATAHUB_JOBS, else the CPU
 one thread each (HDF5 holds a global lock). One item, or `jobs=1`, runs here, without any cluster: a
 cluster cannot make one task faster. The scheduler is always Dask's: the hub has none of its own.
 
+Items that take little time each (small files) would spend more time in Dask's per-task round trips
+than in their work, so `map(..., group=True)` lets one task run several items: their number follows the
+time items have taken so far (a task aims at `TASK_SECONDS`, and leaves every worker work to the end).
+A task that is run again (its worker died) runs all its items again, so only work that may run twice
+(reading, or writing targets the batch owns) is grouped.
+
 A failure is an outcome, not an exception: hub errors keep their message and exit code, transient
 storage errors are retried (`retries`), anything else is an internal error (exit code 70). A worker
 that dies (killed, out of memory) has its task run again elsewhere by Dask. Ctrl-C and SIGTERM stop
@@ -33,7 +39,9 @@ import functools
 import logging
 import os
 import signal
+import statistics
 import sys
+import threading
 import time
 import uuid
 from collections import deque
@@ -51,6 +59,10 @@ RETRY_BACKOFF_SECONDS = 0.5
 TRANSIENT = (StorageError, ConnectionError, TimeoutError)
 CONNECT_TIMEOUT = "30s"
 POLL_SECONDS = 0.05  # how often a batch on a cluster looks for results and for Ctrl-C/SIGTERM
+# A grouped task aims at this much work: a cluster's per-task cost (scheduler, client and worker round
+# trips) is about 15 ms on 2 busy cores, so tasks of one 20 ms file spent 40% of the batch in it
+TASK_SECONDS = 0.25
+TIMINGS_KEPT = 64  # recent item times behind a group's size
 
 DONE, FAILED, NOT_RUN = "done", "failed", "not run"
 
@@ -189,6 +201,7 @@ class Runner:
         on_result: Callable[[Outcome], None] | None = None,
         fail_fast: bool = False,
         after_stop: Callable[[], None] | None = None,
+        group: bool = False,
     ) -> list[Outcome]:
         """`function(item, **shared)` for every item; one Outcome per item, in order (see `map`)."""
         items = list(items)
@@ -211,7 +224,10 @@ class Runner:
                             break
                         stop.check()
                 else:
-                    finished = _map_on_cluster(self.client(), task, items, record, _name(function), stop)
+                    grouping = _Grouping(self.client()) if group else None
+                    finished = _map_on_cluster(
+                        self.client(), task, items, record, _name(function), stop, fail_fast, grouping
+                    )
                     if not finished and self.where.address is None:
                         self.close()  # stopped early: our own workers stop with what they were doing
                     settled = finished or self.where.address is None
@@ -308,13 +324,15 @@ def map(
     fail_fast: bool = False,
     announce: Callable[[str], None] | None = None,
     after_stop: Callable[[], None] | None = None,
+    group: bool = False,
 ) -> list[Outcome]:
     """`function(item, **shared)` for every item; one Outcome per item, in order (see the module doc).
 
     `function` must be importable by workers (a module-level function). `on_result` hears each outcome
     as it comes (in completion order); `fail_fast` stops at the first failure, the rest `not run`.
     `announce` hears where the batch runs and, on a cluster, its dashboard address. `after_stop` runs
-    once no task of the batch can still be writing.
+    once no task of the batch can still be writing. `group` lets one task run several short items (see
+    the module doc): only for work that may run twice.
     """
     items = list(items)
     with session(jobs, scheduler, tasks=len(items), announce=announce) as runner:
@@ -326,6 +344,7 @@ def map(
             on_result=on_result,
             fail_fast=fail_fast,
             after_stop=after_stop,
+            group=group,
         )
 
 
@@ -414,30 +433,119 @@ def _map_on_cluster(
     record: Callable[[Outcome], bool],
     name: str,
     stop: _Stop,
+    fail_fast: bool,
+    grouping: _Grouping | None,
 ) -> bool:
-    """Submit every item, record outcomes as they complete; True when none was left running."""
-    from distributed import as_completed
-
+    """Submit the items (one a task, or grouped), record outcomes as they complete; True when none was
+    left running. Ungrouped, every task is submitted at once; grouped, a few per worker are in flight,
+    so that each new group's size follows the items' times so far."""
     token = uuid.uuid4().hex[:8]
-    futures = {
-        _submit(client, task, item, name, token, index): (index, item) for index, item in enumerate(items)
-    }
+    upcoming = deque(range(len(items)))
+    running: dict[Any, list[int]] = {}
+    finished: deque[Any] = deque()  # appended by Dask's callback thread
+    arrived = threading.Event()
+
+    def arrive(future: Any) -> None:
+        finished.append(future)
+        arrived.set()
+
+    def submit() -> None:
+        while upcoming and (grouping is None or len(running) < grouping.in_flight()):
+            size = grouping.size(len(upcoming)) if grouping is not None else 1
+            indices = [upcoming.popleft() for _ in range(min(size, len(upcoming)))]
+            future = client.submit(
+                _run_group,
+                task,
+                [items[index] for index in indices],
+                fail_fast,
+                key=f"{name}-{token}-{indices[0]}",
+                pure=False,
+            )
+            running[future] = indices
+            future.add_done_callback(arrive)
+
     try:
-        arriving = as_completed(futures)
-        while not arriving.is_empty():
+        submit()
+        while running:
             stop.check()
-            if not arriving.has_ready():
-                time.sleep(POLL_SECONDS)
-                continue
-            for future in arriving.next_batch(block=False):
-                index, item = futures[future]
-                if record(_collected(index, item, future)):
-                    return False  # stopped early: tasks already running finish on their workers
+            arrived.wait(POLL_SECONDS)
+            arrived.clear()
+            while finished:
+                future = finished.popleft()
+                indices = running.pop(future)
+                results = _group_results(future, len(indices))
+                if grouping is not None:
+                    grouping.learn([seconds for _, seconds in results])
+                for index, (result, _) in zip(indices, results, strict=False):  # fail-fast: fewer
+                    if record(_outcome(index, items[index], result)):
+                        return False  # stopped early: tasks already running finish on their workers
+            submit()
         return True
     finally:
-        for future in futures:
+        for future in running:
             if not future.done():
                 future.cancel()
+
+
+class _Grouping:
+    """How many items the next task takes: enough for `TASK_SECONDS` of work at the median time of the
+    items so far (one until any has finished), yet no more than leaves every worker two tasks of what
+    remains, so that all finish together; two tasks a worker are in flight."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._seconds: deque[float] = deque(maxlen=TIMINGS_KEPT)
+        self._workers = 1
+        self._counted = -1.0
+
+    def workers(self) -> int:
+        now = time.monotonic()
+        if now - self._counted > 1:  # a cluster that scales (dask-jobqueue) changes its size
+            self._workers, self._counted = max(1, _worker_count(self._client)), now
+        return self._workers
+
+    def in_flight(self) -> int:
+        return 2 * self.workers()
+
+    def size(self, remaining: int) -> int:
+        if not self._seconds:
+            return 1
+        wanted = int(TASK_SECONDS / max(statistics.median(self._seconds), 1e-6))
+        return max(1, min(wanted, remaining // self.in_flight()))
+
+    def learn(self, seconds: list[float]) -> None:
+        self._seconds.extend(seconds)
+
+
+def _run_group(task: Callable[[Any], tuple], items: list[Any], fail_fast: bool) -> list[tuple[tuple, float]]:
+    """Run items one after the other where the task runs, each result with its time; with `fail_fast`
+    the items after a failure are not run (they come back missing)."""
+    results = []
+    for item in items:
+        started = time.perf_counter()
+        result = task(item)
+        results.append((result, time.perf_counter() - started))
+        if fail_fast and result[0] != DONE:
+            break
+    return results
+
+
+def _group_results(future: Any, count: int) -> list[tuple[tuple, float]]:
+    """The results of a finished task; a task whose workers kept dying fails for each of its items."""
+    try:
+        return future.result()
+    except Exception as error:
+        failed = (FAILED, None, *_lost(error), 1, None)
+        return [(failed, 0.0)] * count
+
+
+def _lost(error: BaseException) -> tuple[str, int]:
+    """Why a task came back with no result: its message and exit code."""
+    from distributed import KilledWorker
+
+    if isinstance(error, KilledWorker):
+        return "the workers running it died every time (out of memory?)", ExitCode.OUTPUT
+    return f"{type(error).__name__}: {_one_line(str(error))}", ExitCode.INTERNAL
 
 
 def _submit(client: Any, task: Callable[[Any], tuple], item: Any, name: str, token: str, index: int) -> Any:
@@ -445,17 +553,12 @@ def _submit(client: Any, task: Callable[[Any], tuple], item: Any, name: str, tok
 
 
 def _collected(index: int, item: Any, future: Any) -> Outcome:
-    """The outcome of a finished future; a task whose workers kept dying is a failure of its own."""
+    """The outcome of a finished future of one item."""
     try:
         return _outcome(index, item, future.result())
     except Exception as error:
-        from distributed import KilledWorker
-
-        if isinstance(error, KilledWorker):
-            message = "the workers running it died every time (out of memory?)"
-            return Outcome(index, item, FAILED, error=message, exit_code=ExitCode.OUTPUT)
-        message = f"{type(error).__name__}: {_one_line(str(error))}"
-        return Outcome(index, item, FAILED, error=message, exit_code=ExitCode.INTERNAL)
+        message, code = _lost(error)
+        return Outcome(index, item, FAILED, error=message, exit_code=code)
 
 
 def _worker_count(client: Any) -> int:
@@ -534,8 +637,6 @@ def _stoppable(at_once: bool) -> Iterator[_Stop]:
     code could be swallowed there (a garbage-collection callback) or leave it half-updated. The previous
     handlers come back afterwards.
     """
-    import threading
-
     stop = _Stop()
     if threading.current_thread() is not threading.main_thread():
         yield stop

@@ -82,7 +82,7 @@ class Probe:
         from neurodatahub.core.references import ExternalReferenceError
 
         try:
-            with open_hdf5(self.url, self.storage_options) as file:
+            with open_hdf5(self.url, self.storage_options, reads_data=False) as file:
                 import h5py
 
                 paths = set(file.keys())
@@ -284,8 +284,13 @@ def _indexed(keep: Callable[[tuple], bool]) -> list[FormatSpec]:
 
 
 def _has_extension(url: str, extensions: tuple[str, ...]) -> bool:
-    name = Path(url.rstrip("/")).name.lower()
-    return any(name.endswith(ext) for ext in extensions)
+    return _file_name(url).endswith(extensions)
+
+
+@functools.lru_cache(maxsize=256)
+def _file_name(url: str) -> str:
+    """The lower-case last part of a path or URL: asked once per format of the index on every lookup."""
+    return url.rstrip("/").rpartition("/")[2].lower()
 
 
 @functools.cache

@@ -79,7 +79,9 @@ def convert_entry(
         task.target,
         from_format=task.from_format,
         to_format=task.to_format,
-        overwrite=overwrite,
+        # a target the plan found absent is the batch's own: found now, it was written by this entry's
+        # first run in a task that Dask ran again (its worker died after the write), and is replaced
+        overwrite=overwrite or task.new_target,
         strict=strict,
         storage_options=storage_options,
         read_options=read_options,
@@ -147,7 +149,7 @@ def convert_many(
     with execution.session(jobs, scheduler, tasks=len(sources), announce=announce) as runner:
         planned = [
             _planned(outcome)
-            for outcome in runner.map(plan.plan_source, sources, shared={**shared, **planning})
+            for outcome in runner.map(plan.plan_source, sources, shared={**shared, **planning}, group=True)
         ]
         plan.refuse_collisions(planned)
         tasks = {
@@ -196,6 +198,7 @@ def convert_many(
                     on_result=finished,
                     fail_fast=fail_fast,
                     after_stop=sweep,
+                    group=True,  # small files: several a task (convert_entry may run twice)
                 )
             except Interrupted as stop:
                 done = _report(entries, tasks, started, clock, runner.where, interrupted=True)

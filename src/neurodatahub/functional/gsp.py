@@ -153,7 +153,9 @@ def gsp1000_to_hdf5(
         # every header first, against the mask and the first subject's length: the usual failures stop
         # the conversion before any voxel is read
         reference = [urls[0]] if start else []
-        headers = runner.map(runs.read_run, reference + selected, shared={"storage_options": storage_options})
+        headers = runner.map(
+            runs.read_run, reference + selected, shared={"storage_options": storage_options}, group=True
+        )
         execution.raise_first_failure(headers)
         found = [outcome.value for outcome in headers]
         for run in found:

@@ -175,7 +175,7 @@ def _merge(
     tck = get_format("tck", kind=common.KIND)
     shared = {"storage_options": storage_options}
     with execution.session(jobs, scheduler, tasks=len(files)) as runner:
-        headers = runner.map(bundle_grid, files, shared=shared)
+        headers = runner.map(bundle_grid, files, shared=shared, group=True)
         execution.raise_first_failure(headers)  # a damaged file stops the merge before any output
         grids = [outcome.value for outcome in headers]
         shared_grid = grids[0] if all(_same_grid(grids[0], other) for other in grids[1:]) else None

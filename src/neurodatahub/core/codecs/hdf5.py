@@ -34,10 +34,14 @@ def is_hdf5(head: bytes) -> bool:
 
 
 @contextlib.contextmanager
-def open_hdf5(url: str, storage_options: Mapping[str, Any] | None = None) -> Iterator[Any]:
+def open_hdf5(
+    url: str, storage_options: Mapping[str, Any] | None = None, *, reads_data: bool = True
+) -> Iterator[Any]:
     """An h5py File: local files by path (h5py's own driver is fastest), remote ones through the
     storage layer's file object, in a storage.reading() scope (each byte fetched once; `read_rows` finds
-    the file there). A file written with paged aggregation is fetched a page at a time."""
+    the file there). A file written with paged aggregation is fetched a page at a time. References out
+    of the file are refused first; a caller that reads no dataset's values (`reads_data` False: a format
+    probe reading names and attributes) has only its links checked, not every dataset's storage."""
     import h5py
 
     with contextlib.ExitStack() as stack:
@@ -53,7 +57,7 @@ def open_hdf5(url: str, storage_options: Mapping[str, Any] | None = None) -> Ite
         except OSError as error:
             raise InputError(f"{url}: not a readable HDF5 file ({error})") from error
         try:
-            check_references(file, url)
+            check_references(file, url, datasets=reads_data)
             if not storage.is_local(url) and (page := page_size(file)):
                 storage.read_block_size(url, page)
             yield file
@@ -61,8 +65,9 @@ def open_hdf5(url: str, storage_options: Mapping[str, Any] | None = None) -> Ite
             raise InputError(f"cannot read {url}: {error}") from error
 
 
-def check_references(file: Any, url: str) -> None:
-    """Refuse (core.references.check) every external link, externally stored or virtual dataset of `file`.
+def check_references(file: Any, url: str, datasets: bool = True) -> None:
+    """Refuse (core.references.check) every external link, externally stored or virtual dataset of `file`
+    (with `datasets` False, only external links: for callers that read no dataset's values).
 
     Through HDF5's own visitors (H5Lvisit for links, H5Ovisit for objects, neither following external
     links), which say each link's and object's type without opening it: h5py's visititems_links opens
@@ -95,7 +100,8 @@ def check_references(file: Any, url: str) -> None:
 
     try:
         file.id.links.visit(on_link, info=True)
-        h5o.visit(file.id, on_object, info=True)
+        if datasets:
+            h5o.visit(file.id, on_object, info=True)
     except (RuntimeError, SystemError, OSError, ValueError, KeyError) as error:  # HDF5 on damaged metadata
         raise InputError(f"{url}: damaged HDF5 structure ({' '.join(str(error).split())[:200]})") from error
     for target, what in found:
