@@ -15,7 +15,7 @@ from neurodatahub.core.errors import UsageError
 from neurodatahub.regions import statistics
 from neurodatahub.regions.images import Image, check_same_grid, describe, label_volume, scalar_volume
 from neurodatahub.regions.lut import build_lut, load_lut
-from neurodatahub.regions.segments import group_voxels
+from neurodatahub.regions.segments import group_voxels, take_flat
 from neurodatahub.regions.tables import build_result, merge_frames
 
 STAT_TIERS = tuple(kinds.enum_values("StatTier"))
@@ -96,7 +96,7 @@ def extract_scalar_map(
             raise
         values_volume = reading.result()
     check_same_grid(values_volume, labels)
-    values = np.asarray(values_volume.data.reshape(-1)[positions], dtype=np.float64)
+    values = np.asarray(take_flat(values_volume.data, positions), dtype=np.float64)
     if zero_is_missing:
         values[values == 0] = np.nan
     grouped = statistics.Grouped(values, segments)

@@ -18,6 +18,7 @@ import numpy as np
 
 MAX_DENSE_LABEL = 1 << 24  # above this a label-to-region table would waste memory: search instead
 BLOCK = 1 << 20  # voxels looked up per step, so temporaries stay a few MB
+SMALL_LABEL_BYTES = 2  # labels this narrow are looked up in a table of every value they can hold
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Segments:
 
     def spread(self, per_segment: np.ndarray) -> np.ndarray:
         """A per-segment value repeated for every element of its segment."""
-        return per_segment[self.ids]
+        return np.repeat(per_segment, self.counts)
 
     def sum(self, values: np.ndarray) -> np.ndarray:
         """numpy's pairwise sum of every segment (0 for an empty one), exactly as np.sum gives it."""
@@ -72,15 +73,20 @@ def group_voxels(labels: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, S
     """Flat positions of the voxels of each region, grouped by region, and the regions' segments.
 
     `labels` is the integer label image, `indices` the regions' labels in table order. The positions
-    come region by region in table order, each region's in C order; no mask per region is ever held.
+    (C-order flat indices) come region by region in table order, each region's in C order; no mask per
+    region is ever held. The image is read in blocks of whole slices along its first axis, each block in
+    C order whatever the image's memory order (nibabel's arrays are Fortran-ordered), so the volume is
+    never copied whole into C order.
     """
-    flat = labels.reshape(-1)
-    region_of = _region_lookup(indices)
+    region_of = _region_lookup(indices, labels.dtype)
+    labels = np.atleast_1d(labels)
+    slice_size = int(np.prod(labels.shape[1:], dtype=np.int64))
+    rows = max(1, BLOCK // max(1, slice_size))
     positions, regions = [], []
-    for start in range(0, flat.size, BLOCK):
-        found = region_of(flat[start : start + BLOCK])
+    for first in range(0, labels.shape[0], rows):
+        found = region_of(labels[first : first + rows]).reshape(-1)
         inside = np.flatnonzero(found >= 0)
-        positions.append(inside + start)
+        positions.append(inside + first * slice_size)
         regions.append(found[inside])
     position = np.concatenate(positions) if positions else np.empty(0, np.int64)
     region = np.concatenate(regions) if regions else np.empty(0, np.int64)
@@ -89,11 +95,32 @@ def group_voxels(labels: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, S
     return position[order], Segments.from_counts(np.bincount(region, minlength=len(indices)))
 
 
-def _region_lookup(indices: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """A function from label values to region numbers (-1 for background and unlisted labels)."""
+def take_flat(volume: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """`volume.reshape(-1)[positions]` for C-order flat positions, without first copying a Fortran-ordered
+    volume (nibabel's) into C order: the positions are turned into its own memory order instead."""
+    if volume.flags.c_contiguous or not volume.flags.f_contiguous:
+        return volume.reshape(-1)[positions]
+    own = np.ravel_multi_index(np.unravel_index(positions, volume.shape), volume.shape, order="F")
+    return volume.reshape(-1, order="F")[own]
+
+
+def _region_lookup(indices: np.ndarray, dtype: np.dtype) -> Callable[[np.ndarray], np.ndarray]:
+    """A function from a block of label values to region numbers (-1 for background and unlisted labels).
+
+    Labels of one or two bytes (most dseg images) index a table of every value they can hold, read
+    through an unsigned view: one pass over the block, no range checks.
+    """
     indices = np.asarray(indices, dtype=np.int64)
     if not indices.size:
         return lambda block: np.full(block.shape, -1, dtype=np.int64)
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu" and dtype.itemsize <= SMALL_LABEL_BYTES:
+        unsigned = np.dtype(f"u{dtype.itemsize}")
+        bounds = np.iinfo(dtype)
+        held = (indices >= bounds.min) & (indices <= bounds.max)  # others never occur in such an image
+        every_value = np.full(1 << (8 * dtype.itemsize), -1, dtype=np.int32)
+        every_value[indices[held].astype(dtype).view(unsigned)] = np.flatnonzero(held)
+        return lambda block: every_value[block.view(unsigned)]
     top = int(indices.max())
     if 0 < top < MAX_DENSE_LABEL and int(indices.min()) >= 0:
         table = np.full(top + 1, -1, dtype=np.int64)
