@@ -5,6 +5,9 @@
   included), against a shell loop of one `hub convert` process per file (goal: 5x faster);
   the same batch on a Dask cluster of 2 workers against one of 1 worker (goal: 1.7x, the scaling;
   both clusters started beforehand, so the figure is the work, not the start-up), and in-process (-j 1).
+  Beside the scaling, the CPU seconds of every process of each run (workers, the `hub` process that is
+  the Dask client, the scheduler) and the bound they set on 2 cores: the 1-worker time over half the
+  2-worker run's CPU time (the client and the scheduler share the cores with the workers).
 - GSP1000-shaped synthetic runs (4 mm MNI grid, 120 timepoints, 4 subjects per chunk) chunked on 1 and
   on 2 workers: the time for 16 subjects, and the peak memory each worker added while chunking the
   first 8, 16 and 32 subjects of one folder (goal: within one chunk's data and the same for every
@@ -29,6 +32,7 @@ cores allow; the machine's load is recorded beside them.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -36,6 +40,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -79,6 +84,32 @@ def _timed(command: list[str] | str, shell: bool = False) -> float:
     return time.perf_counter() - started
 
 
+def _timed_with_cpu(command: list[str], cluster: Any) -> tuple[float, dict[str, float]]:
+    """Wall time of `command`, and the CPU seconds it cost each process: the workers, the `hub` process
+    (the Dask client: start-up, planning, collecting results) and the scheduler (in this process, as
+    LocalCluster runs it; this process does nothing else meanwhile)."""
+    import psutil
+
+    with cluster.get_client() as client:
+        workers = [psutil.Process(pid) for pid in client.run(os.getpid).values()]
+
+    def used(process: psutil.Process) -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
+    def children() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    before = [used(worker) for worker in workers], children(), used(psutil.Process())
+    seconds = _timed(command)
+    after = [used(worker) for worker in workers], children(), used(psutil.Process())
+    spent = zip(before[0], after[0], strict=True)
+    cpu = {f"worker {n + 1}": end - start for n, (start, end) in enumerate(spent)}
+    cpu["hub process"], cpu["scheduler"] = after[1] - before[1], after[2] - before[2]
+    return seconds, cpu
+
+
 def _cluster(workers: int):
     import logging
 
@@ -109,13 +140,14 @@ def _spike_rows(folder: Path) -> list[dict]:
     inline = _timed(
         [hub, "convert", str(raw), str(folder / "inline" / template), "--style", "ragged", "-j", "1"]
     )
-    by_workers = {}
+    by_workers, cpu = {}, {}
     for workers in (1, 2):
         with _cluster(workers) as cluster:
-            by_workers[workers] = _timed(
-                [hub, "convert", str(raw), str(folder / f"w{workers}" / template), "--style", "ragged",
-                 "--scheduler", cluster.scheduler_address]
-            )  # fmt: skip
+            command = [hub, "convert", str(raw), str(folder / f"w{workers}" / template), "--style", "ragged",
+                       "--scheduler", cluster.scheduler_address]  # fmt: skip
+            by_workers[workers], cpu[workers] = _timed_with_cpu(command, cluster)
+    # what 2 cores allow: every process's CPU time of the 2-worker run, spread over both cores
+    bound = by_workers[1] / (sum(cpu[2].values()) / 2)
     what = (
         f"{N_FILES} NWB files (pynwb, {N_FILES * UNITS * SPIKES_PER_UNIT / 1e6:.0f} M spikes) -> ragged HDF5"
     )
@@ -140,6 +172,10 @@ def _spike_rows(folder: Path) -> list[dict]:
             "target": ">= 1.7x faster on 2 workers than on 1 (scaling)",
             "meets_target": by_workers[1] / by_workers[2] >= 1.7,
             "load_average": os.getloadavg()[0],
+            "cpu_seconds": {
+                f"{n} workers": {part: round(value, 2) for part, value in cpu[n].items()} for n in cpu
+            },
+            "bound_on_2_cores": bound,
         },
         {"name": f"the batch on a Dask cluster of 1 worker, {what}", "value": by_workers[1], "unit": "s"},
     ]

@@ -92,7 +92,7 @@ class Probe:
                 return {key: text(value) for key, value in file.attrs.items()}, paths
         except ExternalReferenceError:
             raise  # the file is HDF5: say why it is refused, not that its format is unknown
-        except InputError:
+        except (InputError, RuntimeError, SystemError, ValueError):  # h5py's errors on damaged metadata
             return None
 
 
