@@ -49,3 +49,32 @@ def test_take_flat_reads_c_order_positions(layout: str) -> None:
         volume = np.arange(5 * 6 * 14, dtype=np.float32).reshape(5, 6, 14)[:, :, ::2]
     positions = np.array([0, 41, 209, 7, 100], dtype=np.int64)
     assert np.array_equal(take_flat(volume, positions), np.ascontiguousarray(volume).reshape(-1)[positions])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_median_deviation_as_sorting_the_deviations(seed: int) -> None:
+    """The binary search over the two runs gives what sorting |x - median| gives, bit for bit: ties,
+    constant regions, one voxel, empty regions, even and odd counts."""
+    from neurodatahub.regions.segments import Segments
+    from neurodatahub.regions.statistics import median, median_deviation
+
+    rng = np.random.default_rng(seed)
+    counts = rng.choice([0, 1, 2, 3, 4, 5, 8, 33, 400, 1001], size=40)
+    pieces = []
+    for count in counts:
+        kind = rng.integers(4)
+        if kind == 0:
+            piece = rng.normal(0.5, 0.2, count)
+        elif kind == 1:
+            piece = rng.integers(0, 4, count) / 3  # many ties
+        elif kind == 2:
+            piece = np.full(count, 0.7)  # constant
+        else:
+            piece = rng.lognormal(0, 2, count) * rng.choice([-1, 1], count)
+        pieces.append(piece)
+    values = np.concatenate(pieces)
+    segments = Segments.from_counts(counts)
+    ordered = segments.sorted(values)
+    centre = median(ordered, segments)
+    expected = median(segments.sorted(np.abs(ordered - segments.spread(centre))), segments)
+    assert np.array_equal(median_deviation(ordered, segments, centre), expected, equal_nan=True)

@@ -142,6 +142,50 @@ def median(ordered: np.ndarray, segments: Segments) -> np.ndarray:
     return np.where(n > 0, (ordered[lower] + ordered[upper]) / 2, np.nan)
 
 
+def median_deviation(ordered: np.ndarray, segments: Segments, centre: np.ndarray) -> np.ndarray:
+    """The median of |x - centre| in every (sorted, NaN-free) segment, without sorting the deviations.
+
+    The sorted values already give them as two ascending runs: centre - x for the values below the
+    centre, read backwards, and x - centre from there on (the same numbers as |x - centre|: a - b is
+    exactly -(b - a) in floating point). The middle of two sorted runs is found by a binary search on
+    how many to take from each, every region at once: a few dozen passes over one number per region
+    instead of sorting every voxel's deviation again.
+    """
+    n = segments.counts
+    if not ordered.size:
+        return np.full(len(segments), np.nan)
+    starts = segments.starts
+    bounds = zip(starts.tolist(), segments.ends.tolist(), centre.tolist(), strict=True)
+    below = np.array([np.searchsorted(ordered[start:end], value) for start, end, value in bounds], np.int64)
+    last = ordered.size - 1
+
+    def under(taken: np.ndarray) -> np.ndarray:  # the deviation of the `taken`-th value below the centre
+        return centre - ordered[np.clip(starts + below - 1 - taken, 0, last)]
+
+    def over(taken: np.ndarray) -> np.ndarray:  # the deviation of the `taken`-th value from it on
+        return ordered[np.clip(starts + below + taken, 0, last)] - centre
+
+    def smallest(rank: np.ndarray) -> np.ndarray:  # the rank-th smallest deviation (0-based)
+        wanted, runs_below, runs_over = rank + 1, below, n - below
+        low = np.maximum(0, wanted - runs_over)
+        high = np.minimum(wanted, runs_below)
+        while (active := low < high).any():
+            taken = (low + high) // 2
+            rest = wanted - taken
+            more = active & (taken < runs_below) & (rest > 0) & (under(taken) < over(rest - 1))
+            low = np.where(more, taken + 1, low)
+            high = np.where(active & ~more, taken, high)
+        rest = wanted - low
+        with np.errstate(invalid="ignore"):
+            return np.maximum(
+                np.where(low > 0, under(low - 1), -np.inf), np.where(rest > 0, over(rest - 1), -np.inf)
+            )
+
+    upper = n // 2
+    lower = np.where(n % 2 == 0, np.maximum(upper - 1, 0), upper)
+    return np.where(n > 0, (smallest(lower) + smallest(upper)) / 2, np.nan)
+
+
 @dataclass(frozen=True)
 class Grouped:
     """One scalar's values grouped by region, and what both tiers derive from them."""
@@ -182,9 +226,7 @@ class Grouped:
     @cached_property
     def mad(self) -> np.ndarray:
         """Median absolute deviation from the median, unscaled."""
-        segments = self.clean.segments
-        spread = np.abs(self.clean.values - segments.spread(self.median))
-        return median(segments.sorted(spread), segments)
+        return median_deviation(self.ordered, self.clean.segments, self.median)
 
     @cached_property
     def coverage(self) -> np.ndarray:
