@@ -34,6 +34,17 @@ def test_numbers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             environment.number("NDH_TEST_NUMBER", 1.0, **rule)
 
 
+def test_options_given_as_text_or_numbers_read_by_the_same_rule() -> None:
+    """Storage options and format options (-S read_timeout=, -O resolution=) go through the same rule."""
+    from neurodatahub.core import storage
+
+    assert environment.parse(7, "storage option read_timeout", 60.0, above=0) == 7.0
+    assert environment.parse("", "resolution", None, above=0) is None
+    for value, message in (("0", "must be positive, got '0'"), ("nan", "must be a number, got 'nan'")):
+        with pytest.raises(UsageError, match=f"storage option read_timeout {message}"):
+            storage.s3_options({"read_timeout": value})
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [

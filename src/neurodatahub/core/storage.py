@@ -91,22 +91,12 @@ def attempts(options: Mapping[str, Any] | None = None) -> int:
 
 
 def _limit(name: str, given: Any) -> float:
+    """A timeout (more than 0) or the retries (at least 0): the storage option, else its variable."""
     variable, default = TIMEOUT_VARIABLES[name]
-    return _number(given if given is not None else os.environ.get(variable), name, default)
-
-
-def _number(value: Any, name: str, default: float) -> float:
-    from neurodatahub.core.errors import UsageError
-
-    if value is None or value == "":
-        return default
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"storage option {name} must be a number, got {value!r}") from None
-    if number < 0 or (name != "retries" and number == 0):
-        raise UsageError(f"storage option {name} must be positive, got {value!r}")
-    return number
+    rule = {"minimum": 0} if name == "retries" else {"above": 0}
+    if given is None:
+        return environment.number(variable, float(default), **rule)
+    return environment.parse(given, f"storage option {name}", float(default), **rule)
 
 
 def filesystem(url: str, storage_options: Mapping[str, Any] | None = None) -> tuple[Any, str]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from neurodatahub.core import budget, environment
-from neurodatahub.core.errors import InvalidDataError, UsageError
+from neurodatahub.core.errors import InvalidDataError
 
 KIND = "tractogram"
 # 512 k points per chunk: 6 MB of float32 positions, large enough that numpy's per-call costs vanish,
@@ -123,19 +123,6 @@ def split_by_points(lengths: np.ndarray, limit: int) -> Iterator[tuple[int, int]
         stop = max(stop, first + 1)
         yield first, stop
         first = stop
-
-
-def as_float(value: Any, what: str) -> float | None:
-    """A number from an option given as text (-O resolution=1) or as a number."""
-    if value is None or value == "":
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{what} must be a number, got {value!r}") from None
-    if not np.isfinite(number) or number <= 0:
-        raise UsageError(f"{what} must be a positive number, got {value!r}")
-    return number
 
 
 class Workspace:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from neurodatahub.core import storage
+from neurodatahub.core import environment, storage
 from neurodatahub.core.codecs.gzip import gunzipped_head
 from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.core.options import Options, Positive, choice
@@ -64,10 +64,8 @@ def resolve(
     An unknown space, an unknown or ambiguous template grid, or a reference that contradicts the space
     or resolution given with it is a UsageError.
     """
-    from neurodatahub.tractograms.common import as_float
-
     name = space_of(space)
-    size = as_float(resolution, "resolution")
+    size = environment.parse(resolution, "resolution", None, above=0)
     if reference not in (None, ""):
         found = from_url(str(reference), storage_options)
         if size is not None:
