@@ -124,6 +124,7 @@ def test_failures_are_recorded_and_the_batch_goes_on(
     assert code == 2
     assert stdout.startswith("2 converted, 0 skipped as complete, 1 failed in ")
     assert one_line(err).startswith(f"failed: {broken}: ")
+    assert one_line(err).count(str(broken)) == 1  # named once, though the reader's message names it too
     assert sorted(path.name for path in out.iterdir()) == [
         "sub-01_ses-1_ecephys.h5",
         "sub-03_ses-1_ecephys.h5",

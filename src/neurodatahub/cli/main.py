@@ -596,17 +596,22 @@ def _convert_batch(
                 **settings,
             )
         except Interrupted as stop:
-            for entry in (getattr(stop, "report", None) and stop.report.entries) or ():
-                if entry.status == "failed":
-                    typer.echo(f"failed: {entry.source}: {entry.reason}", err=True)
+            _echo_failures(getattr(stop, "report", None))
             raise
-    for entry in done.entries or ():
-        if entry.status == "failed":
-            typer.echo(f"failed: {entry.source}: {entry.reason}", err=True)
+    _echo_failures(done)
     typer.echo(f"{summary(done)} in {done.duration_seconds:.2f} s")
     code = exit_code(done)
     if code:
         raise typer.Exit(code)
+
+
+def _echo_failures(done: Any) -> None:
+    """One line per failed entry, naming its source once (most reasons already start with it)."""
+    for entry in (done and done.entries) or ():
+        if entry.status == "failed":
+            reason = entry.reason or ""
+            named = reason if reason.startswith(f"{entry.source}:") else f"{entry.source}: {reason}"
+            typer.echo(f"failed: {named}", err=True)
 
 
 LARGE_INPUT_BYTES = 64 * 2**20

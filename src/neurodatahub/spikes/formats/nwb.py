@@ -163,7 +163,7 @@ def _scratch(file: Any, url: str) -> dict[str, Any]:
 
 def _read_table(file: Any, path: str, url: str) -> Any:
     table = file[path]
-    times = hdf5.read_numbers(_spike_times(table, path), url, "spike_times").astype(np.float64)
+    times = hdf5.read_numbers(_spike_times(table, path), url, "spike_times").astype(np.float64, copy=False)
     ids = hdf5.read_numbers(table["id"], url, "id") if "id" in table else None
     known = len(ids) if ids is not None else None
     index = _end_offsets(table, "spike_times", times.size, known, url)
@@ -205,7 +205,7 @@ def _level(
     from neurodatahub.spikes.formats.hdf5 import end_offsets, inconsistent
 
     where = f"{table.name}/{name}"
-    raw = hdf5.read_numbers(table[name], url, where).astype(np.int64)
+    raw = hdf5.read_numbers(table[name], url, where).astype(np.int64, copy=False)
     index = end_offsets(raw, known_units, where)
     if index.size and (index[0] < 0 or (np.diff(index) < 0).any() or index[-1] != n_values):
         raise inconsistent(where, f"must rise to the {n_values} entries of {column}, ends at {index[-1]}")
