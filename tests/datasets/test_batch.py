@@ -167,6 +167,16 @@ def test_manifests_give_targets_and_options_per_row(
     listing.write_text(f"entries:\n  - source: {sources[2]}\n    style: paired\n")
     code, _, err = hub(capsys, "convert", "--manifest", str(listing), str(tmp_path / "y" / "{stem}.h5"))
     assert code == 0 and (tmp_path / "y" / "sub-03_ses-1_ecephys.h5").exists(), err
+    # options nested under `options:`, as YAML is usually written
+    listing.write_text(f"- source: {sources[2]}\n  target: nested.h5\n  options: {{style: ragged}}\n")
+    code, _, err = hub(capsys, "convert", "--manifest", str(listing))
+    assert code == 0, err
+    with h5py.File(tmp_path / "nested.h5") as nested:
+        assert "spike_times_index" in nested
+    listing.write_text(f"- source: {sources[2]}\n  target: t.h5\n  style: group\n  options: {{style: x}}\n")
+    code, _, err = hub(capsys, "convert", "--manifest", str(listing))
+    twice = "row 1 gives option style twice (beside and in 'options')"
+    assert code == 2 and one_line(err) == f"hub: error: {listing}: {twice}"
     listing.write_text("entries:\n  - target: nowhere.h5\n")
     code, _, err = hub(capsys, "convert", "--manifest", str(listing))
     assert code == 2 and one_line(err) == f"hub: error: {listing}: row 1 has no source"

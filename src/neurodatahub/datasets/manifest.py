@@ -4,7 +4,8 @@ Columns (or keys): `source` (required), `target` (else the destination given on 
 `from` and `to` (formats), and any other column is an option of that row, routed to the reader or the
 writer as `--style`, `--fs` or `-O` are (`style=ragged`, `sampling_rate=30000`). Empty cells are absent.
 Relative paths are relative to the manifest's own folder, so a manifest travels with its dataset.
-YAML holds a list of mappings, or a mapping with an `entries` list.
+YAML holds a list of mappings, or a mapping with an `entries` list; a row's options may also sit in an
+`options` mapping of their own (`options: {style: ragged}`), as YAML is usually written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from neurodatahub.core.errors import InputError, UsageError
 from neurodatahub.datasets.plan import Source
 
 RESERVED = ("source", "target", "from", "to")
+NESTED = "options"  # a YAML row's own mapping of options
 
 
 def read_manifest(url: str, storage_options: Mapping[str, Any] | None = None) -> list[Source]:
@@ -48,9 +50,7 @@ def read_manifest(url: str, storage_options: Mapping[str, Any] | None = None) ->
             raise InputError(f"{url}: row {number} has no source")
         source = _resolved(str(row["source"]), folder)
         target = _resolved(str(row["target"]), folder) if row.get("target") else None
-        options = {
-            str(key): value for key, value in row.items() if key not in RESERVED and value not in ("", None)
-        }
+        options = _options(row, url, number)
         sources.append(
             Source(
                 url=source,
@@ -65,6 +65,20 @@ def read_manifest(url: str, storage_options: Mapping[str, Any] | None = None) ->
     if not sources:
         raise InputError(f"{url}: the manifest lists no source")
     return sources
+
+
+def _options(row: Mapping[str, Any], url: str, number: int) -> dict[str, Any]:
+    """A row's options: its other keys, and those of its `options` mapping (one key given both ways is
+    refused rather than one of them silently winning)."""
+    flat = {str(key): value for key, value in row.items() if key not in (*RESERVED, NESTED)}
+    nested = row.get(NESTED) or {}
+    if not isinstance(nested, Mapping):
+        raise InputError(f"{url}: row {number}: '{NESTED}' must be a mapping of option names to values")
+    twice = sorted(set(flat) & {str(key) for key in nested})
+    if twice:
+        raise InputError(f"{url}: row {number} gives option {twice[0]} twice (beside and in '{NESTED}')")
+    merged = {**flat, **{str(key): value for key, value in nested.items()}}
+    return {key: value for key, value in merged.items() if value not in ("", None)}
 
 
 def _yaml_rows(url: str, text: str) -> list[Any]:
