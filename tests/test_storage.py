@@ -119,3 +119,26 @@ def test_explicit_endpoint_wins_over_the_environment(
     with storage.atomic_write(url, storage_options={"endpoint_url": aws_env}) as tmp:
         tmp.write_bytes(b"x")
     assert storage.read_head(url, storage_options={"endpoint_url": aws_env}) == b"x"
+
+
+def test_leftovers_of_killed_writers_are_removed_for_many_targets_at_once(tmp_path: Path) -> None:
+    from neurodatahub.core import scratch
+
+    flat, nested = tmp_path / "out", tmp_path / "out" / "sub-01"
+    nested.mkdir(parents=True)
+    targets = [flat / "a.h5", flat / "b.h5", nested / "a.h5"]
+    leftovers = [scratch.partial_name(target) for target in targets] + [scratch.partial_name(flat / "a.h5")]
+    for leftover in leftovers:
+        leftover.write_bytes(b"partial")
+    kept = [
+        scratch.partial_name(flat / "other.h5"),  # not a target of this batch
+        flat / f".ndhtmp-zz-1-ab{scratch.PARTIAL}.a.h5",  # not the hub's tag
+        flat / "a.h5",
+        flat / ".hidden",
+    ]
+    for path in kept:
+        path.write_bytes(b"x")
+    urls = [str(target) for target in targets] + [str(tmp_path / "gone" / "c.h5"), "s3://bucket/d.h5"]
+    assert storage.remove_leftovers(urls) == len(leftovers)
+    assert not any(leftover.exists() for leftover in leftovers)
+    assert all(path.exists() for path in kept)

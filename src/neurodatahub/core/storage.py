@@ -16,7 +16,7 @@ import hashlib
 import mmap
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -457,21 +457,28 @@ def discard(url: str, storage_options: Mapping[str, Any] | None = None) -> None:
         fs.rm(path, recursive=True)
 
 
-def remove_leftovers(url: str) -> int:
-    """Remove the temporaries a killed writer left beside a local `url` (`scratch.partial_name`), whatever
-    process made them; call it only when no writer of `url` can still be running. Returns how many were
-    removed."""
-    if not is_local(url):
-        return 0  # remote writes stage in the writer's own temporary folder, never beside the target
-    import glob as globbing
-
-    target = local_path(url)
-    if not target.parent.is_dir():
-        return 0
-    found = list(target.parent.glob(f".{scratch.MARK}-*{scratch.PARTIAL}.{globbing.escape(target.name)}"))
-    for leftover in found:
-        _remove(leftover)
-    return len(found)
+def remove_leftovers(urls: Iterable[str]) -> int:
+    """Remove the temporaries killed writers left beside local `urls` (`scratch.partial_name`), whatever
+    process made them; call it only when no writer of them can still be running. Returns how many were
+    removed. Each folder is listed once, however many targets it holds (a flat output folder of
+    thousands of targets would otherwise be listed once per target)."""
+    wanted: dict[str, set[str]] = {}
+    for url in urls:
+        if is_local(url):  # remote writes stage in the writer's own temporary folder, never beside it
+            folder, name = os.path.split(str(local_path(url)))
+            wanted.setdefault(folder, set()).add(name)
+    removed = 0
+    for folder, names in wanted.items():
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            tag, separator, name = entry.name.partition(f"{scratch.PARTIAL}.")
+            if separator and name in names and scratch.TAG.fullmatch(tag):
+                _remove(Path(entry.path))
+                removed += 1
+    return removed
 
 
 def _move_into_place(staging: Path, target: Path) -> None:

@@ -187,8 +187,7 @@ def convert_many(
                     on_entry(_model_entry(entry))
 
             def sweep() -> None:  # temporaries of killed workers, once no task can still be writing
-                for task in tasks.values():
-                    storage.remove_leftovers(task.target)
+                storage.remove_leftovers(task.target for task in tasks.values())
 
             try:
                 runner.map(

@@ -209,7 +209,7 @@ def _staged(jobs: list[ChunkJob], storage_options: Options) -> Iterator[None]:
         for job in jobs:
             with contextlib.suppress(Exception):
                 storage.discard(job.staged, storage_options)
-                storage.remove_leftovers(job.staged)
+                storage.remove_leftovers([job.staged])
         raise
 
 
