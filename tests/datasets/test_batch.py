@@ -66,6 +66,27 @@ def test_the_python_api_returns_the_reports(study: Path, tmp_path: Path) -> None
     ]
 
 
+def test_each_source_is_looked_at_once_to_find_its_format(
+    study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan finds each source's format; the conversion reads it as that format, detecting it no
+    second time (a detection opens the file and walks its links)."""
+    from neurodatahub.core import registry
+
+    detected: list[str] = []
+    detect = registry.detect
+
+    def counted(url: str, *args: object, **kwargs: object) -> object:
+        detected.append(url)
+        return detect(url, *args, **kwargs)
+
+    monkeypatch.setattr(registry, "detect", counted)
+    done = convert_many(str(study), str(tmp_path / "{stem}.h5"), jobs=1, options={"style": "ragged"})
+    assert done.converted == 3 and {str(path) for path in _nwb(study)} <= set(detected)
+    assert len(detected) == len(set(detected))  # once each
+    assert [entry.conversion.source.format for entry in done.entries if entry.conversion] == ["nwb"] * 3
+
+
 def test_a_rerun_converts_only_what_is_missing(
     study: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

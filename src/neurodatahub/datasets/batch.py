@@ -37,6 +37,7 @@ class Task:
     new_target: bool
     from_format: str | None = None
     to_format: str | None = None
+    from_kind: str | None = None  # the kind of `from_format`, where two kinds have a format of its name
     options: Mapping[str, Any] = field(default_factory=dict)
     earlier: Mapping[str, Any] | None = None  # the entry of an earlier run, when resuming
 
@@ -78,6 +79,7 @@ def convert_entry(
         task.source,
         task.target,
         from_format=task.from_format,
+        kind=task.from_kind,
         to_format=task.to_format,
         # a target the plan found absent is the batch's own: found now, it was written by this entry's
         # first run in a task that Dask ran again (its worker died after the write), and is replaced
@@ -234,6 +236,7 @@ def _planned(outcome: execution.Outcome) -> plan.Entry:
 def _task(entry: plan.Entry, earlier: Mapping[str, Any] | None) -> Task:
     assert entry.target is not None
     source = entry.source
+    format_kind, format_name = entry.found_format or (None, source.from_format)
     return Task(
         source=source.url,
         target=entry.target,
@@ -242,7 +245,8 @@ def _task(entry: plan.Entry, earlier: Mapping[str, Any] | None) -> Task:
         # finished that entry (it was written, whole, just before that run was stopped)
         new_target=not entry.target_exists
         or bool(earlier and earlier.get("status") == reports.NOT_RUN and earlier.get("new_target")),
-        from_format=source.from_format,
+        from_format=format_name,
+        from_kind=None if format_kind == "document" else format_kind,
         to_format=source.to_format,
         options=dict(source.options),
         earlier=earlier,

@@ -51,6 +51,9 @@ class Entry:
     size: int = 0
     target_exists: bool = False
     kind: str | None = None
+    # the format found for the source, (its kind, its name): the conversion reads it as that format
+    # instead of detecting it a second time
+    found_format: tuple[str, str] | None = None
 
 
 def is_template(destination: str) -> bool:
@@ -112,6 +115,7 @@ def plan_source(
         size=storage.size_of(source.url, storage_options),
         target_exists=storage.exists(target, storage_options),
         kind=data_kind,
+        found_format=(spec.kind, spec.name),
     )
 
 
