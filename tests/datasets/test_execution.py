@@ -131,6 +131,17 @@ def test_a_local_cluster_gives_the_same_outcomes(tmp_path: Path) -> None:
         assert [outcome.value for outcome in ordered] == [1, 4, 16, 36]
 
 
+def test_group_sizes_aim_at_a_task_time_and_share_out_the_end() -> None:
+    size = execution.group_size
+    assert size(0.002, 10_000, 4) == int(execution.TASK_SECONDS / 0.002)  # enough for TASK_SECONDS
+    assert size(0.002, 400, 4) == 100  # no more than each task in flight's share of what remains
+    least = int(execution.LEAST_TASK_SECONDS / 0.002)
+    assert size(0.002, 60, 4) == least  # at the end, no task shorter than LEAST_TASK_SECONDS...
+    assert size(0.002, 7, 4) == 7  # ...nor larger than what remains
+    assert size(1.0, 3, 4) == 1  # long items go one a task
+    assert size(0.0, 5, 4) == 5  # items too fast to time
+
+
 def test_short_items_share_tasks_on_a_cluster() -> None:
     """Grouped, items of a few microseconds run many to a Dask task (its round trips would outweigh them),
     each with its own outcome, in order; ungrouped, one task each. With fail-fast, the items after a
