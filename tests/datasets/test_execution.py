@@ -161,6 +161,38 @@ def test_short_items_share_tasks_on_a_cluster() -> None:
         execution.raise_first_failure(stopped)
 
 
+def loaded(module: str) -> bool:
+    import sys
+
+    return module in sys.modules
+
+
+def test_workers_of_a_running_cluster_import_the_hub_before_the_first_task() -> None:
+    """`prepare` connects and has every worker import what the tasks will need, without waiting."""
+    import logging
+    import time
+
+    from distributed import Client, LocalCluster
+
+    module = "neurodatahub.datasets.manifest"  # nothing a fresh worker has loaded
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        assert not any(client.run(loaded, module).values())
+        with execution.session(scheduler=cluster.scheduler_address) as runner:
+            runner.prepare([module])
+            deadline = time.monotonic() + 30
+            while not all(client.run(loaded, module).values()) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert all(client.run(loaded, module).values()) and len(client.run(loaded, module)) == 2
+    with execution.session(jobs=2, tasks=2) as runner:
+        runner.prepare([module])  # a local cluster starts with the first batch, once its size is known
+        assert runner._client is None
+
+
 def test_sigterm_stops_an_inline_batch(tmp_path: Path) -> None:
     """SIGTERM becomes Interrupted (exit 130) once the running task's own cleanup has run."""
     import signal

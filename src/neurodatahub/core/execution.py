@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import logging
 import os
 import signal
@@ -46,7 +47,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,6 +195,14 @@ class Runner:
     def close(self) -> None:
         self._client = None
         self._stack.close()
+
+    def prepare(self, modules: Sequence[str]) -> None:
+        """On a running cluster (an address): connect now, and have every worker import `modules`
+        without waiting, so that the workers load the hub while the caller lists its inputs instead of
+        in the first tasks (on a shared file system of a cluster, imports can take seconds)."""
+        if self.where.address is None:
+            return  # a local cluster starts once the number of tasks is known (`where`)
+        self.client().run(_import_modules, list(modules), wait=False)
 
     def map(
         self,
@@ -570,6 +579,19 @@ def _collected(index: int, item: Any, future: Any) -> Outcome:
     except Exception as error:
         message, code = _lost(error)
         return Outcome(index, item, FAILED, error=message, exit_code=code)
+
+
+async def _import_modules(modules: list[str]) -> None:
+    """Imports on a worker, in a thread of its own: the worker's event loop (heartbeats, tasks arriving)
+    goes on meanwhile, and a task needing a module still loading waits for it (Python's import lock).
+    A coroutine, as Dask runs functions on workers without waiting only if they are."""
+    import asyncio
+
+    def load() -> None:
+        for module in modules:
+            importlib.import_module(module)
+
+    await asyncio.get_running_loop().run_in_executor(None, load)
 
 
 def _worker_count(client: Any) -> int:

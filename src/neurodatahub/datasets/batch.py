@@ -9,8 +9,9 @@ report, a rerun skips what is complete (reports.completed_output) and converts o
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,10 @@ from neurodatahub.datasets.manifest import read_manifest
 
 if TYPE_CHECKING:
     from neurodatahub.core.models import BatchEntry, BatchReport
+
+
+# what the batch's tasks import on a worker (planning, then conversion)
+WORKER_MODULES = (plan.__name__, "neurodatahub.core.conversion")
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,6 @@ def convert_many(
         plan.check_destination(destination, to_format)
     if kind is not None and kind not in kinds.kind_names():
         raise UsageError(f"unknown kind {kind!r}; kinds: {', '.join(kinds.kind_names())}")
-    sources = _sources(inputs, manifest, include, exclude, storage_options)
     report_path = Path(report) if report is not None else None
     resume = report_path is not None if resume is None else resume
     if resume and report_path is None:
@@ -148,7 +152,8 @@ def convert_many(
     shared = {"storage_options": dict(storage_options or {}) or None}
     planning = {"destination": destination, "from_format": from_format, "to_format": to_format, "kind": kind}
     entries: list[dict[str, Any] | None]
-    with execution.session(jobs, scheduler, tasks=len(sources), announce=announce) as runner:
+    listing = (inputs, manifest, include, exclude, storage_options)
+    with _session_for_sources(*listing, jobs, scheduler, announce) as (runner, sources):
         planned = [
             _planned(outcome)
             for outcome in runner.map(plan.plan_source, sources, shared={**shared, **planning}, group=True)
@@ -210,6 +215,30 @@ def convert_many(
     done = _report(entries, tasks, started, clock, runner.where, interrupted=False)
     _save(done, report_path, journal)
     return done
+
+
+@contextlib.contextmanager
+def _session_for_sources(
+    inputs: Sequence[str],
+    manifest: str | None,
+    include: Sequence[str],
+    exclude: Sequence[str],
+    storage_options: Mapping[str, Any] | None,
+    jobs: int | None,
+    scheduler: str | None,
+    announce: Callable[[str], None] | None,
+) -> Iterator[tuple[execution.Runner, list[plan.Source]]]:
+    """The batch's sources, and the Runner to convert them. A running cluster (an address) is reached
+    first, and its workers import what the tasks need while the sources are listed (a prefix of
+    thousands of files takes seconds to list); local workers start once their number is known."""
+    if execution.where(jobs, scheduler).address is None:
+        sources = _sources(inputs, manifest, include, exclude, storage_options)
+        with execution.session(jobs, scheduler, tasks=len(sources), announce=announce) as runner:
+            yield runner, sources
+        return
+    with execution.session(jobs, scheduler, announce=announce) as runner:
+        runner.prepare(WORKER_MODULES)
+        yield runner, _sources(inputs, manifest, include, exclude, storage_options)
 
 
 def _sources(
