@@ -74,3 +74,21 @@ def test_an_s3_prefix_and_glob(dataset: Path, s3_bucket: str) -> None:
     assert items[-1].is_dir and items[1].url == f"{prefix}/sub-01/spikes.json"
     globbed = expand([f"{prefix}/**/*.yaml"])
     assert [item.url for item in globbed] == [f"{prefix}/sub-02/ses-1/spikes.yaml"]
+
+
+def test_an_object_store_lists_a_level_of_folders_at_once(s3_bucket: str) -> None:
+    """`list_entries_of` asks for every folder of a level together (fsspec's async API), and gives what
+    one `list_entries` a folder gives, in order; a folder that is not there is named in the error."""
+    import s3fs
+
+    from neurodatahub.core import storage
+
+    fs = s3fs.S3FileSystem()
+    fs.pipe({f"{s3_bucket}/raw/sub-{n:02d}/ses-1/x{n}.nwb": b"x" for n in range(40)})
+    fs.pipe({f"{s3_bucket}/raw/sub-00/notes.txt": b"n"})
+    folders = [f"{s3_bucket}/raw/sub-{n:02d}" for n in range(40)]
+    at_once = storage.list_entries_of(folders)
+    assert at_once == [storage.list_entries(folder) for folder in folders]
+    assert at_once[0] == [("notes.txt", False), ("ses-1", True)]
+    with pytest.raises(InputError, match=f"{s3_bucket}/raw/sub-99: no such file"):
+        storage.list_entries_of([*folders[:3], f"{s3_bucket}/raw/sub-99"])

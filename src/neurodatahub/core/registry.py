@@ -66,7 +66,17 @@ class Probe:
 
     @cached_property
     def names(self) -> list[str]:
-        return storage.list_names(self.url, self.storage_options) if self.is_dir else []
+        return [name for name, _ in self.entries]
+
+    @cached_property
+    def folders(self) -> list[str]:
+        """The names of the sub-folders (a sniffer looking into them skips the files: a remote call each)."""
+        return [name for name, is_folder in self.entries if is_folder]
+
+    @cached_property
+    def entries(self) -> list[tuple[str, bool]]:
+        """(name, is a folder) of a folder's entries, sorted; empty for a file."""
+        return storage.list_entries(self.url, self.storage_options) if self.is_dir else []
 
     @cached_property
     def hdf5_root(self) -> tuple[dict[str, str], set[str]] | None:
@@ -444,16 +454,19 @@ def _input_format(
 
 
 def directory_format(
-    url: str, storage_options: Mapping[str, Any] | None = None, names: list[str] | None = None
+    url: str,
+    storage_options: Mapping[str, Any] | None = None,
+    entries: list[tuple[str, bool]] | None = None,
 ) -> FormatSpec | None:
     """The format a folder is (Phy, BIDS derivatives, a catalog...), by content; None for a plain folder.
 
     Only the modules of directory formats are imported; walkers ask this at every folder they visit and
-    pass the `names` they listed, so the folder is not listed twice.
+    pass the `entries` they listed ((name, is a folder), as `storage.list_entries` gives them), so the
+    folder is not listed twice.
     """
     probe = Probe(url, storage_options)
-    if names is not None:
-        probe.__dict__.update(is_dir=True, names=sorted(names))  # the cached properties, known already
+    if entries is not None:
+        probe.__dict__.update(is_dir=True, entries=sorted(entries))  # the cached property, known already
     for spec in _indexed(lambda row: row[4] and row[5]):
         if _sniffs(spec, probe):
             return spec

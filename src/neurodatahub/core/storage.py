@@ -16,7 +16,7 @@ import hashlib
 import mmap
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -187,14 +187,57 @@ def list_names(url: str, storage_options: Mapping[str, Any] | None = None) -> li
 
 def list_entries(url: str, storage_options: Mapping[str, Any] | None = None) -> list[tuple[str, bool]]:
     """(name, is a folder) of each entry of a directory, sorted by name, in one listing call."""
-    if is_local(url):
-        return sorted((entry.name, entry.is_dir()) for entry in local_path(url).iterdir())
+    if is_local(url):  # scandir's entries know their type without a stat each
+        with os.scandir(local_path(url)) as found:
+            return sorted((entry.name, entry.is_dir()) for entry in found)
     fs, path = filesystem(url, storage_options)
     with _storage_errors(url):
-        return sorted(
-            (Path(entry["name"].rstrip("/")).name, entry["type"] == "directory")
-            for entry in fs.ls(path, detail=True)
-        )
+        return _entries(fs.ls(path, detail=True))
+
+
+def _entries(listing: list[dict[str, Any]]) -> list[tuple[str, bool]]:
+    return sorted((Path(entry["name"].rstrip("/")).name, entry["type"] == "directory") for entry in listing)
+
+
+# folders an object store lists at once: each listing is a round trip, and a dataset of a thousand subjects
+# has thousands of folders (measured, moto with a 30 ms round trip added: 200 folders one after the other
+# 7.3 s, at once 1.2 s)
+LISTINGS_AT_ONCE = 32
+
+
+def list_entries_of(
+    urls: Sequence[str], storage_options: Mapping[str, Any] | None = None
+) -> list[list[tuple[str, bool]]]:
+    """`list_entries` of each folder, in order; an object store's are requested at once (fsspec's async
+    API on its own event loop, at most LISTINGS_AT_ONCE in flight), a local disk's one after the other."""
+    if not urls or is_local(urls[0]) or not all(protocol_of(url) == protocol_of(urls[0]) for url in urls):
+        return [list_entries(url, storage_options) for url in urls]
+    fs, _ = filesystem(urls[0], storage_options)
+    if not getattr(fs, "async_impl", False):
+        return [list_entries(url, storage_options) for url in urls]
+    import asyncio
+
+    from fsspec.asyn import sync
+
+    paths = [filesystem(url, storage_options)[1] for url in urls]
+
+    async def listed() -> list[Any]:
+        gate = asyncio.Semaphore(LISTINGS_AT_ONCE)
+
+        async def one(path: str) -> Any:
+            async with gate:
+                return await fs._ls(path, detail=True)
+
+        return await asyncio.gather(*(one(path) for path in paths), return_exceptions=True)
+
+    results = sync(fs.loop, listed)
+    found = []
+    for url, result in zip(urls, results, strict=True):
+        if isinstance(result, BaseException):
+            with _storage_errors(url):
+                raise result
+        found.append(_entries(result))
+    return found
 
 
 def list_files(url: str, storage_options: Mapping[str, Any] | None = None) -> list[tuple[str, int]]:

@@ -65,19 +65,45 @@ def _items(given: str, storage_options: Mapping[str, Any] | None) -> Iterator[It
 
 
 def _walk(url: str, root: str, relpath: str, storage_options: Mapping[str, Any] | None) -> Iterator[Item]:
-    """A folder's items: itself when it is a format folder, else its files and sub-folders' items."""
-    entries = storage.list_entries(url, storage_options)
-    if registry.directory_format(url, storage_options, [name for name, _ in entries]) is not None:
-        yield Item(url, root, relpath or PurePosixPath(url.rstrip("/")).name, is_dir=True)
-        return
-    for name, is_folder in entries:
-        if name.startswith("."):
-            continue
-        child, child_path = storage.join(url, name), f"{relpath}/{name}" if relpath else name
-        if is_folder:
-            yield from _walk(child, root, child_path, storage_options)
-        else:
-            yield Item(child, root, child_path)
+    """A folder's items: itself when it is a format folder, else its files and sub-folders' items, in
+    path order. The folders are listed a level at a time (an object store's at once: `list_entries_of`)."""
+    listed = _listings(url, storage_options)
+
+    def walk(folder: str, below: str) -> Iterator[Item]:
+        entries = listed[folder]
+        if entries is None:  # a format folder: one item
+            yield Item(folder, root, below or PurePosixPath(folder.rstrip("/")).name, is_dir=True)
+            return
+        for name, is_folder in entries:
+            if name.startswith("."):
+                continue
+            child, child_path = storage.join(folder, name), f"{below}/{name}" if below else name
+            if is_folder:
+                yield from walk(child, child_path)
+            else:
+                yield Item(child, root, child_path)
+
+    yield from walk(url, relpath)
+
+
+def _listings(
+    url: str, storage_options: Mapping[str, Any] | None
+) -> dict[str, list[tuple[str, bool]] | None]:
+    """The entries of every folder the walk visits below `url`; None for a format folder (not entered)."""
+    listed: dict[str, list[tuple[str, bool]] | None] = {}
+    level = [url]
+    while level:
+        following = []
+        for folder, entries in zip(level, storage.list_entries_of(level, storage_options), strict=True):
+            if registry.directory_format(folder, storage_options, entries) is not None:
+                listed[folder] = None
+                continue
+            listed[folder] = entries
+            following += [
+                storage.join(folder, name) for name, is_folder in entries if is_folder and name[:1] != "."
+            ]
+        level = following
+    return listed
 
 
 def _glob_root(pattern: str) -> str:

@@ -44,7 +44,7 @@ def sniff(probe: Probe) -> bool:
 
     if not probe.is_dir:
         return False
-    subjects = [name for name in probe.names if name.startswith("sub-")]
+    subjects = [name for name in probe.folders if name.startswith("sub-")]
     if not subjects:
         return False
     func = storage.join(storage.join(probe.url, subjects[0]), "func")
