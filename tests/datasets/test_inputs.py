@@ -43,6 +43,28 @@ def test_a_folder_is_walked_and_a_format_folder_kept_whole(dataset: Path) -> Non
     assert all(item.root == str(dataset) for item in items)
 
 
+def test_links_out_of_the_input_are_walked_and_links_back_into_it_are_not(
+    dataset: Path, tmp_path: Path
+) -> None:
+    """A link to an ancestor would loop forever, and one to a folder of the input would list it twice;
+    a link to a folder elsewhere (a dataset assembled from links) is walked, once."""
+    (dataset / "sub-01" / "up").symlink_to("..", target_is_directory=True)
+    (dataset / "again-sub-01").symlink_to("sub-01", target_is_directory=True)
+    elsewhere = tmp_path / "elsewhere" / "sub-03"
+    elsewhere.mkdir(parents=True)
+    shutil.copy(dataset / "sub-01" / "spikes.json", elsewhere / "spikes.json")
+    (dataset / "sub-03").symlink_to(elsewhere, target_is_directory=True)
+    (dataset / "sub-04").symlink_to(elsewhere, target_is_directory=True)
+    items = expand([str(dataset)])
+    assert [item.relpath for item in items] == [
+        "README.md",
+        "sub-01/spikes.json",
+        "sub-02/ses-1/spikes.yaml",
+        "sub-02/sorting",
+        "sub-03/spikes.json",
+    ]
+
+
 def test_filters_match_paths_and_names(dataset: Path) -> None:
     names = lambda **filters: [item.relpath for item in expand([str(dataset)], **filters)]  # noqa: E731
     assert names(include=["*.json", "*.yaml"]) == ["sub-01/spikes.json", "sub-02/ses-1/spikes.yaml"]

@@ -9,6 +9,7 @@ relative to its input (`**` crosses folders; a pattern without `/` matches the n
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -70,6 +71,8 @@ def _walk(url: str, root: str, relpath: str, storage_options: Mapping[str, Any] 
     listed = _listings(url, storage_options)
 
     def walk(folder: str, below: str) -> Iterator[Item]:
+        if folder not in listed:  # a link to a folder visited elsewhere
+            return
         entries = listed[folder]
         if entries is None:  # a format folder: one item
             yield Item(folder, root, below or PurePosixPath(folder.rstrip("/")).name, is_dir=True)
@@ -89,8 +92,14 @@ def _walk(url: str, root: str, relpath: str, storage_options: Mapping[str, Any] 
 def _listings(
     url: str, storage_options: Mapping[str, Any] | None
 ) -> dict[str, list[tuple[str, bool]] | None]:
-    """The entries of every folder the walk visits below `url`; None for a format folder (not entered)."""
+    """The entries of every folder the walk visits below `url`; None for a format folder (not entered).
+
+    Local folders reached through symbolic links are walked when the link leads out of the input (a
+    dataset assembled from links), not when it leads back into it (its folder is walked at its own
+    path; a link to an ancestor would loop forever); none is walked twice."""
     listed: dict[str, list[tuple[str, bool]] | None] = {}
+    inside = _real(url)
+    visited = {inside}
     level = [url]
     while level:
         following = []
@@ -99,11 +108,29 @@ def _listings(
                 listed[folder] = None
                 continue
             listed[folder] = entries
-            following += [
-                storage.join(folder, name) for name, is_folder in entries if is_folder and name[:1] != "."
-            ]
+            for name, is_folder in entries:
+                child = storage.join(folder, name)
+                if is_folder and name[:1] != "." and _to_walk(child, inside, visited):
+                    following.append(child)
         level = following
     return listed
+
+
+def _real(url: str) -> str | None:
+    """Where a local folder really is; None in an object store (which has no links)."""
+    return os.path.realpath(storage.local_path(url)) if storage.is_local(url) else None
+
+
+def _to_walk(folder: str, inside: str | None, visited: set[str | None]) -> bool:
+    real = _real(folder)
+    if real is None or inside is None:
+        return True
+    if os.path.islink(storage.local_path(folder)) and os.path.commonpath([real, inside]) == inside:
+        return False  # a link back into the input: walked at its own path
+    if real in visited:
+        return False
+    visited.add(real)
+    return True
 
 
 def _glob_root(pattern: str) -> str:
