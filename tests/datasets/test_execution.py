@@ -193,6 +193,18 @@ def test_workers_of_a_running_cluster_import_the_hub_before_the_first_task() -> 
         assert runner._client is None
 
 
+def test_a_scheduler_that_is_not_there_is_named_without_waiting_for_dask() -> None:
+    """Dask retries a refused connection for its whole connect timeout (30 s); the hub says at once,
+    after a few seconds of grace for a scheduler that is starting, that nothing listens there."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"  # free again once closed: nothing listens
+    with pytest.raises(StorageError, match=f"^cannot reach the Dask scheduler at {address}: nothing listens"):
+        execution.map(square, [1, 2], scheduler=address)
+
+
 def test_sigterm_stops_an_inline_batch(tmp_path: Path) -> None:
     """SIGTERM becomes Interrupted (exit 130) once the running task's own cleanup has run."""
     import signal

@@ -60,6 +60,8 @@ DEFAULT_RETRIES = 2  # transient storage failures (network, throttling) of one t
 RETRY_BACKOFF_SECONDS = 0.5
 TRANSIENT = (StorageError, ConnectionError, TimeoutError)
 CONNECT_TIMEOUT = "30s"
+# a scheduler that refuses connections this long is not there (one just starting refuses for a moment)
+REFUSED_SECONDS = 3.0
 POLL_SECONDS = 0.05  # how often a batch on a cluster looks for results and for Ctrl-C/SIGTERM
 # A grouped task aims at this much work: a cluster's per-task cost (scheduler, client and worker round
 # trips) is about 15 ms on 2 busy cores, so tasks of one 20 ms file spent 40% of the batch in it
@@ -617,6 +619,7 @@ def _client(place: Where, announce: Callable[[str], None] | None) -> Iterator[An
         }
         with dask.config.set(settings):
             if place.address:
+                _check_listening(place.address)
                 try:
                     client = Client(place.address, timeout=CONNECT_TIMEOUT)
                 except OSError as error:
@@ -645,6 +648,34 @@ def _client(place: Where, announce: Callable[[str], None] | None) -> Iterator[An
                 cluster.close()
     finally:
         quiet.setLevel(level)
+
+
+def _check_listening(address: str) -> None:
+    """Fail at once, naming the address, when its host is unknown or nothing listens there: Dask retries
+    such connections for its whole connect timeout (30 s) before saying so. Anything else (a firewall that
+    drops packets, a scheme other than tcp or tls) is left to Dask's own connection."""
+    import socket
+
+    scheme, _, location = address.rpartition("://")
+    host, _, port = location.rpartition(":")
+    if scheme not in ("", "tcp", "tls") or not host or not port.isdigit():
+        return
+    deadline = time.monotonic() + REFUSED_SECONDS
+    while True:
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=REFUSED_SECONDS):
+                return
+        except socket.gaierror as error:
+            raise StorageError(
+                f"cannot reach the Dask scheduler at {address}: unknown host ({error})"
+            ) from None
+        except ConnectionRefusedError:
+            if time.monotonic() >= deadline:
+                refused = "nothing listens there (connection refused)"
+                raise StorageError(f"cannot reach the Dask scheduler at {address}: {refused}") from None
+            time.sleep(0.2)
+        except OSError:
+            return
 
 
 class _Stop:
