@@ -4,6 +4,7 @@ in a log; a worker killed in the middle of the batch; the address from DASK_SCHE
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -64,6 +65,10 @@ def test_a_tree_on_s3_converts_on_the_cluster(
         written = trains(f"{s3_bucket}/derived/{relative}", storage_options=options)
         assert same_trains(written, pynwb_trains(source))
     assert SECRET not in dask_cluster.logs() and SECRET not in report.read_text() and SECRET not in out + err
+    entries = {entry["source"]: entry for entry in json.loads(report.read_text())["entries"]}
+    for source in sources:  # sizes as the prefix's listing gave them
+        url = f"{s3_bucket}/raw/{source.relative_to(tmp_path / 'raw').as_posix()}"
+        assert entries[url]["source_size_bytes"] == source.stat().st_size
 
 
 def test_a_worker_killed_mid_batch(dask_cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -94,6 +94,10 @@ def test_an_s3_prefix_and_glob(dataset: Path, s3_bucket: str) -> None:
         "sub-02/sorting",
     ]
     assert items[-1].is_dir and items[1].url == f"{prefix}/sub-01/spikes.json"
+    # the listing gave each file's size: planning asks no more (a request a file)
+    assert [item.size for item in items] == [
+        (dataset / item.relpath).stat().st_size if not item.is_dir else None for item in items
+    ]
     globbed = expand([f"{prefix}/**/*.yaml"])
     assert [item.url for item in globbed] == [f"{prefix}/sub-02/ses-1/spikes.yaml"]
 

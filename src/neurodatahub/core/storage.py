@@ -206,10 +206,14 @@ LISTINGS_AT_ONCE = 32
 
 
 def list_entries_of(
-    urls: Sequence[str], storage_options: Mapping[str, Any] | None = None
+    urls: Sequence[str],
+    storage_options: Mapping[str, Any] | None = None,
+    sizes: dict[str, int] | None = None,
 ) -> list[list[tuple[str, bool]]]:
     """`list_entries` of each folder, in order; an object store's are requested at once (fsspec's async
-    API on its own event loop, at most LISTINGS_AT_ONCE in flight), a local disk's one after the other."""
+    API on its own event loop, at most LISTINGS_AT_ONCE in flight), a local disk's one after the other.
+    An object store's listing also gives each file's size: `sizes` gets them by URL (asking later would
+    cost a request a file)."""
     if not urls or is_local(urls[0]) or not all(protocol_of(url) == protocol_of(urls[0]) for url in urls):
         return [list_entries(url, storage_options) for url in urls]
     fs, _ = filesystem(urls[0], storage_options)
@@ -237,6 +241,9 @@ def list_entries_of(
             with _storage_errors(url):
                 raise result
         found.append(_entries(result))
+        for entry in result if sizes is not None else ():
+            if entry["type"] != "directory" and entry.get("size") is not None:
+                sizes[join(url, Path(entry["name"].rstrip("/")).name)] = int(entry["size"])
     return found
 
 

@@ -250,7 +250,9 @@ def _sources(
 ) -> list[plan.Source]:
     sources = read_manifest(manifest, storage_options) if manifest is not None else []
     items = expand(inputs, storage_options=storage_options, include=include, exclude=exclude)
-    sources += [plan.Source(item.url, item.relpath, named=item.url == item.root) for item in items]
+    sources += [
+        plan.Source(item.url, item.relpath, named=item.url == item.root, size=item.size) for item in items
+    ]
     if not sources:
         raise UsageError("nothing to convert: the inputs hold no file (after --include/--exclude)")
     return sources

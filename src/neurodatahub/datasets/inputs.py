@@ -27,6 +27,7 @@ class Item:
     root: str  # the input it was found under (the file itself for a file given directly)
     relpath: str  # its path below `root`, with / separators; the name for a file given directly
     is_dir: bool = False
+    size: int | None = None  # in bytes, when the listing gave it (object stores)
 
 
 def expand(
@@ -68,7 +69,8 @@ def _items(given: str, storage_options: Mapping[str, Any] | None) -> Iterator[It
 def _walk(url: str, root: str, relpath: str, storage_options: Mapping[str, Any] | None) -> Iterator[Item]:
     """A folder's items: itself when it is a format folder, else its files and sub-folders' items, in
     path order. The folders are listed a level at a time (an object store's at once: `list_entries_of`)."""
-    listed = _listings(url, storage_options)
+    sizes: dict[str, int] = {}
+    listed = _listings(url, storage_options, sizes)
 
     def walk(folder: str, below: str) -> Iterator[Item]:
         if folder not in listed:  # a link to a folder visited elsewhere
@@ -84,13 +86,13 @@ def _walk(url: str, root: str, relpath: str, storage_options: Mapping[str, Any] 
             if is_folder:
                 yield from walk(child, child_path)
             else:
-                yield Item(child, root, child_path)
+                yield Item(child, root, child_path, size=sizes.get(child))
 
     yield from walk(url, relpath)
 
 
 def _listings(
-    url: str, storage_options: Mapping[str, Any] | None
+    url: str, storage_options: Mapping[str, Any] | None, sizes: dict[str, int]
 ) -> dict[str, list[tuple[str, bool]] | None]:
     """The entries of every folder the walk visits below `url`; None for a format folder (not entered).
 
@@ -103,7 +105,9 @@ def _listings(
     level = [url]
     while level:
         following = []
-        for folder, entries in zip(level, storage.list_entries_of(level, storage_options), strict=True):
+        for folder, entries in zip(
+            level, storage.list_entries_of(level, storage_options, sizes), strict=True
+        ):
             if registry.directory_format(folder, storage_options, entries) is not None:
                 listed[folder] = None
                 continue

@@ -37,6 +37,7 @@ class Source:
     from_format: str | None = None
     to_format: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)  # a manifest row's own options
+    size: int | None = None  # in bytes, when listing the input gave it
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def plan_source(
         source,
         TODO,
         target=target,
-        size=storage.size_of(source.url, storage_options),
+        size=source.size if source.size is not None else storage.size_of(source.url, storage_options),
         target_exists=storage.exists(target, storage_options),
         kind=data_kind,
         found_format=(spec.kind, spec.name),
