@@ -12,6 +12,7 @@ from neurodatahub.core.errors import InputError
 from neurodatahub.datasets.inputs import expand
 
 DOCUMENTS = Path(__file__).resolve().parent.parent / "data" / "valid"
+WALKED = ["README.md", "sub-01/spikes.json", "sub-02/ses-1/spikes.yaml", "sub-02/sorting"]  # `dataset`
 
 
 @pytest.fixture
@@ -33,12 +34,7 @@ def dataset(tmp_path: Path) -> Path:
 
 def test_a_folder_is_walked_and_a_format_folder_kept_whole(dataset: Path) -> None:
     items = expand([str(dataset)])
-    assert [item.relpath for item in items] == [
-        "README.md",
-        "sub-01/spikes.json",
-        "sub-02/ses-1/spikes.yaml",
-        "sub-02/sorting",
-    ]
+    assert [item.relpath for item in items] == WALKED
     assert [item.is_dir for item in items] == [False, False, False, True]
     assert all(item.root == str(dataset) for item in items)
 
@@ -56,13 +52,7 @@ def test_links_out_of_the_input_are_walked_and_links_back_into_it_are_not(
     (dataset / "sub-03").symlink_to(elsewhere, target_is_directory=True)
     (dataset / "sub-04").symlink_to(elsewhere, target_is_directory=True)
     items = expand([str(dataset)])
-    assert [item.relpath for item in items] == [
-        "README.md",
-        "sub-01/spikes.json",
-        "sub-02/ses-1/spikes.yaml",
-        "sub-02/sorting",
-        "sub-03/spikes.json",
-    ]
+    assert [item.relpath for item in items] == [*WALKED, "sub-03/spikes.json"]
 
 
 def test_filters_match_paths_and_names(dataset: Path) -> None:
@@ -87,12 +77,7 @@ def test_an_s3_prefix_and_glob(dataset: Path, s3_bucket: str) -> None:
     fs.put(str(dataset), f"{s3_bucket}/study", recursive=True)
     prefix = f"{s3_bucket}/study"
     items = expand([prefix])
-    assert [item.relpath for item in items] == [
-        "README.md",
-        "sub-01/spikes.json",
-        "sub-02/ses-1/spikes.yaml",
-        "sub-02/sorting",
-    ]
+    assert [item.relpath for item in items] == WALKED
     assert items[-1].is_dir and items[1].url == f"{prefix}/sub-01/spikes.json"
     # the listing gave each file's size: planning asks no more (a request a file)
     assert [item.size for item in items] == [
