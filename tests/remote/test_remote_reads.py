@@ -65,7 +65,7 @@ reads = st.lists(st.tuples(st.integers(0, 300_000), st.integers(0, 70_000)), min
 def test_any_reads_get_the_bytes_fetch_each_once_and_hash_the_whole_file(
     reads: list[tuple[int, int]], seed: int
 ) -> None:
-    data = np.random.default_rng(seed).bytes(250_000)
+    data = np.random.default_rng(seed).bytes(300_000)  # more than SMALL_OBJECT: fetched by blocks
     fs, source = _object(data)
     handle = remote.RemoteFile(source)
     for offset, size in reads:
@@ -75,6 +75,19 @@ def test_any_reads_get_the_bytes_fetch_each_once_and_hash_the_whole_file(
     assert digest.value == _xxh3(data) and digest.algorithm == "xxh3_128" and digest.source == "content"
     _never_twice(fs.fetched)
     assert sum(end - start for start, end in fs.fetched) == len(data) == digest.fetched_bytes
+
+
+def test_a_small_object_is_fetched_whole_by_its_first_read() -> None:
+    data = np.random.default_rng(3).bytes(remote.SMALL_OBJECT)
+    fs, source = _object(data)
+    handle = remote.RemoteFile(source)
+    handle.seek(200_000)
+    assert handle.read(10) == data[200_000:200_010]
+    handle.seek(0)
+    assert handle.read() == data
+    assert fs.fetched == [(0, len(data))]
+    fs, source = _object(data + b"x")  # one byte more: a block
+    assert remote.RemoteFile(source).read(10) == data[:10] and fs.fetched == [(0, remote.BLOCK)]
 
 
 def test_sequential_reads_grow_their_requests() -> None:

@@ -9,7 +9,8 @@ One `RemoteObject` per URL and `session` keeps every range it fetched in a spool
 temporary files the kernel frees even if the process dies) and serves later reads of those bytes from
 there. A read fetches only the ranges nobody fetched before: random reads whole aligned blocks
 (`BLOCK`, or the HDF5 page size the file was written with), sequential reads a readahead that grows
-with the run of contiguous reads up to `READAHEAD_MAX`, large ranges as parts fetched concurrently.
+with the run of contiguous reads up to `READAHEAD_MAX`, large ranges as parts fetched concurrently; a
+small object (`SMALL_OBJECT`) whole, at its first read.
 Known scattered ranges (one value per unit of a spike table) are fetched exactly, all at once
 (`prefetch`).
 
@@ -32,7 +33,7 @@ import io
 import os
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,9 @@ from neurodatahub.core import environment, scratch
 from neurodatahub.core.errors import StorageError
 
 BLOCK = 64 * 1024  # a random read fetches whole blocks: HDF5 metadata, headers, footers
+# an object this small is fetched whole by its first read: one request for it costs about what a request
+# for a block costs (the round trip, not the bytes), and readers of small files touch most blocks anyway
+SMALL_OBJECT = 4 * BLOCK
 READAHEAD_MAX = 16 * 1024 * 1024  # what a sequential reader is fetched ahead of, at most
 PART = 8 * 1024 * 1024  # the largest single request; larger ranges are split and fetched concurrently
 BATCH_BYTES = 64 * 1024 * 1024  # bytes of one round of concurrent requests (held in memory at once)
@@ -213,8 +217,11 @@ class RemoteObject:
             self._hasher = xxhash.xxh3_128()
 
     @classmethod
-    def open(cls, fs: Any, path: str, url: str) -> RemoteObject:
-        """Size (and, on S3, a trustworthy whole-object SHA-256) from one HEAD request."""
+    def open(cls, fs: Any, path: str, url: str, listed_size: int | None = None) -> RemoteObject:
+        """Size (and, on S3, a trustworthy whole-object SHA-256) from one HEAD request; none when a
+        listing just gave the size (the digest is then the content's: see `session`)."""
+        if listed_size is not None:
+            return cls(fs, path, url, listed_size)
         if _is_s3(fs):
             bucket, key, version = fs.split_path(path)
             response = fs.call_s3(
@@ -260,7 +267,9 @@ class RemoteObject:
 
     def _planned(self, gaps: list[tuple[int, int]], readahead: int) -> list[tuple[int, int]]:
         """The gaps of a read widened to whole blocks, the last one by the readahead of a sequential run;
-        never over bytes already held."""
+        never over bytes already held. A small object: all it still misses."""
+        if self.size <= SMALL_OBJECT:
+            return self._held.missing(0, self.size)
         ranges = [list(gap) for gap in gaps]
         first = ranges[0]
         first[0] = max(first[0] - first[0] % self.block, self._held.end_before(first[0]))
@@ -557,6 +566,7 @@ class Session:
 
     def __init__(self) -> None:
         self._objects: dict[str, RemoteObject] = {}
+        self.listed: dict[str, int] = {}  # url -> size, of files a listing gave (see `session`)
         self._lock = threading.Lock()
         self._scratch: contextlib.ExitStack | None = None  # the scratch folder, made on first use
         self._folder = Path()
@@ -565,7 +575,7 @@ class Session:
         with self._lock:
             found = self._objects.get(url)
             if found is None:
-                found = self._objects[url] = RemoteObject.open(fs, path, url)
+                found = self._objects[url] = RemoteObject.open(fs, path, url, self.listed.get(url))
             return found
 
     def find(self, url: str) -> RemoteObject | None:
@@ -598,14 +608,21 @@ _current: ContextVar[Session | None] = ContextVar("neurodatahub_remote_session",
 
 
 @contextlib.contextmanager
-def session() -> Iterator[Session]:
+def session(listed: Mapping[str, int] | None = None) -> Iterator[Session]:
     """A scope in which each remote file is fetched once, however often it is opened; nested scopes
-    share the outermost one. Spools and local copies are removed when it ends."""
+    share the outermost one. Spools and local copies are removed when it ends.
+
+    `listed`: url -> size of files a listing just gave. They are known to be files and are opened
+    without a HEAD request; the store's own SHA-256 comes only with that HEAD, so a scope whose digests
+    are reported does not pass them (planning does). A nested scope ignores them: the outer one may
+    report digests.
+    """
     current = _current.get()
     if current is not None:
         yield current
         return
     made = Session()
+    made.listed.update(listed or {})
     token = _current.set(made)
     try:
         yield made
@@ -616,6 +633,12 @@ def session() -> Iterator[Session]:
 
 def current() -> Session | None:
     return _current.get()
+
+
+def listed_size(url: str) -> int | None:
+    """The size a listing gave for `url` in this scope (it is a file), else None."""
+    scope = _current.get()
+    return None if scope is None else scope.listed.get(url)
 
 
 def find(url: str) -> RemoteObject | None:

@@ -163,6 +163,8 @@ def _storage_errors(url: str) -> Iterator[None]:
 def exists(url: str, storage_options: Mapping[str, Any] | None = None) -> bool:
     if is_local(url):
         return local_path(url).exists()
+    if remote.listed_size(url) is not None:  # a listing of this scope gave it
+        return True
     fs, path = filesystem(url, storage_options)
     with _storage_errors(url):
         return fs.exists(path)
@@ -171,6 +173,8 @@ def exists(url: str, storage_options: Mapping[str, Any] | None = None) -> bool:
 def is_dir(url: str, storage_options: Mapping[str, Any] | None = None) -> bool:
     if is_local(url):
         return local_path(url).is_dir()
+    if remote.listed_size(url) is not None:  # a listing of this scope gave it as a file
+        return False
     fs, path = filesystem(url, storage_options)
     with _storage_errors(url):
         return fs.isdir(path)
@@ -214,29 +218,10 @@ def list_entries_of(
     API on its own event loop, at most LISTINGS_AT_ONCE in flight), a local disk's one after the other.
     An object store's listing also gives each file's size: `sizes` gets them by URL (asking later would
     cost a request a file)."""
-    if not urls or is_local(urls[0]) or not all(protocol_of(url) == protocol_of(urls[0]) for url in urls):
+    if not _lists_at_once(urls, storage_options):
         return [list_entries(url, storage_options) for url in urls]
-    fs, _ = filesystem(urls[0], storage_options)
-    if not getattr(fs, "async_impl", False):
-        return [list_entries(url, storage_options) for url in urls]
-    import asyncio
-
-    from fsspec.asyn import sync
-
-    paths = [filesystem(url, storage_options)[1] for url in urls]
-
-    async def listed() -> list[Any]:
-        gate = asyncio.Semaphore(LISTINGS_AT_ONCE)
-
-        async def one(path: str) -> Any:
-            async with gate:
-                return await fs._ls(path, detail=True)
-
-        return await asyncio.gather(*(one(path) for path in paths), return_exceptions=True)
-
-    results = sync(fs.loop, listed)
     found = []
-    for url, result in zip(urls, results, strict=True):
+    for url, result in zip(urls, _listings_at_once(urls, storage_options), strict=True):
         if isinstance(result, BaseException):
             with _storage_errors(url):
                 raise result
@@ -245,6 +230,85 @@ def list_entries_of(
             if entry["type"] != "directory" and entry.get("size") is not None:
                 sizes[join(url, Path(entry["name"].rstrip("/")).name)] = int(entry["size"])
     return found
+
+
+def existing(urls: Iterable[str], storage_options: Mapping[str, Any] | None = None) -> set[str]:
+    """Those of `urls` that exist. On an object store the folders holding them are listed from their
+    common folder down, a level at a time and each level at once, skipping the branches an upper level
+    showed absent: a new output tree costs a request or two in all, instead of two a URL (s3fs's exists:
+    a HEAD, then a LIST when the key is absent)."""
+    urls = list(dict.fromkeys(url.rstrip("/") for url in urls))
+    if not _lists_at_once(urls, storage_options):
+        return {url for url in urls if exists(url, storage_options)}
+    wanted: dict[str, set[str]] = {}  # folder -> names in it on the way to a url
+    roots = _common_folders(urls)
+    for url in urls:
+        root = next(root for root in roots if url.startswith(root + "/"))
+        folder = root
+        for name in url[len(root) + 1 :].split("/"):
+            wanted.setdefault(folder, set()).add(name)
+            folder = f"{folder}/{name}"
+    names: dict[str, set[str]] = {}
+    level = sorted(roots)
+    while level:
+        following = []
+        for folder, result in zip(
+            level, _listings_at_once(level, storage_options, refresh=True), strict=True
+        ):
+            if isinstance(result, FileNotFoundError):
+                continue  # no folder: nothing below it exists
+            if isinstance(result, BaseException):
+                with _storage_errors(folder):
+                    raise result
+            found = {Path(entry["name"].rstrip("/")).name: entry["type"] == "directory" for entry in result}
+            names[folder] = set(found)
+            following += [f"{folder}/{name}" for name in sorted(wanted[folder]) if found.get(name)]
+        level = [folder for folder in following if folder in wanted]
+    return {url for url in urls if url.rpartition("/")[2] in names.get(url.rpartition("/")[0], ())}
+
+
+def _common_folders(urls: Sequence[str]) -> set[str]:
+    """The deepest folder holding all of `urls`, one per bucket (an object store lists no bucket list)."""
+    by_bucket: dict[str, list[str]] = {}
+    for url in urls:
+        scheme, _, path = url.partition("://")
+        parts = path.split("/")[:-1]
+        by_bucket.setdefault(f"{scheme}://{parts[0]}", []).append("/".join(parts))
+    return {
+        f"{bucket.partition('://')[0]}://{os.path.commonpath(folders)}"
+        for bucket, folders in by_bucket.items()
+    }
+
+
+def _lists_at_once(urls: Sequence[str], storage_options: Mapping[str, Any] | None) -> bool:
+    """The URLs are on one remote filesystem with an async API (fsspec's), whose folders list at once."""
+    if not urls or is_local(urls[0]) or not all(protocol_of(url) == protocol_of(urls[0]) for url in urls):
+        return False
+    return bool(getattr(filesystem(urls[0], storage_options)[0], "async_impl", False))
+
+
+def _listings_at_once(
+    urls: Sequence[str], storage_options: Mapping[str, Any] | None, refresh: bool = False
+) -> list[Any]:
+    """fsspec's detailed listing of each remote folder (or the exception it raised), requested at once."""
+    import asyncio
+
+    from fsspec.asyn import sync
+
+    fs, _ = filesystem(urls[0], storage_options)
+    paths = [filesystem(url, storage_options)[1] for url in urls]
+    fresh = {"refresh": True} if refresh else {}  # not from the listings cache: outputs change under it
+
+    async def listed() -> list[Any]:
+        gate = asyncio.Semaphore(LISTINGS_AT_ONCE)
+
+        async def one(path: str) -> Any:
+            async with gate:
+                return await fs._ls(path, detail=True, **fresh)
+
+        return await asyncio.gather(*(one(path) for path in paths), return_exceptions=True)
+
+    return sync(fs.loop, listed)
 
 
 def list_files(url: str, storage_options: Mapping[str, Any] | None = None) -> list[tuple[str, int]]:
@@ -714,11 +778,12 @@ def checksum_of(
 
 
 @contextlib.contextmanager
-def reading() -> Iterator[None]:
+def reading(listed: Mapping[str, int] | None = None) -> Iterator[None]:
     """A scope in which each remote file is fetched at most once, however many times it is opened (to
     detect its format, to read it, to hash it); nested scopes share the outermost. Conversions,
-    validation and summaries each run in one."""
-    with remote.session():
+    validation and summaries each run in one. `listed`: url -> size of remote files a listing just gave,
+    opened without asking the store again (see core.remote.session: not for scopes reporting digests)."""
+    with remote.session(listed):
         yield
 
 

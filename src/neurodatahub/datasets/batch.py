@@ -159,8 +159,11 @@ def convert_many(
             for outcome in runner.map(plan.plan_source, sources, shared={**shared, **planning}, group=True)
         ]
         plan.refuse_collisions(planned)
+        found = storage.existing(
+            (entry.target for entry in planned if entry.status == plan.TODO and entry.target), storage_options
+        )
         tasks = {
-            index: _task(entry, earlier.get(entry.target or ""))
+            index: _task(entry, earlier.get(entry.target or ""), found)
             for index, entry in enumerate(planned)
             if entry.status == plan.TODO
         }
@@ -264,7 +267,7 @@ def _planned(outcome: execution.Outcome) -> plan.Entry:
     return plan.Entry(outcome.item, plan.FAILED, reason=outcome.error, exit_code=outcome.exit_code)
 
 
-def _task(entry: plan.Entry, earlier: Mapping[str, Any] | None) -> Task:
+def _task(entry: plan.Entry, earlier: Mapping[str, Any] | None, existing: set[str]) -> Task:
     assert entry.target is not None
     source = entry.source
     format_kind, format_name = entry.found_format or (None, source.from_format)
@@ -274,7 +277,7 @@ def _task(entry: plan.Entry, earlier: Mapping[str, Any] | None) -> Task:
         source_size=entry.size,
         # a target found now is the batch's own only if an earlier run planned it absent and never
         # finished that entry (it was written, whole, just before that run was stopped)
-        new_target=not entry.target_exists
+        new_target=entry.target not in existing
         or bool(earlier and earlier.get("status") == reports.NOT_RUN and earlier.get("new_target")),
         from_format=format_name,
         from_kind=None if format_kind == "document" else format_kind,

@@ -50,7 +50,6 @@ class Entry:
     reason: str | None = None
     exit_code: int = 0
     size: int = 0
-    target_exists: bool = False
     kind: str | None = None
     # the format found for the source, (its kind, its name): the conversion reads it as that format
     # instead of detecting it a second time
@@ -85,7 +84,24 @@ def plan_source(
     kind: str | None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> Entry:
-    """Find a source's format, kind, size and target (runs on the workers: it reads each file's head)."""
+    """Find a source's format, kind, size and target (runs on the workers: it reads each file's head).
+
+    A source its listing gave with a size is known to be a file of that size: not asked for again.
+    Whether targets exist is found out for all of them at once (`storage.existing`), by the client.
+    """
+    listed = {source.url: source.size} if source.size is not None and not storage.is_local(source.url) else {}
+    with storage.reading(listed):
+        return _planned_source(source, destination, from_format, to_format, kind, storage_options)
+
+
+def _planned_source(
+    source: Source,
+    destination: str | None,
+    from_format: str | None,
+    to_format: str | None,
+    kind: str | None,
+    storage_options: Mapping[str, Any] | None,
+) -> Entry:
     from neurodatahub.core import conversion, kinds
 
     wanted_from = source.from_format or from_format
@@ -114,7 +130,6 @@ def plan_source(
         TODO,
         target=target,
         size=source.size if source.size is not None else storage.size_of(source.url, storage_options),
-        target_exists=storage.exists(target, storage_options),
         kind=data_kind,
         found_format=(spec.kind, spec.name),
     )

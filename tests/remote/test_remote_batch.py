@@ -1,0 +1,101 @@
+"""Requests of a batch on S3 (issue 12), counted by the proxy in front of moto: a file the input's listing
+gave is planned with one request (its size and its being a file come from the listing), whether targets
+exist is found with a listing or two for the whole output tree, and a small file is fetched in one piece.
+On S3 each request is a round trip of tens of milliseconds: a batch of thousands of files pays for each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from remote_helpers import counted_fixture  # noqa: F401
+from test_remote_budgets import _pynwb_file, _spikes
+
+from neurodatahub.core import remote, storage
+from neurodatahub.datasets import batch, plan
+
+
+@pytest.fixture(scope="module")
+def small_nwb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An NWB file pynwb writes, smaller than core.remote.SMALL_OBJECT."""
+    path = tmp_path_factory.mktemp("small") / "session.nwb"
+    _pynwb_file(_spikes(n_units=8, n_spikes=2_000, seed=3), path)
+    assert path.stat().st_size <= remote.SMALL_OBJECT
+    return path
+
+
+def _planned(url: str, size: int | None) -> plan.Entry:
+    source = plan.Source(url, "sub-01/session.nwb", size=size)
+    destination = url.rsplit("/raw/", 1)[0] + "/out/{relpath}/{stem}.h5"
+    return plan.plan_source(source, destination=destination, from_format=None, to_format=None, kind=None)
+
+
+def test_a_listed_file_is_planned_with_one_request(small_nwb: Path, counted: Any) -> None:
+    url = counted.put(small_nwb, "raw/sub-01/session.nwb")
+    size = small_nwb.stat().st_size
+    listed, traffic = counted.measure(lambda: _planned(url, size))
+    assert [(request.method, request.range) for request in traffic.requests] == [
+        ("GET", f"bytes=0-{size - 1}")
+    ]
+    unlisted, _ = counted.measure(lambda: _planned(url, None))  # named directly: asked for its size
+    assert replace(unlisted, source=listed.source) == listed
+    assert (listed.status, listed.found_format, listed.size) == (plan.TODO, ("spikes", "nwb"), size)
+    assert listed.target == f"{counted.url}/out/sub-01/session.h5"
+
+
+def test_existing_targets_are_found_by_listing_their_folders_from_the_top(
+    small_nwb: Path, counted: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "phy").mkdir()
+    (tmp_path / "phy" / "params.py").write_text("sample_rate = 30000.0\n")
+    for key in ("out/a/x.h5", "out/a/y.h5", "out/b/deep/z.h5"):
+        counted.put(small_nwb, key)
+    counted.put(tmp_path / "phy", "out/b/sorting")  # a folder target
+    there = [f"{counted.url}/{key}" for key in ("out/a/x.h5", "out/b/deep/z.h5", "out/b/sorting")]
+    absent = [
+        f"{counted.url}/{key}"
+        for key in ("out/a/w.h5", "out/b/deep/y.h5", "out/c/d/e/f.h5", "out/a/x.h5/inside", "out/b/deep")
+    ]
+    one_by_one = {url for url in there + absent if storage.exists(url)}
+    found, traffic = counted.measure(lambda: storage.existing(there + absent))
+    assert found == one_by_one == set(there) | {f"{counted.url}/out/b/deep"}
+    # out/, out/a/, out/b/, out/b/deep/ and out/a/x.h5/ (a file: s3fs lists its parent to tell); never
+    # out/c/, which out/'s listing showed absent
+    assert len(traffic.requests) <= 6 < 2 * len(there + absent)
+    assert not any("prefix=out%2Fc" in request.path for request in traffic.requests)
+    nothing, traffic = counted.measure(
+        lambda: storage.existing([f"{counted.url}/new/{n}/x.h5" for n in range(40)])
+    )
+    assert nothing == set() and len(traffic.requests) <= 2  # a new tree: its top folder, and the bucket
+
+
+def test_a_batch_on_s3_makes_a_few_requests_a_file(small_nwb: Path, counted: Any) -> None:
+    files = 6
+    for n in range(files):
+        counted.put(small_nwb, f"raw/sub-{n}/session.nwb")
+    done, traffic = counted.measure(
+        lambda: batch.convert_many(
+            f"{counted.url}/raw",
+            f"{counted.url}/out/{{relpath}}/{{stem}}.h5",
+            jobs=1,
+            options={"style": "ragged"},
+        )
+    )
+    assert batch.summary(done).startswith(f"{files} converted")
+    per_file = [
+        request
+        for request in traffic.requests
+        if "/session." in request.path and "list-type" not in request.path
+    ]
+    # planning: one GET; converting: the HEAD (size, and S3's SHA-256 for the record), one GET, the PUT
+    assert sorted({request.method for request in per_file}) == ["GET", "HEAD", "PUT"]
+    assert len(per_file) == 4 * files
+    # whether the targets exist: out/ listed, and the bucket (s3fs's look for out as a file); the rest
+    # of the requests list the inputs' folders
+    outputs = [
+        request for request in traffic.requests if "prefix=out" in request.path or "prefix=&" in request.path
+    ]
+    assert len(outputs) <= 2
