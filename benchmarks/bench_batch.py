@@ -63,11 +63,11 @@ def _hub() -> str:
     return shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"
 
 
-def _nwb_dataset(root: Path) -> Path:
+def _nwb_dataset(root: Path, files: int = N_FILES) -> Path:
     from pynwb import NWBHDF5IO, NWBFile
 
     rng = np.random.default_rng(12)
-    for n in range(N_FILES):
+    for n in range(files):
         nwbfile = NWBFile(
             session_description="benchmark",
             identifier=f"s{n}",

@@ -4,7 +4,8 @@ benchmarks: what the hub downloads is what passes through it, headers included, 
 Requests are counted by parsing the client's side of each connection as HTTP/1.1 (request line, headers,
 a Content-Length or chunked body), so a download cannot be mistaken for a request. Bounded: at most
 `max_connections` connections at once, sockets with timeouts, and a lifetime after which it closes
-everything and stops by itself, whatever the test does.
+everything and stops by itself, whatever the test does. A `delay` holds each request that long on its
+way, as a distant store's round trip would (moto on loopback answers in about a millisecond).
 """
 
 from __future__ import annotations
@@ -103,8 +104,11 @@ class _RequestParser:
 class ByteProxy:
     """Forward 127.0.0.1:<port> to 127.0.0.1:<upstream_port>, counting bytes and requests."""
 
-    def __init__(self, upstream_port: int, *, lifetime: float = 900.0, max_connections: int = 64) -> None:
+    def __init__(
+        self, upstream_port: int, *, lifetime: float = 900.0, max_connections: int = 64, delay: float = 0.0
+    ) -> None:
         self.upstream_port = upstream_port
+        self.delay = delay  # seconds each request is held on its way: a distant store's round trip
         self.counts = Counts()
         self._lock = threading.Lock()
         self._deadline = time.monotonic() + lifetime
@@ -198,7 +202,10 @@ class ByteProxy:
                     else:
                         self.counts.uploaded += len(data)
                 if parser is not None:
+                    before = len(self.counts.requests)
                     parser.feed(data)
+                    if self.delay and len(self.counts.requests) > before:
+                        time.sleep(self.delay)
                 target.sendall(data)
         except OSError:
             pass
