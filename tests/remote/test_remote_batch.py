@@ -15,6 +15,7 @@ from remote_helpers import counted_fixture  # noqa: F401
 from test_remote_budgets import _pynwb_file, _spikes
 
 from neurodatahub.core import remote, storage
+from neurodatahub.core.errors import InputError
 from neurodatahub.datasets import batch, plan
 
 
@@ -99,3 +100,17 @@ def test_a_batch_on_s3_makes_a_few_requests_a_file(small_nwb: Path, counted: Any
         request for request in traffic.requests if "prefix=out" in request.path or "prefix=&" in request.path
     ]
     assert len(outputs) <= 2
+
+
+def test_one_file_is_told_from_a_folder_by_the_head_its_reads_use(
+    small_nwb: Path, counted: Any, tmp_path: Path
+) -> None:
+    from neurodatahub.core import conversion
+
+    url = counted.put(small_nwb, "raw/session.nwb")
+    _, traffic = counted.measure(
+        lambda: conversion.convert(url, str(tmp_path / "out.h5"), options={"style": "ragged"})
+    )
+    assert [request.method for request in traffic.requests] == ["HEAD", "GET"]
+    with pytest.raises(InputError, match="no such file or directory"):
+        conversion.convert(f"{counted.url}/raw/absent.nwb", str(tmp_path / "absent.h5"))

@@ -57,8 +57,13 @@ class Probe:
     storage_options: Mapping[str, Any] | None = None
 
     @cached_property
+    def entry_type(self) -> str | None:
+        """"file", "folder" or None (nothing there): see storage.entry_type."""
+        return storage.entry_type(self.url, self.storage_options)
+
+    @cached_property
     def is_dir(self) -> bool:
-        return storage.is_dir(self.url, self.storage_options)
+        return self.entry_type == "folder"
 
     @cached_property
     def head(self) -> bytes:
@@ -490,9 +495,9 @@ def detect(
     Tables of several kinds share extensions (.tsv, .csv, .json) and are told apart by their columns;
     content that two kinds accept is an error unless `kind` says which.
     """
-    if not storage.exists(url, storage_options):
-        raise InputError(f"{url}: no such file or directory")
     probe = Probe(url, storage_options)
+    if probe.entry_type is None:
+        raise InputError(f"{url}: no such file or directory")
     likely = _indexed(
         lambda row: (
             row[5] and row[4] == probe.is_dir and _has_extension(url, row[3]) and kind in (None, row[0])

@@ -180,6 +180,30 @@ def is_dir(url: str, storage_options: Mapping[str, Any] | None = None) -> bool:
         return fs.isdir(path)
 
 
+def entry_type(url: str, storage_options: Mapping[str, Any] | None = None) -> str | None:
+    """"file", "folder", or None when nothing is at `url`: what an input about to be read is.
+
+    In a reading scope a remote URL is opened first: a file's HEAD is the one its reads then use, so
+    telling it from a folder costs no request of its own (asking is-a-folder, then exists, costs a LIST
+    and a HEAD before the open's HEAD).
+    """
+    if is_local(url):
+        path = local_path(url)
+        return "folder" if path.is_dir() else "file" if path.exists() else None
+    scope = remote.current()
+    if scope is not None:
+        fs, path = filesystem(url, storage_options)
+        with _storage_errors(url):
+            try:
+                scope.get(fs, path, url)
+                return "file"
+            except (FileNotFoundError, IsADirectoryError):
+                pass  # a folder (an object store's prefix has no HEAD), or nothing
+    if is_dir(url, storage_options):
+        return "folder"
+    return "file" if exists(url, storage_options) else None
+
+
 def list_names(url: str, storage_options: Mapping[str, Any] | None = None) -> list[str]:
     """Names of the entries of a directory (not recursive)."""
     if is_local(url):
