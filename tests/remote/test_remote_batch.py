@@ -38,9 +38,7 @@ def test_a_listed_file_is_planned_with_one_request(small_nwb: Path, counted: Any
     url = counted.put(small_nwb, "raw/sub-01/session.nwb")
     size = small_nwb.stat().st_size
     listed, traffic = counted.measure(lambda: _planned(url, size))
-    assert [(request.method, request.range) for request in traffic.requests] == [
-        ("GET", f"bytes=0-{size - 1}")
-    ]
+    assert [(request.method, request.range) for request in traffic.requests] == [("GET", None)]
     unlisted, _ = counted.measure(lambda: _planned(url, None))  # named directly: asked for its size
     assert replace(unlisted, source=listed.source) == listed
     assert (listed.status, listed.found_format, listed.size) == (plan.TODO, ("spikes", "nwb"), size)
@@ -73,10 +71,20 @@ def test_existing_targets_are_found_by_listing_their_folders_from_the_top(
     assert nothing == set() and len(traffic.requests) <= 2  # a new tree: its top folder, and the bucket
 
 
-def test_a_batch_on_s3_makes_a_few_requests_a_file(small_nwb: Path, counted: Any) -> None:
+def test_a_batch_on_s3_makes_a_few_requests_a_file(small_nwb: Path, counted: Any, tmp_path: Path) -> None:
+    """Small files: the planning's GET, the conversion's GET (the whole object, with S3's checksum: no
+    HEAD), the PUT. A larger file is read by ranges and asks its HEAD once, for the digest. Every digest
+    is the one a HEAD-first read records: S3's SHA-256 of a single-part upload, else the content's."""
+    import hashlib
+
     files = 6
-    for n in range(files):
+    for n in range(files - 1):
         counted.put(small_nwb, f"raw/sub-{n}/session.nwb")
+    counted.put(small_nwb, f"raw/sub-{files - 1}/session.nwb", ChecksumAlgorithm="SHA256")
+    large = tmp_path / "large.nwb"
+    _pynwb_file(_spikes(n_units=8, n_spikes=60_000, seed=4), large)
+    assert large.stat().st_size > remote.SMALL_OBJECT
+    counted.put(large, "raw/sub-large/session.nwb")
     done, traffic = counted.measure(
         lambda: batch.convert_many(
             f"{counted.url}/raw",
@@ -85,21 +93,33 @@ def test_a_batch_on_s3_makes_a_few_requests_a_file(small_nwb: Path, counted: Any
             options={"style": "ragged"},
         )
     )
-    assert batch.summary(done).startswith(f"{files} converted")
+    assert batch.summary(done).startswith(f"{files + 1} converted")
     per_file = [
         request
         for request in traffic.requests
         if "/session." in request.path and "list-type" not in request.path
     ]
-    # planning: one GET; converting: the HEAD (size, and S3's SHA-256 for the record), one GET, the PUT
-    assert sorted({request.method for request in per_file}) == ["GET", "HEAD", "PUT"]
-    assert len(per_file) == 4 * files
+    small = [request for request in per_file if "sub-large" not in request.path]
+    assert sorted(request.method for request in small) == ["GET"] * 2 * files + ["PUT"] * files
+    assert [request.method for request in per_file if "sub-large" in request.path].count("HEAD") == 1
     # whether the targets exist: out/ listed, and the bucket (s3fs's look for out as a file); the rest
     # of the requests list the inputs' folders
     outputs = [
         request for request in traffic.requests if "prefix=out" in request.path or "prefix=&" in request.path
     ]
     assert len(outputs) <= 2
+    sources = {entry.source.rsplit("/", 2)[1]: entry.conversion.source for entry in done.entries}
+    stored = sources.pop(f"sub-{files - 1}")
+    assert (stored.checksum_source, stored.checksum) == (
+        "object_store",
+        hashlib.sha256(small_nwb.read_bytes()).hexdigest(),
+    )
+    assert sources.pop("sub-large").checksum == storage.checksum_of(str(large), "xxh3_128")
+    for source in sources.values():
+        assert (source.checksum_source, source.checksum) == (
+            "content",
+            storage.checksum_of(str(small_nwb), "xxh3_128"),
+        )
 
 
 def test_one_file_is_told_from_a_folder_by_the_head_its_reads_use(

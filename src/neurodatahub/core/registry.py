@@ -58,7 +58,7 @@ class Probe:
 
     @cached_property
     def entry_type(self) -> str | None:
-        """"file", "folder" or None (nothing there): see storage.entry_type."""
+        """What is there: "file", "folder" or None (see storage.entry_type)."""
         return storage.entry_type(self.url, self.storage_options)
 
     @cached_property

@@ -198,6 +198,7 @@ class RemoteObject:
     def __init__(self, fs: Any, path: str, url: str, size: int, store_digest: str | None = None) -> None:
         self.fs, self.path, self.url, self.size = fs, path, url, size
         self.store_digest = store_digest  # hex SHA-256 the store vouches for, else None
+        self._headed = True  # False: opened from a listing, the store not asked (see `open`)
         self.block = BLOCK
         self.requests = 0
         self.fetched_bytes = 0
@@ -218,19 +219,20 @@ class RemoteObject:
 
     @classmethod
     def open(cls, fs: Any, path: str, url: str, listed_size: int | None = None) -> RemoteObject:
-        """Size (and, on S3, a trustworthy whole-object SHA-256) from one HEAD request; none when a
-        listing just gave the size (the digest is then the content's: see `session`)."""
+        """Size (and, on S3, a trustworthy whole-object SHA-256) from one HEAD request.
+
+        A file a listing just gave (`listed_size`) needs no HEAD: a small one is fetched whole at once
+        (on S3 the GET brings the checksum as the HEAD would), a larger one asks its HEAD only if its
+        digest is wanted (`digest`).
+        """
+        if listed_size is not None and listed_size <= SMALL_OBJECT:
+            return cls._fetched_whole(fs, path, url)
         if listed_size is not None:
-            return cls(fs, path, url, listed_size)
+            made = cls(fs, path, url, listed_size)
+            made._headed = False
+            return made
         if _is_s3(fs):
-            bucket, key, version = fs.split_path(path)
-            response = fs.call_s3(
-                "head_object",
-                Bucket=bucket,
-                Key=key,
-                ChecksumMode="ENABLED",
-                **({"VersionId": version} if version else {}),
-            )
+            response = _head(fs, path)
             return cls(fs, path, url, int(response["ContentLength"]), trusted_sha256(response))
         info = fs.info(path)
         if info.get("type") == "directory":
@@ -241,6 +243,21 @@ class RemoteObject:
             made._store(0, data)
             return made
         return cls(fs, path, url, int(info["size"]))
+
+    @classmethod
+    def _fetched_whole(cls, fs: Any, path: str, url: str) -> RemoteObject:
+        """One GET of the whole object; on S3 with its checksum headers (a non-ranged GET has them)."""
+        store_digest = None
+        if _is_s3(fs):
+            from fsspec.asyn import sync
+
+            response, data = sync(fs.loop, _get_whole, fs, path)
+            store_digest = trusted_sha256(response)
+        else:
+            data = fs.cat_file(path)
+        made = cls(fs, path, url, len(data), store_digest)
+        made._store(0, data)
+        return made
 
     # reading ------------------------------------------------------------------------------------------
 
@@ -373,6 +390,12 @@ class RemoteObject:
         """The whole file's digest: the store's SHA-256, else XXH3 of the bytes, the skipped ranges
         fetched now (once, not kept)."""
         with self._lock:
+            if not self._headed and _is_s3(self.fs):  # opened from a listing: the store's checksum now
+                self._headed = True
+                response = _head(self.fs, self.path)
+                if int(response["ContentLength"]) != self.size:
+                    raise StorageError(f"{self.url}: the object changed while it was read")
+                self.store_digest = trusted_sha256(response)
             if self.store_digest is not None:
                 return self._digest(self.store_digest, STORE_ALGORITHM, "object_store")
             while True:
@@ -473,6 +496,36 @@ def _batches(parts: list[tuple[int, int]]) -> Iterator[list[tuple[int, int]]]:
         size += end - start
     if batch:
         yield batch
+
+
+def _head(fs: Any, path: str) -> dict[str, Any]:
+    """S3's HEAD of an object, with its checksum (ChecksumMode)."""
+    bucket, key, version = fs.split_path(path)
+    return fs.call_s3(
+        "head_object",
+        Bucket=bucket,
+        Key=key,
+        ChecksumMode="ENABLED",
+        **({"VersionId": version} if version else {}),
+    )
+
+
+async def _get_whole(fs: Any, path: str) -> tuple[dict[str, Any], bytes]:
+    """S3's GET of a whole object, with its checksum (ChecksumMode), and its bytes."""
+    bucket, key, version = fs.split_path(path)
+    response = await fs._call_s3(
+        "get_object",
+        Bucket=bucket,
+        Key=key,
+        ChecksumMode="ENABLED",
+        **({"VersionId": version} if version else {}),
+    )
+    body = response["Body"]
+    try:
+        data = await body.read()
+    finally:
+        body.close()
+    return response, data
 
 
 def _is_s3(fs: Any) -> bool:
@@ -613,12 +666,12 @@ def session(listed: Mapping[str, int] | None = None) -> Iterator[Session]:
     share the outermost one. Spools and local copies are removed when it ends.
 
     `listed`: url -> size of files a listing just gave. They are known to be files and are opened
-    without a HEAD request; the store's own SHA-256 comes only with that HEAD, so a scope whose digests
-    are reported does not pass them (planning does). A nested scope ignores them: the outer one may
-    report digests.
+    without a HEAD request (`RemoteObject.open`): small ones by one GET of all their bytes, which brings
+    S3's checksum as the HEAD would, larger ones asking the HEAD only when their digest is wanted.
     """
     current = _current.get()
     if current is not None:
+        current.listed.update(listed or {})
         yield current
         return
     made = Session()

@@ -181,7 +181,7 @@ def is_dir(url: str, storage_options: Mapping[str, Any] | None = None) -> bool:
 
 
 def entry_type(url: str, storage_options: Mapping[str, Any] | None = None) -> str | None:
-    """"file", "folder", or None when nothing is at `url`: what an input about to be read is.
+    """What an input about to be read is: "file", "folder", or None when nothing is at `url`.
 
     In a reading scope a remote URL is opened first: a file's HEAD is the one its reads then use, so
     telling it from a folder costs no request of its own (asking is-a-folder, then exists, costs a LIST
@@ -806,7 +806,7 @@ def reading(listed: Mapping[str, int] | None = None) -> Iterator[None]:
     """A scope in which each remote file is fetched at most once, however many times it is opened (to
     detect its format, to read it, to hash it); nested scopes share the outermost. Conversions,
     validation and summaries each run in one. `listed`: url -> size of remote files a listing just gave,
-    opened without asking the store again (see core.remote.session: not for scopes reporting digests)."""
+    opened without a HEAD of their own (see core.remote.session)."""
     with remote.session(listed):
         yield
 

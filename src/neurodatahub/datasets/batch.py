@@ -80,22 +80,25 @@ def convert_entry(
             return done
     if storage.is_local(task.target):
         storage.local_path(task.target).parent.mkdir(parents=True, exist_ok=True)
-    report = convert(
-        task.source,
-        task.target,
-        from_format=task.from_format,
-        kind=task.from_kind,
-        to_format=task.to_format,
-        # a target the plan found absent is the batch's own: found now, it was written by this entry's
-        # first run in a task that Dask ran again (its worker died after the write), and is replaced
-        overwrite=overwrite or task.new_target,
-        strict=strict,
-        storage_options=storage_options,
-        read_options=read_options,
-        write_options=write_options,
-        options={**options, **task.options},
-        checksum=checksum,
-    )
+    # the plan's size: a small source is fetched whole by one GET, without a HEAD (core.remote)
+    listed = {} if storage.is_local(task.source) else {task.source: task.source_size}
+    with storage.reading(listed):
+        report = convert(
+            task.source,
+            task.target,
+            from_format=task.from_format,
+            kind=task.from_kind,
+            to_format=task.to_format,
+            # a target the plan found absent is the batch's own: found now, it was written by this entry's
+            # first run in a task that Dask ran again (its worker died after the write), and is replaced
+            overwrite=overwrite or task.new_target,
+            strict=strict,
+            storage_options=storage_options,
+            read_options=read_options,
+            write_options=write_options,
+            options={**options, **task.options},
+            checksum=checksum,
+        )
     record = report.model_dump(mode="json", exclude_none=True)
     return {**task.base(), "status": reports.CONVERTED, "output": record["target"], "conversion": record}
 
