@@ -1,6 +1,7 @@
 """Requests of a batch on S3 (issue 12), counted by the proxy in front of moto: a file the input's listing
-gave is planned with one request (its size and its being a file come from the listing), whether targets
-exist is found with a listing or two for the whole output tree, and a small file is fetched in one piece.
+gave is planned with one request and converted with one more (its size and its being a file come from the
+listing; a small one is fetched whole, with S3's checksum), whether targets exist is found with a listing
+or two for the whole output tree, and dataset validation of a prefix asks one request a small file.
 On S3 each request is a round trip of tens of milliseconds: a batch of thousands of files pays for each.
 """
 
@@ -134,3 +135,16 @@ def test_one_file_is_told_from_a_folder_by_the_head_its_reads_use(
     assert [request.method for request in traffic.requests] == ["HEAD", "GET"]
     with pytest.raises(InputError, match="no such file or directory"):
         conversion.convert(f"{counted.url}/raw/absent.nwb", str(tmp_path / "absent.h5"))
+
+
+def test_validating_a_prefix_of_small_files_asks_one_get_a_file(small_nwb: Path, counted: Any) -> None:
+    from neurodatahub.cli import main
+
+    for n in range(4):
+        counted.put(small_nwb, f"lab/sub-{n}/session.nwb")
+    code, traffic = counted.measure(
+        lambda: main(["validate", f"{counted.url}/lab/", "-j", "1", "--no-cache"])
+    )
+    assert code == 0
+    of_files = [request for request in traffic.requests if "list-type" not in request.path]
+    assert [(request.method, request.range) for request in of_files] == [("GET", None)] * 4

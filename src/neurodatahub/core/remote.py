@@ -661,21 +661,23 @@ _current: ContextVar[Session | None] = ContextVar("neurodatahub_remote_session",
 
 
 @contextlib.contextmanager
-def session(listed: Mapping[str, int] | None = None) -> Iterator[Session]:
+def session(listed: Mapping[str, int | None] | None = None) -> Iterator[Session]:
     """A scope in which each remote file is fetched once, however often it is opened; nested scopes
     share the outermost one. Spools and local copies are removed when it ends.
 
-    `listed`: url -> size of files a listing just gave. They are known to be files and are opened
-    without a HEAD request (`RemoteObject.open`): small ones by one GET of all their bytes, which brings
-    S3's checksum as the HEAD would, larger ones asking the HEAD only when their digest is wanted.
+    `listed`: url -> size of files a listing just gave (None: it did not say). They are known to be
+    files and are opened without a HEAD request (`RemoteObject.open`): small ones by one GET of all
+    their bytes, which brings S3's checksum as the HEAD would, larger ones asking the HEAD only when
+    their digest is wanted.
     """
     current = _current.get()
+    known = {url: size for url, size in (listed or {}).items() if size is not None}
     if current is not None:
-        current.listed.update(listed or {})
+        current.listed.update(known)
         yield current
         return
     made = Session()
-    made.listed.update(listed or {})
+    made.listed.update(known)
     token = _current.set(made)
     try:
         yield made

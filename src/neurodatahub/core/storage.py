@@ -802,7 +802,7 @@ def checksum_of(
 
 
 @contextlib.contextmanager
-def reading(listed: Mapping[str, int] | None = None) -> Iterator[None]:
+def reading(listed: Mapping[str, int | None] | None = None) -> Iterator[None]:
     """A scope in which each remote file is fetched at most once, however many times it is opened (to
     detect its format, to read it, to hash it); nested scopes share the outermost. Conversions,
     validation and summaries each run in one. `listed`: url -> size of remote files a listing just gave,

@@ -81,8 +81,7 @@ def convert_entry(
     if storage.is_local(task.target):
         storage.local_path(task.target).parent.mkdir(parents=True, exist_ok=True)
     # the plan's size: a small source is fetched whole by one GET, without a HEAD (core.remote)
-    listed = {} if storage.is_local(task.source) else {task.source: task.source_size}
-    with storage.reading(listed):
+    with storage.reading({task.source: task.source_size}):
         report = convert(
             task.source,
             task.target,

@@ -142,11 +142,12 @@ def _validate_item(item: Item, settings: FileSettings) -> FileResult:
 
 def _validate_data(item: Item, settings: FileSettings) -> FileResult:
     """Detection, validation, the text check and the thumbnail share one reading() scope: a remote file's
-    bytes are fetched once, however many of them look at it."""
+    bytes are fetched once, however many of them look at it, and the size its listing gave is not asked
+    again."""
     from neurodatahub.core import storage
     from neurodatahub.datasets import thumbnails
 
-    with storage.reading():
+    with storage.reading({item.url: item.size}):
         result = _validated(item, settings)
         if settings.thumbnail and thumbnails.wanted(result):
             result.thumbnail = thumbnails.draw(

@@ -89,8 +89,7 @@ def plan_source(
     A source its listing gave with a size is known to be a file of that size: not asked for again.
     Whether targets exist is found out for all of them at once (`storage.existing`), by the client.
     """
-    listed = {source.url: source.size} if source.size is not None and not storage.is_local(source.url) else {}
-    with storage.reading(listed):
+    with storage.reading({source.url: source.size}):
         return _planned_source(source, destination, from_format, to_format, kind, storage_options)
 
 
