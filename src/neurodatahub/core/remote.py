@@ -499,33 +499,30 @@ def _batches(parts: list[tuple[int, int]]) -> Iterator[list[tuple[int, int]]]:
 
 
 def _head(fs: Any, path: str) -> dict[str, Any]:
-    """S3's HEAD of an object, with its checksum (ChecksumMode)."""
-    bucket, key, version = fs.split_path(path)
-    return fs.call_s3(
-        "head_object",
-        Bucket=bucket,
-        Key=key,
-        ChecksumMode="ENABLED",
-        **({"VersionId": version} if version else {}),
-    )
+    """S3's HEAD of an object, with its checksum."""
+    return fs.call_s3("head_object", **_with_checksum(fs, path))
 
 
 async def _get_whole(fs: Any, path: str) -> tuple[dict[str, Any], bytes]:
-    """S3's GET of a whole object, with its checksum (ChecksumMode), and its bytes."""
-    bucket, key, version = fs.split_path(path)
-    response = await fs._call_s3(
-        "get_object",
-        Bucket=bucket,
-        Key=key,
-        ChecksumMode="ENABLED",
-        **({"VersionId": version} if version else {}),
-    )
+    """S3's GET of a whole object, with its checksum, and its bytes."""
+    response = await fs._call_s3("get_object", **_with_checksum(fs, path))
     body = response["Body"]
     try:
         data = await body.read()
     finally:
         body.close()
     return response, data
+
+
+def _with_checksum(fs: Any, path: str) -> dict[str, Any]:
+    """An S3 request's object arguments, asking for its checksum headers (ChecksumMode)."""
+    bucket, key, version = fs.split_path(path)
+    return {
+        "Bucket": bucket,
+        "Key": key,
+        "ChecksumMode": "ENABLED",
+        **({"VersionId": version} if version else {}),
+    }
 
 
 def _is_s3(fs: Any) -> bool:
@@ -688,12 +685,6 @@ def session(listed: Mapping[str, int | None] | None = None) -> Iterator[Session]
 
 def current() -> Session | None:
     return _current.get()
-
-
-def listed_size(url: str) -> int | None:
-    """The size a listing gave for `url` in this scope (it is a file), else None."""
-    scope = _current.get()
-    return None if scope is None else scope.listed.get(url)
 
 
 def find(url: str) -> RemoteObject | None:

@@ -163,8 +163,6 @@ def _storage_errors(url: str) -> Iterator[None]:
 def exists(url: str, storage_options: Mapping[str, Any] | None = None) -> bool:
     if is_local(url):
         return local_path(url).exists()
-    if remote.listed_size(url) is not None:  # a listing of this scope gave it
-        return True
     fs, path = filesystem(url, storage_options)
     with _storage_errors(url):
         return fs.exists(path)
@@ -173,8 +171,6 @@ def exists(url: str, storage_options: Mapping[str, Any] | None = None) -> bool:
 def is_dir(url: str, storage_options: Mapping[str, Any] | None = None) -> bool:
     if is_local(url):
         return local_path(url).is_dir()
-    if remote.listed_size(url) is not None:  # a listing of this scope gave it as a file
-        return False
     fs, path = filesystem(url, storage_options)
     with _storage_errors(url):
         return fs.isdir(path)
@@ -224,7 +220,12 @@ def list_entries(url: str, storage_options: Mapping[str, Any] | None = None) -> 
 
 
 def _entries(listing: list[dict[str, Any]]) -> list[tuple[str, bool]]:
-    return sorted((Path(entry["name"].rstrip("/")).name, entry["type"] == "directory") for entry in listing)
+    return sorted((_name(entry), entry["type"] == "directory") for entry in listing)
+
+
+def _name(entry: dict[str, Any]) -> str:
+    """The name of an fsspec listing's entry (its path's last part; folders may end with /)."""
+    return Path(entry["name"].rstrip("/")).name
 
 
 # folders an object store lists at once: each listing is a round trip, and a dataset of a thousand subjects
@@ -252,7 +253,7 @@ def list_entries_of(
         found.append(_entries(result))
         for entry in result if sizes is not None else ():
             if entry["type"] != "directory" and entry.get("size") is not None:
-                sizes[join(url, Path(entry["name"].rstrip("/")).name)] = int(entry["size"])
+                sizes[join(url, _name(entry))] = int(entry["size"])
     return found
 
 
@@ -284,7 +285,7 @@ def existing(urls: Iterable[str], storage_options: Mapping[str, Any] | None = No
             if isinstance(result, BaseException):
                 with _storage_errors(folder):
                     raise result
-            found = {Path(entry["name"].rstrip("/")).name: entry["type"] == "directory" for entry in result}
+            found = dict(_entries(result))  # name -> is a folder
             names[folder] = set(found)
             following += [f"{folder}/{name}" for name in sorted(wanted[folder]) if found.get(name)]
         level = [folder for folder in following if folder in wanted]
